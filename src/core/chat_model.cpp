@@ -1,0 +1,155 @@
+// chat_model.cpp - see chat_model.hpp.
+#include "chat_model.hpp"
+
+#include <algorithm>
+
+namespace chat {
+
+using nlohmann::json;
+
+json to_json(const Message& m) {
+    json j{{"messageId", m.messageId},   {"clientMessageId", m.clientMessageId}, {"conversationId", m.conversationId},
+           {"seq", m.seq},               {"senderId", m.senderId},               {"text", m.text},
+           {"createdAt", m.createdAtMs}};
+    if (m.attachment)
+        j["attachment"] = json{{"url", m.attachment->url},
+                               {"name", m.attachment->name},
+                               {"contentType", m.attachment->contentType},
+                               {"size", m.attachment->size}};
+    return j;
+}
+
+std::optional<Message> message_from_json(const json& j) {
+    if (!j.is_object()) return std::nullopt;
+    auto str = [&](const char* k, std::string& out, bool required) {
+        auto it = j.find(k);
+        if (it == j.end() || it->is_null()) return !required;
+        if (!it->is_string()) return false;
+        out = it->get<std::string>();
+        return true;
+    };
+    Message m;
+    if (!str("messageId", m.messageId, true) || !str("conversationId", m.conversationId, true) ||
+        !str("senderId", m.senderId, true) || !str("text", m.text, true) ||
+        !str("clientMessageId", m.clientMessageId, false))
+        return std::nullopt;
+    auto seq = j.find("seq");
+    if (seq == j.end() || !seq->is_number_unsigned() || seq->get<uint64_t>() == 0) return std::nullopt;
+    m.seq = seq->get<uint64_t>();
+    auto at = j.find("createdAt");
+    if (at != j.end() && at->is_number_integer()) m.createdAtMs = at->get<int64_t>();
+    auto att = j.find("attachment");
+    if (att != j.end() && att->is_object()) {
+        Attachment a;
+        auto s = [&](const char* k, std::string& out) {
+            auto it = att->find(k);
+            if (it != att->end() && it->is_string()) out = it->get<std::string>();
+        };
+        s("url", a.url);
+        s("name", a.name);
+        s("contentType", a.contentType);
+        auto sz = att->find("size");
+        if (sz != att->end() && sz->is_number_unsigned()) a.size = sz->get<uint64_t>();
+        if (!a.url.empty()) m.attachment = a;
+    }
+    return m;
+}
+
+void Conversation::insert_stored(const Message& m) {
+    // A local pending copy of this message is replaced by the stored one.
+    if (!m.clientMessageId.empty()) {
+        local_.erase(std::remove_if(local_.begin(), local_.end(),
+                                    [&](const Message& l) { return l.clientMessageId == m.clientMessageId; }),
+                     local_.end());
+    }
+    Message copy = m;
+    copy.state = SendState::Sent;
+    seq_by_id_[m.messageId] = m.seq;
+    stored_[m.seq] = std::move(copy);
+}
+
+void Conversation::advance_contiguous() {
+    if (contiguous_ + 1 < history_start_) contiguous_ = history_start_ - 1;
+    auto it = stored_.upper_bound(contiguous_);
+    while (it != stored_.end() && it->first == contiguous_ + 1) {
+        contiguous_ = it->first;
+        ++it;
+    }
+}
+
+std::size_t Conversation::merge(const std::vector<Message>& stored) {
+    std::size_t added = 0;
+    for (const Message& m : stored) {
+        if (m.seq == 0 || seq_by_id_.count(m.messageId) || stored_.count(m.seq)) continue;
+        insert_stored(m);
+        ++added;
+    }
+    advance_contiguous();
+    return added;
+}
+
+bool Conversation::add_live(const Message& m) {
+    if (m.seq == 0) return false;
+    if (!seq_by_id_.count(m.messageId) && !stored_.count(m.seq)) insert_stored(m);
+    advance_contiguous();
+    return has_gap();
+}
+
+void Conversation::set_history_start(uint64_t firstSeq) {
+    history_start_ = std::max<uint64_t>(firstSeq, 1);
+    advance_contiguous();
+}
+
+void Conversation::add_pending(const std::string& clientMessageId, const std::string& senderId,
+                               const std::string& text, int64_t nowMs) {
+    if (find_local(clientMessageId)) return;
+    for (const auto& [seq, m] : stored_)
+        if (m.clientMessageId == clientMessageId) return;  // already stored
+    Message m;
+    m.clientMessageId = clientMessageId;
+    m.conversationId = id_;
+    m.senderId = senderId;
+    m.text = text;
+    m.createdAtMs = nowMs;
+    m.state = SendState::Pending;
+    local_.push_back(std::move(m));
+}
+
+void Conversation::mark_failed(const std::string& clientMessageId, const std::string& error) {
+    for (Message& m : local_)
+        if (m.clientMessageId == clientMessageId) {
+            m.state = SendState::Failed;
+            m.error = error;
+        }
+}
+
+void Conversation::mark_pending(const std::string& clientMessageId) {
+    for (Message& m : local_)
+        if (m.clientMessageId == clientMessageId) {
+            m.state = SendState::Pending;
+            m.error.clear();
+        }
+}
+
+const Message* Conversation::find_local(const std::string& clientMessageId) const {
+    for (const Message& m : local_)
+        if (m.clientMessageId == clientMessageId) return &m;
+    return nullptr;
+}
+
+std::size_t Conversation::unread(uint64_t lastReadSeq, const std::string& me) const {
+    std::size_t n = 0;
+    for (auto it = stored_.upper_bound(lastReadSeq); it != stored_.end(); ++it)
+        if (it->second.senderId != me) ++n;
+    return n;
+}
+
+std::vector<const Message*> Conversation::ordered() const {
+    std::vector<const Message*> out;
+    out.reserve(size());
+    for (const auto& [seq, m] : stored_) out.push_back(&m);
+    for (const Message& m : local_) out.push_back(&m);
+    return out;
+}
+
+} // namespace chat

@@ -1,0 +1,85 @@
+// chat_model.hpp - one conversation's messages as the client sees them.
+//
+// Stored messages are keyed by messageId and ordered by the server's per-conversation sequence.
+// History pages (HTTP) and live messages (socket) merge without duplicates. A live message whose
+// sequence is ahead of what is contiguous reports a gap, so the caller fetches afterSeq. Local
+// sends are optimistic: pending under their clientMessageId until the API returns the stored
+// message (or the live copy arrives first), failed with a reusable clientMessageId otherwise.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chat {
+
+enum class SendState { Sent, Pending, Failed };
+
+struct Attachment {
+    std::string url, name, contentType;
+    uint64_t size = 0;
+};
+
+struct Message {
+    std::string messageId;        // empty while pending
+    std::string clientMessageId;
+    std::string conversationId;
+    uint64_t seq = 0;             // 0 while pending
+    std::string senderId;
+    std::string text;
+    int64_t createdAtMs = 0;
+    SendState state = SendState::Sent;
+    std::string error;            // why a send failed
+    std::optional<Attachment> attachment;
+};
+
+// Wire format shared by the API, the outbox payload and the client.
+nlohmann::json to_json(const Message& m);
+// Validates types; returns nullopt for anything that is not a stored message.
+std::optional<Message> message_from_json(const nlohmann::json& j);
+
+class Conversation {
+public:
+    explicit Conversation(std::string id = {}) : id_(std::move(id)) {}
+    const std::string& id() const { return id_; }
+
+    // Returns how many messages were new.
+    std::size_t merge(const std::vector<Message>& stored);
+    // A live message. Returns true when it revealed a gap (caller should fetch afterSeq=contiguous_seq()).
+    bool add_live(const Message& m);
+
+    void add_pending(const std::string& clientMessageId, const std::string& senderId, const std::string& text,
+                     int64_t nowMs);
+    void mark_failed(const std::string& clientMessageId, const std::string& error);
+    void mark_pending(const std::string& clientMessageId);  // retrying
+    const Message* find_local(const std::string& clientMessageId) const;
+
+    // Highest sequence up to which every message is present (the afterSeq for catch-up).
+    uint64_t contiguous_seq() const { return contiguous_; }
+    uint64_t last_seq() const { return stored_.empty() ? 0 : stored_.rbegin()->first; }
+    uint64_t first_seq() const { return stored_.empty() ? 0 : stored_.begin()->first; }
+    bool has_gap() const { return last_seq() > contiguous_; }
+    void set_history_start(uint64_t firstSeq);  // the server has nothing before this (older pages done)
+    std::size_t unread(uint64_t lastReadSeq, const std::string& me) const;
+
+    // Stored messages by sequence, then local (pending/failed) ones in creation order.
+    std::vector<const Message*> ordered() const;
+    std::size_t size() const { return stored_.size() + local_.size(); }
+
+private:
+    void insert_stored(const Message& m);
+    void advance_contiguous();
+
+    std::string id_;
+    std::map<uint64_t, Message> stored_;              // by seq
+    std::map<std::string, uint64_t> seq_by_id_;       // messageId -> seq
+    std::vector<Message> local_;                      // pending / failed, creation order
+    uint64_t contiguous_ = 0;
+    uint64_t history_start_ = 1;
+};
+
+} // namespace chat

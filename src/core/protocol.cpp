@@ -1,0 +1,259 @@
+// protocol.cpp - see protocol.hpp.
+#include "protocol.hpp"
+
+#include "base64.hpp"
+
+namespace wps {
+
+const char* to_string(DataType t) {
+    switch (t) {
+    case DataType::Json: return "json";
+    case DataType::Text: return "text";
+    case DataType::Binary: return "binary";
+    case DataType::Protobuf: return "protobuf";
+    }
+    return "json";
+}
+
+std::optional<DataType> parse_data_type(std::string_view s) {
+    if (s == "json") return DataType::Json;
+    if (s == "text") return DataType::Text;
+    if (s == "binary") return DataType::Binary;
+    if (s == "protobuf") return DataType::Protobuf;
+    return std::nullopt;
+}
+
+bool data_matches_type(DataType type, const json& data) {
+    switch (type) {
+    case DataType::Json: return !data.is_null() && !data.is_discarded();
+    case DataType::Text: return data.is_string();
+    case DataType::Binary:
+    case DataType::Protobuf: return data.is_string() && base64_valid(data.get_ref<const std::string&>());
+    }
+    return false;
+}
+
+namespace {
+
+void put_ack(json& j, const std::optional<uint64_t>& ackId) {
+    if (ackId) j["ackId"] = *ackId;
+}
+
+struct ClientEncoder {
+    json operator()(const JoinGroupFrame& f) const {
+        json j{{"type", "joinGroup"}, {"group", f.group}};
+        put_ack(j, f.ackId);
+        return j;
+    }
+    json operator()(const LeaveGroupFrame& f) const {
+        json j{{"type", "leaveGroup"}, {"group", f.group}};
+        put_ack(j, f.ackId);
+        return j;
+    }
+    json operator()(const SendToGroupFrame& f) const {
+        json j{{"type", "sendToGroup"}, {"group", f.group}, {"dataType", to_string(f.dataType)}, {"data", f.data}};
+        put_ack(j, f.ackId);
+        if (f.noEcho) j["noEcho"] = true;
+        return j;
+    }
+    json operator()(const EventFrame& f) const {
+        json j{{"type", "event"}, {"event", f.event}, {"dataType", to_string(f.dataType)}, {"data", f.data}};
+        put_ack(j, f.ackId);
+        return j;
+    }
+    json operator()(const SequenceAckFrame& f) const { return json{{"type", "sequenceAck"}, {"sequenceId", f.sequenceId}}; }
+    json operator()(const PingFrame&) const { return json{{"type", "ping"}}; }
+};
+
+struct ServiceEncoder {
+    json operator()(const AckFrame& f) const {
+        json j{{"type", "ack"}, {"ackId", f.ackId}, {"success", f.success}};
+        if (f.error) j["error"] = json{{"name", f.error->name}, {"message", f.error->message}};
+        return j;
+    }
+    json operator()(const MessageFrame& f) const {
+        json j;
+        if (f.sequenceId) j["sequenceId"] = *f.sequenceId;
+        j["type"] = "message";
+        j["from"] = f.fromGroup ? "group" : "server";
+        if (f.fromGroup) {
+            j["group"] = f.group;
+            j["fromUserId"] = f.fromUserId ? json(*f.fromUserId) : json(nullptr);
+        }
+        j["dataType"] = to_string(f.dataType);
+        j["data"] = f.data;
+        return j;
+    }
+    json operator()(const ConnectedFrame& f) const {
+        json j{{"type", "system"}, {"event", "connected"}, {"connectionId", f.connectionId}};
+        j["userId"] = f.userId ? json(*f.userId) : json(nullptr);
+        if (f.reconnectionToken) j["reconnectionToken"] = *f.reconnectionToken;
+        return j;
+    }
+    json operator()(const DisconnectedFrame& f) const {
+        return json{{"type", "system"}, {"event", "disconnected"}, {"message", f.message}};
+    }
+    json operator()(const PongFrame&) const { return json{{"type", "pong"}}; }
+    json operator()(const UnknownFrame& f) const { return json{{"type", f.type}}; }
+};
+
+// Field readers: each returns false (and sets err) when a present field has the wrong type.
+bool read_string(const json& j, const char* key, std::string& out, std::string& err, bool required) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) {
+        if (required) err = std::string("missing '") + key + "'";
+        return !required;
+    }
+    if (!it->is_string()) { err = std::string("'") + key + "' must be a string"; return false; }
+    out = it->get<std::string>();
+    return true;
+}
+
+bool read_u64(const json& j, const char* key, std::optional<uint64_t>& out, std::string& err) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return true;
+    if (!it->is_number_unsigned()) {
+        if (it->is_number_integer() && it->get<int64_t>() >= 0) { out = it->get<uint64_t>(); return true; }
+        err = std::string("'") + key + "' must be an unsigned integer";
+        return false;
+    }
+    out = it->get<uint64_t>();
+    return true;
+}
+
+bool read_data(const json& j, DataType& type, json& data, std::string& err) {
+    std::string dt = "json";
+    if (!read_string(j, "dataType", dt, err, false)) return false;
+    auto parsed = parse_data_type(dt);
+    if (!parsed) { err = "unknown dataType '" + dt + "'"; return false; }
+    type = *parsed;
+    auto it = j.find("data");
+    if (it == j.end()) { err = "missing 'data'"; return false; }
+    data = *it;
+    if (!data_matches_type(type, data)) { err = std::string("'data' does not match dataType '") + dt + "'"; return false; }
+    return true;
+}
+
+template <class Frame>
+Decoded<Frame> fail(std::string why) { return Decoded<Frame>{std::nullopt, std::move(why)}; }
+
+json parse_object(std::string_view text, std::string& err) {
+    if (text.size() > kMaxFrameBytes) { err = "frame exceeds 1 MB"; return json(); }
+    json j = json::parse(text.begin(), text.end(), nullptr, false);
+    if (j.is_discarded()) { err = "malformed JSON"; return json(); }
+    if (!j.is_object()) { err = "frame must be a JSON object"; return json(); }
+    auto t = j.find("type");
+    if (t == j.end() || !t->is_string()) { err = "frame has no string 'type'"; return json(); }
+    return j;
+}
+
+} // namespace
+
+std::string encode(const ClientFrame& f) { return std::visit(ClientEncoder{}, f).dump(); }
+std::string encode(const ServiceFrame& f) { return std::visit(ServiceEncoder{}, f).dump(); }
+
+Decoded<ClientFrame> decode_client_frame(std::string_view text) {
+    std::string err;
+    json j = parse_object(text, err);
+    if (!err.empty()) return fail<ClientFrame>(err);
+    const std::string type = j["type"].get<std::string>();
+    std::optional<uint64_t> ackId;
+    if (!read_u64(j, "ackId", ackId, err)) return fail<ClientFrame>(err);
+
+    if (type == "joinGroup" || type == "leaveGroup") {
+        std::string group;
+        if (!read_string(j, "group", group, err, true)) return fail<ClientFrame>(err);
+        if (type == "joinGroup") return {ClientFrame{JoinGroupFrame{group, ackId}}, {}};
+        return {ClientFrame{LeaveGroupFrame{group, ackId}}, {}};
+    }
+    if (type == "sendToGroup") {
+        SendToGroupFrame f;
+        f.ackId = ackId;
+        if (!read_string(j, "group", f.group, err, true)) return fail<ClientFrame>(err);
+        auto ne = j.find("noEcho");
+        if (ne != j.end() && !ne->is_null()) {
+            if (!ne->is_boolean()) return fail<ClientFrame>("'noEcho' must be a boolean");
+            f.noEcho = ne->get<bool>();
+        }
+        if (!read_data(j, f.dataType, f.data, err)) return fail<ClientFrame>(err);
+        return {ClientFrame{std::move(f)}, {}};
+    }
+    if (type == "event") {
+        EventFrame f;
+        f.ackId = ackId;
+        if (!read_string(j, "event", f.event, err, true)) return fail<ClientFrame>(err);
+        if (!read_data(j, f.dataType, f.data, err)) return fail<ClientFrame>(err);
+        return {ClientFrame{std::move(f)}, {}};
+    }
+    if (type == "sequenceAck") {
+        std::optional<uint64_t> seq;
+        if (!read_u64(j, "sequenceId", seq, err)) return fail<ClientFrame>(err);
+        if (!seq) return fail<ClientFrame>("missing 'sequenceId'");
+        return {ClientFrame{SequenceAckFrame{*seq}}, {}};
+    }
+    if (type == "ping") return {ClientFrame{PingFrame{}}, {}};
+    return fail<ClientFrame>("unknown frame type '" + type + "'");
+}
+
+Decoded<ServiceFrame> decode_service_frame(std::string_view text) {
+    std::string err;
+    json j = parse_object(text, err);
+    if (!err.empty()) return fail<ServiceFrame>(err);
+    const std::string type = j["type"].get<std::string>();
+
+    if (type == "ack") {
+        AckFrame f;
+        std::optional<uint64_t> ackId;
+        if (!read_u64(j, "ackId", ackId, err)) return fail<ServiceFrame>(err);
+        if (!ackId) return fail<ServiceFrame>("ack without 'ackId'");
+        f.ackId = *ackId;
+        auto s = j.find("success");
+        if (s == j.end() || !s->is_boolean()) return fail<ServiceFrame>("ack without boolean 'success'");
+        f.success = s->get<bool>();
+        auto e = j.find("error");
+        if (e != j.end() && e->is_object()) {
+            ErrorDetail d;
+            if (!read_string(*e, "name", d.name, err, false) || !read_string(*e, "message", d.message, err, false))
+                return fail<ServiceFrame>(err);
+            f.error = d;
+        }
+        return {ServiceFrame{std::move(f)}, {}};
+    }
+    if (type == "message") {
+        MessageFrame f;
+        std::string from;
+        if (!read_string(j, "from", from, err, true)) return fail<ServiceFrame>(err);
+        if (from != "group" && from != "server") return fail<ServiceFrame>("unknown 'from' value '" + from + "'");
+        f.fromGroup = from == "group";
+        if (f.fromGroup && !read_string(j, "group", f.group, err, true)) return fail<ServiceFrame>(err);
+        std::string user;
+        auto u = j.find("fromUserId");
+        if (u != j.end() && u->is_string()) f.fromUserId = u->get<std::string>();
+        if (!read_u64(j, "sequenceId", f.sequenceId, err)) return fail<ServiceFrame>(err);
+        if (!read_data(j, f.dataType, f.data, err)) return fail<ServiceFrame>(err);
+        return {ServiceFrame{std::move(f)}, {}};
+    }
+    if (type == "system") {
+        std::string event;
+        if (!read_string(j, "event", event, err, true)) return fail<ServiceFrame>(err);
+        if (event == "connected") {
+            ConnectedFrame f;
+            if (!read_string(j, "connectionId", f.connectionId, err, true)) return fail<ServiceFrame>(err);
+            auto u = j.find("userId");
+            if (u != j.end() && u->is_string()) f.userId = u->get<std::string>();
+            auto t = j.find("reconnectionToken");
+            if (t != j.end() && t->is_string()) f.reconnectionToken = t->get<std::string>();
+            return {ServiceFrame{std::move(f)}, {}};
+        }
+        if (event == "disconnected") {
+            DisconnectedFrame f;
+            if (!read_string(j, "message", f.message, err, false)) return fail<ServiceFrame>(err);
+            return {ServiceFrame{std::move(f)}, {}};
+        }
+        return {ServiceFrame{UnknownFrame{"system." + event}}, {}};
+    }
+    if (type == "pong") return {ServiceFrame{PongFrame{}}, {}};
+    return {ServiceFrame{UnknownFrame{type}}, {}};
+}
+
+} // namespace wps

@@ -1,0 +1,110 @@
+#include "core/protocol.hpp"
+#include "core/base64.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace wps;
+
+TEST_CASE("base64 round-trips both alphabets and rejects junk", "[protocol]") {
+    const std::string bytes("\x00\x01\x02\xfe\xff", 5);
+    CHECK(base64_encode(bytes) == "AAEC/v8=");
+    CHECK(base64_encode(bytes, true) == "AAEC_v8");
+    CHECK(base64_decode("AAEC/v8=").value() == bytes);
+    CHECK(base64_decode("AAEC_v8").value() == bytes);
+    CHECK_FALSE(base64_decode("AA*C").has_value());
+    CHECK(base64_encode("") == "");
+}
+
+TEST_CASE("client frames encode as the service expects", "[protocol]") {
+    CHECK(json::parse(encode(ClientFrame{JoinGroupFrame{"room1", 1}})) ==
+          json::parse(R"({"type":"joinGroup","group":"room1","ackId":1})"));
+    CHECK(json::parse(encode(ClientFrame{LeaveGroupFrame{"room1", std::nullopt}})) ==
+          json::parse(R"({"type":"leaveGroup","group":"room1"})"));
+    CHECK(json::parse(encode(ClientFrame{SendToGroupFrame{"g", 3, true, DataType::Text, "hi"}})) ==
+          json::parse(R"({"type":"sendToGroup","group":"g","ackId":3,"noEcho":true,"dataType":"text","data":"hi"})"));
+    CHECK(json::parse(encode(ClientFrame{EventFrame{"typing", std::nullopt, DataType::Json, json{{"a", 1}}}})) ==
+          json::parse(R"({"type":"event","event":"typing","dataType":"json","data":{"a":1}})"));
+    CHECK(json::parse(encode(ClientFrame{SequenceAckFrame{42}})) == json::parse(R"({"type":"sequenceAck","sequenceId":42})"));
+    CHECK(json::parse(encode(ClientFrame{PingFrame{}})) == json::parse(R"({"type":"ping"})"));
+}
+
+TEST_CASE("client frames decode back (server side)", "[protocol]") {
+    auto d = decode_client_frame(R"({"type":"sendToGroup","group":"g","ackId":5,"dataType":"binary","data":"AAECAw=="})");
+    REQUIRE(d);
+    auto& f = std::get<SendToGroupFrame>(*d.frame);
+    CHECK(f.group == "g");
+    CHECK(f.ackId == 5u);
+    CHECK(f.dataType == DataType::Binary);
+    CHECK_FALSE(f.noEcho);
+
+    auto j = decode_client_frame(R"({"type":"joinGroup","group":"room"})");
+    REQUIRE(j);
+    CHECK_FALSE(std::get<JoinGroupFrame>(*j.frame).ackId.has_value());
+}
+
+TEST_CASE("bad client frames are refused with a reason", "[protocol]") {
+    CHECK(decode_client_frame("{not json").error == "malformed JSON");
+    CHECK(decode_client_frame("[1,2]").error == "frame must be a JSON object");
+    CHECK(decode_client_frame(R"({"group":"g"})").error == "frame has no string 'type'");
+    CHECK(decode_client_frame(R"({"type":"joinGroup"})").error == "missing 'group'");
+    CHECK(decode_client_frame(R"({"type":"joinGroup","group":"g","ackId":-1})").error ==
+          "'ackId' must be an unsigned integer");
+    CHECK(decode_client_frame(R"({"type":"sendToGroup","group":"g","dataType":"text","data":5})").error ==
+          "'data' does not match dataType 'text'");
+    CHECK(decode_client_frame(R"({"type":"sendToGroup","group":"g","dataType":"binary","data":"**"})").error ==
+          "'data' does not match dataType 'binary'");
+    CHECK(decode_client_frame(R"({"type":"sendToGroup","group":"g","dataType":"xml","data":"x"})").error ==
+          "unknown dataType 'xml'");
+    CHECK(decode_client_frame(R"({"type":"sendToGroup","group":"g"})").error == "missing 'data'");
+    CHECK(decode_client_frame(R"({"type":"teleport"})").error == "unknown frame type 'teleport'");
+    std::string big = R"({"type":"event","event":"e","dataType":"text","data":")" + std::string(kMaxFrameBytes, 'x') + "\"}";
+    CHECK(decode_client_frame(big).error == "frame exceeds 1 MB");
+}
+
+TEST_CASE("service frames round-trip", "[protocol]") {
+    ServiceFrame frames[] = {
+        AckFrame{7, false, ErrorDetail{"Forbidden", "no"}},
+        AckFrame{8, true, std::nullopt},
+        MessageFrame{true, "room", std::string("alice"), DataType::Json, json{{"x", 1}}, 9},
+        MessageFrame{false, "", std::nullopt, DataType::Text, "hello", std::nullopt},
+        ConnectedFrame{std::string("bob"), "conn1", std::string("tok")},
+        DisconnectedFrame{"bye"},
+        PongFrame{},
+    };
+    for (const auto& f : frames) {
+        auto d = decode_service_frame(encode(f));
+        REQUIRE(d);
+        CHECK(d.frame->index() == f.index());
+        CHECK(encode(*d.frame) == encode(f));
+    }
+}
+
+TEST_CASE("service frames match the documented wire shape", "[protocol]") {
+    auto d = decode_service_frame(
+        R"({"sequenceId":7,"type":"message","from":"group","group":"room1","fromUserId":"alice","dataType":"json","data":{"hello":"world"}})");
+    REQUIRE(d);
+    auto& m = std::get<MessageFrame>(*d.frame);
+    CHECK(m.fromGroup);
+    CHECK(m.group == "room1");
+    CHECK(m.fromUserId == std::string("alice"));
+    CHECK(m.sequenceId == 7u);
+    CHECK(m.data["hello"] == "world");
+
+    auto c = decode_service_frame(R"({"type":"system","event":"connected","userId":null,"connectionId":"abc"})");
+    REQUIRE(c);
+    CHECK_FALSE(std::get<ConnectedFrame>(*c.frame).userId.has_value());
+
+    auto a = decode_service_frame(R"({"type":"ack","ackId":1,"success":false,"error":{"name":"Duplicate","message":"m"}})");
+    REQUIRE(a);
+    CHECK(std::get<AckFrame>(*a.frame).error->name == "Duplicate");
+}
+
+TEST_CASE("unknown service frames are tolerated", "[protocol]") {
+    auto d = decode_service_frame(R"({"type":"invokeResponse","invocationId":"1"})");
+    REQUIRE(d);
+    CHECK(std::get<UnknownFrame>(*d.frame).type == "invokeResponse");
+    auto s = decode_service_frame(R"({"type":"system","event":"future"})");
+    REQUIRE(s);
+    CHECK(std::get<UnknownFrame>(*s.frame).type == "system.future");
+    CHECK_FALSE(decode_service_frame(R"({"type":"ack","success":true})"));
+}

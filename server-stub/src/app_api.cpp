@@ -1,0 +1,338 @@
+// app_api.cpp - see app_api.hpp.
+#include "app_api.hpp"
+
+#include "jwt.hpp"
+#include "rest_api.hpp"
+
+#include <algorithm>
+
+namespace stub {
+
+using nlohmann::json;
+
+std::string conversation_group(const std::string& conversationId) { return "conversation:" + conversationId; }
+
+namespace {
+
+constexpr std::size_t kMaxHistoryPage = 200;
+
+json summary_json(const ConversationSummary& c) {
+    json j{{"conversationId", c.id}, {"title", c.title},         {"members", c.members},
+           {"lastSeq", c.lastSeq},   {"lastReadSeq", c.lastReadSeq}, {"unread", c.unread},
+           {"group", conversation_group(c.id)}};
+    json ctx = json::parse(c.contextJson, nullptr, false);
+    j["context"] = ctx.is_discarded() ? json::object() : ctx;
+    j["lastMessage"] = c.lastMessage ? chat::to_json(*c.lastMessage) : json(nullptr);
+    return j;
+}
+
+// Parses the body as a JSON object or fills `err` with a 400.
+std::optional<json> body_object(const Request& r, Response& err) {
+    json j = json::parse(r.body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+        err = error_response(400, "BadRequest", "The request body must be a JSON object.");
+        return std::nullopt;
+    }
+    return j;
+}
+
+std::optional<uint64_t> u64_param(const Request& r, const char* name, Response& err) {
+    auto v = r.param(name);
+    if (!v || v->empty()) return uint64_t{0};
+    if (v->find_first_not_of("0123456789") != std::string::npos || v->size() > 18) {
+        err = error_response(400, "BadRequest", std::string("'") + name + "' must be a non-negative integer.");
+        return std::nullopt;
+    }
+    return std::stoull(*v);
+}
+
+bool valid_utf8(const std::string& s) {
+    std::size_t i = 0;
+    const std::size_t n = s.size();
+    while (i < n) {
+        const unsigned char c = static_cast<unsigned char>(s[i]);
+        const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (len == 0 || i + len > n) return false;
+        for (std::size_t k = 1; k < len; ++k)
+            if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+        i += len;
+    }
+    return true;
+}
+
+} // namespace
+
+AppApi::AppApi(const Config& config, Store& store, std::function<void()> outbox_notify, PubSubTarget target)
+    : config_(config), store_(store), outbox_notify_(std::move(outbox_notify)), target_(std::move(target)) {
+    secret_ = config.app_secret.empty() ? hmac_sha256(target_.access_key, "app-session-tokens") : config.app_secret;
+}
+
+void AppApi::seed() {
+    store_.upsert_user(User{"alice", "Alice Martin", {"core"}});
+    store_.upsert_user(User{"bob", "Bob Chen", {"core"}});
+    store_.upsert_user(User{"carol", "Carol Diaz", {"design"}});
+    if (!store_.conversation_exists("demo")) {
+        store_.create_conversation("demo", "Launch planning",
+                                   json{{"kind", "project"}, {"name", "Launch planning"}}.dump(),
+                                   {"alice", "bob", "carol"}, "alice", unix_now_ms());
+        chat::Message m;
+        m.conversationId = "demo";
+        m.senderId = "carol";
+        m.text = "Welcome to the launch channel! Say hi \u2014 \u03b3\u03b5\u03b9\u03b1, \u043f\u0440\u0438\u0432\u0435\u0442.";
+        m.clientMessageId = "seed-1";
+        store_.append_message(m, conversation_group("demo"), unix_now_ms());
+        if (outbox_notify_) outbox_notify_();
+    }
+}
+
+std::optional<std::string> AppApi::authenticate(const Request& r, Response& error) {
+    const std::string auth = r.header("authorization");
+    if (auth.rfind("Bearer ", 0) != 0) {
+        error = error_response(401, "Unauthorized", "Sign in first: send 'Authorization: Bearer <token>'.");
+        return std::nullopt;
+    }
+    auto check = jwt_verify(auth.substr(7), secret_, unix_now_s());
+    if (!check.ok || !check.claims.contains("sub") || !check.claims["sub"].is_string() ||
+        check.claims.value("aud", "") != "chat-app") {
+        error = error_response(401, "Unauthorized",
+                               "Invalid or expired session token" + (check.error.empty() ? "" : ": " + check.error) + ".");
+        return std::nullopt;
+    }
+    std::string user = check.claims["sub"].get<std::string>();
+    if (!store_.user(user)) {
+        error = error_response(401, "Unauthorized", "Unknown user '" + user + "'.");
+        return std::nullopt;
+    }
+    return user;
+}
+
+std::optional<Response> AppApi::handle(const Request& r) {
+    const std::string& p = r.path;
+    const std::string& m = r.method;
+    if (p == "/healthz" && m == "GET") return std::nullopt;  // answered by the server (knows the worker)
+    if (p == "/config" && m == "GET")
+        return json_response(200, json{{"hub", target_.hub}, {"maxMessageBytes", config_.max_message_bytes},
+                                       {"devLogin", config_.dev}});
+    if (p == "/auth/dev-login" && m == "POST") return dev_login(r);
+    static const char* const kAuthed[] = {"/me", "/realtime/clientAccessUrl", "/chat/conversations", "/chat/reply",
+                                          "/chat/read", "/conversation/detail"};
+    bool known = false;
+    for (const char* k : kAuthed) known = known || p == k;
+    if (!known) return std::nullopt;
+
+    Response err;
+    auto user = authenticate(r, err);
+    if (!user) return err;
+    if (p == "/me" && m == "GET") {
+        auto u = store_.user(*user);
+        return json_response(200, json{{"userId", u->id}, {"displayName", u->displayName}, {"teams", u->teams}});
+    }
+    if (p == "/realtime/clientAccessUrl" && m == "POST") return client_access_url(r, *user);
+    if (p == "/chat/conversations" && m == "GET") return list_conversations(*user);
+    if (p == "/chat/conversations" && m == "POST") return create_conversation(r, *user);
+    if (p == "/chat/reply" && m == "POST") return reply(r, *user);
+    if (p == "/chat/read" && m == "POST") return mark_read(r, *user);
+    if (p == "/conversation/detail" && m == "GET") return detail(r, *user);
+    return error_response(405, "MethodNotAllowed", m + " is not supported on " + p + ".");
+}
+
+Response AppApi::dev_login(const Request& r) {
+    if (!config_.dev) return error_response(404, "NotFound", "Dev login is disabled on this server.");
+    Response err;
+    auto body = body_object(r, err);
+    if (!body) return err;
+    auto uid = body->find("userId");
+    if (uid == body->end() || !uid->is_string()) return error_response(400, "BadRequest", "'userId' (string) is required.");
+    auto u = store_.user(uid->get<std::string>());
+    if (!u) return error_response(401, "Unauthorized", "'" + uid->get<std::string>() + "' is not a demo user.");
+    const int64_t exp = unix_now_s() + config_.session_ttl_s;
+    const std::string token = jwt_sign(json{{"sub", u->id}, {"aud", "chat-app"}, {"exp", exp}}, secret_);
+    return json_response(200, json{{"token", token}, {"userId", u->id}, {"displayName", u->displayName},
+                                   {"teams", u->teams}, {"expiresAt", exp}});
+}
+
+std::optional<std::string> AppApi::roles_for(const std::string& user, const std::string& group,
+                                             std::vector<std::string>& roles) {
+    const auto starts = [&](const char* prefix) { return group.rfind(prefix, 0) == 0; };
+    if (starts("conversation:")) {
+        const std::string id = group.substr(13);
+        if (!store_.is_member(id, user)) return "You are not a member of conversation '" + id + "'.";
+        roles.push_back("webpubsub.joinLeaveGroup." + group);
+        roles.push_back("webpubsub.sendToGroup." + group);  // typing indicators
+        return std::nullopt;
+    }
+    if (starts("notifications:user:")) {
+        if (group.substr(19) != user) return std::string("A user may only join their own notification group.");
+        roles.push_back("webpubsub.joinLeaveGroup." + group);
+        return std::nullopt;
+    }
+    if (starts("notifications:team:")) {
+        auto u = store_.user(user);
+        const std::string team = group.substr(19);
+        bool member = false;
+        for (auto& t : u->teams) member = member || t == team;
+        if (!member) return "You are not a member of team '" + team + "'.";
+        roles.push_back("webpubsub.joinLeaveGroup." + group);
+        return std::nullopt;
+    }
+    if (group == "notifications:global") {
+        roles.push_back("webpubsub.joinLeaveGroup." + group);  // read-only: no send role
+        return std::nullopt;
+    }
+    return "Unknown group '" + group + "'.";
+}
+
+Response AppApi::client_access_url(const Request& r, const std::string& user) {
+    Response err;
+    auto body = body_object(r, err);
+    if (!body) return err;
+    const std::string hub = body->value("hubName", target_.hub);
+    if (hub != target_.hub) return error_response(404, "NotFound", "Unknown hub '" + hub + "'.");
+    std::vector<std::string> groups;
+    if (auto g = body->find("groupName"); g != body->end() && !g->is_null()) {
+        if (!g->is_string()) return error_response(400, "BadRequest", "'groupName' must be a string.");
+        groups.push_back(g->get<std::string>());
+    }
+    if (auto gs = body->find("groups"); gs != body->end() && !gs->is_null()) {
+        if (!gs->is_array()) return error_response(400, "BadRequest", "'groups' must be an array of strings.");
+        for (auto& g : *gs) {
+            if (!g.is_string()) return error_response(400, "BadRequest", "'groups' must be an array of strings.");
+            groups.push_back(g.get<std::string>());
+        }
+    }
+    if (groups.size() > 32) return error_response(400, "BadRequest", "At most 32 groups per access URL.");
+    std::vector<std::string> roles;
+    for (auto& g : groups)
+        if (auto why = roles_for(user, g, roles)) return error_response(403, "Forbidden", *why);
+    std::string http = target_.http_endpoint;
+    if (http.empty()) http = "http://" + r.header("host");
+    const std::string token = make_client_token(target_.access_key, http, hub, user, roles, {}, config_.token_ttl_s);
+    std::string ws = http;
+    if (ws.rfind("https://", 0) == 0) ws = "wss://" + ws.substr(8);
+    else if (ws.rfind("http://", 0) == 0) ws = "ws://" + ws.substr(7);
+    return json_response(200, json{{"url", ws + "/client/hubs/" + hub + "?access_token=" + token},
+                                   {"expiresAt", unix_now_s() + config_.token_ttl_s},
+                                   {"groups", groups}});
+}
+
+Response AppApi::list_conversations(const std::string& user) {
+    json list = json::array();
+    auto convs = store_.conversations_for(user);
+    std::sort(convs.begin(), convs.end(), [](const ConversationSummary& a, const ConversationSummary& b) {
+        const int64_t ta = a.lastMessage ? a.lastMessage->createdAtMs : 0, tb = b.lastMessage ? b.lastMessage->createdAtMs : 0;
+        return ta > tb;
+    });
+    for (auto& c : convs) list.push_back(summary_json(c));
+    return json_response(200, json{{"conversations", list}});
+}
+
+Response AppApi::create_conversation(const Request& r, const std::string& user) {
+    Response err;
+    auto body = body_object(r, err);
+    if (!body) return err;
+    auto title = body->find("title");
+    if (title == body->end() || !title->is_string() || title->get<std::string>().empty() ||
+        title->get<std::string>().size() > 200)
+        return error_response(400, "BadRequest", "'title' must be a non-empty string of at most 200 bytes.");
+    std::vector<std::string> members{user};
+    if (auto ms = body->find("members"); ms != body->end()) {
+        if (!ms->is_array()) return error_response(400, "BadRequest", "'members' must be an array of user ids.");
+        for (auto& mem : *ms) {
+            if (!mem.is_string() || !store_.user(mem.get<std::string>()))
+                return error_response(400, "BadRequest", "Unknown member " + mem.dump() + ".");
+            if (std::find(members.begin(), members.end(), mem.get<std::string>()) == members.end())
+                members.push_back(mem.get<std::string>());
+        }
+    }
+    json context = body->value("context", json::object());
+    if (!context.is_object()) return error_response(400, "BadRequest", "'context' must be an object.");
+    const std::string id = store_.create_conversation("", title->get<std::string>(), context.dump(), members, user, unix_now_ms());
+    return json_response(201, json{{"conversation", summary_json(*store_.conversation(id, user))}});
+}
+
+Response AppApi::reply(const Request& r, const std::string& user) {
+    Response err;
+    auto body = body_object(r, err);
+    if (!body) return err;
+    auto cid = body->find("conversationId");
+    auto text = body->find("message");
+    if (cid == body->end() || !cid->is_string()) return error_response(400, "BadRequest", "'conversationId' (string) is required.");
+    if (text == body->end() || !text->is_string()) return error_response(400, "BadRequest", "'message' (string) is required.");
+    const std::string& msg = text->get_ref<const std::string&>();
+    chat::Message draft;
+    draft.conversationId = cid->get<std::string>();
+    draft.senderId = user;
+    draft.text = msg;
+    if (auto cm = body->find("clientMessageId"); cm != body->end() && !cm->is_null()) {
+        if (!cm->is_string() || cm->get<std::string>().size() > 128)
+            return error_response(400, "BadRequest", "'clientMessageId' must be a string of at most 128 bytes.");
+        draft.clientMessageId = cm->get<std::string>();
+    }
+    if (auto att = body->find("attachment"); att != body->end() && !att->is_null()) {
+        if (!att->is_object() || !att->contains("url") || !(*att)["url"].is_string())
+            return error_response(400, "BadRequest", "'attachment' must be an object with a 'url'.");
+        chat::Attachment a;
+        a.url = (*att)["url"].get<std::string>();
+        a.name = att->value("name", "");
+        a.contentType = att->value("contentType", "");
+        a.size = att->value("size", uint64_t{0});
+        draft.attachment = a;
+    }
+    if (msg.empty() && !draft.attachment) return error_response(400, "BadRequest", "The message is empty.");
+    if (msg.size() > config_.max_message_bytes)
+        return error_response(413, "PayloadTooLarge", "The message is " + std::to_string(msg.size()) +
+                                                          " bytes; the limit is " + std::to_string(config_.max_message_bytes) + ".");
+    if (!valid_utf8(msg)) return error_response(400, "BadRequest", "The message is not valid UTF-8.");
+    if (!store_.conversation_exists(draft.conversationId))
+        return error_response(404, "NotFound", "Conversation '" + draft.conversationId + "' does not exist.");
+    if (!store_.is_member(draft.conversationId, user))
+        return error_response(403, "Forbidden", "You are not a member of this conversation.");
+    AppendResult res = store_.append_message(draft, conversation_group(draft.conversationId), unix_now_ms());
+    if (res.created && outbox_notify_) outbox_notify_();
+    return json_response(res.created ? 201 : 200, json{{"message", chat::to_json(res.message)}, {"duplicate", !res.created}});
+}
+
+Response AppApi::detail(const Request& r, const std::string& user) {
+    const std::string cid = r.param("conversationId").value_or("");
+    if (cid.empty()) return error_response(400, "BadRequest", "'conversationId' is required.");
+    Response err;
+    auto after = u64_param(r, "afterSeq", err);
+    if (!after) return err;
+    auto before = u64_param(r, "beforeSeq", err);
+    if (!before) return err;
+    auto limit = u64_param(r, "limit", err);
+    if (!limit) return err;
+    std::size_t lim = *limit == 0 ? 50 : static_cast<std::size_t>(*limit);
+    if (lim > kMaxHistoryPage) lim = kMaxHistoryPage;
+    auto conv = store_.conversation(cid, user);
+    if (!conv) {
+        if (!store_.conversation_exists(cid)) return error_response(404, "NotFound", "Conversation '" + cid + "' does not exist.");
+        return error_response(403, "Forbidden", "You are not a member of this conversation.");
+    }
+    // Without afterSeq/beforeSeq: the latest page (what a newly opened panel shows).
+    uint64_t before_seq = *before;
+    if (*after == 0 && before_seq == 0) before_seq = conv->lastSeq + 1;
+    auto messages = store_.history(cid, *after, before_seq, lim + 1);
+    bool more = messages.size() > lim;
+    if (more) {
+        if (before_seq > 0 && *after == 0) messages.erase(messages.begin());
+        else messages.pop_back();
+    }
+    json list = json::array();
+    for (auto& m : messages) list.push_back(chat::to_json(m));
+    return json_response(200, json{{"conversation", summary_json(*conv)}, {"messages", list}, {"hasMore", more}});
+}
+
+Response AppApi::mark_read(const Request& r, const std::string& user) {
+    Response err;
+    auto body = body_object(r, err);
+    if (!body) return err;
+    const std::string cid = body->value("conversationId", "");
+    auto seq = body->find("seq");
+    if (cid.empty() || seq == body->end() || !seq->is_number_unsigned())
+        return error_response(400, "BadRequest", "'conversationId' and 'seq' (non-negative integer) are required.");
+    if (!store_.is_member(cid, user)) return error_response(403, "Forbidden", "You are not a member of this conversation.");
+    return json_response(200, json{{"lastReadSeq", store_.set_read(cid, user, seq->get<uint64_t>())}});
+}
+
+} // namespace stub

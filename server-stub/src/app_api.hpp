@@ -1,0 +1,53 @@
+// app_api.hpp - the app backend: dev identity, client access URLs, chat API.
+//
+// Real deployments put their identity provider where /auth/dev-login is: every other endpoint
+// only needs a bearer token whose `sub` is the user id.
+#pragma once
+
+#include "config.hpp"
+#include "http_types.hpp"
+#include "store.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace stub {
+
+// Where clients connect: the embedded emulator (http_endpoint empty: the request's Host) or an
+// external Azure Web PubSub endpoint from a connection string.
+struct PubSubTarget {
+    std::string http_endpoint;  // e.g. https://contoso.webpubsub.azure.com
+    std::string access_key;
+    std::string hub;
+};
+
+class AppApi {
+public:
+    AppApi(const Config& config, Store& store, std::function<void()> outbox_notify, PubSubTarget target);
+    std::optional<Response> handle(const Request& r);
+    // Demo users, teams and a demo conversation they all belong to (idempotent).
+    void seed();
+
+private:
+    std::optional<std::string> authenticate(const Request& r, Response& error);
+    Response dev_login(const Request& r);
+    Response client_access_url(const Request& r, const std::string& user);
+    Response list_conversations(const std::string& user);
+    Response create_conversation(const Request& r, const std::string& user);
+    Response reply(const Request& r, const std::string& user);
+    Response detail(const Request& r, const std::string& user);
+    Response mark_read(const Request& r, const std::string& user);
+    // Roles for one group, or an error reason when the user may not use it.
+    std::optional<std::string> roles_for(const std::string& user, const std::string& group, std::vector<std::string>& roles);
+
+    const Config& config_;
+    Store& store_;
+    std::function<void()> outbox_notify_;
+    PubSubTarget target_;
+    std::string secret_;
+};
+
+std::string conversation_group(const std::string& conversationId);
+
+} // namespace stub

@@ -1,0 +1,52 @@
+// http_types.hpp - Beast-free request/response types shared by the route handlers.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace stub {
+
+struct Request {
+    std::string method;                               // "GET", "POST", ...
+    std::string target;                               // path + query, as received
+    std::string path;                                 // percent-decoded path
+    std::vector<std::string> segments;                // decoded path segments
+    std::multimap<std::string, std::string> query;    // decoded
+    std::map<std::string, std::string> headers;       // lower-case names
+    std::string body;
+
+    std::string header(const std::string& lower_name) const {
+        auto it = headers.find(lower_name);
+        return it == headers.end() ? std::string() : it->second;
+    }
+    std::optional<std::string> param(const std::string& key) const {
+        auto it = query.find(key);
+        if (it == query.end()) return std::nullopt;
+        return it->second;
+    }
+    std::vector<std::string> params(const std::string& key) const;
+};
+
+struct Response {
+    int status = 200;
+    std::string body;
+    std::string content_type = "application/json";
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+std::string url_decode(std::string_view s, bool plus_is_space);
+std::string url_encode(std::string_view s);
+// Fills path, segments and query from target.
+void parse_target(Request& r);
+
+Response json_response(int status, const nlohmann::json& body);
+// {"error":{"code":..., "message":...}} plus x-ms-error-code, as Azure services answer.
+Response error_response(int status, const std::string& code, const std::string& message);
+
+} // namespace stub

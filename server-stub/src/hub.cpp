@@ -1,0 +1,459 @@
+// hub.cpp - see hub.hpp.
+#include "hub.hpp"
+
+#include <algorithm>
+#include <random>
+
+namespace stub {
+
+using namespace wps;
+
+namespace {
+constexpr int kCloseNormal = 1000;
+constexpr int kClosePolicy = 1008;  // the protocol's "session gone, do not recover"
+
+std::string random_id(std::size_t n) {
+    static std::mt19937_64 rng{std::random_device{}()};
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    std::string s(n, 'x');
+    for (auto& ch : s) ch = alphabet[rng() % (sizeof(alphabet) - 1)];
+    return s;
+}
+} // namespace
+
+ClientProtocol protocol_from_name(const std::string& name, bool& known) {
+    known = true;
+    if (name == kJsonProtocol) return ClientProtocol::Json;
+    if (name == kReliableJsonProtocol) return ClientProtocol::ReliableJson;
+    known = name.empty();
+    return ClientProtocol::Simple;
+}
+
+Hub::Hub(Clock clock, HubLimits limits) : clock_(std::move(clock)), limits_(limits) {}
+
+Hub::Conn* Hub::find(const std::string& hub, const std::string& id) {
+    auto h = hubs_.find(hub);
+    if (h == hubs_.end()) return nullptr;
+    auto c = h->second.conns.find(id);
+    return c == h->second.conns.end() ? nullptr : &c->second;
+}
+const Hub::Conn* Hub::find(const std::string& hub, const std::string& id) const {
+    return const_cast<Hub*>(this)->find(hub, id);
+}
+Hub::Conn* Hub::find_any(const std::string& id) {
+    for (auto& [name, h] : hubs_) {
+        auto c = h.conns.find(id);
+        if (c != h.conns.end()) return &c->second;
+    }
+    return nullptr;
+}
+
+// ---- connection lifecycle -------------------------------------------------------------------
+
+std::string Hub::connect(const Connect& in, std::shared_ptr<ConnectionSink> sink) {
+    Conn c;
+    c.id = random_id(22);
+    c.hub = in.hub;
+    c.userId = in.userId;
+    c.protocol = in.protocol;
+    c.roles.insert(in.roles.begin(), in.roles.end());
+    c.sink = std::move(sink);
+    if (c.protocol == ClientProtocol::ReliableJson) c.token = random_id(40);
+    HubState& h = hubs_[in.hub];
+    const std::string id = c.id;
+    Conn& stored = h.conns.emplace(id, std::move(c)).first->second;
+    if (!stored.userId.empty()) h.users[stored.userId].insert(id);
+    for (const auto& g : in.groups) join(stored, g);
+    if (stored.protocol != ClientProtocol::Simple) {
+        ConnectedFrame f;
+        if (!stored.userId.empty()) f.userId = stored.userId;
+        f.connectionId = id;
+        if (!stored.token.empty()) f.reconnectionToken = stored.token;
+        send_frame(stored, ServiceFrame{f});
+    }
+    return id;
+}
+
+bool Hub::recover(const std::string& hub, const std::string& connectionId, const std::string& token,
+                  std::shared_ptr<ConnectionSink> sink, std::string& error) {
+    Conn* c = find(hub, connectionId);
+    if (!c || c->protocol != ClientProtocol::ReliableJson) {
+        error = "Session not found: it expired or was never created.";
+        return false;
+    }
+    if (c->token != token) {
+        error = "Invalid reconnection token.";
+        return false;
+    }
+    if (c->sink) c->sink->close(kCloseNormal, "Connection replaced by a recovered session.");
+    c->sink = std::move(sink);
+    c->detached_at = 0;
+    c->token = random_id(40);
+    ConnectedFrame f;
+    if (!c->userId.empty()) f.userId = c->userId;
+    f.connectionId = c->id;
+    f.reconnectionToken = c->token;
+    c->sink->send(std::make_shared<const std::string>(encode(ServiceFrame{f})));
+    for (const auto& [seq, text] : c->unacked) c->sink->send(text);  // redelivery; the client dedupes
+    return true;
+}
+
+void Hub::on_socket_closed(const std::string& connectionId, const ConnectionSink* sink) {
+    Conn* c = find_any(connectionId);
+    if (!c || c->sink.get() != sink) return;  // already replaced or removed
+    c->sink.reset();
+    if (c->protocol == ClientProtocol::ReliableJson) {
+        c->detached_at = clock_();
+        return;
+    }
+    remove(c->hub, c->id);
+}
+
+void Hub::tick() {
+    const int64_t now = clock_();
+    std::vector<std::pair<std::string, std::string>> expired;
+    for (auto& [name, h] : hubs_)
+        for (auto& [id, c] : h.conns)
+            if (!c.sink && c.detached_at && now - c.detached_at >= limits_.recovery_window_ms)
+                expired.emplace_back(name, id);
+    for (auto& [hub, id] : expired) remove(hub, id);
+}
+
+void Hub::remove(const std::string& hub, const std::string& id) {
+    auto h = hubs_.find(hub);
+    if (h == hubs_.end()) return;
+    auto it = h->second.conns.find(id);
+    if (it == h->second.conns.end()) return;
+    Conn& c = it->second;
+    for (const auto& g : c.groups) {
+        auto gi = h->second.groups.find(g);
+        if (gi != h->second.groups.end()) {
+            gi->second.erase(id);
+            if (gi->second.empty()) h->second.groups.erase(gi);
+        }
+    }
+    if (!c.userId.empty()) {
+        auto ui = h->second.users.find(c.userId);
+        if (ui != h->second.users.end()) {
+            ui->second.erase(id);
+            if (ui->second.empty()) h->second.users.erase(ui);
+        }
+    }
+    h->second.conns.erase(it);
+}
+
+void Hub::close(Conn& c, int code, const std::string& reason) {
+    auto sink = std::move(c.sink);
+    const std::string hub = c.hub, id = c.id;
+    if (sink) {
+        if (c.protocol != ClientProtocol::Simple)
+            sink->send(std::make_shared<const std::string>(encode(ServiceFrame{DisconnectedFrame{reason}})));
+        sink->close(code, reason);
+    }
+    remove(hub, id);
+}
+
+// ---- frames from clients --------------------------------------------------------------------
+
+void Hub::on_frame(const std::string& connectionId, const std::string& text) {
+    Conn* c = find_any(connectionId);
+    if (!c) return;
+    if (c->protocol == ClientProtocol::Simple) {
+        if (on_event) on_event(ConnectionInfo{c->id, c->userId, c->hub, {}, true, c->protocol}, "message",
+                               Payload{DataType::Text, text});
+        return;
+    }
+    auto decoded = decode_client_frame(text);
+    if (!decoded) {
+        // The service declines a client whose frames do not match the protocol.
+        close(*c, kClosePolicy, "Invalid frame: " + decoded.error);
+        return;
+    }
+    handle(*c, *decoded.frame);
+}
+
+void Hub::handle(Conn& c, const ClientFrame& frame) {
+    if (auto* f = std::get_if<JoinGroupFrame>(&frame)) {
+        if (f->ackId && is_duplicate(c, *f->ackId)) return;
+        if (f->group.empty() || f->group.size() > 1024) return ack(c, f->ackId, "BadRequest", "Invalid group name.");
+        if (!allowed(c, "webpubsub.joinLeaveGroup", f->group))
+            return ack(c, f->ackId, "Forbidden", "The connection has no permission to join group '" + f->group + "'.");
+        join(c, f->group);
+        return ack(c, f->ackId);
+    }
+    if (auto* f = std::get_if<LeaveGroupFrame>(&frame)) {
+        if (f->ackId && is_duplicate(c, *f->ackId)) return;
+        if (!allowed(c, "webpubsub.joinLeaveGroup", f->group))
+            return ack(c, f->ackId, "Forbidden", "The connection has no permission to leave group '" + f->group + "'.");
+        leave(c, f->group);
+        return ack(c, f->ackId);
+    }
+    if (auto* f = std::get_if<SendToGroupFrame>(&frame)) {
+        if (f->ackId && is_duplicate(c, *f->ackId)) return;
+        if (!allowed(c, "webpubsub.sendToGroup", f->group))
+            return ack(c, f->ackId, "Forbidden", "The connection has no permission to send to group '" + f->group + "'.");
+        const std::string hub = c.hub, self = c.id, from = c.userId;
+        const auto ackId = f->ackId;
+        MessageFrame m{true, f->group, from.empty() ? std::nullopt : std::optional<std::string>(from), f->dataType,
+                       f->data, std::nullopt};
+        auto& h = hubs_[hub];
+        auto g = h.groups.find(f->group);
+        if (g != h.groups.end()) {
+            const std::set<std::string> members = g->second;  // delivery may close slow consumers
+            for (const auto& id : members) {
+                if (f->noEcho && id == self) continue;
+                if (Conn* target = find(hub, id)) deliver(*target, m);
+            }
+        }
+        if (Conn* me = find(hub, self)) ack(*me, ackId);
+        return;
+    }
+    if (auto* f = std::get_if<EventFrame>(&frame)) {
+        if (f->ackId && is_duplicate(c, *f->ackId)) return;
+        std::string error;
+        if (on_event) {
+            ConnectionInfo info{c.id, c.userId, c.hub, {c.groups.begin(), c.groups.end()}, true, c.protocol};
+            error = on_event(info, f->event, Payload{f->dataType, f->data});
+        }
+        if (!error.empty()) return ack(c, f->ackId, error, "The event handler refused the event.");
+        return ack(c, f->ackId);
+    }
+    if (auto* f = std::get_if<SequenceAckFrame>(&frame)) {
+        while (!c.unacked.empty() && c.unacked.front().first <= f->sequenceId) {
+            c.unacked_bytes -= c.unacked.front().second->size();
+            c.unacked.pop_front();
+        }
+        return;
+    }
+    if (std::get_if<PingFrame>(&frame)) send_frame(c, ServiceFrame{PongFrame{}});
+}
+
+bool Hub::is_duplicate(Conn& c, uint64_t ackId) {
+    if (c.ack_ids.count(ackId)) {
+        ack(c, ackId, "Duplicate", "Message with ack-id: " + std::to_string(ackId) + " has been processed");
+        return true;
+    }
+    c.ack_ids.insert(ackId);
+    c.ack_order.push_back(ackId);
+    if (c.ack_order.size() > limits_.max_remembered_ack_ids) {
+        c.ack_ids.erase(c.ack_order.front());
+        c.ack_order.pop_front();
+    }
+    return false;
+}
+
+void Hub::ack(Conn& c, std::optional<uint64_t> ackId, const std::string& error, const std::string& message) {
+    if (!ackId) return;
+    AckFrame a{*ackId, error.empty() || error == "Duplicate" ? error.empty() : false, std::nullopt};
+    if (!error.empty()) a.error = ErrorDetail{error, message};
+    send_frame(c, ServiceFrame{a});
+}
+
+bool Hub::allowed(const Conn& c, const std::string& role, const std::string& group) const {
+    return c.roles.count(role) || c.roles.count(role + "." + group);
+}
+
+void Hub::join(Conn& c, const std::string& group) {
+    c.groups.insert(group);
+    hubs_[c.hub].groups[group].insert(c.id);
+}
+
+void Hub::leave(Conn& c, const std::string& group) {
+    c.groups.erase(group);
+    auto& groups = hubs_[c.hub].groups;
+    auto g = groups.find(group);
+    if (g == groups.end()) return;
+    g->second.erase(c.id);
+    if (g->second.empty()) groups.erase(g);
+}
+
+// ---- delivery -------------------------------------------------------------------------------
+
+void Hub::send_frame(Conn& c, const ServiceFrame& frame) {
+    if (c.sink) c.sink->send(std::make_shared<const std::string>(encode(frame)));
+}
+
+void Hub::deliver(Conn& c, const MessageFrame& frame) {
+    if (c.protocol == ClientProtocol::Simple) {
+        if (c.sink)
+            c.sink->send(std::make_shared<const std::string>(frame.data.is_string() ? frame.data.get<std::string>()
+                                                                                     : frame.data.dump()));
+        return;
+    }
+    if (c.protocol == ClientProtocol::Json) return send_frame(c, ServiceFrame{frame});
+    MessageFrame m = frame;
+    m.sequenceId = c.next_seq++;
+    auto text = std::make_shared<const std::string>(encode(ServiceFrame{m}));
+    c.unacked.emplace_back(*m.sequenceId, text);
+    c.unacked_bytes += text->size();
+    if (c.unacked.size() > limits_.max_unacked_messages || c.unacked_bytes > limits_.max_unacked_bytes) {
+        // The client does not acknowledge: the session cannot be kept (service behaviour).
+        close(c, kClosePolicy, "Too many unacknowledged messages; the session was dropped.");
+        return;
+    }
+    if (c.sink) c.sink->send(text);
+}
+
+static MessageFrame server_frame(const Payload& p) {
+    return MessageFrame{false, {}, std::nullopt, p.dataType, p.data, std::nullopt};
+}
+
+void Hub::send_to_all(const std::string& hub, const Payload& p, const std::set<std::string>& excluded) {
+    auto h = hubs_.find(hub);
+    if (h == hubs_.end()) return;
+    std::vector<std::string> ids;
+    for (auto& [id, c] : h->second.conns)
+        if (!excluded.count(id)) ids.push_back(id);
+    for (auto& id : ids)
+        if (Conn* c = find(hub, id)) deliver(*c, server_frame(p));
+}
+
+void Hub::send_to_group(const std::string& hub, const std::string& group, const Payload& p,
+                        const std::set<std::string>& excluded) {
+    auto h = hubs_.find(hub);
+    if (h == hubs_.end()) return;
+    auto g = h->second.groups.find(group);
+    if (g == h->second.groups.end()) return;
+    const std::set<std::string> members = g->second;
+    MessageFrame m{true, group, std::nullopt, p.dataType, p.data, std::nullopt};
+    for (auto& id : members)
+        if (!excluded.count(id))
+            if (Conn* c = find(hub, id)) deliver(*c, m);
+}
+
+void Hub::send_to_user(const std::string& hub, const std::string& user, const Payload& p) {
+    auto h = hubs_.find(hub);
+    if (h == hubs_.end()) return;
+    auto u = h->second.users.find(user);
+    if (u == h->second.users.end()) return;
+    const std::set<std::string> ids = u->second;
+    for (auto& id : ids)
+        if (Conn* c = find(hub, id)) deliver(*c, server_frame(p));
+}
+
+void Hub::send_to_connection(const std::string& hub, const std::string& id, const Payload& p) {
+    if (Conn* c = find(hub, id)) deliver(*c, server_frame(p));
+}
+
+// ---- REST: membership, close, existence, permissions -----------------------------------------
+
+bool Hub::add_connection_to_group(const std::string& hub, const std::string& group, const std::string& id) {
+    Conn* c = find(hub, id);
+    if (!c) return false;
+    join(*c, group);
+    return true;
+}
+void Hub::remove_connection_from_group(const std::string& hub, const std::string& group, const std::string& id) {
+    if (Conn* c = find(hub, id)) leave(*c, group);
+}
+void Hub::remove_connection_from_all_groups(const std::string& hub, const std::string& id) {
+    if (Conn* c = find(hub, id)) {
+        const auto groups = c->groups;
+        for (auto& g : groups) leave(*c, g);
+    }
+}
+bool Hub::add_user_to_group(const std::string& hub, const std::string& group, const std::string& user) {
+    auto h = hubs_.find(hub);
+    if (h == hubs_.end()) return false;
+    auto u = h->second.users.find(user);
+    if (u == h->second.users.end()) return false;
+    for (auto& id : u->second)
+        if (Conn* c = find(hub, id)) join(*c, group);
+    return true;
+}
+void Hub::remove_user_from_group(const std::string& hub, const std::string& group, const std::string& user) {
+    auto h = hubs_.find(hub);
+    if (h == hubs_.end()) return;
+    auto u = h->second.users.find(user);
+    if (u == h->second.users.end()) return;
+    for (auto& id : std::set<std::string>(u->second))
+        if (Conn* c = find(hub, id)) leave(*c, group);
+}
+void Hub::remove_user_from_all_groups(const std::string& hub, const std::string& user) {
+    auto h = hubs_.find(hub);
+    if (h == hubs_.end()) return;
+    auto u = h->second.users.find(user);
+    if (u == h->second.users.end()) return;
+    for (auto& id : std::set<std::string>(u->second)) remove_connection_from_all_groups(hub, id);
+}
+void Hub::close_connection(const std::string& hub, const std::string& id, const std::string& reason) {
+    if (Conn* c = find(hub, id)) close(*c, kClosePolicy, reason.empty() ? "Closed by the server." : reason);
+}
+void Hub::close_all(const std::string& hub, const std::set<std::string>& excluded, const std::string& reason) {
+    auto h = hubs_.find(hub);
+    if (h == hubs_.end()) return;
+    std::vector<std::string> ids;
+    for (auto& [id, c] : h->second.conns)
+        if (!excluded.count(id)) ids.push_back(id);
+    for (auto& id : ids) close_connection(hub, id, reason);
+}
+void Hub::close_group(const std::string& hub, const std::string& group, const std::set<std::string>& excluded,
+                      const std::string& reason) {
+    auto h = hubs_.find(hub);
+    if (h == hubs_.end()) return;
+    auto g = h->second.groups.find(group);
+    if (g == h->second.groups.end()) return;
+    for (auto& id : std::set<std::string>(g->second))
+        if (!excluded.count(id)) close_connection(hub, id, reason);
+}
+void Hub::close_user(const std::string& hub, const std::string& user, const std::set<std::string>& excluded,
+                     const std::string& reason) {
+    auto h = hubs_.find(hub);
+    if (h == hubs_.end()) return;
+    auto u = h->second.users.find(user);
+    if (u == h->second.users.end()) return;
+    for (auto& id : std::set<std::string>(u->second))
+        if (!excluded.count(id)) close_connection(hub, id, reason);
+}
+bool Hub::connection_exists(const std::string& hub, const std::string& id) const { return find(hub, id) != nullptr; }
+bool Hub::group_exists(const std::string& hub, const std::string& group) const {
+    auto h = hubs_.find(hub);
+    return h != hubs_.end() && h->second.groups.count(group);
+}
+bool Hub::user_exists(const std::string& hub, const std::string& user) const {
+    auto h = hubs_.find(hub);
+    return h != hubs_.end() && h->second.users.count(user);
+}
+std::vector<ConnectionInfo> Hub::group_connections(const std::string& hub, const std::string& group) const {
+    std::vector<ConnectionInfo> out;
+    auto h = hubs_.find(hub);
+    if (h == hubs_.end()) return out;
+    auto g = h->second.groups.find(group);
+    if (g == h->second.groups.end()) return out;
+    for (auto& id : g->second)
+        if (const Conn* c = find(hub, id)) out.push_back(ConnectionInfo{c->id, c->userId, hub, {}, c->sink != nullptr, c->protocol});
+    return out;
+}
+void Hub::grant(const std::string& hub, const std::string& id, const std::string& permission, const std::string& target) {
+    if (Conn* c = find(hub, id)) c->roles.insert("webpubsub." + permission + (target.empty() ? "" : "." + target));
+}
+void Hub::revoke(const std::string& hub, const std::string& id, const std::string& permission, const std::string& target) {
+    if (Conn* c = find(hub, id)) c->roles.erase("webpubsub." + permission + (target.empty() ? "" : "." + target));
+}
+bool Hub::has_permission(const std::string& hub, const std::string& id, const std::string& permission,
+                         const std::string& target) const {
+    const Conn* c = find(hub, id);
+    return c && allowed(*c, "webpubsub." + permission, target);
+}
+
+std::vector<ConnectionInfo> Hub::connections() const {
+    std::vector<ConnectionInfo> out;
+    for (auto& [name, h] : hubs_)
+        for (auto& [id, c] : h.conns)
+            out.push_back(ConnectionInfo{id, c.userId, name, {c.groups.begin(), c.groups.end()}, c.sink != nullptr, c.protocol});
+    return out;
+}
+
+std::size_t Hub::drop_sockets(const std::string& userId) {
+    std::vector<std::pair<std::string, std::shared_ptr<ConnectionSink>>> victims;
+    for (auto& [name, h] : hubs_)
+        for (auto& [id, c] : h.conns)
+            if (c.sink && (userId.empty() || c.userId == userId)) victims.emplace_back(id, c.sink);
+    for (auto& [id, sink] : victims) {
+        on_socket_closed(id, sink.get());
+        sink->close(-1, "dropped by fault injection");  // -1: tear down without a close frame
+    }
+    return victims.size();
+}
+
+} // namespace stub

@@ -1,0 +1,157 @@
+// hub.hpp - the Web PubSub emulator's state: connections, groups, users, acks, reliable sessions.
+//
+// Beast-free and single-threaded: the network adapter calls it from its one io thread and hands
+// it a ConnectionSink per WebSocket. REST handlers call the same object.
+//  [X] json.webpubsub.azure.v1, json.reliable.webpubsub.azure.v1 (sequence ids, sequenceAck,
+//      recovery with awps_connection_id + awps_reconnection_token, redelivery of unacked)
+//  [X] roles: joinLeaveGroup[.g], sendToGroup[.g]; initial groups; runtime permissions
+//  [X] acks with Duplicate / Forbidden / BadRequest; noEcho; ping/pong
+//  [X] REST operations: send to all/group/user/connection (with excluded), group membership,
+//      close, existence, list group connections
+//  [ ] OData filter expressions (refused with 400 by the REST layer)
+#pragma once
+
+#include "core/protocol.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace stub {
+
+using wps::json;
+
+class ConnectionSink {
+public:
+    virtual ~ConnectionSink() = default;
+    virtual void send(std::shared_ptr<const std::string> text) = 0;
+    virtual void close(int code, const std::string& reason) = 0;
+};
+
+enum class ClientProtocol { Simple, Json, ReliableJson };
+
+struct HubLimits {
+    std::size_t max_unacked_messages = 1000;
+    std::size_t max_unacked_bytes = 16 * 1024 * 1024;
+    int64_t recovery_window_ms = 30000;
+    std::size_t max_remembered_ack_ids = 10000;
+};
+
+// A message as the REST API or a group send produces it, before framing.
+struct Payload {
+    wps::DataType dataType = wps::DataType::Json;
+    json data;
+};
+
+struct ConnectionInfo {
+    std::string id, userId, hub;
+    std::vector<std::string> groups;
+    bool attached = true;
+    ClientProtocol protocol = ClientProtocol::Json;
+};
+
+class Hub {
+public:
+    using Clock = std::function<int64_t()>;  // milliseconds
+    explicit Hub(Clock clock, HubLimits limits = {});
+
+    struct Connect {
+        std::string hub, userId;
+        std::vector<std::string> roles, groups;
+        ClientProtocol protocol = ClientProtocol::Json;
+    };
+    // Registers a new connection and sends its "connected" frame. Returns the connection id.
+    std::string connect(const Connect& c, std::shared_ptr<ConnectionSink> sink);
+    // Re-attaches a reliable session. On failure returns false with the reason (close with 1008).
+    bool recover(const std::string& hub, const std::string& connectionId, const std::string& token,
+                 std::shared_ptr<ConnectionSink> sink, std::string& error);
+    // A WebSocket frame from a client. Malformed frames close the connection with a reason.
+    void on_frame(const std::string& connectionId, const std::string& text);
+    // The socket went away (not a deliberate REST close): reliable sessions wait for recovery.
+    void on_socket_closed(const std::string& connectionId, const ConnectionSink* sink);
+    // Expires detached sessions whose recovery window has passed.
+    void tick();
+
+    // ---- REST data plane ----
+    void send_to_all(const std::string& hub, const Payload& p, const std::set<std::string>& excluded);
+    void send_to_group(const std::string& hub, const std::string& group, const Payload& p,
+                       const std::set<std::string>& excluded);
+    void send_to_user(const std::string& hub, const std::string& user, const Payload& p);
+    void send_to_connection(const std::string& hub, const std::string& id, const Payload& p);
+    bool add_connection_to_group(const std::string& hub, const std::string& group, const std::string& id);
+    void remove_connection_from_group(const std::string& hub, const std::string& group, const std::string& id);
+    void remove_connection_from_all_groups(const std::string& hub, const std::string& id);
+    bool add_user_to_group(const std::string& hub, const std::string& group, const std::string& user);
+    void remove_user_from_group(const std::string& hub, const std::string& group, const std::string& user);
+    void remove_user_from_all_groups(const std::string& hub, const std::string& user);
+    void close_connection(const std::string& hub, const std::string& id, const std::string& reason);
+    void close_all(const std::string& hub, const std::set<std::string>& excluded, const std::string& reason);
+    void close_group(const std::string& hub, const std::string& group, const std::set<std::string>& excluded,
+                     const std::string& reason);
+    void close_user(const std::string& hub, const std::string& user, const std::set<std::string>& excluded,
+                    const std::string& reason);
+    bool connection_exists(const std::string& hub, const std::string& id) const;
+    bool group_exists(const std::string& hub, const std::string& group) const;
+    bool user_exists(const std::string& hub, const std::string& user) const;
+    std::vector<ConnectionInfo> group_connections(const std::string& hub, const std::string& group) const;
+    void grant(const std::string& hub, const std::string& id, const std::string& permission, const std::string& target);
+    void revoke(const std::string& hub, const std::string& id, const std::string& permission, const std::string& target);
+    bool has_permission(const std::string& hub, const std::string& id, const std::string& permission,
+                        const std::string& target) const;
+
+    // ---- inspection / fault injection (the /_stub/ API) ----
+    std::vector<ConnectionInfo> connections() const;
+    // Drops sockets without a close handshake, as a network failure would (sessions stay recoverable).
+    std::size_t drop_sockets(const std::string& userId /* empty = all */);
+
+    // Upstream for "event" frames. Returns an error name ("" = success).
+    std::function<std::string(const ConnectionInfo&, const std::string& event, const Payload&)> on_event;
+
+private:
+    struct Conn {
+        std::string id, hub, userId, token;
+        ClientProtocol protocol = ClientProtocol::Json;
+        std::set<std::string> roles;
+        std::set<std::string> groups;
+        std::shared_ptr<ConnectionSink> sink;   // null while detached (waiting for recovery)
+        int64_t detached_at = 0;
+        uint64_t next_seq = 1;
+        std::deque<std::pair<uint64_t, std::shared_ptr<const std::string>>> unacked;
+        std::size_t unacked_bytes = 0;
+        std::set<uint64_t> ack_ids;
+        std::deque<uint64_t> ack_order;
+    };
+    struct HubState {
+        std::map<std::string, Conn> conns;
+        std::map<std::string, std::set<std::string>> groups;  // group -> connection ids
+        std::map<std::string, std::set<std::string>> users;   // user -> connection ids
+    };
+
+    Conn* find(const std::string& hub, const std::string& id);
+    const Conn* find(const std::string& hub, const std::string& id) const;
+    Conn* find_any(const std::string& id);
+    void deliver(Conn& c, const wps::MessageFrame& frame);
+    void send_frame(Conn& c, const wps::ServiceFrame& frame);
+    void ack(Conn& c, std::optional<uint64_t> ackId, const std::string& error = {}, const std::string& message = {});
+    bool is_duplicate(Conn& c, uint64_t ackId);
+    bool allowed(const Conn& c, const std::string& role, const std::string& group) const;
+    void join(Conn& c, const std::string& group);
+    void leave(Conn& c, const std::string& group);
+    void remove(const std::string& hub, const std::string& id);
+    void close(Conn& c, int code, const std::string& reason);
+    void handle(Conn& c, const wps::ClientFrame& frame);
+
+    Clock clock_;
+    HubLimits limits_;
+    std::map<std::string, HubState> hubs_;
+    uint64_t counter_ = 0;
+};
+
+ClientProtocol protocol_from_name(const std::string& name, bool& known);
+
+} // namespace stub

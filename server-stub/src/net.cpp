@@ -1,0 +1,405 @@
+// net.cpp - Boost.Beast adapter: listener -> http_session -> (upgrade) -> websocket_session.
+//
+//  [X] HTTP/1.1 keep-alive, body limit, read deadline, CORS (preflight + headers), static files
+//  [X] WebSocket /client/hubs/{hub} and /client/?hub=: token check before the upgrade (401 with
+//      a reason), subprotocol negotiation, recovery (awps_connection_id + awps_reconnection_token
+//      take precedence over access_token), 1 MB message limit, bounded write queue
+//  [X] blocking HTTP client for the outbox publisher
+#include "net.hpp"
+
+#include "hub.hpp"
+#include "jwt.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/beast.hpp>
+
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+namespace stub {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t kMaxWsMessage = 1024 * 1024;   // the service's frame limit
+constexpr std::size_t kMaxWriteQueue = 4096;          // slow consumers are disconnected
+constexpr auto kHttpReadTimeout = std::chrono::seconds(30);
+
+void fail(beast::error_code ec, const char* what) {
+    if (ec == asio::error::operation_aborted || ec == websocket::error::closed || ec == http::error::end_of_stream ||
+        ec == asio::error::eof || ec == beast::error::timeout || ec == asio::error::connection_reset)
+        return;
+    std::cerr << R"({"level":"debug","msg":"net",")" << what << R"(":")" << ec.message() << "\"}\n";
+}
+
+Request to_request(const http::request<http::string_body>& req) {
+    Request r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    for (auto const& f : req) {
+        std::string name(f.name_string());
+        for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        r.headers[name] = std::string(f.value());
+    }
+    r.body = req.body();
+    parse_target(r);
+    return r;
+}
+
+// ---- WebSocket session ----------------------------------------------------------------------
+class WsSession : public ConnectionSink, public std::enable_shared_from_this<WsSession> {
+public:
+    WsSession(tcp::socket&& s, NetHandlers& h) : ws_(std::move(s)), h_(h) {}
+
+    // Accepts the upgrade, then registers with the hub (new connection or recovery).
+    void start(http::request<http::string_body> req, std::string protocol, Hub::Connect connect,
+               std::string recover_id, std::string recover_token) {
+        ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+        ws_.read_message_max(kMaxWsMessage);
+        ws_.set_option(websocket::stream_base::decorator([protocol](websocket::response_type& res) {
+            if (!protocol.empty()) res.set(http::field::sec_websocket_protocol, protocol);
+            res.set(http::field::server, "chat-stub");
+        }));
+        ws_.async_accept(req, [self = shared_from_this(), connect = std::move(connect), recover_id,
+                               recover_token](beast::error_code ec) mutable {
+            if (ec) return fail(ec, "accept");
+            self->on_accepted(std::move(connect), recover_id, recover_token);
+        });
+    }
+
+    void send(std::shared_ptr<const std::string> text) override {
+        asio::post(ws_.get_executor(), [self = shared_from_this(), text] {
+            if (self->closing_) return;
+            if (self->queue_.size() >= kMaxWriteQueue) {
+                self->close(1008, "Slow consumer: too many pending messages.");
+                return;
+            }
+            self->queue_.push_back(text);
+            if (self->queue_.size() == 1) self->do_write();
+        });
+    }
+
+    void close(int code, const std::string& reason) override {
+        asio::post(ws_.get_executor(), [self = shared_from_this(), code, reason] {
+            if (self->closing_) return;
+            self->closing_ = true;
+            if (code < 0) {  // fault injection: vanish without a close frame, like a dead network
+                beast::error_code ignored;
+                beast::get_lowest_layer(self->ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+                beast::get_lowest_layer(self->ws_).socket().close(ignored);
+                return;
+            }
+            self->pending_close_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+            if (self->queue_.empty()) self->do_close();
+        });
+    }
+
+private:
+    void on_accepted(Hub::Connect connect, const std::string& recover_id, const std::string& recover_token) {
+        auto self = shared_from_this();
+        if (!recover_id.empty()) {
+            std::string error;
+            if (!h_.hub->recover(connect.hub, recover_id, recover_token, self, error)) {
+                closing_ = true;
+                pending_close_ = websocket::close_reason(websocket::close_code::policy_error, error);
+                do_close();
+                return;
+            }
+            id_ = recover_id;
+        } else {
+            id_ = h_.hub->connect(connect, self);
+        }
+        do_read();
+    }
+
+    void do_read() {
+        ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (ec) {
+                if (ec == websocket::error::message_too_big) {
+                    self->closing_ = true;
+                    self->pending_close_ = websocket::close_reason(websocket::close_code::too_big,
+                                                                   "Frame exceeds the 1 MB limit.");
+                    self->do_close();
+                }
+                self->h_.hub->on_socket_closed(self->id_, self.get());
+                return fail(ec, "ws read");
+            }
+            std::string text = beast::buffers_to_string(self->buffer_.data());
+            self->buffer_.consume(self->buffer_.size());
+            self->h_.hub->on_frame(self->id_, text);
+            self->do_read();
+        });
+    }
+
+    void do_write() {
+        ws_.text(true);
+        ws_.async_write(asio::buffer(*queue_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (ec) return fail(ec, "ws write");
+            self->queue_.pop_front();
+            if (!self->queue_.empty()) return self->do_write();
+            if (self->closing_ && self->pending_close_) self->do_close();
+        });
+    }
+
+    void do_close() {
+        auto reason = *pending_close_;
+        pending_close_.reset();
+        ws_.async_close(reason, [self = shared_from_this()](beast::error_code ec) {
+            if (ec) fail(ec, "ws close");
+        });
+    }
+
+    websocket::stream<beast::tcp_stream> ws_;
+    NetHandlers& h_;
+    beast::flat_buffer buffer_;
+    std::deque<std::shared_ptr<const std::string>> queue_;
+    std::string id_;
+    bool closing_ = false;
+    std::optional<websocket::close_reason> pending_close_;
+};
+
+// ---- HTTP session ---------------------------------------------------------------------------
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+public:
+    HttpSession(tcp::socket&& s, NetHandlers& h) : stream_(std::move(s)), h_(h) {}
+    void start() { do_read(); }
+
+private:
+    void do_read() {
+        parser_.emplace();
+        parser_->body_limit(h_.max_body_bytes);
+        parser_->header_limit(16 * 1024);
+        stream_.expires_after(kHttpReadTimeout);
+        http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (ec == http::error::body_limit) {
+                Response r = error_response(413, "PayloadTooLarge", "The request body exceeds the server's limit.");
+                return self->write(r, false, 11, "");
+            }
+            if (ec) return fail(ec, "http read");
+            self->on_request(self->parser_->release());
+        });
+    }
+
+    std::string allowed_origin(const std::string& origin) const {
+        if (origin.empty()) return {};
+        if (h_.allow_origins.empty()) return h_.dev ? origin : std::string();
+        for (auto& o : h_.allow_origins)
+            if (o == "*" || o == origin) return origin;
+        return {};
+    }
+
+    void on_request(http::request<http::string_body> req) {
+        const std::string origin = allowed_origin(std::string(req[http::field::origin]));
+        if (websocket::is_upgrade(req)) return upgrade(std::move(req));
+        Request r = to_request(req);
+        Response res;
+        if (r.method == "OPTIONS") {
+            res.status = 204;
+            res.content_type.clear();
+            res.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, HEAD, OPTIONS");
+            res.headers.emplace_back("Access-Control-Allow-Headers", "Authorization, Content-Type");
+            res.headers.emplace_back("Access-Control-Max-Age", "600");
+        } else {
+            try {
+                res = h_.http(r);
+            } catch (const std::exception& e) {
+                std::cerr << R"({"level":"error","msg":"handler failed","error":")" << e.what() << "\"}\n";
+                res = error_response(500, "InternalServerError", "The server failed to handle the request.");
+            }
+        }
+        write(res, req.keep_alive(), req.version(), origin, req.method() == http::verb::head);
+    }
+
+    void write(const Response& r, bool keep_alive, unsigned version, const std::string& origin, bool head = false) {
+        auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), version);
+        res->set(http::field::server, "chat-stub");
+        if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
+        for (auto& [k, v] : r.headers) res->set(k, v);
+        if (!origin.empty()) {
+            res->set(http::field::access_control_allow_origin, origin);
+            res->set(http::field::vary, "Origin");
+        }
+        if (head) {
+            res->content_length(r.body.size());
+        } else {
+            res->body() = r.body;
+            res->prepare_payload();
+        }
+        res->keep_alive(keep_alive);
+        http::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+            if (ec) return fail(ec, "http write");
+            if (!keep_alive) {
+                beast::error_code ignored;
+                self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                return;
+            }
+            self->do_read();
+        });
+    }
+
+    void reject(const http::request<http::string_body>& req, int status, const std::string& code, const std::string& msg) {
+        write(error_response(status, code, msg), false, req.version(), "");
+    }
+
+    void upgrade(http::request<http::string_body> req) {
+        Request r = to_request(req);
+        std::string hub;
+        if (r.segments.size() == 3 && r.segments[0] == "client" && r.segments[1] == "hubs") hub = r.segments[2];
+        else if (r.segments.size() == 1 && r.segments[0] == "client") hub = r.param("hub").value_or("");
+        if (hub.empty()) return reject(req, 404, "NotFound", "WebSocket endpoint is /client/hubs/{hub}.");
+
+        // Subprotocol: the first one we speak; none (or unknown only) = simple client.
+        std::string chosen;
+        ClientProtocol proto = ClientProtocol::Simple;
+        std::stringstream offered(r.header("sec-websocket-protocol"));
+        for (std::string p; std::getline(offered, p, ',');) {
+            p.erase(0, p.find_first_not_of(' '));
+            p.erase(p.find_last_not_of(' ') + 1);
+            bool known = false;
+            ClientProtocol cp = protocol_from_name(p, known);
+            if (known && !p.empty()) {
+                chosen = p;
+                proto = cp;
+                break;
+            }
+        }
+
+        Hub::Connect c;
+        c.hub = hub;
+        c.protocol = proto;
+        const std::string rid = r.param("awps_connection_id").value_or("");
+        const std::string rtok = r.param("awps_reconnection_token").value_or("");
+        if (rid.empty() || rtok.empty()) {
+            std::string token = r.param("access_token").value_or("");
+            const std::string auth = r.header("authorization");
+            if (token.empty() && auth.rfind("Bearer ", 0) == 0) token = auth.substr(7);
+            if (token.empty()) return reject(req, 401, "Unauthorized", "Missing access token.");
+            auto check = jwt_verify(token, h_.access_key, unix_now_s());
+            if (!check.ok) return reject(req, 401, "Unauthorized", "Invalid access token: " + check.error + ".");
+            const std::string aud = check.claims.value("aud", "");
+            const std::string want = "/client/hubs/" + hub;
+            if (aud.size() < want.size() || aud.compare(aud.size() - want.size(), want.size(), want) != 0)
+                return reject(req, 401, "Unauthorized", "Invalid access token: audience '" + aud + "' is not this hub.");
+            c.userId = check.claims.value("sub", "");
+            auto list = [&](const char* key, std::vector<std::string>& out) {
+                auto it = check.claims.find(key);
+                if (it == check.claims.end()) return;
+                if (it->is_string()) out.push_back(it->get<std::string>());
+                if (it->is_array())
+                    for (auto& v : *it)
+                        if (v.is_string()) out.push_back(v.get<std::string>());
+            };
+            list("role", c.roles);
+            list("webpubsub.group", c.groups);
+            list("group", c.groups);
+        }
+        auto ws = std::make_shared<WsSession>(stream_.release_socket(), h_);
+        ws->start(std::move(req), chosen, std::move(c), rid, rtok);
+    }
+
+    beast::tcp_stream stream_;
+    NetHandlers& h_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+public:
+    Listener(asio::io_context& ioc, tcp::endpoint ep, NetHandlers& h) : ioc_(ioc), acceptor_(ioc), h_(h) {
+        acceptor_.open(ep.protocol());
+        acceptor_.set_option(asio::socket_base::reuse_address(true));
+        acceptor_.bind(ep);
+        acceptor_.listen(asio::socket_base::max_listen_connections);
+    }
+    int port() const { return acceptor_.local_endpoint().port(); }
+    void run() { do_accept(); }
+
+private:
+    void do_accept() {
+        acceptor_.async_accept(asio::make_strand(ioc_), [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
+            if (!ec) std::make_shared<HttpSession>(std::move(s), self->h_)->start();
+            self->do_accept();
+        });
+    }
+    asio::io_context& ioc_;
+    tcp::acceptor acceptor_;
+    NetHandlers& h_;
+};
+
+} // namespace
+
+void run_server(const std::string& bind, int port, NetHandlers handlers) {
+    asio::io_context ioc{1};
+    std::shared_ptr<Listener> listener;
+    try {
+        listener = std::make_shared<Listener>(ioc, tcp::endpoint{asio::ip::make_address(bind), static_cast<unsigned short>(port)}, handlers);
+    } catch (const std::exception& e) {
+        throw std::runtime_error("cannot listen on " + bind + ":" + std::to_string(port) + ": " + e.what());
+    }
+    listener->run();
+    asio::steady_timer timer(ioc);
+    std::function<void()> tick = [&] {
+        timer.expires_after(std::chrono::seconds(1));
+        timer.async_wait([&](beast::error_code ec) {
+            if (ec) return;
+            if (handlers.tick) handlers.tick();
+            tick();
+        });
+    };
+    tick();
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](beast::error_code, int) { ioc.stop(); });
+    if (handlers.ready) handlers.ready(listener->port());
+    ioc.run();
+}
+
+int http_request(const std::string& method, const std::string& url, const std::map<std::string, std::string>& headers,
+                 const std::string& body, std::string& response_body, std::string& error, int timeout_ms) {
+    // url: http://host[:port]/target
+    if (url.rfind("http://", 0) != 0) {
+        error = "only http:// URLs are supported by the built-in client";
+        return 0;
+    }
+    const std::string rest = url.substr(7);
+    const auto slash = rest.find('/');
+    const std::string hostport = rest.substr(0, slash);
+    const std::string target = slash == std::string::npos ? "/" : rest.substr(slash);
+    const auto colon = hostport.rfind(':');
+    const std::string host = colon == std::string::npos ? hostport : hostport.substr(0, colon);
+    const std::string port = colon == std::string::npos ? "80" : hostport.substr(colon + 1);
+    try {
+        asio::io_context ioc;
+        tcp::resolver resolver(ioc);
+        beast::tcp_stream stream(ioc);
+        stream.expires_after(std::chrono::milliseconds(timeout_ms));
+        stream.connect(resolver.resolve(host, port));
+        http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+        req.set(http::field::host, hostport);
+        for (auto& [k, v] : headers) req.set(k, v);
+        req.body() = body;
+        req.prepare_payload();
+        http::write(stream, req);
+        beast::flat_buffer buf;
+        http::response<http::string_body> res;
+        http::read(stream, buf, res);
+        response_body = res.body();
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        return static_cast<int>(res.result_int());
+    } catch (const std::exception& e) {
+        error = e.what();
+        return 0;
+    }
+}
+
+} // namespace stub

@@ -1,0 +1,33 @@
+// net.hpp - the Boost.Beast network adapter (the only place that includes Beast).
+#pragma once
+
+#include "http_types.hpp"
+
+#include <functional>
+#include <string>
+
+namespace stub {
+
+class Hub;
+
+struct NetHandlers {
+    // Every plain HTTP request (routes + static files). Called on the io thread.
+    std::function<Response(const Request&)> http;
+    Hub* hub = nullptr;
+    std::string access_key;             // verifies client access tokens on /client/hubs/{hub}
+    std::vector<std::string> allow_origins;  // CORS; empty + dev = any origin
+    bool dev = true;
+    std::size_t max_body_bytes = 1024 * 1024;
+    std::function<void()> tick;         // once a second on the io thread (session expiry)
+    std::function<void(int port)> ready; // after bind, with the actual port (0 = ephemeral)
+};
+
+// Serves until SIGINT/SIGTERM. Throws std::runtime_error when the address cannot be bound.
+void run_server(const std::string& bind, int port, NetHandlers handlers);
+
+// A small blocking HTTP client (for the outbox's REST publisher). Returns the status, or 0 with
+// `error` set when no HTTP answer came.
+int http_request(const std::string& method, const std::string& url, const std::map<std::string, std::string>& headers,
+                 const std::string& body, std::string& response_body, std::string& error, int timeout_ms = 5000);
+
+} // namespace stub

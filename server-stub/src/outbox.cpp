@@ -1,0 +1,103 @@
+// outbox.cpp - see outbox.hpp.
+#include "outbox.hpp"
+
+#include "jwt.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+namespace stub {
+
+OutboxWorker::OutboxWorker(Store& store, Publisher& publisher, OutboxOptions options)
+    : store_(store), publisher_(publisher), options_(options) {}
+
+OutboxWorker::~OutboxWorker() { stop(); }
+
+void OutboxWorker::start() {
+    if (running_) return;
+    stop_ = false;
+    running_ = true;
+    thread_ = std::thread([this] { loop(); });
+}
+
+void OutboxWorker::stop() {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        stop_ = true;
+        wake_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    running_ = false;
+}
+
+void OutboxWorker::notify() {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        wake_ = true;
+    }
+    cv_.notify_all();
+}
+
+void OutboxWorker::set_paused(bool p) {
+    paused_ = p;
+    if (!p) notify();
+}
+
+std::size_t OutboxWorker::run_once(int64_t now_ms) {
+    if (paused_) return 0;
+    std::size_t handled = 0;
+    for (const OutboxRow& row : store_.due_outbox(now_ms, options_.batch)) {
+        if (stop_ || paused_) break;
+        std::string error;
+        if (delay_count_ > 0) {
+            --delay_count_;
+            std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_.load()));
+        }
+        if (fail_next_ > 0) {
+            --fail_next_;
+            error = "fault injection: publish failed";
+        } else {
+            error = publisher_.publish_to_group(row.target, row.payloadJson);
+        }
+        if (error.empty()) {
+            store_.mark_published(row.eventId, unix_now_ms());
+        } else {
+            const int attempt = row.retryCount + 1;
+            const bool dead = attempt >= options_.max_attempts;
+            const int64_t delay = std::min(options_.max_retry_ms, options_.base_retry_ms << std::min(attempt - 1, 20));
+            store_.mark_failed(row.eventId, error, now_ms + delay, dead);
+            std::fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"outbox publish failed\",\"eventId\":\"%s\",\"attempt\":%d,\"dead\":%s,\"error\":\"%s\"}\n",
+                         row.eventId.c_str(), attempt, dead ? "true" : "false", error.c_str());
+        }
+        ++handled;
+    }
+    return handled;
+}
+
+void OutboxWorker::loop() {
+    while (!stop_) {
+        try {
+            while (!stop_ && run_once(unix_now_ms()) > 0) {
+            }
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"outbox pass failed\",\"error\":\"%s\"}\n", e.what());
+        }
+        std::unique_lock<std::mutex> lock(mu_);
+        if (stop_) break;
+        if (wake_) { wake_ = false; continue; }
+        // Sleep until notified or until the earliest retry is due.
+        std::optional<int64_t> due;
+        try { due = paused_ ? std::nullopt : store_.next_outbox_due(); } catch (...) {}
+        if (due) {
+            const int64_t wait = std::max<int64_t>(1, *due - unix_now_ms());
+            cv_.wait_for(lock, std::chrono::milliseconds(wait), [this] { return wake_ || stop_.load(); });
+        } else {
+            cv_.wait(lock, [this] { return wake_ || stop_.load(); });
+        }
+        wake_ = false;
+    }
+}
+
+} // namespace stub

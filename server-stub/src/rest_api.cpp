@@ -1,0 +1,225 @@
+// rest_api.cpp - see rest_api.hpp. Paths and status codes: shared/docs/webpubsub-protocol.md §3.
+#include "rest_api.hpp"
+
+#include "core/base64.hpp"
+#include "hub.hpp"
+#include "jwt.hpp"
+
+#include <regex>
+#include <set>
+
+namespace stub {
+
+using nlohmann::json;
+
+std::string make_client_token(const std::string& access_key, const std::string& http_endpoint, const std::string& hub,
+                              const std::string& user_id, const std::vector<std::string>& roles,
+                              const std::vector<std::string>& groups, int64_t ttl_s) {
+    const int64_t now = unix_now_s();
+    json claims{{"aud", http_endpoint + "/client/hubs/" + hub}, {"iat", now}, {"exp", now + ttl_s}};
+    if (!user_id.empty()) claims["sub"] = user_id;
+    if (!roles.empty()) claims["role"] = roles;
+    if (!groups.empty()) claims["webpubsub.group"] = groups;
+    return jwt_sign(claims, access_key);
+}
+
+namespace {
+
+bool valid_hub(const std::string& hub) {
+    static const std::regex re("^[A-Za-z][A-Za-z0-9_`,.\\[\\]]{0,127}$");
+    return std::regex_match(hub, re);
+}
+
+bool valid_group(const std::string& g) {
+    return !g.empty() && g.size() <= 1024 && g.find_first_not_of(" \t\r\n") != std::string::npos;
+}
+
+std::set<std::string> excluded_of(const Request& r) {
+    std::set<std::string> out;
+    for (const auto& v : r.params("excluded")) {
+        std::size_t start = 0;
+        while (start <= v.size()) {
+            auto comma = v.find(',', start);
+            if (comma == std::string::npos) comma = v.size();
+            if (comma > start) out.insert(v.substr(start, comma - start));
+            start = comma + 1;
+        }
+    }
+    return out;
+}
+
+// Body + Content-Type -> message payload; error text when the body does not fit its type.
+std::optional<Payload> payload_of(const Request& r, std::string& error) {
+    std::string ct = r.header("content-type");
+    ct = ct.substr(0, ct.find(';'));
+    for (auto& ch : ct) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (ct == "text/plain") return Payload{wps::DataType::Text, r.body};
+    if (ct == "application/octet-stream") return Payload{wps::DataType::Binary, wps::base64_encode(r.body)};
+    if (ct == "application/json" || ct.empty()) {
+        json j = json::parse(r.body, nullptr, false);
+        if (j.is_discarded()) {
+            error = "The request body is not valid JSON.";
+            return std::nullopt;
+        }
+        return Payload{wps::DataType::Json, j};
+    }
+    error = "Unsupported Content-Type '" + ct + "': use application/json, text/plain or application/octet-stream.";
+    return std::nullopt;
+}
+
+Response empty(int status) {
+    Response r;
+    r.status = status;
+    r.content_type.clear();
+    return r;
+}
+
+} // namespace
+
+std::optional<std::string> RestApi::authenticate(const Request& r) {
+    const std::string auth = r.header("authorization");
+    if (auth.rfind("Bearer ", 0) != 0) return "Missing 'Authorization: Bearer <token>' header.";
+    auto check = jwt_verify(auth.substr(7), key_, unix_now_s());
+    if (!check.ok) return "Invalid token: " + check.error + ".";
+    if (!check.claims.contains("exp")) return "Invalid token: 'exp' is required.";
+    auto aud = check.claims.find("aud");
+    if (aud == check.claims.end() || !aud->is_string()) return "Invalid token: 'aud' is required.";
+    // aud is the request URL; SDKs send it with the query (JS request.url), the docs without.
+    std::string a = aud->get<std::string>();
+    auto scheme = a.find("://");
+    if (scheme != std::string::npos) {
+        auto slash = a.find('/', scheme + 3);
+        a = slash == std::string::npos ? "/" : a.substr(slash);
+    }
+    auto strip = [](std::string s) {
+        while (s.size() > 1 && s.back() == '/') s.pop_back();
+        return s;
+    };
+    const std::string target_path = r.target.substr(0, r.target.find('?'));
+    if (a == r.target || strip(a) == strip(target_path) || url_decode(a, false) == url_decode(r.target, false))
+        return std::nullopt;
+    return "Invalid token: audience '" + aud->get<std::string>() + "' does not match the request URL.";
+}
+
+std::optional<Response> RestApi::handle(const Request& r) {
+    const auto& s = r.segments;
+    if (s.empty() || s[0] != "api") return std::nullopt;
+    if (s.size() == 2 && s[1] == "health") return empty(200);
+    if (s.size() < 3 || s[1] != "hubs") return error_response(404, "NotFound", "Unknown REST path " + r.path + ".");
+    if (auto err = authenticate(r)) return error_response(401, "Unauthorized", *err);
+    const std::string& hub = s[2];
+    if (!valid_hub(hub)) return error_response(400, "BadRequest", "Invalid hub name '" + hub + "'.");
+    if (r.param("filter")) return error_response(400, "NotSupported", "OData 'filter' is not supported by the stub emulator.");
+    const std::vector<std::string> rest(s.begin() + 3, s.end());
+    const std::string& m = r.method;
+    const std::string reason = r.param("reason").value_or("");
+    std::string perr;
+
+    auto send = [&](auto&& fn) -> Response {
+        auto p = payload_of(r, perr);
+        if (!p) return error_response(400, "BadRequest", perr);
+        fn(*p);
+        return empty(202);
+    };
+
+    if (rest.size() == 1 && m == "POST") {
+        if (rest[0] == ":send") return send([&](const Payload& p) { hub_.send_to_all(hub, p, excluded_of(r)); });
+        if (rest[0] == ":closeConnections") {
+            hub_.close_all(hub, excluded_of(r), reason);
+            return empty(204);
+        }
+        if (rest[0] == ":generateToken") {
+            int64_t minutes = 0;
+            try { minutes = std::stoll(r.param("minutesToExpire").value_or("60")); } catch (...) {}
+            if (minutes < 1) return error_response(400, "BadRequest", "minutesToExpire must be at least 1.");
+            return json_response(200, json{{"token", make_client_token(key_, endpoint_(r), hub, r.param("userId").value_or(""),
+                                                                       r.params("role"), r.params("group"), minutes * 60)}});
+        }
+        if (rest[0] == ":addToGroups" || rest[0] == ":removeFromGroups")
+            return error_response(400, "NotSupported", "Filter-based group changes are not supported by the stub emulator.");
+    }
+    if (rest.size() >= 2 && rest[0] == "groups") {
+        const std::string& g = rest[1];
+        if (!valid_group(g)) return error_response(400, "BadRequest", "Invalid group name.");
+        if (rest.size() == 2 && m == "HEAD") return empty(hub_.group_exists(hub, g) ? 200 : 404);
+        if (rest.size() == 3 && m == "POST" && rest[2] == ":send")
+            return send([&](const Payload& p) { hub_.send_to_group(hub, g, p, excluded_of(r)); });
+        if (rest.size() == 3 && m == "POST" && rest[2] == ":closeConnections") {
+            hub_.close_group(hub, g, excluded_of(r), reason);
+            return empty(204);
+        }
+        if (rest.size() == 3 && m == "GET" && rest[2] == "connections") {
+            json value = json::array();
+            for (auto& c : hub_.group_connections(hub, g)) value.push_back(json{{"connectionId", c.id}, {"userId", c.userId}});
+            return json_response(200, json{{"value", value}});
+        }
+        if (rest.size() == 4 && rest[2] == "connections") {
+            if (m == "PUT")
+                return hub_.add_connection_to_group(hub, g, rest[3])
+                           ? empty(200)
+                           : error_response(404, "NotFound", "Connection '" + rest[3] + "' does not exist.");
+            if (m == "DELETE") {
+                hub_.remove_connection_from_group(hub, g, rest[3]);
+                return empty(204);
+            }
+        }
+    }
+    if (rest.size() >= 2 && rest[0] == "users") {
+        const std::string& u = rest[1];
+        if (rest.size() == 2 && m == "HEAD") return empty(hub_.user_exists(hub, u) ? 200 : 404);
+        if (rest.size() == 3 && m == "POST" && rest[2] == ":send")
+            return send([&](const Payload& p) { hub_.send_to_user(hub, u, p); });
+        if (rest.size() == 3 && m == "POST" && rest[2] == ":closeConnections") {
+            hub_.close_user(hub, u, excluded_of(r), reason);
+            return empty(204);
+        }
+        if (rest.size() == 3 && m == "DELETE" && rest[2] == "groups") {
+            hub_.remove_user_from_all_groups(hub, u);
+            return empty(204);
+        }
+        if (rest.size() == 4 && rest[2] == "groups") {
+            if (m == "PUT")
+                return hub_.add_user_to_group(hub, rest[3], u)
+                           ? empty(200)
+                           : error_response(404, "NotFound", "User '" + u + "' has no connection.");
+            if (m == "DELETE") {
+                hub_.remove_user_from_group(hub, rest[3], u);
+                return empty(204);
+            }
+        }
+    }
+    if (rest.size() >= 2 && rest[0] == "connections") {
+        const std::string& id = rest[1];
+        if (rest.size() == 2 && m == "HEAD") return empty(hub_.connection_exists(hub, id) ? 200 : 404);
+        if (rest.size() == 2 && m == "DELETE") {
+            hub_.close_connection(hub, id, reason);
+            return empty(204);
+        }
+        if (rest.size() == 3 && m == "POST" && rest[2] == ":send")
+            return send([&](const Payload& p) { hub_.send_to_connection(hub, id, p); });
+        if (rest.size() == 3 && m == "DELETE" && rest[2] == "groups") {
+            hub_.remove_connection_from_all_groups(hub, id);
+            return empty(204);
+        }
+    }
+    if (rest.size() == 4 && rest[0] == "permissions" && rest[2] == "connections") {
+        const std::string& perm = rest[1];
+        if (perm != "joinLeaveGroup" && perm != "sendToGroup")
+            return error_response(400, "BadRequest", "Unknown permission '" + perm + "'.");
+        const std::string target = r.param("targetName").value_or("");
+        const std::string& id = rest[3];
+        if (m == "PUT") {
+            if (!hub_.connection_exists(hub, id)) return error_response(404, "NotFound", "Connection does not exist.");
+            hub_.grant(hub, id, perm, target);
+            return empty(200);
+        }
+        if (m == "DELETE") {
+            hub_.revoke(hub, id, perm, target);
+            return empty(204);
+        }
+        if (m == "HEAD") return empty(hub_.has_permission(hub, id, perm, target) ? 200 : 404);
+    }
+    return error_response(404, "NotFound", "No REST operation " + m + " " + r.path + ".");
+}
+
+} // namespace stub

@@ -1,0 +1,52 @@
+// sqlite_store.hpp - Store on SQLite (WAL, versioned schema migrations), safe to share between the
+// network thread and the outbox worker (one connection behind a mutex).
+#pragma once
+
+#include "store.hpp"
+
+#include <memory>
+#include <mutex>
+
+struct sqlite3;
+
+namespace stub {
+
+class SqliteStore final : public Store {
+public:
+    // Opens (creating if needed) and migrates. Throws std::runtime_error with SQLite's message.
+    explicit SqliteStore(const std::string& path);
+    ~SqliteStore() override;
+
+    int schema_version();
+
+    void upsert_user(const User& u) override;
+    std::optional<User> user(const std::string& id) override;
+    std::vector<User> users() override;
+    std::string create_conversation(const std::string& id, const std::string& title, const std::string& contextJson,
+                                    const std::vector<std::string>& members, const std::string& createdBy,
+                                    int64_t now) override;
+    bool conversation_exists(const std::string& id) override;
+    bool is_member(const std::string& conversationId, const std::string& userId) override;
+    std::vector<ConversationSummary> conversations_for(const std::string& userId) override;
+    std::optional<ConversationSummary> conversation(const std::string& id, const std::string& userId) override;
+    AppendResult append_message(const chat::Message& draft, const std::string& group, int64_t now) override;
+    std::vector<chat::Message> history(const std::string& conversationId, uint64_t afterSeq, uint64_t beforeSeq,
+                                       std::size_t limit) override;
+    uint64_t set_read(const std::string& conversationId, const std::string& userId, uint64_t seq) override;
+    std::vector<OutboxRow> due_outbox(int64_t now, std::size_t limit) override;
+    std::optional<int64_t> next_outbox_due() override;
+    void mark_published(const std::string& eventId, int64_t now) override;
+    void mark_failed(const std::string& eventId, const std::string& error, int64_t nextAttemptAt, bool dead) override;
+    OutboxStats outbox_stats() override;
+    std::vector<OutboxRow> dead_outbox() override;
+
+private:
+    void migrate();
+    std::optional<ConversationSummary> summary_locked(const std::string& id, const std::string& userId);
+    sqlite3* db_ = nullptr;
+    std::mutex mu_;
+};
+
+std::string new_id(const std::string& prefix);
+
+} // namespace stub

@@ -1,0 +1,76 @@
+// store.hpp - the app backend's storage interface (std-only; SQLite is one implementation).
+//
+// Every write that must reach clients commits together with an OutboxEvents row in one
+// transaction; the outbox worker publishes those rows afterwards (transactional outbox).
+#pragma once
+
+#include "core/chat_model.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stub {
+
+struct User {
+    std::string id, displayName;
+    std::vector<std::string> teams;
+};
+
+struct ConversationSummary {
+    std::string id, title;
+    std::string contextJson;
+    std::vector<std::string> members;
+    uint64_t lastSeq = 0, lastReadSeq = 0, unread = 0;
+    std::optional<chat::Message> lastMessage;
+};
+
+struct OutboxRow {
+    std::string eventId, type, target, payloadJson, lastError;
+    int64_t createdAt = 0, nextAttemptAt = 0;
+    std::optional<int64_t> processedAt;
+    int retryCount = 0;
+    bool dead = false;
+};
+
+struct OutboxStats {
+    uint64_t pending = 0, processed = 0, dead = 0;
+};
+
+struct AppendResult {
+    chat::Message message;
+    bool created = false;  // false: the clientMessageId had been stored before (idempotent replay)
+};
+
+class Store {
+public:
+    virtual ~Store() = default;
+
+    virtual void upsert_user(const User& u) = 0;
+    virtual std::optional<User> user(const std::string& id) = 0;
+    virtual std::vector<User> users() = 0;
+
+    virtual std::string create_conversation(const std::string& id, const std::string& title,
+                                            const std::string& contextJson, const std::vector<std::string>& members,
+                                            const std::string& createdBy, int64_t now) = 0;
+    virtual bool conversation_exists(const std::string& id) = 0;
+    virtual bool is_member(const std::string& conversationId, const std::string& userId) = 0;
+    virtual std::vector<ConversationSummary> conversations_for(const std::string& userId) = 0;
+    virtual std::optional<ConversationSummary> conversation(const std::string& id, const std::string& userId) = 0;
+
+    // Stores the message and its outbox row (publishing to `group`) in one transaction.
+    virtual AppendResult append_message(const chat::Message& draft, const std::string& group, int64_t now) = 0;
+    virtual std::vector<chat::Message> history(const std::string& conversationId, uint64_t afterSeq,
+                                               uint64_t beforeSeq, std::size_t limit) = 0;
+    virtual uint64_t set_read(const std::string& conversationId, const std::string& userId, uint64_t seq) = 0;
+
+    virtual std::vector<OutboxRow> due_outbox(int64_t now, std::size_t limit) = 0;
+    virtual std::optional<int64_t> next_outbox_due() = 0;
+    virtual void mark_published(const std::string& eventId, int64_t now) = 0;
+    virtual void mark_failed(const std::string& eventId, const std::string& error, int64_t nextAttemptAt, bool dead) = 0;
+    virtual OutboxStats outbox_stats() = 0;
+    virtual std::vector<OutboxRow> dead_outbox() = 0;
+};
+
+} // namespace stub

@@ -1,1 +1,29 @@
+# Node-side suites (node's test runner), registered with CTest in the native build:
+#   integration/  the stub over HTTP and WebSocket, and the official Azure SDKs against it
+#   browser/      Playwright + Debian Chromium against the stub serving the wasm site
+# They need the wasm site (build/wasm/site), so scripts/test builds both presets first.
+set(WASM_BUILD_DIR "${CMAKE_SOURCE_DIR}/build/wasm" CACHE PATH "the wasm preset's build folder")
+find_program(NODE_EXE node REQUIRED)
+set(NODE_TEST_ENV
+  "STUB_BIN=$<TARGET_FILE:chat-stub>"
+  "SITE_DIR=${WASM_BUILD_DIR}/site"
+)
+file(GLOB NODE_SUITES CONFIGURE_DEPENDS
+  "${CMAKE_CURRENT_SOURCE_DIR}/integration/*.test.mjs"
+  "${CMAKE_CURRENT_SOURCE_DIR}/browser/*.test.mjs")
+foreach(suite ${NODE_SUITES})
+  file(RELATIVE_PATH name "${CMAKE_CURRENT_SOURCE_DIR}" "${suite}")
+  string(REPLACE ".test.mjs" "" name "${name}")
+  add_test(NAME "node:${name}" COMMAND ${NODE_EXE} --test --test-reporter=spec "${suite}"
+           WORKING_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}")
+  set_tests_properties("node:${name}" PROPERTIES ENVIRONMENT "${NODE_TEST_ENV}" TIMEOUT 300)
+  if(name MATCHES "^browser/")
+    set_tests_properties("node:${name}" PROPERTIES RESOURCE_LOCK chromium)
+  endif()
+endforeach()
 
+# The wasm build's tests join this ctest run, so one `ctest` reports every suite.
+if(EXISTS "${WASM_BUILD_DIR}/CTestTestfile.cmake")
+  file(WRITE "${CMAKE_BINARY_DIR}/wasm_tests.cmake" "subdirs(\"${WASM_BUILD_DIR}\")\n")
+  set_property(DIRECTORY "${CMAKE_SOURCE_DIR}" APPEND PROPERTY TEST_INCLUDE_FILES "${CMAKE_BINARY_DIR}/wasm_tests.cmake")
+endif()

@@ -1,0 +1,196 @@
+// web_platform.cpp - see web_platform.hpp.
+#include "web_platform.hpp"
+
+#include <emscripten.h>
+#include <emscripten/fetch.h>
+#include <emscripten/websocket.h>
+
+#include <cstring>
+#include <memory>
+#include <random>
+#include <vector>
+
+namespace web {
+
+// ---- time -----------------------------------------------------------------------------------
+uint64_t BrowserScheduler::now_ms() { return static_cast<uint64_t>(emscripten_get_now()); }
+
+wps::TimerId BrowserScheduler::after(uint64_t delay_ms, std::function<void()> fn) {
+    auto* t = new Timer{this, next_++, 0, std::move(fn)};
+    t->em_id = emscripten_set_timeout(&BrowserScheduler::fire, static_cast<double>(delay_ms), t);
+    timers_[t->id] = t;
+    return t->id;
+}
+
+void BrowserScheduler::cancel(wps::TimerId id) {
+    auto it = timers_.find(id);
+    if (it == timers_.end()) return;
+    emscripten_clear_timeout(it->second->em_id);
+    delete it->second;
+    timers_.erase(it);
+}
+
+void BrowserScheduler::fire(void* user) {
+    auto* t = static_cast<Timer*>(user);
+    t->owner->timers_.erase(t->id);
+    std::unique_ptr<Timer> owned(t);
+    t->fn();
+}
+
+// ---- WebSocket ------------------------------------------------------------------------------
+namespace {
+
+class EmSocket final : public wps::Socket {
+public:
+    EmSocket(const std::string& url, const std::string& protocol, wps::SocketCallbacks cb) : cb_(std::move(cb)) {
+        EmscriptenWebSocketCreateAttributes attr;
+        emscripten_websocket_init_create_attributes(&attr);
+        attr.url = url.c_str();
+        attr.protocols = protocol.empty() ? nullptr : protocol.c_str();
+        attr.createOnMainThread = EM_TRUE;
+        ws_ = emscripten_websocket_new(&attr);
+        if (ws_ <= 0) {
+            // Report asynchronously, as a browser would for a refused connection.
+            failed_timer_ = emscripten_set_timeout([](void* self) {
+                auto* s = static_cast<EmSocket*>(self);
+                s->failed_timer_ = 0;
+                if (s->cb_.on_close) s->cb_.on_close(1006, "the browser refused to open the WebSocket");
+            }, 0, this);
+            return;
+        }
+        emscripten_websocket_set_onopen_callback(ws_, this, [](int, const EmscriptenWebSocketOpenEvent*, void* u) -> EM_BOOL {
+            auto* s = static_cast<EmSocket*>(u);
+            if (s->cb_.on_open) s->cb_.on_open();
+            return EM_TRUE;
+        });
+        emscripten_websocket_set_onmessage_callback(ws_, this, [](int, const EmscriptenWebSocketMessageEvent* e, void* u) -> EM_BOOL {
+            auto* s = static_cast<EmSocket*>(u);
+            std::string text(reinterpret_cast<const char*>(e->data), e->numBytes);
+            while (!text.empty() && text.back() == '\0') text.pop_back();
+            if (s->cb_.on_message) s->cb_.on_message(std::move(text));
+            return EM_TRUE;
+        });
+        emscripten_websocket_set_onclose_callback(ws_, this, [](int, const EmscriptenWebSocketCloseEvent* e, void* u) -> EM_BOOL {
+            auto* s = static_cast<EmSocket*>(u);
+            s->closed_ = true;
+            // Copy what we need first: the handler usually destroys this socket.
+            auto on_close = s->cb_.on_close;
+            const int code = e->code;
+            const std::string reason = e->reason;
+            if (on_close) on_close(code, reason);
+            return EM_TRUE;
+        });
+    }
+    ~EmSocket() override {
+        if (failed_timer_) emscripten_clear_timeout(failed_timer_);
+        if (ws_ > 0) {
+            if (!closed_) emscripten_websocket_close(ws_, 1000, "");
+            emscripten_websocket_delete(ws_);  // detaches every callback
+        }
+    }
+    void send(const std::string& text) override {
+        if (ws_ > 0 && !closed_) emscripten_websocket_send_utf8_text(ws_, text.c_str());
+    }
+    void close(int code, const std::string& reason) override {
+        if (ws_ > 0 && !closed_) {
+            // Browsers only allow 1000 and 3000-4999 from script.
+            const unsigned short c = (code == 1000 || (code >= 3000 && code <= 4999)) ? static_cast<unsigned short>(code) : 4000;
+            emscripten_websocket_close(ws_, c, reason.substr(0, 120).c_str());
+            closed_ = true;
+        }
+    }
+
+private:
+    wps::SocketCallbacks cb_;
+    EMSCRIPTEN_WEBSOCKET_T ws_ = 0;
+    bool closed_ = false;
+    long failed_timer_ = 0;
+};
+
+} // namespace
+
+wps::SocketFactory browser_socket_factory() {
+    return [](const std::string& url, const std::string& protocol, wps::SocketCallbacks cb) {
+        return std::unique_ptr<wps::Socket>(new EmSocket(url, protocol, std::move(cb)));
+    };
+}
+
+// ---- fetch ----------------------------------------------------------------------------------
+namespace {
+struct FetchCtx {
+    wps::HttpRequest req;
+    std::vector<std::string> header_store;
+    std::vector<const char*> headers;
+    std::function<void(wps::HttpResponse)> done;
+};
+
+void finish(emscripten_fetch_t* f, bool network_ok) {
+    std::unique_ptr<FetchCtx> ctx(static_cast<FetchCtx*>(f->userData));
+    wps::HttpResponse res;
+    res.status = network_ok || f->status != 0 ? f->status : 0;
+    if (f->data && f->numBytes > 0) res.body.assign(f->data, static_cast<std::size_t>(f->numBytes));
+    if (res.status == 0) res.error = "network error (server unreachable or request blocked)";
+    emscripten_fetch_close(f);
+    if (ctx->done) ctx->done(std::move(res));
+}
+} // namespace
+
+void FetchHttpClient::send(wps::HttpRequest request, std::function<void(wps::HttpResponse)> done) {
+    auto* ctx = new FetchCtx{std::move(request), {}, {}, std::move(done)};
+    for (auto& [k, v] : ctx->req.headers) {
+        ctx->header_store.push_back(k);
+        ctx->header_store.push_back(v);
+    }
+    for (auto& s : ctx->header_store) ctx->headers.push_back(s.c_str());
+    ctx->headers.push_back(nullptr);
+    emscripten_fetch_attr_t attr;
+    emscripten_fetch_attr_init(&attr);
+    std::strncpy(attr.requestMethod, ctx->req.method.c_str(), sizeof(attr.requestMethod) - 1);
+    attr.attributes = EMSCRIPTEN_FETCH_LOAD_TO_MEMORY;
+    attr.requestHeaders = ctx->headers.data();
+    attr.timeoutMSecs = static_cast<unsigned long>(ctx->req.timeout_ms);
+    if (!ctx->req.body.empty()) {
+        attr.requestData = ctx->req.body.data();
+        attr.requestDataSize = ctx->req.body.size();
+    }
+    attr.userData = ctx;
+    attr.onsuccess = [](emscripten_fetch_t* f) { finish(f, true); };
+    attr.onerror = [](emscripten_fetch_t* f) { finish(f, false); };
+    emscripten_fetch(&attr, ctx->req.url.c_str());
+}
+
+// ---- page -----------------------------------------------------------------------------------
+double random01() {
+    return EM_ASM_DOUBLE({ return Math.random(); });
+}
+
+namespace {
+EM_JS(int, js_query_param, (const char* name, char* out, int cap), {
+    var v = new URLSearchParams(location.search).get(UTF8ToString(name)) || "";
+    stringToUTF8(v, out, cap);
+    return lengthBytesUTF8(v);
+});
+EM_JS(int, js_origin, (char* out, int cap), {
+    stringToUTF8(location.origin, out, cap);
+    return lengthBytesUTF8(location.origin);
+});
+} // namespace
+
+std::string query_param(const std::string& name) {
+    std::string out(2048, '\0');
+    const int n = js_query_param(name.c_str(), out.data(), static_cast<int>(out.size()));
+    out.resize(static_cast<std::size_t>(n) < out.size() ? static_cast<std::size_t>(n) : out.size() - 1);
+    return out;
+}
+
+std::string page_origin() {
+    std::string out(2048, '\0');
+    const int n = js_origin(out.data(), static_cast<int>(out.size()));
+    out.resize(static_cast<std::size_t>(n) < out.size() ? static_cast<std::size_t>(n) : out.size() - 1);
+    return out;
+}
+
+bool browser_online() { return EM_ASM_INT({ return navigator.onLine ? 1 : 0; }) != 0; }
+bool page_visible() { return EM_ASM_INT({ return document.visibilityState === "visible" ? 1 : 0; }) != 0; }
+
+} // namespace web

@@ -1,0 +1,36 @@
+// A tiny WebSocket helper for protocol tests: collects frames and waits for matching ones.
+import WebSocket from 'ws';
+
+export function connect(url, protocol = 'json.webpubsub.azure.v1') {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocol ? [protocol] : []);
+    const frames = [];
+    const waiters = [];
+    ws.on('message', (data) => {
+      const f = JSON.parse(String(data));
+      frames.push(f);
+      for (const w of [...waiters]) if (w.pred(f)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(f); }
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, body })));
+    });
+    ws.on('error', reject);
+    ws.on('open', () => resolve({
+      ws, frames,
+      send: (obj) => ws.send(JSON.stringify(obj)),
+      next(pred, timeout = 5000) {
+        const hit = frames.find(pred);
+        if (hit) { frames.splice(frames.indexOf(hit), 1); return Promise.resolve(hit); }
+        return new Promise((res, rej) => {
+          const w = { pred, resolve: (f) => { clearTimeout(t); frames.splice(frames.indexOf(f), 1); res(f); } };
+          const t = setTimeout(() => { waiters.splice(waiters.indexOf(w), 1); rej(new Error('timed out waiting for a frame; have ' + JSON.stringify(frames))); }, timeout);
+          waiters.push(w);
+        });
+      },
+      closed: new Promise((r) => ws.on('close', (code, reason) => r({ code, reason: String(reason) }))),
+      close: () => ws.close(),
+    }));
+  });
+}

@@ -23,6 +23,7 @@ struct Config {
     bool seed = true;
     bool dev = true;                          // dev-login enabled, CORS any origin unless --allow-origin
     bool stub_api = false;                    // /_stub/ fault injection and inspection
+    bool outbox_paused = false;               // start with the outbox worker paused (tests)
     std::vector<std::string> allow_origins;
 };
 

@@ -38,6 +38,7 @@ Usage: chat-stub [options]
   --no-seed                do not create the demo users and conversation
   --no-dev                 disable /auth/dev-login and permissive CORS
   --enable-stub-api        enable /_stub/ fault injection and inspection
+  --outbox-paused          start with the outbox worker paused (resume: POST /_stub/outbox?pause=false)
   --help                   this text
 )";
 
@@ -167,6 +168,7 @@ int main(int argc, char** argv) {
             else if (a == "--no-seed") cfg.seed = false;
             else if (a == "--no-dev") cfg.dev = false;
             else if (a == "--enable-stub-api") cfg.stub_api = true;
+            else if (a == "--outbox-paused") cfg.outbox_paused = true;
             else { std::cerr << "unknown option " << a << " (see --help)\n"; return 2; }
         }
     } catch (const std::exception&) {
@@ -252,6 +254,7 @@ int main(int argc, char** argv) {
         publisher = std::make_unique<RestPublisher>(publish_endpoint, target.access_key, cfg.hub);
         publisher_ptr = publisher.get();
         worker = std::make_unique<OutboxWorker>(*store, *publisher_ptr);
+        worker->set_paused(cfg.outbox_paused);
         worker->start();
         const std::string base = "http://" + (cfg.bind == "0.0.0.0" ? std::string("127.0.0.1") : cfg.bind) + ":" + std::to_string(port);
         std::cout << "chat-stub listening on " << base << "\n";

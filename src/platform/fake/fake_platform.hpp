@@ -92,4 +92,33 @@ private:
     };
 };
 
+// Records requests; the test answers them in any order.
+class FakeHttp final : public HttpClient {
+public:
+    struct Pending {
+        HttpRequest request;
+        std::function<void(HttpResponse)> done;
+    };
+    void send(HttpRequest request, std::function<void(HttpResponse)> done) override {
+        pending.push_back(Pending{std::move(request), std::move(done)});
+    }
+    // Answers the oldest request whose URL contains `url_part`; false if none.
+    bool answer(const std::string& url_part, int status, const std::string& body) {
+        for (auto it = pending.begin(); it != pending.end(); ++it) {
+            if (it->request.url.find(url_part) == std::string::npos) continue;
+            auto done = std::move(it->done);
+            pending.erase(it);
+            done(HttpResponse{status, body, status == 0 ? "network error" : ""});
+            return true;
+        }
+        return false;
+    }
+    bool has(const std::string& url_part) const {
+        for (auto& p : pending)
+            if (p.request.url.find(url_part) != std::string::npos) return true;
+        return false;
+    }
+    std::vector<Pending> pending;
+};
+
 } // namespace wps::fake

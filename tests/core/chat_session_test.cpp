@@ -1,0 +1,123 @@
+// The chat panel controller against a fake HTTP backend, fake socket and fake clock.
+#include "core/chat_session.hpp"
+#include "platform/fake/fake_platform.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace wps;
+using nlohmann::json;
+
+namespace {
+
+json msg(uint64_t seq, const std::string& sender = "bob", const std::string& cmid = "") {
+    return json{{"messageId", "m" + std::to_string(seq)}, {"conversationId", "demo"}, {"seq", seq},
+                {"senderId", sender}, {"text", "t" + std::to_string(seq)}, {"clientMessageId", cmid}, {"createdAt", 1}};
+}
+
+struct Rig {
+    fake::FakeScheduler sched;
+    fake::FakeSockets socks;
+    fake::FakeHttp http;
+    chat::ChatSession session;
+    Rig() : session(http, socks.factory(), sched, [] { return 0.5; }, chat::SessionOptions{"", "alice", "chat", 50}, opts()) {}
+    static ClientOptions opts() {
+        ClientOptions o;
+        o.keep_alive_interval_ms = 0;
+        return o;
+    }
+    void boot(const json& history) {
+        session.start();
+        REQUIRE(http.answer("/auth/dev-login", 200, R"({"token":"T","displayName":"Alice"})"));
+        REQUIRE(http.answer("/config", 200, R"({"maxMessageBytes":10})"));
+        REQUIRE(http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})"));
+        REQUIRE(http.answer("/conversation/detail", 200, json{{"messages", history}, {"hasMore", false}}.dump()));
+        REQUIRE(session.phase() == chat::Phase::Ready);
+        REQUIRE(http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})"));
+        socks.open();
+        socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1","reconnectionToken":"r"})");
+    }
+    void join_ack() {
+        auto& sent = socks.last().sent;
+        REQUIRE(!sent.empty());
+        auto j = json::parse(sent.back());
+        REQUIRE(j["type"] == "joinGroup");
+        REQUIRE(j["group"] == "conversation:demo");
+        socks.receive(json{{"type", "ack"}, {"ackId", j["ackId"]}, {"success", true}}.dump());
+    }
+    void live(const json& m, uint64_t seqId) {
+        socks.receive(json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"},
+                           {"data", {{"type", "chat.message"}, {"message", m}}}, {"sequenceId", seqId}}.dump());
+    }
+    std::vector<uint64_t> seqs() {
+        std::vector<uint64_t> out;
+        for (auto* m : session.conversation().ordered()) out.push_back(m->seq);
+        return out;
+    }
+};
+
+} // namespace
+
+TEST_CASE("open: history first, then join, then catch up from the last contiguous sequence", "[session]") {
+    Rig r;
+    r.boot(json::array({msg(1), msg(2)}));
+    CHECK(r.session.max_message_bytes() == 10);
+    r.join_ack();
+    REQUIRE(r.http.has("afterSeq=2"));
+    REQUIRE(r.http.answer("afterSeq=2", 200, json{{"messages", json::array({msg(3)})}, {"hasMore", false}}.dump()));
+    CHECK(r.seqs() == std::vector<uint64_t>{1, 2, 3});
+}
+
+TEST_CASE("live messages are deduplicated; a gap triggers an incremental fetch", "[session]") {
+    Rig r;
+    r.boot(json::array({msg(1)}));
+    r.join_ack();
+    r.http.answer("afterSeq=1", 200, R"({"messages":[],"hasMore":false})");
+    r.live(msg(2), 1);
+    r.live(msg(2), 2);  // same message again (e.g. an outbox retry)
+    CHECK(r.seqs() == std::vector<uint64_t>{1, 2});
+    r.live(msg(5), 3);  // 3 and 4 missing
+    REQUIRE(r.http.has("afterSeq=2"));
+    r.http.answer("afterSeq=2", 200, json{{"messages", json::array({msg(3), msg(4), msg(5)})}, {"hasMore", false}}.dump());
+    CHECK(r.seqs() == std::vector<uint64_t>{1, 2, 3, 4, 5});
+}
+
+TEST_CASE("optimistic send: pending, stored once, failed with Retry reusing the clientMessageId", "[session]") {
+    Rig r;
+    r.boot(json::array());
+    std::string why;
+    CHECK_FALSE(r.session.send("   ", why));
+    CHECK(why == "The message is empty.");
+    CHECK_FALSE(r.session.send("this is far too long", why));
+    REQUIRE(r.session.send("hi", why));
+    REQUIRE(r.http.pending.back().request.url == "/chat/reply");
+    const std::string cmid = json::parse(r.http.pending.back().request.body)["clientMessageId"];
+    CHECK(r.session.conversation().ordered().back()->state == chat::SendState::Pending);
+    r.http.answer("/chat/reply", 0, "");
+    REQUIRE(r.session.conversation().find_local(cmid));
+    CHECK(r.session.conversation().find_local(cmid)->state == chat::SendState::Failed);
+    r.session.retry(cmid);
+    CHECK(json::parse(r.http.pending.back().request.body)["clientMessageId"] == cmid);
+    r.live(msg(1, "alice", cmid), 1);  // the live copy wins the race
+    r.http.answer("/chat/reply", 201, json{{"message", msg(1, "alice", cmid)}}.dump());
+    CHECK(r.session.conversation().size() == 1);
+    CHECK(r.session.conversation().ordered()[0]->state == chat::SendState::Sent);
+}
+
+TEST_CASE("closing the panel stops the socket and never reconnects; opening asks for a fresh URL", "[session]") {
+    Rig r;
+    r.boot(json::array());
+    r.session.close_panel();
+    CHECK(r.session.connection().state == ClientState::Stopped);
+    r.sched.advance(600000);
+    CHECK_FALSE(r.http.has("/realtime/clientAccessUrl"));
+    r.session.open_panel();
+    CHECK(r.http.has("/realtime/clientAccessUrl"));
+}
+
+TEST_CASE("a backend that cannot be reached shows a clear error", "[session]") {
+    Rig r;
+    r.session.start();
+    r.http.answer("/auth/dev-login", 0, "");
+    CHECK(r.session.phase() == chat::Phase::Failed);
+    CHECK(r.session.error() == "Sign-in failed: network error");
+}

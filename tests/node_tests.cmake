@@ -14,7 +14,7 @@ file(GLOB NODE_SUITES CONFIGURE_DEPENDS
 foreach(suite ${NODE_SUITES})
   file(RELATIVE_PATH name "${CMAKE_CURRENT_SOURCE_DIR}" "${suite}")
   string(REPLACE ".test.mjs" "" name "${name}")
-  add_test(NAME "node:${name}" COMMAND ${NODE_EXE} --test --test-reporter=spec "${suite}"
+  add_test(NAME "node:${name}" COMMAND ${NODE_EXE} --test --test-force-exit --test-reporter=spec "${suite}"
            WORKING_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}")
   set_tests_properties("node:${name}" PROPERTIES ENVIRONMENT "${NODE_TEST_ENV}" TIMEOUT 300)
   if(name MATCHES "^browser/")

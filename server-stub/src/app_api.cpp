@@ -4,7 +4,14 @@
 #include "jwt.hpp"
 #include "rest_api.hpp"
 
+#include "core/base64.hpp"
+#include "sqlite_store.hpp"
+
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace stub {
 
@@ -81,6 +88,14 @@ void AppApi::seed() {
         m.text = "Welcome to the launch channel! Say hi \u2014 \u03b3\u03b5\u03b9\u03b1, \u043f\u0440\u0438\u0432\u0435\u0442.";
         m.clientMessageId = "seed-1";
         store_.append_message(m, conversation_group("demo"), unix_now_ms());
+        Notification n;
+        n.id = "welcome";
+        n.targetKind = "global";
+        n.title = "Welcome to the demo";
+        n.body = "Open the launch channel and say hello.";
+        n.actionLabel = "Open chat";
+        n.actionUrl = "app:conversation/demo";
+        store_.create_notification(n, "notifications:global", unix_now_ms());
         if (outbox_notify_) outbox_notify_();
     }
 }
@@ -114,11 +129,16 @@ std::optional<Response> AppApi::handle(const Request& r) {
         return json_response(200, json{{"hub", target_.hub}, {"maxMessageBytes", config_.max_message_bytes},
                                        {"devLogin", config_.dev}});
     if (p == "/auth/dev-login" && m == "POST") return dev_login(r);
+    if (r.segments.size() == 2 && r.segments[0] == "blobs" && (m == "GET" || m == "HEAD")) return download_blob(r);
     static const char* const kAuthed[] = {"/me", "/realtime/clientAccessUrl", "/chat/conversations", "/chat/reply",
-                                          "/chat/read", "/conversation/detail"};
+                                          "/chat/read", "/conversation/detail", "/notifications",
+                                          "/notifications/unread-count", "/notifications/read",
+                                          "/notifications/seen", "/notifications/archive", "/blobs"};
     bool known = false;
     for (const char* k : kAuthed) known = known || p == k;
     if (!known) return std::nullopt;
+    if (p != "/blobs" && r.body.size() > config_.max_body_bytes)
+        return error_response(413, "PayloadTooLarge", "The request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes.");
 
     Response err;
     auto user = authenticate(r, err);
@@ -133,6 +153,14 @@ std::optional<Response> AppApi::handle(const Request& r) {
     if (p == "/chat/reply" && m == "POST") return reply(r, *user);
     if (p == "/chat/read" && m == "POST") return mark_read(r, *user);
     if (p == "/conversation/detail" && m == "GET") return detail(r, *user);
+    if (p == "/notifications" && m == "POST") return create_notification(r, *user);
+    if (p == "/notifications" && m == "GET") return list_notifications(r, *user);
+    if (p == "/notifications/unread-count" && m == "GET")
+        return json_response(200, json{{"unreadCount", store_.unread_notifications(*user)}});
+    if (p == "/notifications/read" && m == "POST") return mark_notifications(r, *user, NotificationMark::Read);
+    if (p == "/notifications/seen" && m == "POST") return mark_notifications(r, *user, NotificationMark::Seen);
+    if (p == "/notifications/archive" && m == "POST") return mark_notifications(r, *user, NotificationMark::Archived);
+    if (p == "/blobs" && m == "POST") return upload_blob(r, *user);
     return error_response(405, "MethodNotAllowed", m + " is not supported on " + p + ".");
 }
 
@@ -287,6 +315,12 @@ Response AppApi::reply(const Request& r, const std::string& user) {
         return error_response(404, "NotFound", "Conversation '" + draft.conversationId + "' does not exist.");
     if (!store_.is_member(draft.conversationId, user))
         return error_response(403, "Forbidden", "You are not a member of this conversation.");
+    if (const int64_t wait = rate_limited(user)) {
+        Response busy = error_response(429, "TooManyRequests",
+                                       "Too many messages; try again in " + std::to_string(wait) + " s.");
+        busy.headers.emplace_back("Retry-After", std::to_string(wait));
+        return busy;
+    }
     AppendResult res = store_.append_message(draft, conversation_group(draft.conversationId), unix_now_ms());
     if (res.created && outbox_notify_) outbox_notify_();
     return json_response(res.created ? 201 : 200, json{{"message", chat::to_json(res.message)}, {"duplicate", !res.created}});
@@ -333,6 +367,168 @@ Response AppApi::mark_read(const Request& r, const std::string& user) {
         return error_response(400, "BadRequest", "'conversationId' and 'seq' (non-negative integer) are required.");
     if (!store_.is_member(cid, user)) return error_response(403, "Forbidden", "You are not a member of this conversation.");
     return json_response(200, json{{"lastReadSeq", store_.set_read(cid, user, seq->get<uint64_t>())}});
+}
+
+} // namespace stub
+
+namespace stub {
+
+namespace {
+json notification_json(const Notification& n) {
+    json j{{"id", n.id},           {"seq", n.seq},       {"title", n.title}, {"body", n.body},
+           {"target", {{"kind", n.targetKind}, {"id", n.targetId}}},
+           {"createdAt", n.createdAt}, {"seen", n.seen}, {"read", n.read}, {"archived", n.archived}};
+    if (!n.actionLabel.empty()) j["action"] = json{{"label", n.actionLabel}, {"link", n.actionUrl}};
+    return j;
+}
+
+std::string notification_group(const std::string& kind, const std::string& id) {
+    if (kind == "global") return "notifications:global";
+    return "notifications:" + kind + ":" + id;
+}
+} // namespace
+
+int64_t AppApi::rate_limited(const std::string& user) {
+    if (config_.send_rate_per_min <= 0) return 0;
+    const int64_t now = unix_now_ms();
+    const double per_ms = config_.send_rate_per_min / 60000.0;
+    auto [it, fresh] = buckets_.try_emplace(user, Bucket{static_cast<double>(config_.send_burst), now});
+    Bucket& b = it->second;
+    b.tokens = std::min<double>(config_.send_burst, b.tokens + static_cast<double>(now - b.at_ms) * per_ms);
+    b.at_ms = now;
+    if (b.tokens >= 1.0) {
+        b.tokens -= 1.0;
+        return 0;
+    }
+    return static_cast<int64_t>(std::ceil((1.0 - b.tokens) / per_ms / 1000.0));
+}
+
+Response AppApi::create_notification(const Request& r, const std::string& user) {
+    if (!config_.dev) return error_response(403, "Forbidden", "Creating notifications is a dev/test tool.");
+    Response err;
+    auto body = body_object(r, err);
+    if (!body) return err;
+    Notification n;
+    auto str = [&](const json& j, const char* k, std::string& out, std::size_t max, bool required) -> std::optional<Response> {
+        auto it = j.find(k);
+        if (it == j.end() || it->is_null()) {
+            if (required) return error_response(400, "BadRequest", std::string("'") + k + "' is required.");
+            return std::nullopt;
+        }
+        if (!it->is_string() || it->get<std::string>().size() > max)
+            return error_response(400, "BadRequest", std::string("'") + k + "' must be a string of at most " + std::to_string(max) + " bytes.");
+        out = it->get<std::string>();
+        return std::nullopt;
+    };
+    if (auto e = str(*body, "title", n.title, 200, true)) return *e;
+    if (auto e = str(*body, "body", n.body, 2000, false)) return *e;
+    if (auto e = str(*body, "id", n.id, 128, false)) return *e;
+    if (n.id.empty()) n.id = new_id("ntf_");
+    auto target = body->find("target");
+    if (target == body->end() || !target->is_object()) return error_response(400, "BadRequest", "'target' {kind, id} is required.");
+    if (auto e = str(*target, "kind", n.targetKind, 16, true)) return *e;
+    if (n.targetKind == "user") {
+        if (auto e = str(*target, "id", n.targetId, 128, true)) return *e;
+        if (!store_.user(n.targetId)) return error_response(400, "BadRequest", "Unknown user '" + n.targetId + "'.");
+    } else if (n.targetKind == "team") {
+        if (auto e = str(*target, "id", n.targetId, 128, true)) return *e;
+    } else if (n.targetKind != "global") {
+        return error_response(400, "BadRequest", "'target.kind' must be user, team or global.");
+    }
+    if (auto action = body->find("action"); action != body->end() && !action->is_null()) {
+        if (!action->is_object()) return error_response(400, "BadRequest", "'action' must be {label, link}.");
+        if (auto e = str(*action, "label", n.actionLabel, 64, true)) return *e;
+        if (auto e = str(*action, "link", n.actionUrl, 2048, true)) return *e;
+    }
+    auto [stored, created] = store_.create_notification(n, notification_group(n.targetKind, n.targetId), unix_now_ms());
+    if (created && outbox_notify_) outbox_notify_();
+    return json_response(created ? 201 : 200, json{{"notification", notification_json(stored)}, {"duplicate", !created}});
+}
+
+Response AppApi::list_notifications(const Request& r, const std::string& user) {
+    Response err;
+    auto cursor = u64_param(r, "cursor", err);
+    if (!cursor) return err;
+    auto limit = u64_param(r, "limit", err);
+    if (!limit) return err;
+    const std::size_t lim = *limit == 0 ? 20 : std::min<std::size_t>(static_cast<std::size_t>(*limit), 100);
+    auto page = store_.notifications_for(user, *cursor, lim, r.param("archived").value_or("") == "true");
+    json items = json::array();
+    for (auto& n : page.items) items.push_back(notification_json(n));
+    return json_response(200, json{{"items", items},
+                                   {"nextCursor", page.nextCursor ? json(std::to_string(*page.nextCursor)) : json(nullptr)},
+                                   {"unreadCount", store_.unread_notifications(user)}});
+}
+
+Response AppApi::mark_notifications(const Request& r, const std::string& user, NotificationMark mark) {
+    Response err;
+    auto body = body_object(r, err);
+    if (!body) return err;
+    std::vector<std::string> ids;
+    const bool all = body->value("all", false) == true;
+    if (auto jids = body->find("ids"); jids != body->end()) {
+        if (!jids->is_array()) return error_response(400, "BadRequest", "'ids' must be an array of strings.");
+        for (auto& id : *jids) {
+            if (!id.is_string()) return error_response(400, "BadRequest", "'ids' must be an array of strings.");
+            ids.push_back(id.get<std::string>());
+        }
+    }
+    if (ids.empty() && !all) return error_response(400, "BadRequest", "Give 'ids' or 'all': true.");
+    if (ids.size() > 500) return error_response(400, "BadRequest", "At most 500 ids at once.");
+    store_.mark_notifications(user, ids, all, mark, unix_now_ms());
+    return json_response(200, json{{"unreadCount", store_.unread_notifications(user)}});
+}
+
+std::string AppApi::sign_blob(const std::string& id, int64_t exp) const {
+    return wps::base64_encode(hmac_sha256(secret_, "blob:" + id + ":" + std::to_string(exp)), true);
+}
+
+Response AppApi::upload_blob(const Request& r, const std::string& user) {
+    if (r.body.empty()) return error_response(400, "BadRequest", "The upload is empty.");
+    if (r.body.size() > config_.max_blob_bytes)
+        return error_response(413, "PayloadTooLarge", "The file is " + std::to_string(r.body.size()) + " bytes; the limit is " +
+                                                          std::to_string(config_.max_blob_bytes) + ".");
+    std::string name = r.param("name").value_or("file");
+    if (name.empty() || name.size() > 255 || name.find('/') != std::string::npos)
+        return error_response(400, "BadRequest", "'name' must be a file name of at most 255 bytes.");
+    std::string type = r.header("content-type");
+    if (type.empty()) type = "application/octet-stream";
+    BlobMeta meta{new_id("blob_"), name, type.substr(0, 128), user, r.body.size(), unix_now_ms()};
+    const std::string dir = config_.blob_dir.empty() ? config_.db + ".blobs" : config_.blob_dir;
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    {
+        std::ofstream f(dir + "/" + meta.id, std::ios::binary);
+        f.write(r.body.data(), static_cast<std::streamsize>(r.body.size()));
+        if (!f) return error_response(500, "InternalServerError", "Could not store the file.");
+    }
+    store_.put_blob(meta);
+    const int64_t exp = unix_now_s() + config_.blob_url_ttl_s;
+    const std::string url = "/blobs/" + meta.id + "?exp=" + std::to_string(exp) + "&sig=" + sign_blob(meta.id, exp);
+    return json_response(201, json{{"url", url}, {"name", meta.name}, {"size", meta.size}, {"contentType", meta.contentType},
+                                   {"expiresAt", exp}});
+}
+
+Response AppApi::download_blob(const Request& r) {
+    const std::string& id = r.segments[1];
+    const std::string sig = r.param("sig").value_or("");
+    int64_t exp = 0;
+    try { exp = std::stoll(r.param("exp").value_or("0")); } catch (...) {}
+    if (sig.empty() || sig != sign_blob(id, exp)) return error_response(403, "Forbidden", "Invalid attachment link signature.");
+    if (exp < unix_now_s()) return error_response(403, "Forbidden", "The attachment link has expired.");
+    auto meta = store_.blob(id);
+    if (!meta) return error_response(404, "NotFound", "No such attachment.");
+    const std::string dir = config_.blob_dir.empty() ? config_.db + ".blobs" : config_.blob_dir;
+    std::ifstream f(dir + "/" + id, std::ios::binary);
+    if (!f) return error_response(404, "NotFound", "The attachment's file is missing.");
+    std::ostringstream ss;
+    ss << f.rdbuf();
+    Response res;
+    res.body = ss.str();
+    res.content_type = meta->contentType;
+    res.headers.emplace_back("Content-Disposition", "inline; filename=\"" + meta->name + "\"");
+    res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    return res;
 }
 
 } // namespace stub

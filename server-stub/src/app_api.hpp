@@ -9,6 +9,7 @@
 #include "store.hpp"
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -38,6 +39,14 @@ private:
     Response reply(const Request& r, const std::string& user);
     Response detail(const Request& r, const std::string& user);
     Response mark_read(const Request& r, const std::string& user);
+    Response create_notification(const Request& r, const std::string& user);
+    Response list_notifications(const Request& r, const std::string& user);
+    Response mark_notifications(const Request& r, const std::string& user, NotificationMark mark);
+    Response upload_blob(const Request& r, const std::string& user);
+    Response download_blob(const Request& r);
+    std::string sign_blob(const std::string& id, int64_t exp) const;
+    // Token bucket per user for chat sends; returns seconds to wait (0 = allowed).
+    int64_t rate_limited(const std::string& user);
     // Roles for one group, or an error reason when the user may not use it.
     std::optional<std::string> roles_for(const std::string& user, const std::string& group, std::vector<std::string>& roles);
 
@@ -46,6 +55,11 @@ private:
     std::function<void()> outbox_notify_;
     PubSubTarget target_;
     std::string secret_;
+    struct Bucket {
+        double tokens = 0;
+        int64_t at_ms = 0;
+    };
+    std::map<std::string, Bucket> buckets_;
 };
 
 std::string conversation_group(const std::string& conversationId);

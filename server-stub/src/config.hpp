@@ -20,10 +20,17 @@ struct Config {
     int64_t session_ttl_s = 12 * 3600;        // dev-login bearer tokens
     std::size_t max_message_bytes = 4000;     // chat message body limit (UTF-8 bytes)
     std::size_t max_body_bytes = 1024 * 1024; // any HTTP request body
+    int send_rate_per_min = 60;               // per-user chat sends; burst = send_burst
+    int send_burst = 20;
+    std::string blob_dir;                     // attachments on disk; default: <db>.blobs
+    std::size_t max_blob_bytes = 5 * 1024 * 1024;
+    int64_t blob_url_ttl_s = 3600;            // signed attachment URLs
     bool seed = true;
     bool dev = true;                          // dev-login enabled, CORS any origin unless --allow-origin
     bool stub_api = false;                    // /_stub/ fault injection and inspection
-    bool outbox_paused = false;               // start with the outbox worker paused (tests)
+    bool outbox_paused = false;
+    int outbox_max_attempts = 8;              // then the row is parked as dead
+    int64_t outbox_retry_ms = 500;            // first retry delay; doubles, capped at 60 s               // start with the outbox worker paused (tests)
     std::vector<std::string> allow_origins;
 };
 

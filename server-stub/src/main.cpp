@@ -10,6 +10,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -34,10 +35,15 @@ Usage: chat-stub [options]
   --token-ttl SECONDS      lifetime of client access URLs (default 600)
   --max-message-bytes N    chat message body limit (default 4000)
   --max-body-bytes N       HTTP request body limit (default 1048576)
+  --send-rate N            chat sends per user per minute (default 60, burst 20; 0 = no limit)
+  --blob-dir DIR           where attachments are stored (default: <db>.blobs)
+  --max-blob-bytes N       attachment size limit (default 5242880)
   --allow-origin ORIGIN    allow cross-origin requests from ORIGIN (repeatable; '*' = any)
   --no-seed                do not create the demo users and conversation
   --no-dev                 disable /auth/dev-login and permissive CORS
   --enable-stub-api        enable /_stub/ fault injection and inspection
+  --outbox-max-attempts N  publish tries before an outbox row is parked as dead (default 8)
+  --outbox-retry-ms N      first retry delay of a failed publish, doubling (default 500)
   --outbox-paused          start with the outbox worker paused (resume: POST /_stub/outbox?pause=false)
   --help                   this text
 )";
@@ -164,11 +170,16 @@ int main(int argc, char** argv) {
             else if (a == "--token-ttl") cfg.token_ttl_s = std::stoll(need(i));
             else if (a == "--max-message-bytes") cfg.max_message_bytes = std::stoul(need(i));
             else if (a == "--max-body-bytes") cfg.max_body_bytes = std::stoul(need(i));
+            else if (a == "--send-rate") cfg.send_rate_per_min = std::stoi(need(i));
+            else if (a == "--blob-dir") cfg.blob_dir = need(i);
+            else if (a == "--max-blob-bytes") cfg.max_blob_bytes = std::stoul(need(i));
             else if (a == "--allow-origin") cfg.allow_origins.push_back(need(i));
             else if (a == "--no-seed") cfg.seed = false;
             else if (a == "--no-dev") cfg.dev = false;
             else if (a == "--enable-stub-api") cfg.stub_api = true;
             else if (a == "--outbox-paused") cfg.outbox_paused = true;
+            else if (a == "--outbox-max-attempts") cfg.outbox_max_attempts = std::stoi(need(i));
+            else if (a == "--outbox-retry-ms") cfg.outbox_retry_ms = std::stoll(need(i));
             else { std::cerr << "unknown option " << a << " (see --help)\n"; return 2; }
         }
     } catch (const std::exception&) {
@@ -215,7 +226,7 @@ int main(int argc, char** argv) {
     h.access_key = cfg.access_key;
     h.allow_origins = cfg.allow_origins;
     h.dev = cfg.dev;
-    h.max_body_bytes = cfg.max_body_bytes;
+    h.max_body_bytes = std::max(cfg.max_body_bytes, cfg.max_blob_bytes);  // JSON routes re-check max_body_bytes
     h.tick = [&] { hub.tick(); };
     h.http = [&](const Request& r) -> Response {
         if (r.path == "/healthz") {
@@ -253,7 +264,10 @@ int main(int argc, char** argv) {
         if (publish_endpoint.empty()) publish_endpoint = "http://127.0.0.1:" + std::to_string(port);
         publisher = std::make_unique<RestPublisher>(publish_endpoint, target.access_key, cfg.hub);
         publisher_ptr = publisher.get();
-        worker = std::make_unique<OutboxWorker>(*store, *publisher_ptr);
+        OutboxOptions oo;
+        oo.max_attempts = std::max(1, cfg.outbox_max_attempts);
+        oo.base_retry_ms = std::max<int64_t>(1, cfg.outbox_retry_ms);
+        worker = std::make_unique<OutboxWorker>(*store, *publisher_ptr, oo);
         worker->set_paused(cfg.outbox_paused);
         worker->start();
         const std::string base = "http://" + (cfg.bind == "0.0.0.0" ? std::string("127.0.0.1") : cfg.bind) + ":" + std::to_string(port);

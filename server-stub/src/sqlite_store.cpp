@@ -104,7 +104,7 @@ const char* const kMigrations[] = {
     CREATE TABLE Conversations(
         ConversationId TEXT PRIMARY KEY, Title TEXT NOT NULL, ContextJson TEXT NOT NULL DEFAULT '{}',
         CreatedBy TEXT, CreatedAt INTEGER NOT NULL, LastSeq INTEGER NOT NULL DEFAULT 0);
-    CREATE TABLE ConversationMembers(
+    CREATE TABLE ConversationUsers(
         ConversationId TEXT NOT NULL, UserId TEXT NOT NULL, LastReadSeq INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY(ConversationId, UserId));
     CREATE TABLE Messages(
@@ -117,7 +117,47 @@ const char* const kMigrations[] = {
         NextAttemptAt INTEGER NOT NULL, LastError TEXT, Dead INTEGER NOT NULL DEFAULT 0);
     CREATE INDEX OutboxDue ON OutboxEvents(ProcessedAt, Dead, NextAttemptAt);
     )sql",
+    // 2: notifications with per-user state, blob metadata
+    R"sql(
+    CREATE TABLE Notifications(
+        Seq INTEGER PRIMARY KEY AUTOINCREMENT, NotificationId TEXT NOT NULL UNIQUE, TargetKind TEXT NOT NULL,
+        TargetId TEXT NOT NULL DEFAULT '', Title TEXT NOT NULL, Body TEXT NOT NULL, ActionLabel TEXT, ActionUrl TEXT,
+        CreatedAt INTEGER NOT NULL);
+    CREATE INDEX NotificationsTarget ON Notifications(TargetKind, TargetId, Seq);
+    CREATE TABLE NotificationReads(
+        NotificationId TEXT NOT NULL, UserId TEXT NOT NULL, SeenAt INTEGER, ReadAt INTEGER, ArchivedAt INTEGER,
+        PRIMARY KEY(NotificationId, UserId));
+    CREATE TABLE Blobs(
+        BlobId TEXT PRIMARY KEY, Name TEXT NOT NULL, ContentType TEXT NOT NULL, Size INTEGER NOT NULL,
+        UploaderId TEXT NOT NULL, CreatedAt INTEGER NOT NULL);
+    )sql",
 };
+
+// Notifications a user can see: addressed to them, to one of their teams, or to everyone.
+constexpr const char* kVisible =
+    "((n.TargetKind='user' AND n.TargetId=?1) OR (n.TargetKind='global') OR "
+    "(n.TargetKind='team' AND n.TargetId IN (SELECT TeamId FROM TeamMembers WHERE UserId=?1)))";
+
+constexpr const char* kNotificationCols =
+    "n.NotificationId, n.TargetKind, n.TargetId, n.Title, n.Body, n.ActionLabel, n.ActionUrl, n.CreatedAt, n.Seq, "
+    "r.SeenAt IS NOT NULL, r.ReadAt IS NOT NULL, r.ArchivedAt IS NOT NULL";
+
+Notification read_notification(const Stmt& s) {
+    Notification n;
+    n.id = s.text(0);
+    n.targetKind = s.text(1);
+    n.targetId = s.text(2);
+    n.title = s.text(3);
+    n.body = s.text(4);
+    n.actionLabel = s.text(5);
+    n.actionUrl = s.text(6);
+    n.createdAt = s.i64(7);
+    n.seq = static_cast<uint64_t>(s.i64(8));
+    n.seen = s.i64(9) != 0;
+    n.read = s.i64(10) != 0;
+    n.archived = s.i64(11) != 0;
+    return n;
+}
 
 chat::Message read_message(const Stmt& s) {
     // columns: MessageId, ConversationId, Seq, SenderId, Body, ClientMessageId, AttachmentJson, CreatedAt
@@ -250,7 +290,7 @@ std::string SqliteStore::create_conversation(const std::string& id, const std::s
     Stmt(db_, "INSERT INTO Conversations(ConversationId, Title, ContextJson, CreatedBy, CreatedAt) VALUES(?1,?2,?3,?4,?5)")
         .bind(1, cid).bind(2, title).bind(3, contextJson).bind(4, createdBy).bind(5, now).run();
     for (const auto& m : members)
-        Stmt(db_, "INSERT OR IGNORE INTO ConversationMembers(ConversationId, UserId) VALUES(?1, ?2)").bind(1, cid).bind(2, m).run();
+        Stmt(db_, "INSERT OR IGNORE INTO ConversationUsers(ConversationId, UserId) VALUES(?1, ?2)").bind(1, cid).bind(2, m).run();
     tx.commit();
     return cid;
 }
@@ -264,14 +304,14 @@ bool SqliteStore::conversation_exists(const std::string& id) {
 
 bool SqliteStore::is_member(const std::string& conversationId, const std::string& userId) {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, "SELECT 1 FROM ConversationMembers WHERE ConversationId=?1 AND UserId=?2");
+    Stmt s(db_, "SELECT 1 FROM ConversationUsers WHERE ConversationId=?1 AND UserId=?2");
     s.bind(1, conversationId).bind(2, userId);
     return s.step();
 }
 
 std::optional<ConversationSummary> SqliteStore::summary_locked(const std::string& id, const std::string& userId) {
     Stmt s(db_, "SELECT c.ConversationId, c.Title, c.ContextJson, c.LastSeq, m.LastReadSeq FROM Conversations c "
-                "JOIN ConversationMembers m ON m.ConversationId=c.ConversationId AND m.UserId=?2 "
+                "JOIN ConversationUsers m ON m.ConversationId=c.ConversationId AND m.UserId=?2 "
                 "WHERE c.ConversationId=?1");
     s.bind(1, id).bind(2, userId);
     if (!s.step()) return std::nullopt;
@@ -281,7 +321,7 @@ std::optional<ConversationSummary> SqliteStore::summary_locked(const std::string
     c.contextJson = s.text(2);
     c.lastSeq = static_cast<uint64_t>(s.i64(3));
     c.lastReadSeq = static_cast<uint64_t>(s.i64(4));
-    Stmt mem(db_, "SELECT UserId FROM ConversationMembers WHERE ConversationId=?1 ORDER BY UserId");
+    Stmt mem(db_, "SELECT UserId FROM ConversationUsers WHERE ConversationId=?1 ORDER BY UserId");
     mem.bind(1, id);
     while (mem.step()) c.members.push_back(mem.text(0));
     Stmt un(db_, "SELECT COUNT(*) FROM Messages WHERE ConversationId=?1 AND Seq>?2 AND SenderId<>?3");
@@ -298,7 +338,7 @@ std::vector<ConversationSummary> SqliteStore::conversations_for(const std::strin
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<std::string> ids;
     {
-        Stmt s(db_, "SELECT ConversationId FROM ConversationMembers WHERE UserId=?1");
+        Stmt s(db_, "SELECT ConversationId FROM ConversationUsers WHERE UserId=?1");
         s.bind(1, userId);
         while (s.step()) ids.push_back(s.text(0));
     }
@@ -369,7 +409,7 @@ std::vector<chat::Message> SqliteStore::history(const std::string& conversationI
 uint64_t SqliteStore::set_read(const std::string& conversationId, const std::string& userId, uint64_t seq) {
     std::lock_guard<std::mutex> lock(mu_);
     // Read state only moves forward and never past the last message.
-    Stmt s(db_, "UPDATE ConversationMembers SET LastReadSeq=MAX(LastReadSeq, MIN(?3, "
+    Stmt s(db_, "UPDATE ConversationUsers SET LastReadSeq=MAX(LastReadSeq, MIN(?3, "
                 "(SELECT LastSeq FROM Conversations WHERE ConversationId=?1))) "
                 "WHERE ConversationId=?1 AND UserId=?2 RETURNING LastReadSeq");
     s.bind(1, conversationId).bind(2, userId).bind(3, static_cast<int64_t>(seq));
@@ -377,6 +417,104 @@ uint64_t SqliteStore::set_read(const std::string& conversationId, const std::str
     const uint64_t v = row ? static_cast<uint64_t>(s.i64(0)) : 0;
     if (row) s.run();
     return v;
+}
+
+std::pair<Notification, bool> SqliteStore::create_notification(const Notification& in, const std::string& group,
+                                                               int64_t now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Tx tx(db_);
+    auto load = [&](const std::string& id) {
+        Stmt s(db_, (std::string("SELECT ") + kNotificationCols +
+                     " FROM Notifications n LEFT JOIN NotificationReads r ON 0 WHERE n.NotificationId=?1").c_str());
+        s.bind(1, id);
+        return s.step() ? std::optional<Notification>(read_notification(s)) : std::nullopt;
+    };
+    if (auto existing = load(in.id)) return {*existing, false};
+    Stmt ins(db_, "INSERT INTO Notifications(NotificationId, TargetKind, TargetId, Title, Body, ActionLabel, ActionUrl, CreatedAt) "
+                  "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
+    ins.bind(1, in.id).bind(2, in.targetKind).bind(3, in.targetId).bind(4, in.title).bind(5, in.body);
+    if (in.actionLabel.empty()) ins.bind_null(6); else ins.bind(6, in.actionLabel);
+    if (in.actionUrl.empty()) ins.bind_null(7); else ins.bind(7, in.actionUrl);
+    ins.bind(8, now).run();
+    Notification n = *load(in.id);
+    json payload{{"type", "notification"}, {"eventId", n.id},
+                 {"notification", {{"id", n.id}, {"seq", n.seq}, {"title", n.title}, {"body", n.body},
+                                   {"target", {{"kind", n.targetKind}, {"id", n.targetId}}}, {"createdAt", n.createdAt}}}};
+    if (!n.actionLabel.empty()) payload["notification"]["action"] = json{{"label", n.actionLabel}, {"link", n.actionUrl}};
+    Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
+        .bind(1, "ntf:" + n.id).bind(2, "notification").bind(3, group).bind(4, payload.dump()).bind(5, now).run();
+    tx.commit();
+    return {n, true};
+}
+
+NotificationPage SqliteStore::notifications_for(const std::string& userId, uint64_t cursor, std::size_t limit,
+                                                bool include_archived) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string sql = std::string("SELECT ") + kNotificationCols +
+                      " FROM Notifications n LEFT JOIN NotificationReads r ON r.NotificationId=n.NotificationId AND r.UserId=?1"
+                      " WHERE " + kVisible + " AND n.Seq<?2";
+    if (!include_archived) sql += " AND r.ArchivedAt IS NULL";
+    sql += " ORDER BY n.Seq DESC LIMIT ?3";
+    Stmt s(db_, sql.c_str());
+    s.bind(1, userId).bind(2, cursor == 0 ? INT64_MAX : static_cast<int64_t>(cursor)).bind(3, static_cast<int64_t>(limit + 1));
+    NotificationPage page;
+    while (s.step()) page.items.push_back(read_notification(s));
+    if (page.items.size() > limit) {
+        page.items.pop_back();
+        page.nextCursor = page.items.back().seq;
+    }
+    return page;
+}
+
+uint64_t SqliteStore::unread_notifications(const std::string& userId) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt s(db_, (std::string("SELECT COUNT(*) FROM Notifications n LEFT JOIN NotificationReads r ON "
+                             "r.NotificationId=n.NotificationId AND r.UserId=?1 WHERE ") + kVisible +
+                 " AND r.ReadAt IS NULL AND r.ArchivedAt IS NULL").c_str());
+    s.bind(1, userId);
+    s.step();
+    return static_cast<uint64_t>(s.i64(0));
+}
+
+void SqliteStore::mark_notifications(const std::string& userId, const std::vector<std::string>& ids, bool all,
+                                     NotificationMark mark, int64_t now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const char* col = mark == NotificationMark::Seen ? "SeenAt" : mark == NotificationMark::Read ? "ReadAt" : "ArchivedAt";
+    // Read implies seen.
+    const std::string set = std::string(col) + "=COALESCE(" + col + ", ?3)" +
+                            (mark == NotificationMark::Read ? ", SeenAt=COALESCE(SeenAt, ?3)" : "");
+    const std::string upsert = std::string("INSERT INTO NotificationReads(NotificationId, UserId, ") + col +
+                               (mark == NotificationMark::Read ? ", SeenAt" : "") + ") ";
+    Tx tx(db_);
+    if (all) {
+        Stmt(db_, (upsert + "SELECT n.NotificationId, ?1, ?3" + (mark == NotificationMark::Read ? ", ?3" : "") +
+                   " FROM Notifications n WHERE " + kVisible + " AND ?2=?2 ON CONFLICT(NotificationId, UserId) DO UPDATE SET " + set)
+                      .c_str())
+            .bind(1, userId).bind(2, int64_t{0}).bind(3, now).run();
+    } else {
+        for (const auto& id : ids) {
+            Stmt(db_, (upsert + "SELECT n.NotificationId, ?1, ?3" + (mark == NotificationMark::Read ? ", ?3" : "") +
+                       " FROM Notifications n WHERE n.NotificationId=?2 AND " + kVisible +
+                       " ON CONFLICT(NotificationId, UserId) DO UPDATE SET " + set).c_str())
+                .bind(1, userId).bind(2, id).bind(3, now).run();
+        }
+    }
+    tx.commit();
+}
+
+void SqliteStore::put_blob(const BlobMeta& b) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt(db_, "INSERT INTO Blobs(BlobId, Name, ContentType, Size, UploaderId, CreatedAt) VALUES(?1,?2,?3,?4,?5,?6)")
+        .bind(1, b.id).bind(2, b.name).bind(3, b.contentType).bind(4, static_cast<int64_t>(b.size)).bind(5, b.uploaderId)
+        .bind(6, b.createdAt).run();
+}
+
+std::optional<BlobMeta> SqliteStore::blob(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt s(db_, "SELECT BlobId, Name, ContentType, Size, UploaderId, CreatedAt FROM Blobs WHERE BlobId=?1");
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    return BlobMeta{s.text(0), s.text(1), s.text(2), s.text(4), static_cast<uint64_t>(s.i64(3)), s.i64(5)};
 }
 
 std::vector<OutboxRow> SqliteStore::due_outbox(int64_t now, std::size_t limit) {

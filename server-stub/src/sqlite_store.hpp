@@ -33,6 +33,14 @@ public:
     std::vector<chat::Message> history(const std::string& conversationId, uint64_t afterSeq, uint64_t beforeSeq,
                                        std::size_t limit) override;
     uint64_t set_read(const std::string& conversationId, const std::string& userId, uint64_t seq) override;
+    std::pair<Notification, bool> create_notification(const Notification& n, const std::string& group, int64_t now) override;
+    NotificationPage notifications_for(const std::string& userId, uint64_t cursor, std::size_t limit,
+                                       bool include_archived) override;
+    uint64_t unread_notifications(const std::string& userId) override;
+    void mark_notifications(const std::string& userId, const std::vector<std::string>& ids, bool all,
+                            NotificationMark mark, int64_t now) override;
+    void put_blob(const BlobMeta& meta) override;
+    std::optional<BlobMeta> blob(const std::string& id) override;
     std::vector<OutboxRow> due_outbox(int64_t now, std::size_t limit) override;
     std::optional<int64_t> next_outbox_due() override;
     void mark_published(const std::string& eventId, int64_t now) override;

@@ -43,6 +43,27 @@ struct AppendResult {
     bool created = false;  // false: the clientMessageId had been stored before (idempotent replay)
 };
 
+struct Notification {
+    std::string id, targetKind, targetId;  // targetKind: user | team | global
+    std::string title, body, actionLabel, actionUrl;
+    int64_t createdAt = 0;
+    uint64_t seq = 0;                      // cursor order (newer = larger)
+    bool seen = false, read = false, archived = false;  // per requesting user
+};
+
+struct NotificationPage {
+    std::vector<Notification> items;       // newest first
+    std::optional<uint64_t> nextCursor;    // pass as `cursor` for the next (older) page
+};
+
+enum class NotificationMark { Seen, Read, Archived };
+
+struct BlobMeta {
+    std::string id, name, contentType, uploaderId;
+    uint64_t size = 0;
+    int64_t createdAt = 0;
+};
+
 class Store {
 public:
     virtual ~Store() = default;
@@ -64,6 +85,20 @@ public:
     virtual std::vector<chat::Message> history(const std::string& conversationId, uint64_t afterSeq,
                                                uint64_t beforeSeq, std::size_t limit) = 0;
     virtual uint64_t set_read(const std::string& conversationId, const std::string& userId, uint64_t seq) = 0;
+
+    // Stores the notification and its outbox row in one transaction; idempotent on id
+    // (returns the stored one and false when the id existed).
+    virtual std::pair<Notification, bool> create_notification(const Notification& n, const std::string& group,
+                                                              int64_t now) = 0;
+    virtual NotificationPage notifications_for(const std::string& userId, uint64_t cursor, std::size_t limit,
+                                               bool include_archived) = 0;
+    virtual uint64_t unread_notifications(const std::string& userId) = 0;
+    // Marks the given ids (or every visible notification when ids is empty and all is true).
+    virtual void mark_notifications(const std::string& userId, const std::vector<std::string>& ids, bool all,
+                                    NotificationMark mark, int64_t now) = 0;
+
+    virtual void put_blob(const BlobMeta& meta) = 0;
+    virtual std::optional<BlobMeta> blob(const std::string& id) = 0;
 
     virtual std::vector<OutboxRow> due_outbox(int64_t now, std::size_t limit) = 0;
     virtual std::optional<int64_t> next_outbox_due() = 0;

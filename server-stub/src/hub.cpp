@@ -179,6 +179,7 @@ void Hub::handle(Conn& c, const ClientFrame& frame) {
         if (!allowed(c, "webpubsub.joinLeaveGroup", f->group))
             return ack(c, f->ackId, "Forbidden", "The connection has no permission to join group '" + f->group + "'.");
         join(c, f->group);
+        remember(c, f->ackId);
         return ack(c, f->ackId);
     }
     if (auto* f = std::get_if<LeaveGroupFrame>(&frame)) {
@@ -186,12 +187,14 @@ void Hub::handle(Conn& c, const ClientFrame& frame) {
         if (!allowed(c, "webpubsub.joinLeaveGroup", f->group))
             return ack(c, f->ackId, "Forbidden", "The connection has no permission to leave group '" + f->group + "'.");
         leave(c, f->group);
+        remember(c, f->ackId);
         return ack(c, f->ackId);
     }
     if (auto* f = std::get_if<SendToGroupFrame>(&frame)) {
         if (f->ackId && is_duplicate(c, *f->ackId)) return;
         if (!allowed(c, "webpubsub.sendToGroup", f->group))
             return ack(c, f->ackId, "Forbidden", "The connection has no permission to send to group '" + f->group + "'.");
+        remember(c, f->ackId);
         const std::string hub = c.hub, self = c.id, from = c.userId;
         const auto ackId = f->ackId;
         MessageFrame m{true, f->group, from.empty() ? std::nullopt : std::optional<std::string>(from), f->dataType,
@@ -216,6 +219,7 @@ void Hub::handle(Conn& c, const ClientFrame& frame) {
             error = on_event(info, f->event, Payload{f->dataType, f->data});
         }
         if (!error.empty()) return ack(c, f->ackId, error, "The event handler refused the event.");
+        remember(c, f->ackId);
         return ack(c, f->ackId);
     }
     if (auto* f = std::get_if<SequenceAckFrame>(&frame)) {
@@ -229,17 +233,20 @@ void Hub::handle(Conn& c, const ClientFrame& frame) {
 }
 
 bool Hub::is_duplicate(Conn& c, uint64_t ackId) {
-    if (c.ack_ids.count(ackId)) {
-        ack(c, ackId, "Duplicate", "Message with ack-id: " + std::to_string(ackId) + " has been processed");
-        return true;
-    }
-    c.ack_ids.insert(ackId);
-    c.ack_order.push_back(ackId);
+    if (!c.ack_ids.count(ackId)) return false;
+    ack(c, ackId, "Duplicate", "Message with ack-id: " + std::to_string(ackId) + " has been processed");
+    return true;
+}
+
+// Only processed requests count for duplicate detection: a refused one may be retried.
+void Hub::remember(Conn& c, std::optional<uint64_t> ackId) {
+    if (!ackId || c.ack_ids.count(*ackId)) return;
+    c.ack_ids.insert(*ackId);
+    c.ack_order.push_back(*ackId);
     if (c.ack_order.size() > limits_.max_remembered_ack_ids) {
         c.ack_ids.erase(c.ack_order.front());
         c.ack_order.pop_front();
     }
-    return false;
 }
 
 void Hub::ack(Conn& c, std::optional<uint64_t> ackId, const std::string& error, const std::string& message) {

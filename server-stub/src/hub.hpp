@@ -139,6 +139,7 @@ private:
     void send_frame(Conn& c, const wps::ServiceFrame& frame);
     void ack(Conn& c, std::optional<uint64_t> ackId, const std::string& error = {}, const std::string& message = {});
     bool is_duplicate(Conn& c, uint64_t ackId);
+    void remember(Conn& c, std::optional<uint64_t> ackId);
     bool allowed(const Conn& c, const std::string& role, const std::string& group) const;
     void join(Conn& c, const std::string& group);
     void leave(Conn& c, const std::string& group);

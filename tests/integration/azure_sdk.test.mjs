@@ -99,3 +99,70 @@ test('a server SDK token signed with another key is refused', async () => {
   const other = new WebPubSubServiceClient(stub.connectionString.replace(/AccessKey=[^;]+/, 'AccessKey=' + 'x'.repeat(40)), 'chat', { allowInsecureConnection: true });
   await assert.rejects(other.sendToAll('nope', { contentType: 'text/plain' }), (e) => e.statusCode === 401);
 });
+
+test('REST data plane: every operation through the server SDK', async () => {
+  const tok = async (userId, roles = []) => (await service.getClientAccessToken({ userId, roles })).url;
+  const start = async (url) => {
+    const client = new WebPubSubClient(url, { autoReconnect: false });
+    const connected = waitFor(client, 'connected');
+    await client.start();
+    return { client, id: (await connected).connectionId };
+  };
+  const u1 = await start(await tok('u1', ['webpubsub.joinLeaveGroup']));
+  const u2 = await start(await tok('u2'));
+
+  // Send to one connection, with excluded connections for group sends, binary payloads.
+  let got = waitFor(u2.client, 'server-message');
+  await service.sendToConnection(u2.id, 'direct', { contentType: 'text/plain' });
+  assert.equal((await got).message.data, 'direct');
+  await service.group('g').addConnection(u1.id);
+  await service.group('g').addConnection(u2.id);
+  const listed = await service.group('g').listConnections();
+  const ids = [];
+  for await (const c of (listed[Symbol.asyncIterator] ? listed : (listed.value ?? listed))) ids.push(c.connectionId);
+  assert.deepEqual(ids.sort(), [u1.id, u2.id].sort());
+  got = waitFor(u1.client, 'group-message');
+  const u2got = [];
+  u2.client.on('group-message', (e) => u2got.push(e));
+  await service.group('g').sendToAll(new Uint8Array([1, 2, 3]), { excludedConnections: [u2.id] });
+  const bin = await got;
+  assert.equal(bin.message.dataType, 'binary');
+  assert.deepEqual([...new Uint8Array(bin.message.data)], [1, 2, 3]);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(u2got.length, 0, 'excluded connection got nothing');
+
+  // User-level group membership.
+  await service.group('h').addUser('u2');
+  got = waitFor(u2.client, 'group-message', (e) => e.message.group === 'h');
+  await service.group('h').sendToAll('to h', { contentType: 'text/plain' });
+  assert.equal((await got).message.data, 'to h');
+  await service.group('h').removeUser('u2');
+  assert.equal(await service.groupExists('h'), false);
+  await service.removeUserFromAllGroups('u2');
+  assert.equal(await service.groupExists('g'), true, 'u1 is still in g');
+  await service.removeConnectionFromAllGroups(u1.id);
+  assert.equal(await service.groupExists('g'), false);
+
+  // Permissions granted at runtime.
+  assert.equal(await service.hasPermission(u2.id, 'sendToGroup', { targetName: 'p' }), false);
+  await service.grantPermission(u2.id, 'sendToGroup', { targetName: 'p' });
+  assert.equal(await service.hasPermission(u2.id, 'sendToGroup', { targetName: 'p' }), true);
+  await u2.client.sendToGroup('p', 'allowed now', 'text');
+  await service.revokePermission(u2.id, 'sendToGroup', { targetName: 'p' });
+  assert.equal(await service.hasPermission(u2.id, 'sendToGroup', { targetName: 'p' }), false);
+  await assert.rejects(u2.client.sendToGroup('p', 'no longer', 'text', { ackId: 777 }), (e) => e.errorDetail?.name === 'Forbidden');
+
+  // Events without an upstream handler are acknowledged.
+  const ev = await u1.client.sendEvent('typing', { on: true }, 'json');
+  assert.equal(ev.isDuplicated, false);
+
+  // Close a user's connections, then everyone's.
+  const stopped2 = waitFor(u2.client, 'stopped', () => true, 10000);
+  await service.closeUserConnections('u2', { reason: 'bye u2' });
+  await stopped2;
+  assert.equal(await service.userExists('u2'), false);
+  const stopped1 = waitFor(u1.client, 'stopped', () => true, 10000);
+  await service.closeAllConnections({ reason: 'maintenance' });
+  await stopped1;
+  assert.equal(await service.userExists('u1'), false);
+});

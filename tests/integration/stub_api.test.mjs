@@ -131,6 +131,9 @@ test('emulator: roles, Forbidden, Duplicate, noEcho, ping', async () => {
   const forbidden = await c.next((f) => f.type === 'ack' && f.ackId === 1);
   assert.equal(forbidden.success, false);
   assert.equal(forbidden.error.name, 'Forbidden');
+  // A refused request was not processed: retrying the same ackId is refused again, not "Duplicate".
+  c.send({ type: 'joinGroup', group: 'other', ackId: 1 });
+  assert.equal((await c.next((f) => f.type === 'ack' && f.ackId === 1)).error.name, 'Forbidden');
   c.send({ type: 'joinGroup', group: 'conversation:demo', ackId: 2 });
   await c.next((f) => f.ackId === 2);
   c.send({ type: 'joinGroup', group: 'conversation:demo', ackId: 2 });

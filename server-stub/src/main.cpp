@@ -247,6 +247,11 @@ int main(int argc, char** argv) {
                 return json_response(200, json{{"connections", conns}, {"outbox", {{"pending", st.pending}, {"processed", st.processed}, {"dead", st.dead}, {"deadRows", dead}, {"paused", worker->paused()}}}});
             }
             if (op == "drop" && r.method == "POST") return json_response(200, json{{"dropped", hub.drop_sockets(r.param("userId").value_or(""))}});
+            if (op == "close" && r.method == "POST") {
+                // A service-side close (1008 + disconnected frame): the session cannot be recovered.
+                hub.close_user(cfg.hub, r.param("userId").value_or(""), {}, r.param("reason").value_or("Closed by the stub."));
+                return json_response(200, json{{"closed", true}});
+            }
             if (op == "outbox" && r.method == "POST") {
                 if (auto p = r.param("pause")) worker->set_paused(*p == "true" || *p == "1");
                 if (auto f = r.param("failNext")) worker->fail_next(std::stoi(*f));

@@ -115,6 +115,11 @@ struct ClientEvents {
 // URL or (ok=false) an error text.
 using AccessUrlProvider = std::function<void(std::function<void(bool ok, std::string url_or_error)> done)>;
 
+// Starts from a fixed URL (its token is not refreshed: reconnects reuse it until it expires).
+inline AccessUrlProvider fixed_url(std::string url) {
+    return [url = std::move(url)](std::function<void(bool, std::string)> done) { done(true, url); };
+}
+
 class PubSubClient {
 public:
     PubSubClient(AccessUrlProvider provider, SocketFactory sockets, Scheduler& scheduler, RandomSource random,

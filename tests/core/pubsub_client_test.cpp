@@ -449,3 +449,13 @@ TEST_CASE("stale callbacks from an old socket are ignored", "[client]") {
     old->cb.on_close(1006, "late");
     CHECK(h.client->status().state == ClientState::Connected);
 }
+
+TEST_CASE("a client can start from a fixed URL", "[client]") {
+    FakeScheduler sched;
+    FakeSockets socks;
+    PubSubClient c(fixed_url("ws://h/client/hubs/chat?access_token=x"), socks.factory(), sched, [] { return 0.5; });
+    REQUIRE(c.start());
+    CHECK(socks.last().url == "ws://h/client/hubs/chat?access_token=x");
+    socks.open();
+    CHECK(c.status().state == ClientState::Connected);
+}

@@ -14,6 +14,7 @@
 #include <imgui_impl_glfw.h>
 #include <imgui_impl_opengl3.h>
 
+#include <algorithm>
 #include <memory>
 #include <set>
 
@@ -26,8 +27,12 @@ struct App {
     std::unique_ptr<chat::ChatSession> session;
     ui::ChatViewState view;
     std::set<std::string> mirrored;
-    bool dirty = true;
+    bool dirty = true;               // the models changed: mirror + redraw
+    int frames_left = 3;             // frames still to draw after activity (ImGui settles in a few)
+    uint64_t last_draw_ms = 0;
     bool was_online = true, was_visible = true;
+    bool context_lost = false;
+    bool composer_focused_once = false;
     float dpr = 1.0f;
 };
 
@@ -57,6 +62,46 @@ EM_JS(double, canvas_fit, (), {
     return dpr;
 });
 EM_JS(int, canvas_width, (), { return Module.canvas.width; });
+// Page state bridge (see shell/index.html, Module.chat).
+EM_JS(int, js_take_wake, (), { var w = Module.chat.wake; Module.chat.wake = 0; return w; });
+EM_JS(double, js_take_wheel, (), { var w = Module.chat.wheel; Module.chat.wheel = 0; return w; });
+EM_JS(void, js_frame_drawn, (), { Module.chat.frames++; });
+EM_JS(int, js_context_event, (), {
+    // 1 = lost, 2 = restored, 0 = nothing new
+    if (Module.chat.restored) { Module.chat.restored = false; Module.chat.lost = false; return 2; }
+    return Module.chat.lost ? 1 : 0;
+});
+EM_JS(int, js_take_submit, (char* out, int cap), {
+    if (!Module.chat.submits.length) return -1;
+    var t = Module.chat.submits.shift();
+    stringToUTF8(t, out, cap);
+    return lengthBytesUTF8(t);
+});
+EM_JS(void, js_composer_restore, (const char* text), {
+    var c = document.getElementById('composer');
+    if (c && !c.value) c.value = UTF8ToString(text);
+});
+EM_JS(int, js_composer_bytes, (), {
+    var c = document.getElementById('composer');
+    return c ? new TextEncoder().encode(c.value).length : 0;
+});
+EM_JS(void, js_composer_layout, (double x, double y, double w, double h, int visible, int focus), {
+    var c = document.getElementById('composer');
+    if (!c) return;
+    var d = visible ? 'block' : 'none';
+    if (c.style.display !== d) c.style.display = d;
+    var px = function (v) { return Math.round(v) + 'px'; };
+    if (c.style.left !== px(x)) c.style.left = px(x);
+    if (c.style.top !== px(y)) c.style.top = px(y);
+    if (c.style.width !== px(w)) c.style.width = px(w);
+    if (c.style.height !== px(h)) c.style.height = px(h);
+    if (focus && visible) c.focus();
+});
+EM_JS(void, js_copy_text, (const char* text), {
+    var t = UTF8ToString(text);
+    Module.chat.clipboard = t;
+    if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(t).catch(function () {});
+});
 EM_JS(int, canvas_height, (), { return Module.canvas.height; });
 
 void sync_mirror(App& a) {
@@ -93,8 +138,44 @@ void load_fonts(float dpr) {
     if (!io.Fonts->AddFontFromFileTTF("/fonts/DejaVuSans.ttf", 16.0f * dpr, &cfg, ranges)) io.Fonts->AddFontDefault();
 }
 
+EM_JS(int, js_clipboard, (char* out, int cap), {
+    var t = Module.chat.clipboard || "";
+    stringToUTF8(t, out, cap);
+    return lengthBytesUTF8(t);
+});
+// ImGui's clipboard: in-app copy/paste through the page's copy (Module.chat.clipboard), and out
+// to the system clipboard with navigator.clipboard.writeText. The composer (a textarea) uses
+// the browser's own clipboard handling.
+const char* get_clipboard(void*) {
+    static std::string text;
+    text.assign(64 * 1024, '\0');
+    const int n = js_clipboard(text.data(), static_cast<int>(text.size()));
+    text.resize(std::min<std::size_t>(static_cast<std::size_t>(n), text.size() - 1));
+    return text.c_str();
+}
+void set_clipboard(void*, const char* text) { js_copy_text(text); }
+
+// Sends what the page's composer submitted (Enter); a refused send puts the text back.
+void take_submits(App& a) {
+    std::string buf(64 * 1024, '\0');
+    for (;;) {
+        const int n = js_take_submit(buf.data(), static_cast<int>(buf.size()));
+        if (n < 0) break;
+        std::string text = buf.substr(0, std::min<std::size_t>(static_cast<std::size_t>(n), buf.size() - 1));
+        std::string why;
+        if (a.session->send(text, why)) {
+            a.view.last_error.clear();
+        } else {
+            a.view.last_error = why;
+            js_composer_restore(text.c_str());
+        }
+        a.dirty = true;
+    }
+}
+
 void frame() {
     App& a = *g_app;
+    take_submits(a);
     // Browser hints for the client: network up/down, page shown again.
     const bool online = web::browser_online(), visible = web::page_visible();
     if (auto* c = a.session->client()) {
@@ -104,13 +185,41 @@ void frame() {
     a.was_online = online;
     a.was_visible = visible;
 
+    // Idle: draw only after activity (input, network, resize), a few frames each time, and once a
+    // second while a countdown is shown. Hidden tabs keep processing network data without drawing.
+    const int wake = js_take_wake();
+    if (wake > a.frames_left) a.frames_left = wake;
+    if (a.dirty) a.frames_left = std::max(a.frames_left, 3);
+    const uint64_t now = a.sched.now_ms();
+    const bool countdown = a.session->connection().state == wps::ClientState::WaitingToReconnect;
+    if (countdown && now - a.last_draw_ms >= 1000) a.frames_left = std::max(a.frames_left, 1);
+    if (a.dirty) {
+        sync_mirror(a);
+        a.dirty = false;
+    }
+    const int ctx = js_context_event();
+    if (ctx == 2) {
+        // WebGL context restored: every GL object (buffers, shaders, font texture) is recreated.
+        ImGui_ImplOpenGL3_Shutdown();
+        ImGui_ImplOpenGL3_Init("#version 300 es");
+        a.context_lost = false;
+        a.frames_left = 3;
+    } else if (ctx == 1) {
+        a.context_lost = true;
+    }
+    if (a.frames_left <= 0 || !visible || a.context_lost) return;
+    --a.frames_left;
+    a.last_draw_ms = now;
+
     glfwPollEvents();
     const float dpr = static_cast<float>(canvas_fit());
+    a.view.composer_bytes = static_cast<std::size_t>(js_composer_bytes());
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
     ImGuiIO& io = ImGui::GetIO();
     io.DisplaySize = ImVec2(static_cast<float>(canvas_width()), static_cast<float>(canvas_height()));
     io.DisplayFramebufferScale = ImVec2(1, 1);
+    io.MouseWheel += static_cast<float>(js_take_wheel());
     ImGui::NewFrame();
     a.view.scale = dpr;
     ui::draw_chat_panel(*a.session, a.view, 0, 0, io.DisplaySize.x, io.DisplaySize.y, a.sched.now_ms());
@@ -119,10 +228,13 @@ void frame() {
     glClearColor(0.1f, 0.1f, 0.12f, 1);
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
-    if (a.dirty) {
-        sync_mirror(a);
-        a.dirty = false;
-    }
+    js_frame_drawn();
+    // The composer textarea follows the panel's layout (CSS px = device px / dpr).
+    const bool focus = a.view.composer_visible && !a.composer_focused_once;
+    if (focus) a.composer_focused_once = true;
+    js_composer_layout(a.view.composer_x / dpr, a.view.composer_y / dpr, a.view.composer_w / dpr, a.view.composer_h / dpr,
+                       a.view.composer_visible ? 1 : 0, focus ? 1 : 0);
+    if (ImGui::GetIO().WantTextInput) a.frames_left = std::max(a.frames_left, 1);
 }
 
 } // namespace
@@ -147,7 +259,11 @@ int main() {
     ImGui::GetStyle().ScaleAllSizes(a.dpr);
     load_fonts(a.dpr);
     ImGui_ImplGlfw_InitForOpenGL(a.window, true);
+    glfwSetScrollCallback(a.window, nullptr);  // the page normalises wheel deltas itself
     ImGui_ImplOpenGL3_Init("#version 300 es");
+    io.SetClipboardTextFn = set_clipboard;
+    io.GetClipboardTextFn = get_clipboard;
+    io.ConfigInputTextCursorBlink = false;  // no redraws just to blink
 
     chat::SessionOptions opt;
     opt.user_id = web::query_param("user");

@@ -19,15 +19,6 @@ std::string format_time(int64_t unix_ms) {
 
 namespace {
 
-int resize_callback(ImGuiInputTextCallbackData* data) {
-    if (data->EventFlag == ImGuiInputTextFlags_CallbackResize) {
-        auto* s = static_cast<std::string*>(data->UserData);
-        s->resize(static_cast<std::size_t>(data->BufTextLen));
-        data->Buf = s->data();
-    }
-    return 0;
-}
-
 void connection_banner(chat::ChatSession& s, uint64_t now_ms) {
     const wps::ClientStatus& c = s.connection();
     ImVec4 color(0.45f, 0.8f, 0.45f, 1);
@@ -83,6 +74,7 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
     connection_banner(s, now_ms);
     ImGui::Separator();
 
+    st.composer_visible = false;
     if (s.phase() == chat::Phase::Failed) {
         ImGui::TextColored(ImVec4(0.95f, 0.45f, 0.45f, 1), "%s", s.error().c_str());
         ImGui::End();
@@ -128,31 +120,22 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
     ImGui::EndChild();
     if (!retry_id.empty()) s.retry(retry_id);
 
-    // Composer: Enter sends, Ctrl+Enter inserts a new line.
-    if (st.focus_composer) {
-        ImGui::SetKeyboardFocusHere();
-        st.focus_composer = false;
-    }
-    const ImGuiInputTextFlags flags = ImGuiInputTextFlags_EnterReturnsTrue | ImGuiInputTextFlags_CtrlEnterForNewLine |
-                                      ImGuiInputTextFlags_CallbackResize;
-    const bool enter = ImGui::InputTextMultiline("##composer", st.composer.data(), st.composer.capacity() + 1,
-                                                 ImVec2(-1, ImGui::GetTextLineHeightWithSpacing() * 2.2f), flags,
-                                                 resize_callback, &st.composer);
-    ImGui::TextDisabled("%zu / %zu bytes  (Enter sends, Ctrl+Enter new line)", st.composer.size(), s.max_message_bytes());
+    // Composer area: the page lays its textarea over this rect (native text entry, IME, paste).
+    const ImVec2 size(ImGui::GetContentRegionAvail().x, ImGui::GetTextLineHeightWithSpacing() * 2.4f);
+    ImGui::Dummy(size);
+    st.composer_x = ImGui::GetItemRectMin().x;
+    st.composer_y = ImGui::GetItemRectMin().y;
+    st.composer_w = size.x;
+    st.composer_h = size.y;
+    st.composer_visible = s.panel_open();
+    const bool over = st.composer_bytes > s.max_message_bytes();
+    ImGui::TextColored(over ? ImVec4(0.95f, 0.45f, 0.45f, 1) : ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled),
+                       "%zu / %zu bytes", st.composer_bytes, s.max_message_bytes());
+    ImGui::SameLine();
+    ImGui::TextDisabled("  Enter sends, Shift+Enter new line");
     if (!st.last_error.empty()) {
         ImGui::SameLine();
-        ImGui::TextColored(ImVec4(0.95f, 0.45f, 0.45f, 1), "%s", st.last_error.c_str());
-    }
-    if (enter) {
-        std::string why;
-        if (s.send(st.composer, why)) {
-            st.composer.clear();
-            st.last_error.clear();
-            st.stick_to_bottom = true;
-        } else {
-            st.last_error = why;
-        }
-        st.focus_composer = true;
+        ImGui::TextColored(ImVec4(0.95f, 0.45f, 0.45f, 1), "  %s", st.last_error.c_str());
     }
     ImGui::End();
 }

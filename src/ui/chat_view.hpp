@@ -9,9 +9,11 @@
 namespace ui {
 
 struct ChatViewState {
-    std::string composer;
+    // The composer is a DOM textarea laid over this rect (device px); the view only reserves it.
+    float composer_x = 0, composer_y = 0, composer_w = 0, composer_h = 0;
+    bool composer_visible = false;
+    std::size_t composer_bytes = 0;  // current length, from the page
     std::string last_error;
-    bool focus_composer = true;
     bool stick_to_bottom = true;
     std::size_t last_count = 0;
     float scale = 1.0f;

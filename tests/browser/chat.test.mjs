@@ -15,9 +15,9 @@ test('alice types a message and bob receives it live', async () => {
   // History is loaded on open: the seeded welcome message is there for both.
   assert.match((await logText(bob.page)).join('\n'), /carol: Welcome to the launch channel/);
 
-  // ASCII only: non-ASCII typing (dead keys, IME) goes through the web platform layer (issue #5).
-  const text = `hello bob ${Date.now()}`;
-  await alice.page.click('#canvas', { position: { x: 200, y: 590 } });
+  const text = `hello bob ${Date.now()} \u2014 \u03b3\u03b5\u03b9\u03b1, \u043f\u0440\u0438\u0432\u0435\u0442`;
+  // The composer has focus when the panel opens: a person just starts typing.
+  await alice.page.waitForFunction(() => document.activeElement?.id === 'composer');
   await alice.page.keyboard.type(text);
   await alice.page.keyboard.press('Enter');
 

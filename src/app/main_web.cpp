@@ -62,6 +62,8 @@ EM_JS(double, canvas_fit, (), {
     return dpr;
 });
 EM_JS(int, canvas_width, (), { return Module.canvas.width; });
+EM_JS(int, js_prefers_light, (), { return window.matchMedia && matchMedia('(prefers-color-scheme: light)').matches ? 1 : 0; });
+EM_JS(void, js_report_scroll, (double y, double max), { Module.chat.scrollY = y; Module.chat.scrollMax = max; });
 // Page state bridge (see shell/index.html, Module.chat).
 EM_JS(int, js_take_wake, (), { var w = Module.chat.wake; Module.chat.wake = 0; return w; });
 EM_JS(double, js_take_wheel, (), { var w = Module.chat.wheel; Module.chat.wheel = 0; return w; });
@@ -213,6 +215,18 @@ void frame() {
 
     glfwPollEvents();
     const float dpr = static_cast<float>(canvas_fit());
+    if (dpr != a.dpr) {
+        // Moved to a screen with another pixel ratio, or zoomed: re-rasterise the font and rescale.
+        ImGui::GetIO().Fonts->Clear();
+        load_fonts(dpr);
+        ImGui_ImplOpenGL3_DestroyFontsTexture();
+        ImGui_ImplOpenGL3_CreateFontsTexture();
+        ImGuiStyle fresh;
+        if (a.view.light) ImGui::StyleColorsLight(&fresh); else ImGui::StyleColorsDark(&fresh);
+        fresh.ScaleAllSizes(dpr);
+        ImGui::GetStyle() = fresh;
+        a.dpr = dpr;
+    }
     a.view.composer_bytes = static_cast<std::size_t>(js_composer_bytes());
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
@@ -225,10 +239,15 @@ void frame() {
     ui::draw_chat_panel(*a.session, a.view, 0, 0, io.DisplaySize.x, io.DisplaySize.y, a.sched.now_ms());
     ImGui::Render();
     glViewport(0, 0, static_cast<int>(io.DisplaySize.x), static_cast<int>(io.DisplaySize.y));
-    glClearColor(0.1f, 0.1f, 0.12f, 1);
+    if (a.view.light) glClearColor(0.95f, 0.95f, 0.96f, 1); else glClearColor(0.1f, 0.1f, 0.12f, 1);
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
     js_frame_drawn();
+    js_report_scroll(a.view.scroll_y / dpr, a.view.scroll_max / dpr);
+    if (!a.view.copy_request.empty()) {
+        js_copy_text(a.view.copy_request.c_str());
+        a.view.copy_request.clear();
+    }
     // The composer textarea follows the panel's layout (CSS px = device px / dpr).
     const bool focus = a.view.composer_visible && !a.composer_focused_once;
     if (focus) a.composer_focused_once = true;
@@ -255,7 +274,8 @@ int main() {
     ImGui::CreateContext();
     ImGuiIO& io = ImGui::GetIO();
     io.IniFilename = nullptr;  // no localStorage/FS writes
-    ImGui::StyleColorsDark();
+    a.view.light = js_prefers_light() != 0;
+    if (a.view.light) ImGui::StyleColorsLight(); else ImGui::StyleColorsDark();
     ImGui::GetStyle().ScaleAllSizes(a.dpr);
     load_fonts(a.dpr);
     ImGui_ImplGlfw_InitForOpenGL(a.window, true);

@@ -94,9 +94,13 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
     for (const chat::Message* m : msgs) {
         ImGui::PushID(m->messageId.empty() ? m->clientMessageId.c_str() : m->messageId.c_str());
         const bool mine = m->senderId == s.user_id();
-        ImGui::TextColored(mine ? ImVec4(0.55f, 0.75f, 1, 1) : ImVec4(0.95f, 0.8f, 0.5f, 1), "%s", m->senderId.c_str());
+        const ImVec4 me_col = st.light ? ImVec4(0.1f, 0.3f, 0.7f, 1) : ImVec4(0.55f, 0.75f, 1, 1);
+        const ImVec4 other_col = st.light ? ImVec4(0.6f, 0.35f, 0.0f, 1) : ImVec4(0.95f, 0.8f, 0.5f, 1);
+        ImGui::TextColored(mine ? me_col : other_col, "%s", m->senderId.c_str());
         ImGui::SameLine();
         ImGui::TextDisabled("%s", format_time(m->createdAtMs).c_str());
+        ImGui::SameLine();
+        if (ImGui::SmallButton("Copy")) st.copy_request = m->text;
         if (m->state == chat::SendState::Pending) {
             ImGui::SameLine();
             ImGui::TextDisabled("sending...");
@@ -114,6 +118,8 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
     }
     // Stay pinned to the bottom while new messages arrive, unless the user scrolled up.
     const bool at_bottom = ImGui::GetScrollY() >= ImGui::GetScrollMaxY() - 4.0f;
+    st.scroll_y = ImGui::GetScrollY();
+    st.scroll_max = ImGui::GetScrollMaxY();
     if (msgs.size() != st.last_count && (st.stick_to_bottom || at_bottom)) ImGui::SetScrollHereY(1.0f);
     st.stick_to_bottom = at_bottom || (msgs.size() != st.last_count && st.stick_to_bottom);
     st.last_count = msgs.size();

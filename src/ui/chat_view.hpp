@@ -17,6 +17,9 @@ struct ChatViewState {
     bool stick_to_bottom = true;
     std::size_t last_count = 0;
     float scale = 1.0f;
+    bool light = false;            // light theme (follows the system preference)
+    float scroll_y = 0, scroll_max = 0;  // message list scroll, for the page's test hook
+    std::string copy_request;      // text the user asked to copy (the platform writes it out)
 };
 
 // Draws the whole panel into the current ImGui frame, filling `size` at `pos`.

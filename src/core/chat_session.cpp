@@ -1,11 +1,25 @@
 // chat_session.cpp - see chat_session.hpp.
+//
+// [SECTION] plumbing
+// [SECTION] sign-in, conversations, history
+// [SECTION] socket: connect, join, live messages, catch-up
+// [SECTION] sends: optimistic, FIFO per conversation, bounded retries
+// [SECTION] read state, typing, panel open/close
 #include "chat_session.hpp"
+
+#include <algorithm>
+#include <cstdio>
 
 namespace chat {
 
 using nlohmann::json;
 
 namespace {
+constexpr std::size_t kMaxGroups = 32;          // the backend grants at most 32 groups per URL
+constexpr uint64_t kSendRetryWindowMs = 30000;  // transient send failures retry this long
+constexpr uint64_t kTypingThrottleMs = 3000;
+constexpr uint64_t kTypingTtlMs = 6000;
+
 std::string group_of(const std::string& conversationId) { return "conversation:" + conversationId; }
 
 std::string error_text(int status, const json& body, const std::string& transport) {
@@ -14,7 +28,29 @@ std::string error_text(int status, const json& body, const std::string& transpor
         return body["error"].value("message", "HTTP " + std::to_string(status));
     return "HTTP " + std::to_string(status);
 }
+
+std::vector<Message> parse_messages(const json& j) {
+    std::vector<Message> out;
+    if (!j.is_object() || !j.contains("messages") || !j["messages"].is_array()) return out;
+    for (const auto& m : j["messages"])
+        if (auto msg = message_from_json(m)) out.push_back(*msg);
+    return out;
+}
+
+std::string url_component(const std::string& s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+        else { out += '%'; out += hex[c >> 4]; out += hex[c & 15]; }
+    }
+    return out;
+}
 } // namespace
+
+// ============================================================================================
+// [SECTION] plumbing
+// ============================================================================================
 
 ChatSession::ChatSession(wps::HttpClient& http, wps::SocketFactory sockets, wps::Scheduler& sched,
                          wps::RandomSource random, SessionOptions options, wps::ClientOptions client_options)
@@ -26,6 +62,36 @@ ChatSession::~ChatSession() { *alive_ = false; }
 const wps::ClientStatus& ChatSession::connection() const {
     static const wps::ClientStatus stopped;
     return client_ ? client_->status() : stopped;
+}
+
+const Conversation& ChatSession::conversation() const {
+    static const Conversation empty;
+    auto it = models_.find(current_);
+    return it == models_.end() ? empty : it->second;
+}
+
+const std::string& ChatSession::title() const {
+    static const std::string none;
+    for (const auto& c : list_)
+        if (c.id == current_) return c.title;
+    return none;
+}
+
+ConversationSummary* ChatSession::summary(const std::string& id) {
+    for (auto& c : list_)
+        if (c.id == id) return &c;
+    return nullptr;
+}
+
+Conversation& ChatSession::model(const std::string& id) {
+    auto it = models_.find(id);
+    if (it == models_.end()) it = models_.emplace(id, Conversation(id)).first;
+    return it->second;
+}
+
+bool ChatSession::history_complete() const {
+    const Conversation& c = conversation();
+    return c.size() == 0 || c.first_seq() <= 1;
 }
 
 void ChatSession::changed() {
@@ -56,6 +122,10 @@ void ChatSession::request(const std::string& method, const std::string& path, co
     });
 }
 
+// ============================================================================================
+// [SECTION] sign-in, conversations, history
+// ============================================================================================
+
 void ChatSession::start() {
     phase_ = Phase::SigningIn;
     panel_open_ = true;
@@ -65,50 +135,120 @@ void ChatSession::start() {
         if (status != 200 || !j.contains("token")) return fail("Sign-in failed: " + error_text(status, j, err));
         token_ = j["token"].get<std::string>();
         display_name_ = j.value("displayName", options_.user_id);
+        teams_ = j.value("teams", std::vector<std::string>{});
+        if (on_signed_in) on_signed_in();
         request("GET", "/config", nullptr, [this](int st, const json& cfg, const std::string&) {
             if (st == 200 && cfg.contains("maxMessageBytes") && cfg["maxMessageBytes"].is_number_unsigned())
                 max_message_bytes_ = cfg["maxMessageBytes"].get<std::size_t>();
-            load_conversations();
+            phase_ = Phase::Loading;
+            changed();
+            load_conversations(true);
         });
     });
 }
 
-void ChatSession::load_conversations() {
-    phase_ = Phase::Loading;
-    changed();
-    request("GET", "/chat/conversations", nullptr, [this](int status, const json& j, const std::string& err) {
-        if (status != 200) return fail("Could not load conversations: " + error_text(status, j, err));
-        const json& list = j.value("conversations", json::array());
-        if (list.empty()) return fail("You are not in any conversation yet.");
-        const json* pick = &list[0];
-        for (const auto& c : list)
-            if (c.value("conversationId", "") == "demo") pick = &c;
-        conversation_id_ = pick->value("conversationId", "");
-        title_ = pick->value("title", conversation_id_);
-        conversation_ = Conversation(conversation_id_);
-        load_latest();
+void ChatSession::load_conversations(bool then_open) {
+    request("GET", "/chat/conversations", nullptr, [this, then_open](int status, const json& j, const std::string& err) {
+        if (status != 200) {
+            if (then_open) fail("Could not load conversations: " + error_text(status, j, err));
+            return;
+        }
+        std::vector<ConversationSummary> list;
+        for (const auto& c : j.value("conversations", json::array())) {
+            ConversationSummary s;
+            s.id = c.value("conversationId", "");
+            s.title = c.value("title", s.id);
+            s.unread = c.value("unread", uint64_t{0});
+            s.lastSeq = c.value("lastSeq", uint64_t{0});
+            s.lastReadSeq = c.value("lastReadSeq", uint64_t{0});
+            if (auto last = message_from_json(c.value("lastMessage", json()))) {
+                s.preview = last->text.empty() && last->attachment ? "[" + last->attachment->name + "]" : last->text;
+                s.previewSender = last->senderId;
+                s.lastAt = last->createdAtMs;
+            }
+            if (!s.id.empty()) list.push_back(std::move(s));
+        }
+        // The open conversation is read as it is shown.
+        for (auto& s : list)
+            if (s.id == current_ && panel_open_) s.unread = 0;
+        list_ = std::move(list);
+        if (then_open) {
+            if (list_.empty()) return fail("You are not in any conversation yet.");
+            std::string pick = list_[0].id;
+            for (const auto& c : list_)
+                if (c.id == options_.initial_conversation) pick = c.id;
+            open_conversation(pick);
+        }
+        changed();
     });
 }
 
-void ChatSession::load_latest() {
-    request("GET", "/conversation/detail?conversationId=" + conversation_id_ + "&limit=" + std::to_string(options_.history_page),
-            nullptr, [this](int status, const json& j, const std::string& err) {
-                if (status != 200) return fail("Could not load messages: " + error_text(status, j, err));
-                std::vector<Message> page;
-                for (const auto& m : j.value("messages", json::array()))
-                    if (auto msg = message_from_json(m)) page.push_back(*msg);
-                if (!page.empty()) conversation_.set_history_start(page.front().seq);
-                conversation_.merge(page);
+void ChatSession::open_conversation(const std::string& id) {
+    if (!summary(id)) return;
+    current_ = id;
+    if (!loaded_[id]) {
+        load_latest(id);
+    } else {
+        mark_read_soon();
+        if (connection().state == wps::ClientState::Connected) catch_up();
+    }
+    changed();
+}
+
+void ChatSession::load_latest(const std::string& id) {
+    request("GET", "/conversation/detail?conversationId=" + url_component(id) + "&limit=" + std::to_string(options_.history_page),
+            nullptr, [this, id](int status, const json& j, const std::string& err) {
+                if (status != 200) {
+                    if (phase_ != Phase::Ready) fail("Could not load messages: " + error_text(status, j, err));
+                    return;
+                }
+                auto page = parse_messages(j);
+                Conversation& c = model(id);
+                if (!page.empty() && !j.value("hasMore", false)) c.set_history_start(1);
+                else if (!page.empty()) c.set_history_start(page.front().seq);
+                else c.set_history_start(1);
+                c.merge(page);
+                loaded_[id] = true;
+                last_synced_ms_ = static_cast<int64_t>(sched_.now_ms());
+                const bool first = phase_ != Phase::Ready;
                 phase_ = Phase::Ready;
+                if (id == current_) mark_read_soon();
                 changed();
-                connect();
+                if (first) connect();
             });
 }
+
+void ChatSession::load_older() {
+    const Conversation& c = conversation();
+    if (loading_older_ || c.size() == 0 || c.first_seq() <= 1) return;
+    loading_older_ = true;
+    const std::string id = current_;
+    request("GET", "/conversation/detail?conversationId=" + url_component(id) + "&beforeSeq=" + std::to_string(c.first_seq()) +
+                       "&limit=" + std::to_string(options_.history_page),
+            nullptr, [this, id](int status, const json& j, const std::string&) {
+                loading_older_ = false;
+                if (status == 200) {
+                    auto page = parse_messages(j);
+                    Conversation& m = model(id);
+                    if (!page.empty()) m.set_history_start(j.value("hasMore", false) ? page.front().seq : 1);
+                    else m.set_history_start(1);
+                    m.merge(page);
+                }
+                changed();
+            });
+}
+
+// ============================================================================================
+// [SECTION] socket: connect, join, live messages, catch-up
+// ============================================================================================
 
 void ChatSession::connect() {
     if (!client_) {
         auto provider = [this](std::function<void(bool, std::string)> done) {
-            const json body{{"hubName", options_.hub}, {"groupName", group_of(conversation_id_)}};
+            json groups = json::array();
+            for (const auto& c : list_)
+                if (groups.size() < kMaxGroups) groups.push_back(group_of(c.id));
+            const json body{{"hubName", options_.hub}, {"groups", groups}};
             request("POST", "/realtime/clientAccessUrl", &body, [done](int status, const json& j, const std::string& err) {
                 if (status == 200 && j.contains("url") && j["url"].is_string()) return done(true, j["url"].get<std::string>());
                 done(false, error_text(status, j, err));
@@ -117,20 +257,42 @@ void ChatSession::connect() {
         client_ = std::make_unique<wps::PubSubClient>(provider, sockets_, sched_, random_, client_options_);
         auto& ev = client_->events();
         ev.connected = [this](const std::string&, const std::optional<std::string>&) {
-            // A new session: join, and catch up once the join is acknowledged so nothing that was
-            // published between the history load and the join is missed.
-            client_->join_group(group_of(conversation_id_), [this](const wps::SendResult& r) {
-                if (r.ok) catch_up();
-                changed();
-            });
+            join_all();
             changed();
         };
         ev.group_message = [this](const wps::GroupMessage& m) {
-            if (m.group != group_of(conversation_id_) || !m.data.is_object()) return;
-            if (m.data.value("type", "") != "chat.message") return;
+            if (!m.data.is_object() || m.group.rfind("conversation:", 0) != 0) return;
+            const std::string conv = m.group.substr(13);
+            const std::string type = m.data.value("type", "");
+            if (type == "typing") {
+                if (m.fromUserId && *m.fromUserId != options_.user_id)
+                    typing_[conv][*m.fromUserId] = sched_.now_ms() + kTypingTtlMs;
+                changed();
+                return;
+            }
+            if (type != "chat.message") return;
             auto msg = message_from_json(m.data.value("message", json()));
-            if (!msg || msg->conversationId != conversation_id_) return;
-            if (conversation_.add_live(*msg)) catch_up();
+            if (!msg || msg->conversationId != conv) return;
+            typing_[conv].erase(msg->senderId);  // a message ends that user's typing indicator
+            if (ConversationSummary* s = summary(conv)) {
+                const bool fresh = msg->seq > s->lastSeq;
+                if (fresh) {
+                    s->lastSeq = msg->seq;
+                    s->preview = msg->text;
+                    s->previewSender = msg->senderId;
+                    s->lastAt = msg->createdAtMs;
+                    if (msg->senderId != options_.user_id && !(conv == current_ && panel_open_)) ++s->unread;
+                }
+            }
+            if (loaded_[conv]) {
+                const bool gap = model(conv).add_live(*msg);
+                if (conv == current_) {
+                    if (gap) catch_up();
+                    mark_read_soon();
+                }
+            }
+            std::stable_sort(list_.begin(), list_.end(),
+                             [](const ConversationSummary& a, const ConversationSummary& b) { return a.lastAt > b.lastAt; });
             changed();
         };
         ev.status_changed = [this](const wps::ClientStatus&) { changed(); };
@@ -140,6 +302,24 @@ void ChatSession::connect() {
     client_->start();
 }
 
+void ChatSession::join_all() {
+    // Join every conversation group; once the open one is joined, catch it up and refresh the
+    // list so nothing published between the history load (or the drop) and the join is missed.
+    auto remaining = std::make_shared<std::size_t>(0);
+    for (const auto& c : list_) {
+        if (*remaining >= kMaxGroups) break;
+        ++*remaining;
+        const std::string id = c.id;
+        client_->join_group(group_of(id), [this, id](const wps::SendResult& r) {
+            if (r.ok && id == current_) {
+                catch_up();
+                load_conversations(false);
+            }
+            changed();
+        });
+    }
+}
+
 void ChatSession::catch_up() {
     if (catching_up_ > 0) {
         catch_up_again_ = true;
@@ -147,34 +327,37 @@ void ChatSession::catch_up() {
     }
     ++catching_up_;
     changed();
-    const uint64_t after = conversation_.contiguous_seq();
-    request("GET", "/conversation/detail?conversationId=" + conversation_id_ + "&afterSeq=" + std::to_string(after) +
+    const std::string id = current_;
+    const uint64_t after = model(id).contiguous_seq();
+    request("GET", "/conversation/detail?conversationId=" + url_component(id) + "&afterSeq=" + std::to_string(after) +
                        "&limit=200",
-            nullptr, [this](int status, const json& j, const std::string&) {
+            nullptr, [this, id](int status, const json& j, const std::string&) {
                 --catching_up_;
-                bool more = false;
+                bool again = catch_up_again_;
+                catch_up_again_ = false;
                 if (status == 200) {
-                    std::vector<Message> page;
-                    for (const auto& m : j.value("messages", json::array()))
-                        if (auto msg = message_from_json(m)) page.push_back(*msg);
-                    conversation_.merge(page);
-                    more = j.value("hasMore", false);
+                    model(id).merge(parse_messages(j));
+                    again = again || j.value("hasMore", false) || model(id).has_gap();
+                    if (!again) last_synced_ms_ = static_cast<int64_t>(sched_.now_ms());
+                    if (id == current_) mark_read_soon();
+                } else {
+                    again = false;  // the next reconnect or live message retries
                 }
-                if (more || catch_up_again_ || (status == 200 && conversation_.has_gap())) {
-                    catch_up_again_ = false;
-                    if (more || status == 200) catch_up();
-                }
+                if (again) catch_up();
                 changed();
             });
 }
 
-bool ChatSession::send(const std::string& text, std::string& why) {
-    if (phase_ != Phase::Ready) {
+// ============================================================================================
+// [SECTION] sends: optimistic, FIFO per conversation, bounded retries
+// ============================================================================================
+
+bool ChatSession::send(const std::string& text, std::string& why, std::optional<Attachment> attachment) {
+    if (phase_ != Phase::Ready || current_.empty()) {
         why = "Not ready yet.";
         return false;
     }
-    std::size_t first = text.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos) {
+    if (text.find_first_not_of(" \t\r\n") == std::string::npos && !attachment) {
         why = "The message is empty.";
         return false;
     }
@@ -185,34 +368,137 @@ bool ChatSession::send(const std::string& text, std::string& why) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>((random_ ? random_() : 0.5) * 4294967295.0));
     const std::string cmid = options_.user_id + "-" + buf + "-" + std::to_string(++cmid_counter_);
-    conversation_.add_pending(cmid, options_.user_id, text, static_cast<int64_t>(sched_.now_ms()));
+    model(current_).add_pending(cmid, options_.user_id, text, static_cast<int64_t>(sched_.now_ms()));
+    outbox_[current_].push_back(Outgoing{cmid, text, attachment, sched_.now_ms(), 0});
+    last_typing_sent_ = 0;
     changed();
-    post_reply(cmid, text);
+    pump(current_);
     return true;
 }
 
-void ChatSession::retry(const std::string& clientMessageId) {
-    const Message* m = conversation_.find_local(clientMessageId);
-    if (!m || m->state != SendState::Failed) return;
-    const std::string text = m->text;
-    conversation_.mark_pending(clientMessageId);
-    changed();
-    post_reply(clientMessageId, text);
-}
-
-void ChatSession::post_reply(const std::string& cmid, const std::string& text) {
-    const json body{{"conversationId", conversation_id_}, {"message", text}, {"clientMessageId", cmid}};
-    request("POST", "/chat/reply", &body, [this, cmid](int status, const json& j, const std::string& err) {
+void ChatSession::pump(const std::string& conv) {
+    auto& q = outbox_[conv];
+    if (q.empty() || in_flight_[conv]) return;
+    in_flight_[conv] = true;
+    Outgoing& head = q.front();
+    ++head.attempts;
+    json body{{"conversationId", conv}, {"message", head.text}, {"clientMessageId", head.cmid}};
+    if (head.attachment)
+        body["attachment"] = json{{"url", head.attachment->url}, {"name", head.attachment->name},
+                                  {"contentType", head.attachment->contentType}, {"size", head.attachment->size}};
+    const std::string cmid = head.cmid;
+    request("POST", "/chat/reply", &body, [this, conv, cmid](int status, const json& j, const std::string& err) {
+        in_flight_[conv] = false;
+        auto& queue = outbox_[conv];
+        if (queue.empty() || queue.front().cmid != cmid) return;  // cancelled meanwhile
+        Conversation& c = model(conv);
         if ((status == 200 || status == 201) && j.contains("message")) {
+            queue.pop_front();
             if (auto m = message_from_json(j["message"])) {
-                conversation_.merge({*m});
-                if (conversation_.has_gap()) catch_up();
+                c.merge({*m});
+                if (conv == current_ && c.has_gap()) catch_up();
+            }
+            pump(conv);
+        } else if (status == 0 || status >= 500 || status == 429) {
+            // Transient: keep the order, retry with backoff and jitter for a bounded time.
+            Outgoing& first = queue.front();
+            if (sched_.now_ms() - first.first_try_ms < kSendRetryWindowMs) {
+                wps::RetryOptions ro;
+                ro.retry_delay_ms = 500;
+                ro.max_retry_delay_ms = 8000;
+                uint64_t delay = wps::retry_delay_ms(ro, first.attempts, random_ ? random_() : 0.5);
+                if (status == 429 && j.is_object()) delay = std::max<uint64_t>(delay, 1000);
+                std::weak_ptr<bool> alive = alive_;
+                sched_.after(delay, [this, alive, conv] {
+                    if (!alive.expired()) pump(conv);
+                });
+            } else {
+                // Give up on the head and everything queued behind it (order is kept for Retry all).
+                const std::string why = error_text(status, j, err);
+                for (const Outgoing& o : queue) c.mark_failed(o.cmid, why);
+                queue.clear();
             }
         } else {
-            conversation_.mark_failed(cmid, error_text(status, j, err));
+            c.mark_failed(cmid, error_text(status, j, err));
+            queue.pop_front();
+            pump(conv);
         }
         changed();
     });
+}
+
+void ChatSession::retry(const std::string& clientMessageId) {
+    for (auto& [conv, model_] : models_) {
+        const Message* m = model_.find_local(clientMessageId);
+        if (!m || m->state != SendState::Failed) continue;
+        Outgoing o{clientMessageId, m->text, m->attachment, sched_.now_ms(), 0};
+        model_.mark_pending(clientMessageId);
+        outbox_[conv].push_back(std::move(o));
+        pump(conv);
+        changed();
+        return;
+    }
+}
+
+void ChatSession::retry_all() {
+    for (auto& [conv, model_] : models_) {
+        std::vector<std::string> failed;
+        for (const Message* m : model_.ordered())
+            if (m->state == SendState::Failed) failed.push_back(m->clientMessageId);
+        for (const auto& id : failed) retry(id);
+    }
+}
+
+std::size_t ChatSession::failed_count() const {
+    std::size_t n = 0;
+    for (const Message* m : conversation().ordered())
+        if (m->state == SendState::Failed) ++n;
+    return n;
+}
+
+// ============================================================================================
+// [SECTION] read state, typing, panel open/close
+// ============================================================================================
+
+void ChatSession::mark_read_soon() {
+    if (!panel_open_ || current_.empty() || read_pending_) return;
+    read_pending_ = true;
+    std::weak_ptr<bool> alive = alive_;
+    sched_.after(300, [this, alive] {
+        if (alive.expired()) return;
+        read_pending_ = false;
+        ConversationSummary* s = summary(current_);
+        const uint64_t seq = model(current_).last_seq();
+        if (!s || seq == 0 || seq <= s->lastReadSeq) {
+            if (s) s->unread = 0;
+            return;
+        }
+        s->lastReadSeq = seq;
+        s->unread = 0;
+        const json body{{"conversationId", current_}, {"seq", seq}};
+        request("POST", "/chat/read", &body, [](int, const json&, const std::string&) {});
+        changed();
+    });
+}
+
+void ChatSession::typing() {
+    if (!client_ || connection().state != wps::ClientState::Connected || current_.empty()) return;
+    const uint64_t now = sched_.now_ms();
+    if (last_typing_sent_ && now - last_typing_sent_ < kTypingThrottleMs) return;
+    last_typing_sent_ = now;
+    wps::SendOptions opt;
+    opt.fireAndForget = true;
+    opt.noEcho = true;
+    client_->send_to_group(group_of(current_), json{{"type", "typing"}, {"userId", options_.user_id}}, wps::DataType::Json, opt);
+}
+
+std::vector<std::string> ChatSession::typing_users(uint64_t now_ms) const {
+    std::vector<std::string> out;
+    auto it = typing_.find(current_);
+    if (it == typing_.end()) return out;
+    for (const auto& [user, until] : it->second)
+        if (until > now_ms) out.push_back(user);
+    return out;
 }
 
 void ChatSession::close_panel() {
@@ -225,6 +511,7 @@ void ChatSession::open_panel() {
     if (panel_open_) return;
     panel_open_ = true;
     if (phase_ == Phase::Ready && client_) client_->start();
+    mark_read_soon();
     changed();
 }
 

@@ -1,18 +1,22 @@
-// chat_session.hpp - the chat panel's controller: sign-in, history, live updates, sends.
+// chat_session.hpp - the chat panel's controller: sign-in, conversations, history, live updates,
+// ordered sends, read state and typing indicators.
 //
 // Platform-free: HTTP through the HttpClient port, the socket through PubSubClient. The flow is
 // the product's "no missed messages" path: load history over HTTP, connect (fresh access URL on
-// every try), join conversation:{id}, then catch up afterSeq = last contiguous sequence, and
-// after that append live messages (deduplicated by messageId; a sequence gap triggers another
-// incremental fetch). Sends are optimistic and go through the HTTP API, idempotent on
-// clientMessageId; the outbox publishes them to the group.
+// every try, granting the user's conversation groups), join them, then catch up the open
+// conversation from its last contiguous sequence and refresh the list's unread counts. Live
+// messages are deduplicated by messageId; a sequence gap triggers another incremental fetch.
+// Sends are optimistic, go out one at a time per conversation (FIFO) through the HTTP API,
+// idempotent on clientMessageId, retried with backoff for a bounded time, then failed with Retry.
 #pragma once
 
 #include "chat_model.hpp"
 #include "ports.hpp"
 #include "pubsub_client.hpp"
 
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +30,14 @@ struct SessionOptions {
     std::string user_id;
     std::string hub = "chat";
     std::size_t history_page = 50;
+    std::string initial_conversation = "demo";  // opened first when the user is a member
+};
+
+struct ConversationSummary {
+    std::string id, title;
+    uint64_t unread = 0, lastSeq = 0, lastReadSeq = 0;
+    std::string preview, previewSender;
+    int64_t lastAt = 0;
 };
 
 class ChatSession {
@@ -39,34 +51,59 @@ public:
     void open_panel();          // reconnects (fresh URL) and catches up
     bool panel_open() const { return panel_open_; }
 
-    // Sends `text` now (optimistic). Returns false with `why` when it is refused locally.
-    bool send(const std::string& text, std::string& why);
+    void open_conversation(const std::string& id);
+    void load_older();          // beforeSeq paging of the open conversation
+    bool loading_older() const { return loading_older_; }
+    bool history_complete() const;
+
+    // Sends `text` (optimistic). Returns false with `why` when it is refused locally.
+    bool send(const std::string& text, std::string& why, std::optional<Attachment> attachment = std::nullopt);
     void retry(const std::string& clientMessageId);
+    void retry_all();
+    std::size_t failed_count() const;
+    void typing();              // the user typed in the composer (throttled fire-and-forget event)
+    std::vector<std::string> typing_users(uint64_t now_ms) const;  // in the open conversation
 
     Phase phase() const { return phase_; }
     const std::string& error() const { return error_; }
     const std::string& user_id() const { return options_.user_id; }
     const std::string& display_name() const { return display_name_; }
-    const std::string& title() const { return title_; }
-    const Conversation& conversation() const { return conversation_; }
+    const std::string& token() const { return token_; }
+    const std::vector<std::string>& teams() const { return teams_; }
+    const std::string& api_base() const { return options_.api_base; }
+    const std::string& title() const;
+    const std::string& current_id() const { return current_; }
+    const Conversation& conversation() const;
+    const std::vector<ConversationSummary>& conversations() const { return list_; }
     const wps::ClientStatus& connection() const;
     bool catching_up() const { return catching_up_ > 0; }
+    int64_t last_synced_ms() const { return last_synced_ms_; }   // scheduler time of the last full catch-up
     std::size_t max_message_bytes() const { return max_message_bytes_; }
     wps::PubSubClient* client() { return client_.get(); }
 
-    // Called after every change the UI should show.
-    std::function<void()> on_changed;
+    std::function<void()> on_changed;     // after every change the UI should show
+    std::function<void()> on_signed_in;   // once, when the token is known
 
 private:
+    struct Outgoing {
+        std::string cmid, text;
+        std::optional<Attachment> attachment;
+        uint64_t first_try_ms = 0;
+        uint32_t attempts = 0;
+    };
     void request(const std::string& method, const std::string& path, const nlohmann::json* body,
                  std::function<void(int status, const nlohmann::json& body, const std::string& error)> done);
-    void load_conversations();
-    void load_latest();
+    void load_conversations(bool then_open);
+    void load_latest(const std::string& id);
     void connect();
+    void join_all();
     void catch_up();
-    void post_reply(const std::string& clientMessageId, const std::string& text);
+    void pump(const std::string& conversationId);
+    void mark_read_soon();
     void changed();
     void fail(const std::string& why);
+    ConversationSummary* summary(const std::string& id);
+    Conversation& model(const std::string& id);
 
     wps::HttpClient& http_;
     wps::SocketFactory sockets_;
@@ -78,12 +115,22 @@ private:
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
     Phase phase_ = Phase::SigningIn;
-    std::string error_, token_, display_name_, title_, conversation_id_;
-    Conversation conversation_;
+    std::string error_, token_, display_name_, current_;
+    std::vector<std::string> teams_;
+    std::vector<ConversationSummary> list_;
+    std::map<std::string, Conversation> models_;
+    std::map<std::string, bool> loaded_;                 // latest page loaded per conversation
+    std::map<std::string, std::deque<Outgoing>> outbox_; // FIFO per conversation
+    std::map<std::string, bool> in_flight_;
+    std::map<std::string, std::map<std::string, uint64_t>> typing_;  // conv -> user -> expiry
     std::size_t max_message_bytes_ = 4000;
     int catching_up_ = 0;
     bool catch_up_again_ = false;
     bool panel_open_ = false;
+    bool loading_older_ = false;
+    bool read_pending_ = false;
+    uint64_t last_typing_sent_ = 0;
+    int64_t last_synced_ms_ = 0;
     uint64_t cmid_counter_ = 0;
 };
 

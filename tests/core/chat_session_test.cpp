@@ -89,18 +89,109 @@ TEST_CASE("optimistic send: pending, stored once, failed with Retry reusing the 
     CHECK(why == "The message is empty.");
     CHECK_FALSE(r.session.send("this is far too long", why));
     REQUIRE(r.session.send("hi", why));
-    REQUIRE(r.http.pending.back().request.url == "/chat/reply");
+    REQUIRE(r.http.has("/chat/reply"));
     const std::string cmid = json::parse(r.http.pending.back().request.body)["clientMessageId"];
     CHECK(r.session.conversation().ordered().back()->state == chat::SendState::Pending);
-    r.http.answer("/chat/reply", 0, "");
+    // The network keeps failing: retried with backoff, then failed after the retry window.
+    int tries = 0;
+    while (r.http.answer("/chat/reply", 0, "")) {
+        ++tries;
+        r.sched.advance(10000);
+    }
+    CHECK(tries >= 3);
     REQUIRE(r.session.conversation().find_local(cmid));
     CHECK(r.session.conversation().find_local(cmid)->state == chat::SendState::Failed);
+    CHECK(r.session.failed_count() == 1);
     r.session.retry(cmid);
+    REQUIRE(r.http.has("/chat/reply"));
     CHECK(json::parse(r.http.pending.back().request.body)["clientMessageId"] == cmid);
     r.live(msg(1, "alice", cmid), 1);  // the live copy wins the race
     r.http.answer("/chat/reply", 201, json{{"message", msg(1, "alice", cmid)}}.dump());
     CHECK(r.session.conversation().size() == 1);
     CHECK(r.session.conversation().ordered()[0]->state == chat::SendState::Sent);
+}
+
+TEST_CASE("sends keep their order: one request at a time per conversation", "[session]") {
+    Rig r;
+    r.boot(json::array());
+    std::string why;
+    REQUIRE(r.session.send("first", why));
+    REQUIRE(r.session.send("second", why));
+    int replies = 0;
+    for (auto& p : r.http.pending) replies += p.request.url == "/chat/reply";
+    CHECK(replies == 1);  // "second" waits for "first"
+    const std::string c1 = json::parse(r.http.pending.back().request.body)["clientMessageId"];
+    CHECK(json::parse(r.http.pending.back().request.body)["message"] == "first");
+    r.http.answer("/chat/reply", 503, R"({"error":{"message":"busy"}})");  // transient: retried, still first
+    r.sched.advance(2000);
+    CHECK(json::parse(r.http.pending.back().request.body)["message"] == "first");
+    r.http.answer("/chat/reply", 201, json{{"message", msg(1, "alice", c1)}}.dump());
+    REQUIRE(r.http.has("/chat/reply"));
+    CHECK(json::parse(r.http.pending.back().request.body)["message"] == "second");
+}
+
+TEST_CASE("a refused send (4xx) fails at once with the server's reason; Retry all resends in order", "[session]") {
+    Rig r;
+    r.boot(json::array());
+    std::string why;
+    REQUIRE(r.session.send("a", why));
+    REQUIRE(r.session.send("b", why));
+    r.http.answer("/chat/reply", 403, R"({"error":{"message":"You are not a member of this conversation."}})");
+    r.http.answer("/chat/reply", 403, R"({"error":{"message":"You are not a member of this conversation."}})");
+    CHECK(r.session.failed_count() == 2);
+    CHECK(r.session.conversation().ordered()[0]->error == "You are not a member of this conversation.");
+    r.session.retry_all();
+    REQUIRE(r.http.has("/chat/reply"));
+    CHECK(json::parse(r.http.pending.back().request.body)["message"] == "a");
+    CHECK(r.session.failed_count() == 0);
+}
+
+TEST_CASE("typing indicators: throttled fire-and-forget out, TTL and cleared by a message in", "[session]") {
+    Rig r;
+    r.boot(json::array());
+    r.join_ack();
+    const auto before = r.socks.last().sent.size();
+    r.session.typing();
+    r.session.typing();
+    REQUIRE(r.socks.last().sent.size() == before + 1);
+    auto t = json::parse(r.socks.last().sent.back());
+    CHECK(t["type"] == "sendToGroup");
+    CHECK_FALSE(t.contains("ackId"));
+    CHECK(t["data"]["type"] == "typing");
+    r.socks.receive(json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"fromUserId", "bob"},
+                         {"dataType", "json"}, {"data", {{"type", "typing"}, {"userId", "bob"}}}, {"sequenceId", 1}}.dump());
+    CHECK(r.session.typing_users(r.sched.now_ms()) == std::vector<std::string>{"bob"});
+    CHECK(r.session.typing_users(r.sched.now_ms() + 7000).empty());
+    r.live(msg(1, "bob"), 2);
+    CHECK(r.session.typing_users(r.sched.now_ms()).empty());
+}
+
+TEST_CASE("live messages in other conversations raise their unread badge; opening one marks it read", "[session]") {
+    Rig r;
+    r.session.start();
+    r.http.answer("/auth/dev-login", 200, R"({"token":"T"})");
+    r.http.answer("/config", 200, "{}");
+    r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"},{"conversationId":"c2","title":"Other","unread":1,"lastSeq":4,"lastReadSeq":3}]})");
+    r.http.answer("/conversation/detail", 200, R"({"messages":[],"hasMore":false})");
+    auto body = json::parse(r.http.pending.back().request.body);
+    CHECK(body["groups"] == json::array({"conversation:demo", "conversation:c2"}));
+    r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})");
+    r.socks.open();
+    r.socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1","reconnectionToken":"r"})");
+    json m = msg(5, "bob");
+    m["conversationId"] = "c2";
+    r.socks.receive(json{{"type", "message"}, {"from", "group"}, {"group", "conversation:c2"}, {"dataType", "json"},
+                         {"data", {{"type", "chat.message"}, {"message", m}}}, {"sequenceId", 1}}.dump());
+    CHECK(r.session.conversations()[0].id == "c2");  // sorted by latest activity
+    CHECK(r.session.conversations()[0].unread == 2);
+    CHECK(r.session.conversations()[0].preview == "t5");
+    r.session.open_conversation("c2");
+    REQUIRE(r.http.answer("conversationId=c2", 200, json{{"messages", json::array({m})}, {"hasMore", true}}.dump()));
+    CHECK(r.session.title() == "Other");
+    r.sched.advance(500);
+    REQUIRE(r.http.has("/chat/read"));
+    CHECK(json::parse(r.http.pending.back().request.body) == json{{"conversationId", "c2"}, {"seq", 5}});
+    CHECK(r.session.conversations()[0].unread == 0);
 }
 
 TEST_CASE("closing the panel stops the socket and never reconnects; opening asks for a fresh URL", "[session]") {

@@ -1,0 +1,163 @@
+// notification_center.cpp - see notification_center.hpp.
+#include "notification_center.hpp"
+
+namespace notify {
+
+using nlohmann::json;
+
+namespace {
+constexpr uint64_t kToastMs = 6000;
+constexpr std::size_t kMaxToasts = 3;
+constexpr std::size_t kPageSize = 20;
+
+std::vector<Item> parse_items(const json& j) {
+    std::vector<Item> out;
+    if (!j.is_object() || !j.contains("items") || !j["items"].is_array()) return out;
+    for (const auto& i : j["items"])
+        if (auto it = item_from_json(i)) out.push_back(*it);
+    return out;
+}
+std::optional<std::string> cursor_of(const json& j) {
+    if (j.is_object() && j.contains("nextCursor") && j["nextCursor"].is_string()) return j["nextCursor"].get<std::string>();
+    return std::nullopt;
+}
+} // namespace
+
+NotificationCenter::NotificationCenter(wps::HttpClient& http, wps::SocketFactory sockets, wps::Scheduler& sched,
+                                       wps::RandomSource random, std::string api_base, std::string hub,
+                                       wps::ClientOptions client_options)
+    : http_(http), sockets_(std::move(sockets)), sched_(sched), random_(std::move(random)), api_base_(std::move(api_base)),
+      hub_(std::move(hub)), client_options_(std::move(client_options)) {}
+
+NotificationCenter::~NotificationCenter() { *alive_ = false; }
+
+const wps::ClientStatus& NotificationCenter::connection() const {
+    static const wps::ClientStatus stopped;
+    return client_ ? client_->status() : stopped;
+}
+
+void NotificationCenter::changed() {
+    if (on_changed) on_changed();
+}
+
+void NotificationCenter::request(const std::string& method, const std::string& path, const json* body,
+                                 std::function<void(int, const json&)> done) {
+    wps::HttpRequest req;
+    req.method = method;
+    req.url = api_base_ + path;
+    req.headers["Authorization"] = "Bearer " + token_;
+    if (body) {
+        req.headers["Content-Type"] = "application/json";
+        req.body = body->dump();
+    }
+    std::weak_ptr<bool> alive = alive_;
+    http_.send(std::move(req), [alive, done = std::move(done)](wps::HttpResponse res) {
+        if (alive.expired()) return;
+        json j = json::parse(res.body, nullptr, false);
+        done(res.status, j.is_discarded() ? json() : j);
+    });
+}
+
+void NotificationCenter::start(const std::string& token, const std::string& user, const std::vector<std::string>& teams) {
+    token_ = token;
+    user_ = user;
+    groups_ = {"notifications:user:" + user};
+    for (const auto& t : teams) groups_.push_back("notifications:team:" + t);
+    groups_.push_back("notifications:global");
+    load_first_page();
+    if (!client_) {
+        auto provider = [this](std::function<void(bool, std::string)> done) {
+            const json body{{"hubName", hub_}, {"groups", groups_}};
+            request("POST", "/realtime/clientAccessUrl", &body, [done](int status, const json& j) {
+                if (status == 200 && j.contains("url") && j["url"].is_string()) return done(true, j["url"].get<std::string>());
+                done(false, "access URL: HTTP " + std::to_string(status));
+            });
+        };
+        client_ = std::make_unique<wps::PubSubClient>(provider, sockets_, sched_, random_, client_options_);
+        client_->events().connected = [this](const std::string&, const std::optional<std::string>&) {
+            auto pending = std::make_shared<std::size_t>(groups_.size());
+            for (const auto& g : groups_)
+                client_->join_group(g, [this, pending](const wps::SendResult&) {
+                    // Once every group is joined, recompute from the API: nothing sent while we
+                    // were away (or before the join) is missed, and the badge is the server's.
+                    if (--*pending == 0) load_first_page();
+                });
+        };
+        client_->events().group_message = [this](const wps::GroupMessage& m) {
+            if (!m.data.is_object() || m.data.value("type", "") != "notification") return;
+            auto item = item_from_json(m.data.value("notification", json()));
+            if (!item || !feed_.add_live(*item)) return;
+            if (!claim_toast || claim_toast(item->id)) {
+                toasts_.push_back(Toast{item->id, item->title, item->body, sched_.now_ms() + kToastMs});
+                while (toasts_.size() > kMaxToasts) toasts_.pop_front();
+            }
+            changed();
+        };
+        client_->events().status_changed = [this](const wps::ClientStatus&) { changed(); };
+    }
+    client_->start();
+}
+
+void NotificationCenter::stop() {
+    if (client_) client_->stop();
+}
+
+void NotificationCenter::load_first_page() {
+    ++loading_;
+    request("GET", "/notifications?limit=" + std::to_string(kPageSize), nullptr, [this](int status, const json& j) {
+        --loading_;
+        if (status == 200) {
+            feed_.apply_page(parse_items(j), cursor_of(j), j.value("unreadCount", uint64_t{0}), true);
+            error_.clear();
+        } else {
+            error_ = "Could not load notifications (HTTP " + std::to_string(status) + ")";
+        }
+        changed();
+    });
+}
+
+void NotificationCenter::load_older() {
+    if (!feed_.next_cursor() || loading_ > 0) return;
+    ++loading_;
+    request("GET", "/notifications?limit=" + std::to_string(kPageSize) + "&cursor=" + *feed_.next_cursor(), nullptr,
+            [this](int status, const json& j) {
+                --loading_;
+                if (status == 200) feed_.apply_page(parse_items(j), cursor_of(j), j.value("unreadCount", feed_.unread()), false);
+                changed();
+            });
+}
+
+void NotificationCenter::post_mark(const char* path, const json& body) {
+    request("POST", path, &body, [this](int status, const json& j) {
+        if (status == 200 && j.contains("unreadCount") && j["unreadCount"].is_number_unsigned())
+            feed_.set_unread(j["unreadCount"].get<uint64_t>());
+        changed();
+    });
+}
+
+void NotificationCenter::mark_read(const std::string& id) {
+    feed_.mark_read_local(id);
+    changed();
+    post_mark("/notifications/read", json{{"ids", {id}}});
+}
+
+void NotificationCenter::mark_all_read() {
+    feed_.mark_all_read_local();
+    changed();
+    post_mark("/notifications/read", json{{"all", true}});
+}
+
+void NotificationCenter::archive(const std::string& id) {
+    feed_.archive_local(id);
+    changed();
+    post_mark("/notifications/archive", json{{"ids", {id}}});
+}
+
+std::vector<Toast> NotificationCenter::toasts(uint64_t now_ms) const {
+    std::vector<Toast> out;
+    for (const auto& t : toasts_)
+        if (t.until_ms > now_ms) out.push_back(t);
+    return out;
+}
+
+} // namespace notify

@@ -1,0 +1,74 @@
+// notification_center.hpp - the notification feed's controller (platform-free).
+//
+// Its own connection (notifications stay live while the app is open, whether or not the chat
+// panel is), joined to notifications:user:{me}, notifications:team:{t} for each team and
+// notifications:global. Hybrid load: the first page and the unread count come from the API,
+// live items from the socket; after every (re)connect the first page is fetched again, so the
+// badge never drifts and items sent while the page was closed appear.
+#pragma once
+
+#include "notification_model.hpp"
+#include "ports.hpp"
+#include "pubsub_client.hpp"
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace notify {
+
+struct Toast {
+    std::string id, title, body;
+    uint64_t until_ms = 0;
+};
+
+class NotificationCenter {
+public:
+    NotificationCenter(wps::HttpClient& http, wps::SocketFactory sockets, wps::Scheduler& sched, wps::RandomSource random,
+                       std::string api_base, std::string hub = "chat", wps::ClientOptions client_options = {});
+    ~NotificationCenter();
+
+    // Starts after sign-in with the session's bearer token, user and teams.
+    void start(const std::string& token, const std::string& user, const std::vector<std::string>& teams);
+    void stop();
+
+    void mark_read(const std::string& id);
+    void mark_all_read();
+    void archive(const std::string& id);
+    void load_older();
+
+    const Feed& feed() const { return feed_; }
+    std::vector<Toast> toasts(uint64_t now_ms) const;
+    const wps::ClientStatus& connection() const;
+    bool loading() const { return loading_ > 0; }
+    const std::string& error() const { return error_; }
+
+    std::function<void()> on_changed;
+    // Returns false when another tab already showed this toast (cross-tab dedupe).
+    std::function<bool(const std::string& id)> claim_toast;
+
+private:
+    void request(const std::string& method, const std::string& path, const nlohmann::json* body,
+                 std::function<void(int, const nlohmann::json&)> done);
+    void load_first_page();
+    void post_mark(const char* path, const nlohmann::json& body);
+    void changed();
+
+    wps::HttpClient& http_;
+    wps::SocketFactory sockets_;
+    wps::Scheduler& sched_;
+    wps::RandomSource random_;
+    std::string api_base_, hub_, token_, user_;
+    std::vector<std::string> groups_;
+    wps::ClientOptions client_options_;
+    std::unique_ptr<wps::PubSubClient> client_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    Feed feed_;
+    std::deque<Toast> toasts_;
+    int loading_ = 0;
+    std::string error_;
+};
+
+} // namespace notify

@@ -1,0 +1,89 @@
+// The notification feed controller against a fake backend, socket and clock.
+#include "core/notification_center.hpp"
+#include "platform/fake/fake_platform.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace wps;
+using nlohmann::json;
+
+namespace {
+json item(const std::string& id, uint64_t seq, bool read = false) {
+    return json{{"id", id}, {"seq", seq}, {"title", "T" + id}, {"read", read}};
+}
+struct Rig {
+    fake::FakeScheduler sched;
+    fake::FakeSockets socks;
+    fake::FakeHttp http;
+    notify::NotificationCenter center{http, socks.factory(), sched, [] { return 0.5; }, "", "chat", opts()};
+    std::vector<std::string> claimed;
+    static ClientOptions opts() {
+        ClientOptions o;
+        o.keep_alive_interval_ms = 0;
+        return o;
+    }
+    void connect() {
+        socks.open();
+        socks.receive(R"({"type":"system","event":"connected","userId":"bob","connectionId":"n1","reconnectionToken":"r"})");
+        for (const auto& f : socks.last().sent) {
+            auto j = json::parse(f);
+            if (j["type"] == "joinGroup") socks.receive(json{{"type", "ack"}, {"ackId", j["ackId"]}, {"success", true}}.dump());
+        }
+    }
+    void live(const json& n, uint64_t seq) {
+        socks.receive(json{{"type", "message"}, {"from", "group"}, {"group", "notifications:global"}, {"dataType", "json"},
+                           {"data", {{"type", "notification"}, {"eventId", n["id"]}, {"notification", n}}}, {"sequenceId", seq}}.dump());
+    }
+};
+} // namespace
+
+TEST_CASE("hybrid load, own groups, live items with one toast each, recompute after reconnect", "[notify]") {
+    Rig r;
+    r.center.claim_toast = [&](const std::string& id) { r.claimed.push_back(id); return id != "seen-in-other-tab"; };
+    r.center.start("T", "bob", {"core"});
+    REQUIRE(r.http.answer("/notifications?limit=20", 200, json{{"items", {item("a", 1)}}, {"nextCursor", nullptr}, {"unreadCount", 1}}.dump()));
+    CHECK(r.center.feed().unread() == 1);
+    REQUIRE(r.http.has("/realtime/clientAccessUrl"));
+    CHECK(json::parse(r.http.pending.back().request.body)["groups"] ==
+          json::array({"notifications:user:bob", "notifications:team:core", "notifications:global"}));
+    r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})");
+    r.connect();
+    // All three groups joined: the first page is fetched again (recompute).
+    REQUIRE(r.http.answer("/notifications?limit=20", 200, json{{"items", {item("b", 2), item("a", 1)}}, {"unreadCount", 2}}.dump()));
+    CHECK(r.center.feed().unread() == 2);
+    r.live(item("c", 3), 1);
+    r.live(item("c", 3), 2);  // the same notification twice (e.g. user + team group)
+    r.live(item("seen-in-other-tab", 4), 3);
+    CHECK(r.center.feed().unread() == 4);
+    auto toasts = r.center.toasts(r.sched.now_ms());
+    REQUIRE(toasts.size() == 1);
+    CHECK(toasts[0].id == "c");
+    CHECK(r.center.toasts(r.sched.now_ms() + 10000).empty());
+    // A drop that cannot be recovered: new connection, joins, and the API recomputes the badge.
+    r.socks.drop(1008);
+    r.sched.advance(60000);
+    r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=b"})");
+    r.connect();
+    REQUIRE(r.http.answer("/notifications?limit=20", 200, json{{"items", {item("d", 5)}}, {"unreadCount", 7}}.dump()));
+    CHECK(r.center.feed().unread() == 7);
+}
+
+TEST_CASE("mark read, mark all read and archive go to the API, which has the last word", "[notify]") {
+    Rig r;
+    r.center.start("T", "bob", {});
+    r.http.answer("/notifications?limit=20", 200, json{{"items", {item("b", 2), item("a", 1)}}, {"nextCursor", "1"}, {"unreadCount", 2}}.dump());
+    r.center.mark_read("b");
+    CHECK(r.center.feed().unread() == 1);
+    REQUIRE(r.http.has("/notifications/read"));
+    CHECK(json::parse(r.http.pending.back().request.body) == json{{"ids", {"b"}}});
+    r.http.answer("/notifications/read", 200, R"({"unreadCount":1})");
+    r.center.archive("a");
+    CHECK(json::parse(r.http.pending.back().request.body) == json{{"ids", {"a"}}});
+    r.center.mark_all_read();
+    CHECK(json::parse(r.http.pending.back().request.body) == json{{"all", true}});
+    r.http.answer("/notifications/archive", 200, R"({"unreadCount":0})");
+    r.http.answer("/notifications/read", 200, R"({"unreadCount":0})");
+    CHECK(r.center.feed().unread() == 0);
+    r.center.load_older();
+    REQUIRE(r.http.has("cursor=1"));
+}

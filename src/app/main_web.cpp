@@ -5,8 +5,11 @@
 // (data-message-id, text set with textContent, never HTML) and #chat-status the connection
 // state. Screen readers use it; browser tests read it as their documented test hook.
 #include "core/chat_session.hpp"
+#include "core/notification_center.hpp"
 #include "platform/web/web_platform.hpp"
 #include "ui/chat_view.hpp"
+#include "ui/notification_view.hpp"
+#include "ui/targets.hpp"
 
 #include <GLFW/glfw3.h>
 #include <emscripten.h>
@@ -25,8 +28,11 @@ struct App {
     web::BrowserScheduler sched;
     web::FetchHttpClient http;
     std::unique_ptr<chat::ChatSession> session;
+    std::unique_ptr<notify::NotificationCenter> center;
     ui::ChatViewState view;
+    ui::FeedViewState feed;
     std::set<std::string> mirrored;
+    std::string mirrored_conversation;
     bool dirty = true;               // the models changed: mirror + redraw
     int frames_left = 3;             // frames still to draw after activity (ImGui settles in a few)
     uint64_t last_draw_ms = 0;
@@ -46,6 +52,75 @@ EM_JS(void, mirror_append, (const char* id, const char* sender, const char* text
     el.dataset.messageId = UTF8ToString(id);
     el.textContent = UTF8ToString(sender) + ": " + UTF8ToString(text);
     log.appendChild(el);
+});
+
+EM_JS(void, mirror_clear_log, (const char* title), {
+    var log = document.getElementById("chat-log");
+    if (log) log.textContent = "";
+    var t = document.getElementById("chat-title");
+    if (t) t.textContent = UTF8ToString(title);
+});
+// The feed and the conversation list as lists of buttons (screen readers; browser tests).
+EM_JS(void, mirror_feed, (const char* json), {
+    var data = JSON.parse(UTF8ToString(json));
+    var st = document.getElementById("feed-status");
+    var text = data.unread + " unread notification" + (data.unread === 1 ? "" : "s");
+    if (st && st.textContent !== text) st.textContent = text;
+    var list = document.getElementById("feed-list");
+    if (!list) return;
+    var key = JSON.stringify(data.items);
+    if (list.dataset.key === key) return;
+    list.dataset.key = key;
+    list.textContent = "";
+    data.items.forEach(function (it) {
+        var li = document.createElement("li");
+        var b = document.createElement("button");
+        b.dataset.notificationId = it.id;
+        b.dataset.read = it.read ? "true" : "false";
+        b.textContent = it.title + (it.body ? " - " + it.body : "") + (it.read ? "" : " (unread)");
+        b.addEventListener("click", function () { Module.chat.feedClicks = (Module.chat.feedClicks || []).concat([it.id]); Module.chat.wake = 3; });
+        li.appendChild(b);
+        list.appendChild(li);
+    });
+});
+EM_JS(void, mirror_conversations, (const char* json), {
+    var list = document.getElementById("conv-list");
+    if (!list) return;
+    var text = UTF8ToString(json);
+    if (list.dataset.key === text) return;
+    list.dataset.key = text;
+    list.textContent = "";
+    JSON.parse(text).forEach(function (c) {
+        var li = document.createElement("li");
+        var b = document.createElement("button");
+        b.dataset.conversationId = c.id;
+        b.dataset.unread = String(c.unread);
+        b.textContent = c.title + (c.unread ? " (" + c.unread + " unread)" : "") + (c.current ? " (open)" : "");
+        b.addEventListener("click", function () { Module.chat.convClicks = (Module.chat.convClicks || []).concat([c.id]); Module.chat.wake = 3; });
+        li.appendChild(b);
+        list.appendChild(li);
+    });
+});
+EM_JS(int, js_take_click, (int which, char* out, int cap), {
+    var q = which ? Module.chat.convClicks : Module.chat.feedClicks;
+    if (!q || !q.length) return -1;
+    var id = q.shift();
+    stringToUTF8(id, out, cap);
+    return lengthBytesUTF8(id);
+});
+EM_JS(void, js_open_url, (const char* url), {
+    var u = UTF8ToString(url);
+    if (u.indexOf("http://") === 0 || u.indexOf("https://") === 0 || u.charAt(0) === "/") window.open(u, "_blank", "noopener");
+    else Module.chat.appLinks = (Module.chat.appLinks || []).concat([u]);
+});
+// One toast per notification across tabs: the first tab to claim the id shows it.
+EM_JS(int, js_claim_toast, (const char* id), {
+    try {
+        var k = "chat-toast:" + UTF8ToString(id);
+        if (localStorage.getItem(k)) return 0;
+        localStorage.setItem(k, String(Date.now()));
+        return 1;
+    } catch (e) { return 1; }
 });
 
 EM_JS(void, mirror_status, (const char* text), {
@@ -68,6 +143,7 @@ EM_JS(void, js_report_scroll, (double y, double max), { Module.chat.scrollY = y;
 EM_JS(int, js_take_wake, (), { var w = Module.chat.wake; Module.chat.wake = 0; return w; });
 EM_JS(double, js_take_wheel, (), { var w = Module.chat.wheel; Module.chat.wheel = 0; return w; });
 EM_JS(void, js_frame_drawn, (), { Module.chat.frames++; });
+EM_JS(void, js_publish_targets, (const char* json), { Module.chat.targets = JSON.parse(UTF8ToString(json)); });
 EM_JS(int, js_context_event, (), {
     // 1 = lost, 2 = restored, 0 = nothing new
     if (Module.chat.restored) { Module.chat.restored = false; Module.chat.lost = false; return 2; }
@@ -107,6 +183,11 @@ EM_JS(void, js_copy_text, (const char* text), {
 EM_JS(int, canvas_height, (), { return Module.canvas.height; });
 
 void sync_mirror(App& a) {
+    if (a.mirrored_conversation != a.session->current_id()) {
+        a.mirrored_conversation = a.session->current_id();
+        a.mirrored.clear();
+        mirror_clear_log(a.session->title().c_str());
+    }
     for (const chat::Message* m : a.session->conversation().ordered()) {
         if (m->messageId.empty() || a.mirrored.count(m->messageId)) continue;
         a.mirrored.insert(m->messageId);
@@ -119,6 +200,24 @@ void sync_mirror(App& a) {
                                                                      : wps::to_string(c.state);
     if (c.state == wps::ClientState::Connected && a.session->catching_up()) status = "catching-up";
     mirror_status(status.c_str());
+    nlohmann::json convs = nlohmann::json::array();
+    for (const auto& cs : a.session->conversations())
+        convs.push_back({{"id", cs.id}, {"title", cs.title}, {"unread", cs.unread}, {"current", cs.id == a.session->current_id()}});
+    mirror_conversations(convs.dump().c_str());
+    if (a.center) {
+        nlohmann::json items = nlohmann::json::array();
+        for (const notify::Item* it : a.center->feed().ordered())
+            items.push_back({{"id", it->id}, {"title", it->title}, {"body", it->body}, {"read", it->read}});
+        mirror_feed(nlohmann::json{{"unread", a.center->feed().unread()}, {"items", items}}.dump().c_str());
+    }
+}
+
+std::string take_click(int which) {
+    std::string buf(512, '\0');
+    const int n = js_take_click(which, buf.data(), static_cast<int>(buf.size()));
+    if (n < 0) return {};
+    buf.resize(std::min<std::size_t>(static_cast<std::size_t>(n), buf.size() - 1));
+    return buf;
 }
 
 void load_fonts(float dpr) {
@@ -178,6 +277,10 @@ void take_submits(App& a) {
 void frame() {
     App& a = *g_app;
     take_submits(a);
+    // Clicks on the accessible mirror's buttons (keyboard and screen-reader users) act like the canvas.
+    for (std::string id = take_click(1); !id.empty(); id = take_click(1)) a.session->open_conversation(id);
+    if (a.center)
+        for (std::string id = take_click(0); !id.empty(); id = take_click(0)) a.center->mark_read(id);
     // Browser hints for the client: network up/down, page shown again.
     const bool online = web::browser_online(), visible = web::page_visible();
     if (auto* c = a.session->client()) {
@@ -193,7 +296,9 @@ void frame() {
     if (wake > a.frames_left) a.frames_left = wake;
     if (a.dirty) a.frames_left = std::max(a.frames_left, 3);
     const uint64_t now = a.sched.now_ms();
-    const bool countdown = a.session->connection().state == wps::ClientState::WaitingToReconnect;
+    const bool countdown = a.session->connection().state == wps::ClientState::WaitingToReconnect ||
+                           !a.session->typing_users(now).empty() || (a.center && !a.center->toasts(now).empty()) ||
+                           a.session->connection().state == wps::ClientState::Recovering;
     if (countdown && now - a.last_draw_ms >= 1000) a.frames_left = std::max(a.frames_left, 1);
     if (a.dirty) {
         sync_mirror(a);
@@ -235,15 +340,35 @@ void frame() {
     io.DisplayFramebufferScale = ImVec2(1, 1);
     io.MouseWheel += static_cast<float>(js_take_wheel());
     ImGui::NewFrame();
+    ui::targets().clear();
     a.view.scale = dpr;
-    ui::draw_chat_panel(*a.session, a.view, 0, 0, io.DisplaySize.x, io.DisplaySize.y, a.sched.now_ms());
+    a.feed.scale = dpr;
+    ui::draw_chat_panel(*a.session, a.view, 0, 0, io.DisplaySize.x, io.DisplaySize.y, a.sched.now_ms(), [&] {
+        if (a.center) ui::draw_bell(*a.center, a.feed);
+    });
+    if (a.center) {
+        ui::draw_feed(*a.center, a.feed, io.DisplaySize.x, io.DisplaySize.y, a.sched.now_ms());
+        ui::draw_toasts(*a.center, a.feed, io.DisplaySize.x, io.DisplaySize.y, a.sched.now_ms());
+    }
     ImGui::Render();
     glViewport(0, 0, static_cast<int>(io.DisplaySize.x), static_cast<int>(io.DisplaySize.y));
     if (a.view.light) glClearColor(0.95f, 0.95f, 0.96f, 1); else glClearColor(0.1f, 0.1f, 0.12f, 1);
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
     js_frame_drawn();
+    {
+        // Test hook: clickable canvas items by name, in CSS px (centre x, centre y, w, h).
+        nlohmann::json t = nlohmann::json::object();
+        for (const auto& tg : ui::targets())
+            t[tg.name] = {(tg.x + tg.w / 2) / dpr, (tg.y + tg.h / 2) / dpr, tg.w / dpr, tg.h / dpr};
+        js_publish_targets(t.dump().c_str());
+    }
     js_report_scroll(a.view.scroll_y / dpr, a.view.scroll_max / dpr);
+    for (std::string* url : {&a.view.open_url, &a.feed.open_url})
+        if (!url->empty()) {
+            js_open_url(url->c_str());
+            url->clear();
+        }
     if (!a.view.copy_request.empty()) {
         js_copy_text(a.view.copy_request.c_str());
         a.view.copy_request.clear();
@@ -291,6 +416,15 @@ int main() {
     opt.api_base = web::query_param("api");  // another backend (must allow this origin via CORS)
     a.session = std::make_unique<chat::ChatSession>(a.http, web::browser_socket_factory(), a.sched, &web::random01, opt);
     a.session->on_changed = [] { g_app->dirty = true; };
+    // Notifications keep their own connection while the app is open, chat panel or not.
+    a.center = std::make_unique<notify::NotificationCenter>(a.http, web::browser_socket_factory(), a.sched, &web::random01,
+                                                            opt.api_base, opt.hub);
+    a.center->on_changed = [] { g_app->dirty = true; };
+    a.center->claim_toast = [](const std::string& id) { return js_claim_toast(id.c_str()) != 0; };
+    a.session->on_signed_in = [] {
+        App& app = *g_app;
+        app.center->start(app.session->token(), app.session->user_id(), app.session->teams());
+    };
     a.session->start();
 
     emscripten_set_main_loop(frame, 0, false);

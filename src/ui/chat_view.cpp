@@ -1,5 +1,6 @@
 // chat_view.cpp - see chat_view.hpp.
 #include "chat_view.hpp"
+#include "targets.hpp"
 
 #include <imgui.h>
 
@@ -17,66 +18,168 @@ std::string format_time(int64_t unix_ms) {
     return buf;
 }
 
+std::string format_day(int64_t unix_ms) {
+    const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%a %d %b %Y", &tm);
+    return buf;
+}
+
 namespace {
 
-void connection_banner(chat::ChatSession& s, uint64_t now_ms) {
+constexpr uint64_t kBannerGraceMs = 2000;  // brief blips never flash a "reconnecting" banner
+
+ImVec4 warn_color() { return ImVec4(0.95f, 0.55f, 0.35f, 1); }
+ImVec4 error_color() { return ImVec4(0.9f, 0.35f, 0.35f, 1); }
+
+// Connection state, honest: offline / reconnecting (after a grace period, with the attempt, the
+// countdown and "Reconnect now") / catching up / live, plus when the view was last in sync.
+void connection_banner(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
+    static uint64_t trouble_since = 0;
     const wps::ClientStatus& c = s.connection();
-    ImVec4 color(0.45f, 0.8f, 0.45f, 1);
     std::string text;
+    ImVec4 color(0.3f, 0.75f, 0.4f, 1);
+    bool trouble = false;
     if (!s.panel_open()) {
-        text = "Closed";
-        color = ImVec4(0.6f, 0.6f, 0.6f, 1);
+        text = "Chat closed - not connected";
+        color = ImVec4(0.55f, 0.55f, 0.55f, 1);
     } else if (c.offline) {
         text = "Offline - waiting for the network";
-        color = ImVec4(0.95f, 0.55f, 0.35f, 1);
+        color = warn_color();
+        trouble = true;
     } else {
         switch (c.state) {
-        case wps::ClientState::Connected: text = s.catching_up() ? "Catching up..." : "Live"; break;
-        case wps::ClientState::Connecting: text = "Connecting..."; color = ImVec4(0.9f, 0.8f, 0.4f, 1); break;
-        case wps::ClientState::Recovering: text = "Reconnecting..."; color = ImVec4(0.9f, 0.8f, 0.4f, 1); break;
+        case wps::ClientState::Connected:
+            text = s.catching_up() ? "Catching up..." : "Live";
+            if (s.catching_up()) color = ImVec4(0.85f, 0.7f, 0.3f, 1);
+            break;
+        case wps::ClientState::Connecting:
+            text = "Connecting...";
+            color = ImVec4(0.85f, 0.7f, 0.3f, 1);
+            trouble = c.attempt > 0;
+            break;
+        case wps::ClientState::Recovering:
+            text = "Reconnecting...";
+            color = ImVec4(0.85f, 0.7f, 0.3f, 1);
+            trouble = true;
+            break;
         case wps::ClientState::WaitingToReconnect: {
             const uint64_t in = c.next_retry_at_ms > now_ms ? (c.next_retry_at_ms - now_ms + 999) / 1000 : 0;
             char buf[128];
-            std::snprintf(buf, sizeof buf, "Reconnecting (attempt %u) in %llu s", c.attempt, static_cast<unsigned long long>(in));
+            std::snprintf(buf, sizeof buf, "Reconnecting - attempt %u, next try in %llu s", c.attempt,
+                          static_cast<unsigned long long>(in));
             text = buf;
-            color = ImVec4(0.95f, 0.55f, 0.35f, 1);
+            color = warn_color();
+            trouble = true;
             break;
         }
-        case wps::ClientState::Stopped: text = "Disconnected"; color = ImVec4(0.95f, 0.45f, 0.45f, 1); break;
+        case wps::ClientState::Stopped:
+            text = "Disconnected";
+            color = error_color();
+            trouble = true;
+            break;
         }
     }
+    if (trouble && !trouble_since) trouble_since = now_ms;
+    if (!trouble) trouble_since = 0;
+    if (trouble && now_ms - trouble_since < kBannerGraceMs && !c.offline) text = "Live", color = ImVec4(0.3f, 0.75f, 0.4f, 1);
     ImGui::TextColored(color, "\xe2\x97\x8f %s", text.c_str());  // ● state
-    if (s.panel_open() && c.state == wps::ClientState::WaitingToReconnect) {
+    if (trouble && now_ms - trouble_since >= kBannerGraceMs && s.last_synced_ms() > 0) {
+        ImGui::SameLine();
+        ImGui::TextDisabled("(last in sync %llu s ago)",
+                            static_cast<unsigned long long>((now_ms - static_cast<uint64_t>(s.last_synced_ms())) / 1000));
+    }
+    if (s.panel_open() && (c.state == wps::ClientState::WaitingToReconnect || c.state == wps::ClientState::Recovering)) {
         ImGui::SameLine();
         if (ImGui::SmallButton("Reconnect now") && s.client()) s.client()->reconnect_now();
+        target("reconnect-now");
     }
+    if (s.failed_count() > 0) {
+        ImGui::SameLine();
+        ImGui::TextColored(error_color(), "  %zu not sent", s.failed_count());
+        ImGui::SameLine();
+        if (ImGui::SmallButton("Retry all")) s.retry_all();
+        target("retry-all");
+    }
+    (void)st;
+}
+
+void conversation_list(chat::ChatSession& s, ChatViewState& st, float width) {
+    ImGui::BeginChild("conversations", ImVec2(width, 0), true);
+    ImGui::TextDisabled("Conversations");
+    for (const auto& c : s.conversations()) {
+        ImGui::PushID(c.id.c_str());
+        const bool selected = c.id == s.current_id();
+        const ImVec2 start = ImGui::GetCursorScreenPos();
+        const float line = ImGui::GetTextLineHeightWithSpacing();
+        if (ImGui::Selectable("##row", selected, 0, ImVec2(0, line * 2))) {
+            s.open_conversation(c.id);
+            st.history.jump_to_bottom = true;
+        }
+        target("conv:" + c.id);
+        ImDrawList* dl = ImGui::GetWindowDrawList();
+        const ImU32 text = ImGui::GetColorU32(ImGuiCol_Text), dim = ImGui::GetColorU32(ImGuiCol_TextDisabled);
+        dl->AddText(start, text, c.title.c_str());
+        std::string preview = c.preview.empty() ? std::string("No messages yet") : c.previewSender + ": " + c.preview;
+        const float avail = width - 24 * st.scale;
+        if (ImGui::CalcTextSize(preview.c_str()).x > avail) {
+            while (!preview.empty() && ImGui::CalcTextSize((preview + "...").c_str()).x > avail) {
+                preview.pop_back();
+                while (!preview.empty() && (static_cast<unsigned char>(preview.back()) & 0xC0) == 0x80) preview.pop_back();
+            }
+            preview += "...";
+        }
+        dl->AddText(ImVec2(start.x, start.y + line), dim, preview.c_str());
+        if (c.unread > 0) {
+            char badge[16];
+            std::snprintf(badge, sizeof badge, "%llu", static_cast<unsigned long long>(c.unread));
+            const ImVec2 ts = ImGui::CalcTextSize(badge);
+            const float r = std::max(ts.y, ts.x + 8 * st.scale) * 0.5f + 2 * st.scale;
+            const ImVec2 centre(start.x + width - r - 18 * st.scale, start.y + line * 0.5f);
+            dl->AddCircleFilled(centre, r, IM_COL32(210, 60, 60, 255));
+            dl->AddText(ImVec2(centre.x - ts.x * 0.5f, centre.y - ts.y * 0.5f), IM_COL32(255, 255, 255, 255), badge);
+        }
+        ImGui::PopID();
+    }
+    ImGui::EndChild();
 }
 
 } // namespace
 
-void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, float w, float h, uint64_t now_ms) {
+void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, float w, float h, uint64_t now_ms,
+                     const std::function<void()>& header_extra) {
     ImGui::SetNextWindowPos(ImVec2(x, y));
     ImGui::SetNextWindowSize(ImVec2(w, h));
     ImGui::Begin("Chat", nullptr,
                  ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoMove |
-                     ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoBringToFrontOnFocus);
+                     ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoBringToFrontOnFocus | ImGuiWindowFlags_NoScrollbar);
+    st.composer_visible = false;
+    st.rows_drawn = 0;
 
-    // Header: conversation, me, connection state.
+    // Header: conversation, me, bell, open/close.
     ImGui::Text("%s", s.title().empty() ? "Chat" : s.title().c_str());
     ImGui::SameLine();
     ImGui::TextDisabled("  signed in as %s", s.display_name().empty() ? s.user_id().c_str() : s.display_name().c_str());
+    ImGui::SameLine(w - 200 * st.scale);
+    if (header_extra) header_extra();
     ImGui::SameLine(w - 130 * st.scale);
     if (s.panel_open()) {
         if (ImGui::SmallButton("Close chat")) s.close_panel();
-    } else if (ImGui::SmallButton("Open chat")) {
-        s.open_panel();
+        target("close-chat");
+    } else {
+        if (ImGui::SmallButton("Open chat")) {
+            s.open_panel();
+            st.history.jump_to_bottom = true;
+        }
+        target("open-chat");
     }
-    connection_banner(s, now_ms);
+    connection_banner(s, st, now_ms);
     ImGui::Separator();
 
-    st.composer_visible = false;
     if (s.phase() == chat::Phase::Failed) {
-        ImGui::TextColored(ImVec4(0.95f, 0.45f, 0.45f, 1), "%s", s.error().c_str());
+        ImGui::TextColored(error_color(), "%s", s.error().c_str());
         ImGui::End();
         return;
     }
@@ -85,64 +188,66 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
         ImGui::End();
         return;
     }
-
-    // Messages.
-    const float composer_h = ImGui::GetTextLineHeightWithSpacing() * 3.5f + ImGui::GetStyle().ItemSpacing.y * 3;
-    ImGui::BeginChild("messages", ImVec2(0, -composer_h), false);
-    const auto msgs = s.conversation().ordered();
-    std::string retry_id;
-    for (const chat::Message* m : msgs) {
-        ImGui::PushID(m->messageId.empty() ? m->clientMessageId.c_str() : m->messageId.c_str());
-        const bool mine = m->senderId == s.user_id();
-        const ImVec4 me_col = st.light ? ImVec4(0.1f, 0.3f, 0.7f, 1) : ImVec4(0.55f, 0.75f, 1, 1);
-        const ImVec4 other_col = st.light ? ImVec4(0.6f, 0.35f, 0.0f, 1) : ImVec4(0.95f, 0.8f, 0.5f, 1);
-        ImGui::TextColored(mine ? me_col : other_col, "%s", m->senderId.c_str());
-        ImGui::SameLine();
-        ImGui::TextDisabled("%s", format_time(m->createdAtMs).c_str());
-        ImGui::SameLine();
-        if (ImGui::SmallButton("Copy")) st.copy_request = m->text;
-        if (m->state == chat::SendState::Pending) {
-            ImGui::SameLine();
-            ImGui::TextDisabled("sending...");
-        } else if (m->state == chat::SendState::Failed) {
-            ImGui::SameLine();
-            ImGui::TextColored(ImVec4(0.95f, 0.45f, 0.45f, 1), "not sent: %s", m->error.c_str());
-            ImGui::SameLine();
-            if (ImGui::SmallButton("Retry")) retry_id = m->clientMessageId;
-        }
-        ImGui::PushTextWrapPos(0.0f);
-        ImGui::TextUnformatted(m->text.c_str(), m->text.c_str() + m->text.size());
-        ImGui::PopTextWrapPos();
-        ImGui::Spacing();
-        ImGui::PopID();
+    if (!s.panel_open()) {
+        ImGui::TextDisabled("The chat is closed. Open it to see new messages.");
+        ImGui::End();
+        return;
     }
-    // Stay pinned to the bottom while new messages arrive, unless the user scrolled up.
-    const bool at_bottom = ImGui::GetScrollY() >= ImGui::GetScrollMaxY() - 4.0f;
-    st.scroll_y = ImGui::GetScrollY();
-    st.scroll_max = ImGui::GetScrollMaxY();
-    if (msgs.size() != st.last_count && (st.stick_to_bottom || at_bottom)) ImGui::SetScrollHereY(1.0f);
-    st.stick_to_bottom = at_bottom || (msgs.size() != st.last_count && st.stick_to_bottom);
-    st.last_count = msgs.size();
+
+    // Wide screens get a conversation list at the left; narrow ones a picker above the messages.
+    const bool wide = w / st.scale >= 640;
+    if (wide) {
+        conversation_list(s, st, 230 * st.scale);
+        ImGui::SameLine();
+    }
+    ImGui::BeginGroup();
+    if (!wide && s.conversations().size() > 1) {
+        if (ImGui::BeginCombo("##conversation", s.title().c_str())) {
+            for (const auto& c : s.conversations()) {
+                std::string label = c.title + (c.unread ? " (" + std::to_string(c.unread) + ")" : "");
+                if (ImGui::Selectable(label.c_str(), c.id == s.current_id())) {
+                    s.open_conversation(c.id);
+                    st.history.jump_to_bottom = true;
+                }
+            }
+            ImGui::EndCombo();
+        }
+    }
+    const float line = ImGui::GetTextLineHeightWithSpacing();
+    const float composer_h = line * 2.4f;
+    const float below = composer_h + line * 2.2f + ImGui::GetStyle().ItemSpacing.y * 3;
+    ImGui::BeginChild("messages", ImVec2(0, -below), false);
+    draw_history(s, st, now_ms);
     ImGui::EndChild();
-    if (!retry_id.empty()) s.retry(retry_id);
+
+    // Typing indicator line.
+    auto typing = s.typing_users(now_ms);
+    if (typing.empty()) {
+        ImGui::TextUnformatted(" ");
+    } else {
+        std::string who = typing[0];
+        for (std::size_t i = 1; i < typing.size(); ++i) who += ", " + typing[i];
+        ImGui::TextDisabled("%s %s typing...", who.c_str(), typing.size() == 1 ? "is" : "are");
+    }
 
     // Composer area: the page lays its textarea over this rect (native text entry, IME, paste).
-    const ImVec2 size(ImGui::GetContentRegionAvail().x, ImGui::GetTextLineHeightWithSpacing() * 2.4f);
+    const ImVec2 size(ImGui::GetContentRegionAvail().x, composer_h);
     ImGui::Dummy(size);
     st.composer_x = ImGui::GetItemRectMin().x;
     st.composer_y = ImGui::GetItemRectMin().y;
     st.composer_w = size.x;
     st.composer_h = size.y;
-    st.composer_visible = s.panel_open();
+    st.composer_visible = true;
     const bool over = st.composer_bytes > s.max_message_bytes();
-    ImGui::TextColored(over ? ImVec4(0.95f, 0.45f, 0.45f, 1) : ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled),
-                       "%zu / %zu bytes", st.composer_bytes, s.max_message_bytes());
+    ImGui::TextColored(over ? error_color() : ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled), "%zu / %zu bytes",
+                       st.composer_bytes, s.max_message_bytes());
     ImGui::SameLine();
     ImGui::TextDisabled("  Enter sends, Shift+Enter new line");
     if (!st.last_error.empty()) {
         ImGui::SameLine();
-        ImGui::TextColored(ImVec4(0.95f, 0.45f, 0.45f, 1), "  %s", st.last_error.c_str());
+        ImGui::TextColored(error_color(), "  %s", st.last_error.c_str());
     }
+    ImGui::EndGroup();
     ImGui::End();
 }
 

@@ -1,12 +1,41 @@
-// chat_view.hpp - the ImGui chat panel. Reads the session's model; emits intents (send, retry,
-// reconnect, close/open) through the session. No I/O happens in here.
+// chat_view.hpp - the ImGui chat panel: conversation list, message history, composer area,
+// connection banner. Reads the session's model; emits intents (open, send, retry, reconnect,
+// close/open, load older) through the session. No I/O happens in here.
+//
+// chat_view.cpp          panel layout, header, banner, conversation list, composer area
+// chat_view_history.cpp  the virtualised message list (cached heights, day separators,
+//                        anchor-preserving prepend, follow-bottom, "N new messages")
 #pragma once
 
 #include "core/chat_session.hpp"
 
+#include <functional>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace ui {
+
+// Message list layout cache: heights are measured once per (row, width) and summed, so a frame
+// costs the same for 100,000 messages as for 100 (binary search + the visible rows).
+struct HistoryLayout {
+    struct Row {
+        const chat::Message* msg = nullptr;
+        std::string key;           // messageId, or clientMessageId while local
+        bool day_separator = false;
+        float height = 0, offset = 0;
+    };
+    std::vector<Row> rows;
+    std::map<std::string, float> height_cache;  // key -> height at cache_width
+    float cache_width = -1;
+    float total = 0;
+    std::string conversation;
+    std::size_t seen_count = 0;    // messages when the user was last at the bottom
+    std::string anchor_key;        // first visible row, for anchor-preserving prepend
+    float anchor_delta = 0;
+    bool at_bottom = true;
+    bool jump_to_bottom = true;
+};
 
 struct ChatViewState {
     // The composer is a DOM textarea laid over this rect (device px); the view only reserves it.
@@ -14,17 +43,24 @@ struct ChatViewState {
     bool composer_visible = false;
     std::size_t composer_bytes = 0;  // current length, from the page
     std::string last_error;
-    bool stick_to_bottom = true;
-    std::size_t last_count = 0;
     float scale = 1.0f;
-    bool light = false;            // light theme (follows the system preference)
+    bool light = false;              // light theme (follows the system preference)
     float scroll_y = 0, scroll_max = 0;  // message list scroll, for the page's test hook
-    std::string copy_request;      // text the user asked to copy (the platform writes it out)
+    std::string copy_request;        // text the user asked to copy (the platform writes it out)
+    bool feed_open = false;          // the notification feed panel
+    int rows_drawn = 0;              // visible rows drawn last frame (test hook: virtualisation)
+    std::size_t new_below = 0;       // messages that arrived while scrolled up
+    std::string open_url;            // a link the user clicked (the platform opens it)
+    HistoryLayout history;
 };
 
-// Draws the whole panel into the current ImGui frame, filling `size` at `pos`.
-void draw_chat_panel(chat::ChatSession& session, ChatViewState& st, float x, float y, float w, float h, uint64_t now_ms);
+// Draws the whole panel into the current ImGui frame. `header_extra` draws at the right of the
+// header (the notification bell).
+void draw_chat_panel(chat::ChatSession& session, ChatViewState& st, float x, float y, float w, float h, uint64_t now_ms,
+                     const std::function<void()>& header_extra);
+void draw_history(chat::ChatSession& session, ChatViewState& st, uint64_t now_ms);
 
 std::string format_time(int64_t unix_ms);  // "14:05" (UTC)
+std::string format_day(int64_t unix_ms);   // "Sat 28 Nov 2026" (UTC)
 
 } // namespace ui

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStub, login, api } from '../lib/stub.mjs';
-import { launch, openChat, logText } from '../lib/browser.mjs';
+import { launch, openChat, logText, clickTarget } from '../lib/browser.mjs';
 
 let stub;
 let browser;
@@ -46,8 +46,8 @@ test('system clipboard: copy a message, paste into the composer', async () => {
   const page = await context.newPage();
   await page.goto(`${stub.base}/?user=bob`);
   await page.waitForFunction(() => document.getElementById('chat-status')?.textContent === 'connected');
-  // The first message row: "carol 18:08 [Copy]"; the Copy button sits right of the time.
-  await page.mouse.click(122, 60);
+  // The first message row's Copy button (the seeded welcome message).
+  await clickTarget(page, 'copy:*');
   await page.waitForFunction(async () => (await navigator.clipboard.readText()).startsWith('Welcome to the launch channel'));
   await page.focus('#composer');
   await page.keyboard.press('Control+V');
@@ -66,7 +66,9 @@ for (const scale of [1, 2]) {
     const shot = await page.screenshot({ path: `${process.env.SCREENSHOT_DIR || '/tmp'}/panel-dpr${scale}.png` });
     assert.ok(notBlank(shot));
     // "Close chat" sits at the right of the header: the click must hit it at either scale.
-    await page.mouse.click(800 - 130 + 30, 16);
+    const t = await page.evaluate(() => Module.chat.targets['close-chat']);
+    assert.ok(t[0] > 600 && t[1] < 40, `the button is in the header's right part (${t})`);
+    await clickTarget(page, 'close-chat');
     await page.waitForFunction(() => document.getElementById('chat-status').textContent === 'closed');
     await context.close();
   });

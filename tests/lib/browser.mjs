@@ -24,3 +24,21 @@ export async function openChat(browser, base, user, viewport = { width: 900, hei
 export function logText(page) {
   return page.evaluate(() => [...document.querySelectorAll('#chat-log [data-message-id]')].map((e) => e.textContent));
 }
+
+// Clicks a named canvas item (Module.chat.targets, published every drawn frame) where a person
+// would: the centre of its rect. `name` may end with '*' to match a prefix.
+export async function clickTarget(page, name, { timeout = 15000 } = {}) {
+  const handle = await page.waitForFunction((n) => {
+    const t = window.Module?.chat?.targets || {};
+    const key = n.endsWith('*') ? Object.keys(t).find((k) => k.startsWith(n.slice(0, -1))) : (n in t ? n : undefined);
+    return key ? t[key] : null;
+  }, name, { timeout });
+  const [x, y] = await handle.jsonValue();
+  await page.mouse.click(x, y);
+}
+
+// Wakes the page so it draws a frame (and republishes its targets).
+export async function nudge(page) {
+  await page.mouse.move(5, 5);
+  await page.mouse.move(6, 6);
+}

@@ -1,0 +1,174 @@
+// chat_view_history.cpp - the virtualised message list (see chat_view.hpp).
+#include "chat_view.hpp"
+#include "targets.hpp"
+
+#include <imgui.h>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace ui {
+
+namespace {
+
+int64_t day_of(int64_t unix_ms) { return unix_ms >= 0 ? unix_ms / 86400000 : -1; }
+
+std::string row_key(const chat::Message& m) { return m.messageId.empty() ? "local:" + m.clientMessageId : m.messageId; }
+
+float measure(const chat::Message& m, bool separator, float width) {
+    const float line = ImGui::GetTextLineHeightWithSpacing();
+    const float spacing = ImGui::GetStyle().ItemSpacing.y;
+    float h = line + spacing;  // header + gap after the row
+    if (separator) h += line;
+    if (!m.text.empty()) h += ImGui::CalcTextSize(m.text.c_str(), m.text.c_str() + m.text.size(), false, width).y + spacing;
+    if (m.attachment) h += line;
+    return h;
+}
+
+void draw_row(chat::ChatSession& s, ChatViewState& st, const HistoryLayout::Row& row, float width, std::string& retry) {
+    const chat::Message& m = *row.msg;
+    if (row.day_separator) {
+        const std::string day = "- " + format_day(m.createdAtMs) + " -";
+        const float tw = ImGui::CalcTextSize(day.c_str()).x;
+        ImGui::SetCursorPosX(std::max(0.0f, (width - tw) * 0.5f));
+        ImGui::TextDisabled("%s", day.c_str());
+    }
+    ImGui::PushID(row.key.c_str());
+    const bool mine = m.senderId == s.user_id();
+    const ImVec4 me_col = st.light ? ImVec4(0.1f, 0.3f, 0.7f, 1) : ImVec4(0.55f, 0.75f, 1, 1);
+    const ImVec4 other_col = st.light ? ImVec4(0.6f, 0.35f, 0.0f, 1) : ImVec4(0.95f, 0.8f, 0.5f, 1);
+    ImGui::TextColored(mine ? me_col : other_col, "%s", m.senderId.c_str());
+    ImGui::SameLine();
+    ImGui::TextDisabled("%s", format_time(m.createdAtMs).c_str());
+    ImGui::SameLine();
+    if (ImGui::SmallButton("Copy")) st.copy_request = m.text;
+    target("copy:" + row.key);
+    if (m.state == chat::SendState::Pending) {
+        ImGui::SameLine();
+        ImGui::TextDisabled("sending...");
+    } else if (m.state == chat::SendState::Failed) {
+        ImGui::SameLine();
+        ImGui::TextColored(ImVec4(0.9f, 0.35f, 0.35f, 1), "not sent: %s", m.error.c_str());
+        ImGui::SameLine();
+        if (ImGui::SmallButton("Retry")) retry = m.clientMessageId;
+        target("retry:" + m.clientMessageId);
+    }
+    if (!m.text.empty()) {
+        ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + width);
+        ImGui::TextUnformatted(m.text.c_str(), m.text.c_str() + m.text.size());
+        ImGui::PopTextWrapPos();
+    }
+    if (m.attachment) {
+        char label[320];
+        std::snprintf(label, sizeof label, "[attachment] %s (%.1f KB)", m.attachment->name.c_str(),
+                      static_cast<double>(m.attachment->size) / 1024.0);
+        if (ImGui::SmallButton(label)) st.copy_request.clear(), st.open_url = m.attachment->url;
+    }
+    ImGui::PopID();
+}
+
+} // namespace
+
+void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
+    (void)now_ms;
+    HistoryLayout& L = st.history;
+    if (L.conversation != s.current_id()) {
+        L = HistoryLayout{};
+        L.conversation = s.current_id();
+    }
+    const float width = ImGui::GetContentRegionAvail().x - ImGui::GetStyle().ScrollbarSize;
+    if (width != L.cache_width) {
+        L.height_cache.clear();
+        L.cache_width = width;
+    }
+
+    // Rows: pointers plus cached heights; only rows never seen at this width are measured.
+    const auto msgs = s.conversation().ordered();
+    const std::string old_first = L.rows.empty() ? std::string() : L.rows.front().key;
+    L.rows.clear();
+    L.rows.reserve(msgs.size());
+    float offset = 0;
+    int64_t prev_day = -2;
+    for (const chat::Message* m : msgs) {
+        HistoryLayout::Row row;
+        row.msg = m;
+        row.key = row_key(*m);
+        const int64_t day = day_of(m->createdAtMs);
+        row.day_separator = day != prev_day;
+        prev_day = day;
+        const std::string cache_key = row.key + (row.day_separator ? "|s" : "") +
+                                      (m->state == chat::SendState::Failed ? "|f" : "");
+        auto it = L.height_cache.find(cache_key);
+        row.height = it != L.height_cache.end() ? it->second : (L.height_cache[cache_key] = measure(*m, row.day_separator, width));
+        row.offset = offset;
+        offset += row.height;
+        L.rows.push_back(std::move(row));
+    }
+    L.total = offset;
+
+    float scroll = ImGui::GetScrollY();
+    const float view_h = ImGui::GetWindowHeight();
+    // Older messages were prepended: keep the row the user was looking at in place.
+    if (!old_first.empty() && !L.rows.empty() && L.rows.front().key != old_first && !L.anchor_key.empty()) {
+        for (const auto& r : L.rows)
+            if (r.key == L.anchor_key) {
+                scroll = r.offset + L.anchor_delta;
+                ImGui::SetScrollY(scroll);
+                break;
+            }
+    }
+    const bool grew = msgs.size() > L.seen_count;
+    if (L.jump_to_bottom || (L.at_bottom && grew)) {
+        scroll = std::max(0.0f, L.total - view_h);
+        ImGui::SetScrollY(scroll);
+        L.jump_to_bottom = false;
+    }
+
+    // Visible rows only: binary search for the first, stop past the bottom edge.
+    std::string retry;
+    auto first = std::upper_bound(L.rows.begin(), L.rows.end(), scroll,
+                                  [](float y, const HistoryLayout::Row& r) { return y < r.offset + r.height; });
+    for (auto it = first; it != L.rows.end() && it->offset < scroll + view_h; ++it) {
+        ImGui::SetCursorPosY(it->offset);
+        draw_row(s, st, *it, width, retry);
+        ++st.rows_drawn;
+        // Self-correcting heights: what was really drawn replaces the estimate.
+        const float real = ImGui::GetCursorPosY() + ImGui::GetStyle().ItemSpacing.y - it->offset;
+        const std::string cache_key = it->key + (it->day_separator ? "|s" : "") +
+                                      (it->msg->state == chat::SendState::Failed ? "|f" : "");
+        if (std::abs(real - it->height) > 0.5f) L.height_cache[cache_key] = real;
+    }
+    ImGui::SetCursorPosY(std::max(L.total, 1.0f) - 1.0f);
+    ImGui::Dummy(ImVec2(1, 1));
+    if (!retry.empty()) s.retry(retry);
+
+    const float max_scroll = ImGui::GetScrollMaxY();
+    L.at_bottom = scroll >= max_scroll - 4.0f || L.total <= view_h;
+    if (L.at_bottom) L.seen_count = msgs.size();
+    if (first != L.rows.end()) {
+        L.anchor_key = first->key;
+        L.anchor_delta = scroll - first->offset;
+    }
+    st.scroll_y = scroll;
+    st.scroll_max = max_scroll;
+
+    // At the top: fetch the previous page.
+    if (scroll <= 1.0f && !s.history_complete()) {
+        if (!s.loading_older()) s.load_older();
+        ImGui::SetCursorPosY(scroll);
+        ImGui::TextDisabled("Loading older messages...");
+    }
+    // Scrolled up while messages arrived: a pill to jump down.
+    const std::size_t fresh = msgs.size() > L.seen_count ? msgs.size() - L.seen_count : 0;
+    if (fresh > 0 && !L.at_bottom) {
+        char label[64];
+        std::snprintf(label, sizeof label, "%zu new message%s - jump down", fresh, fresh == 1 ? "" : "s");
+        const float bw = ImGui::CalcTextSize(label).x + ImGui::GetStyle().FramePadding.x * 2;
+        ImGui::SetCursorPos(ImVec2(std::max(0.0f, (width - bw) * 0.5f), scroll + view_h - ImGui::GetFrameHeightWithSpacing() * 1.2f));
+        if (ImGui::Button(label)) L.jump_to_bottom = true;
+        target("jump-down");
+    }
+    st.new_below = fresh > 0 && !L.at_bottom ? fresh : 0;
+}
+
+} // namespace ui

@@ -1,0 +1,112 @@
+// notification_view.cpp - see notification_view.hpp.
+#include "notification_view.hpp"
+
+#include "chat_view.hpp"
+#include "targets.hpp"
+
+#include <imgui.h>
+
+#include <cstdio>
+
+namespace ui {
+
+void draw_bell(notify::NotificationCenter& center, FeedViewState& st) {
+    const uint64_t unread = center.feed().unread();
+    char label[48];
+    if (unread > 0) std::snprintf(label, sizeof label, "Bell (%llu)###bell", static_cast<unsigned long long>(unread));
+    else std::snprintf(label, sizeof label, "Bell###bell");
+    if (unread > 0) ImGui::PushStyleColor(ImGuiCol_Button, ImVec4(0.75f, 0.25f, 0.25f, 1));
+    if (ImGui::SmallButton(label)) st.open = !st.open;
+    target("bell");
+    if (unread > 0) ImGui::PopStyleColor();
+}
+
+void draw_feed(notify::NotificationCenter& center, FeedViewState& st, float display_w, float display_h, uint64_t now_ms) {
+    (void)now_ms;
+    if (!st.open) return;
+    const float w = std::min(display_w - 16 * st.scale, 380 * st.scale);
+    ImGui::SetNextWindowPos(ImVec2(display_w - w - 8 * st.scale, 40 * st.scale));
+    ImGui::SetNextWindowSize(ImVec2(w, std::min(display_h - 60 * st.scale, 480 * st.scale)));
+    if (!ImGui::Begin("Notifications", &st.open, ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize)) {
+        ImGui::End();
+        return;
+    }
+    ImGui::Text("%llu unread", static_cast<unsigned long long>(center.feed().unread()));
+    ImGui::SameLine();
+    if (ImGui::SmallButton("Mark all read")) center.mark_all_read();
+    target("mark-all-read");
+    if (!center.error().empty()) ImGui::TextColored(ImVec4(0.9f, 0.35f, 0.35f, 1), "%s", center.error().c_str());
+    ImGui::Separator();
+    ImGui::BeginChild("feed-items");
+    const auto items = center.feed().ordered();
+    if (items.empty()) ImGui::TextDisabled(center.loading() ? "Loading..." : "Nothing here yet.");
+    std::string read_id, archive_id;
+    for (const notify::Item* it : items) {
+        ImGui::PushID(it->id.c_str());
+        if (!it->read) ImGui::TextColored(ImVec4(0.35f, 0.6f, 1, 1), "\xe2\x97\x8f");  // ● unread
+        else ImGui::TextDisabled(" ");
+        ImGui::SameLine();
+        ImGui::TextUnformatted(it->title.c_str());
+        ImGui::SameLine();
+        ImGui::TextDisabled("%s", format_time(it->createdAt).c_str());
+        if (!it->body.empty()) {
+            ImGui::PushTextWrapPos(0.0f);
+            ImGui::TextDisabled("%s", it->body.c_str());
+            ImGui::PopTextWrapPos();
+        }
+        if (!it->actionLabel.empty()) {
+            if (ImGui::SmallButton(it->actionLabel.c_str())) {
+                st.open_url = it->actionLink;
+                read_id = it->id;
+            }
+            ImGui::SameLine();
+        }
+        if (!it->read) {
+            if (ImGui::SmallButton("Mark read")) read_id = it->id;
+            target("mark-read:" + it->id);
+            ImGui::SameLine();
+        }
+        if (ImGui::SmallButton("Archive")) archive_id = it->id;
+        target("archive:" + it->id);
+        ImGui::Separator();
+        ImGui::PopID();
+    }
+    if (center.feed().next_cursor()) {
+        if (ImGui::Button("Load older")) center.load_older();
+        target("feed-older");
+        // Reaching the end of the list loads the next page as well.
+        if (ImGui::GetScrollY() >= ImGui::GetScrollMaxY() - 2 && ImGui::GetScrollMaxY() > 0) center.load_older();
+    }
+    ImGui::EndChild();
+    ImGui::End();
+    if (!read_id.empty()) center.mark_read(read_id);
+    if (!archive_id.empty()) center.archive(archive_id);
+}
+
+void draw_toasts(notify::NotificationCenter& center, FeedViewState& st, float display_w, float display_h, uint64_t now_ms) {
+    const auto toasts = center.toasts(now_ms);
+    float y = display_h - 12 * st.scale;
+    int i = 0;
+    for (auto t = toasts.rbegin(); t != toasts.rend(); ++t, ++i) {
+        const float w = std::min(display_w - 24 * st.scale, 320 * st.scale);
+        ImGui::SetNextWindowPos(ImVec2(display_w - 12 * st.scale, y), ImGuiCond_Always, ImVec2(1, 1));
+        ImGui::SetNextWindowSize(ImVec2(w, 0));
+        ImGui::SetNextWindowBgAlpha(0.95f);
+        char name[64];
+        std::snprintf(name, sizeof name, "##toast%d", i);
+        ImGui::Begin(name, nullptr,
+                     ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoFocusOnAppearing |
+                         ImGuiWindowFlags_NoNav | ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoSavedSettings);
+        ImGui::TextUnformatted(t->title.c_str());
+        if (!t->body.empty()) {
+            ImGui::PushTextWrapPos(w - 16 * st.scale);
+            ImGui::TextDisabled("%s", t->body.c_str());
+            ImGui::PopTextWrapPos();
+        }
+        if (ImGui::SmallButton("Open feed")) st.open = true;
+        y -= ImGui::GetWindowHeight() + 8 * st.scale;
+        ImGui::End();
+    }
+}
+
+} // namespace ui

@@ -1,0 +1,18 @@
+// targets.cpp - see targets.hpp.
+#include "targets.hpp"
+
+#include <imgui.h>
+
+namespace ui {
+
+std::vector<Target>& targets() {
+    static std::vector<Target> all;
+    return all;
+}
+
+void target(const std::string& name) {
+    const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+    targets().push_back(Target{name, a.x, a.y, b.x - a.x, b.y - a.y});
+}
+
+} // namespace ui

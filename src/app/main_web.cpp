@@ -21,6 +21,8 @@
 #include <memory>
 #include <set>
 
+void start_app(const nlohmann::json& cfg);  // after config.json arrived
+
 namespace {
 
 struct App {
@@ -52,6 +54,33 @@ EM_JS(void, mirror_append, (const char* id, const char* sender, const char* text
     el.dataset.messageId = UTF8ToString(id);
     el.textContent = UTF8ToString(sender) + ": " + UTF8ToString(text);
     log.appendChild(el);
+});
+// Local (not yet stored) messages: pending or failed, keyed by clientMessageId; the stored copy
+// replaces them. Kept apart from #chat-log so the log announces each message once.
+EM_JS(void, mirror_local, (const char* json), {
+    var box = document.getElementById("chat-outbox");
+    if (!box) return;
+    var text = UTF8ToString(json);
+    if (box.dataset.key === text) return;
+    box.dataset.key = text;
+    box.textContent = "";
+    JSON.parse(text).forEach(function (m) {
+        var el = document.createElement("div");
+        el.dataset.clientMessageId = m.id;
+        el.dataset.state = m.state;
+        el.textContent = m.text + (m.error ? " (not sent: " + m.error + ")" : " (sending)");
+        box.appendChild(el);
+    });
+});
+EM_JS(void, js_set_session, (const char* token, const char* api), { Module.chat.token = UTF8ToString(token); Module.chat.api = UTF8ToString(api); });
+EM_JS(int, js_take_typing, (), { var t = Module.chat.typing ? 1 : 0; Module.chat.typing = false; return t; });
+EM_JS(void, js_pick_file, (), { var f = document.getElementById("attach"); if (f) f.click(); });
+EM_JS(int, js_take_attachment, (char* out, int cap), {
+    var q = Module.chat.attachments;
+    if (!q || !q.length) return -1;
+    var t = JSON.stringify(q.shift());
+    stringToUTF8(t, out, cap);
+    return lengthBytesUTF8(t);
 });
 
 EM_JS(void, mirror_clear_log, (const char* title), {
@@ -138,7 +167,9 @@ EM_JS(double, canvas_fit, (), {
 });
 EM_JS(int, canvas_width, (), { return Module.canvas.width; });
 EM_JS(int, js_prefers_light, (), { return window.matchMedia && matchMedia('(prefers-color-scheme: light)').matches ? 1 : 0; });
-EM_JS(void, js_report_scroll, (double y, double max), { Module.chat.scrollY = y; Module.chat.scrollMax = max; });
+EM_JS(void, js_report_scroll, (double y, double max, int rows), {
+    Module.chat.scrollY = y; Module.chat.scrollMax = max; Module.chat.rowsDrawn = rows;
+});
 // Page state bridge (see shell/index.html, Module.chat).
 EM_JS(int, js_take_wake, (), { var w = Module.chat.wake; Module.chat.wake = 0; return w; });
 EM_JS(double, js_take_wheel, (), { var w = Module.chat.wheel; Module.chat.wheel = 0; return w; });
@@ -200,6 +231,12 @@ void sync_mirror(App& a) {
                                                                      : wps::to_string(c.state);
     if (c.state == wps::ClientState::Connected && a.session->catching_up()) status = "catching-up";
     mirror_status(status.c_str());
+    nlohmann::json local = nlohmann::json::array();
+    for (const chat::Message* m : a.session->conversation().ordered())
+        if (m->messageId.empty())
+            local.push_back({{"id", m->clientMessageId}, {"text", m->text},
+                             {"state", m->state == chat::SendState::Failed ? "failed" : "pending"}, {"error", m->error}});
+    mirror_local(local.dump().c_str());
     nlohmann::json convs = nlohmann::json::array();
     for (const auto& cs : a.session->conversations())
         convs.push_back({{"id", cs.id}, {"title", cs.title}, {"unread", cs.unread}, {"current", cs.id == a.session->current_id()}});
@@ -274,9 +311,33 @@ void take_submits(App& a) {
     }
 }
 
+void take_attachments(App& a) {
+    std::string buf(8192, '\0');
+    for (;;) {
+        const int n = js_take_attachment(buf.data(), static_cast<int>(buf.size()));
+        if (n < 0) break;
+        auto j = nlohmann::json::parse(buf.substr(0, static_cast<std::size_t>(n)), nullptr, false);
+        std::string why;
+        if (!j.is_object() || j.contains("error")) {
+            a.view.last_error = j.is_object() ? j.value("error", "upload failed") : "upload failed";
+        } else {
+            chat::Attachment att{j.value("url", ""), j.value("name", "file"), j.value("contentType", ""), j.value("size", uint64_t{0})};
+            if (!a.session->send("", why, att)) a.view.last_error = why;
+        }
+        a.dirty = true;
+    }
+}
+
 void frame() {
     App& a = *g_app;
+    if (!a.session) return;  // config.json still loading
     take_submits(a);
+    if (js_take_typing()) a.session->typing();
+    take_attachments(a);
+    if (a.view.pick_file) {
+        js_pick_file();
+        a.view.pick_file = false;
+    }
     // Clicks on the accessible mirror's buttons (keyboard and screen-reader users) act like the canvas.
     for (std::string id = take_click(1); !id.empty(); id = take_click(1)) a.session->open_conversation(id);
     if (a.center)
@@ -363,7 +424,7 @@ void frame() {
             t[tg.name] = {(tg.x + tg.w / 2) / dpr, (tg.y + tg.h / 2) / dpr, tg.w / dpr, tg.h / dpr};
         js_publish_targets(t.dump().c_str());
     }
-    js_report_scroll(a.view.scroll_y / dpr, a.view.scroll_max / dpr);
+    js_report_scroll(a.view.scroll_y / dpr, a.view.scroll_max / dpr, a.view.rows_drawn);
     for (std::string* url : {&a.view.open_url, &a.feed.open_url})
         if (!url->empty()) {
             js_open_url(url->c_str());
@@ -410,10 +471,34 @@ int main() {
     io.GetClipboardTextFn = get_clipboard;
     io.ConfigInputTextCursorBlink = false;  // no redraws just to blink
 
+    // Configuration without rebuilding: config.json next to index.html, then URL parameters.
+    wps::HttpRequest cfg_req;
+    cfg_req.url = "config.json";
+    cfg_req.timeout_ms = 5000;
+    a.http.send(cfg_req, [](wps::HttpResponse res) {
+        auto cfg = nlohmann::json::parse(res.status == 200 ? res.body : "{}", nullptr, false);
+        if (!cfg.is_object()) cfg = nlohmann::json::object();
+        start_app(cfg);
+    });
+    emscripten_set_main_loop(frame, 0, false);
+    return 0;
+}
+
+void start_app(const nlohmann::json& cfg) {
+    App& a = *g_app;
+    auto setting = [&](const char* param, const char* key, const std::string& fallback) {
+        std::string v = web::query_param(param);
+        if (v.empty() && cfg.contains(key) && cfg[key].is_string()) v = cfg[key].get<std::string>();
+        return v.empty() ? fallback : v;
+    };
     chat::SessionOptions opt;
-    opt.user_id = web::query_param("user");
-    if (opt.user_id.empty()) opt.user_id = "alice";
-    opt.api_base = web::query_param("api");  // another backend (must allow this origin via CORS)
+    opt.user_id = setting("user", "defaultUser", "alice");
+    opt.api_base = setting("api", "apiBase", "");  // another backend (it must allow this origin: CORS)
+    opt.hub = setting("hub", "hub", "chat");
+    opt.initial_conversation = setting("conversation", "defaultConversation", "demo");
+    const std::string window = setting("sendRetryWindowMs", "sendRetryWindowMs", "");
+    if (!window.empty() && window.find_first_not_of("0123456789") == std::string::npos && window.size() < 10)
+        opt.send_retry_window_ms = std::stoull(window);
     a.session = std::make_unique<chat::ChatSession>(a.http, web::browser_socket_factory(), a.sched, &web::random01, opt);
     a.session->on_changed = [] { g_app->dirty = true; };
     // Notifications keep their own connection while the app is open, chat panel or not.
@@ -424,9 +509,7 @@ int main() {
     a.session->on_signed_in = [] {
         App& app = *g_app;
         app.center->start(app.session->token(), app.session->user_id(), app.session->teams());
+        js_set_session(app.session->token().c_str(), app.session->api_base().c_str());
     };
     a.session->start();
-
-    emscripten_set_main_loop(frame, 0, false);
-    return 0;
 }

@@ -16,7 +16,6 @@ using nlohmann::json;
 
 namespace {
 constexpr std::size_t kMaxGroups = 32;          // the backend grants at most 32 groups per URL
-constexpr uint64_t kSendRetryWindowMs = 30000;  // transient send failures retry this long
 constexpr uint64_t kTypingThrottleMs = 3000;
 constexpr uint64_t kTypingTtlMs = 6000;
 
@@ -402,7 +401,7 @@ void ChatSession::pump(const std::string& conv) {
         } else if (status == 0 || status >= 500 || status == 429) {
             // Transient: keep the order, retry with backoff and jitter for a bounded time.
             Outgoing& first = queue.front();
-            if (sched_.now_ms() - first.first_try_ms < kSendRetryWindowMs) {
+            if (sched_.now_ms() - first.first_try_ms < options_.send_retry_window_ms) {
                 wps::RetryOptions ro;
                 ro.retry_delay_ms = 500;
                 ro.max_retry_delay_ms = 8000;

@@ -31,6 +31,7 @@ struct SessionOptions {
     std::string hub = "chat";
     std::size_t history_page = 50;
     std::string initial_conversation = "demo";  // opened first when the user is a member
+    uint64_t send_retry_window_ms = 30000;      // transient send failures retry this long
 };
 
 struct ConversationSummary {

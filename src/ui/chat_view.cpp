@@ -243,6 +243,9 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
                        st.composer_bytes, s.max_message_bytes());
     ImGui::SameLine();
     ImGui::TextDisabled("  Enter sends, Shift+Enter new line");
+    ImGui::SameLine();
+    if (ImGui::SmallButton("Attach file")) st.pick_file = true;
+    target("attach");
     if (!st.last_error.empty()) {
         ImGui::SameLine();
         ImGui::TextColored(error_color(), "  %s", st.last_error.c_str());

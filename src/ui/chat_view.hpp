@@ -51,6 +51,7 @@ struct ChatViewState {
     int rows_drawn = 0;              // visible rows drawn last frame (test hook: virtualisation)
     std::size_t new_below = 0;       // messages that arrived while scrolled up
     std::string open_url;            // a link the user clicked (the platform opens it)
+    bool pick_file = false;          // the user asked to attach a file (the platform opens its picker)
     HistoryLayout history;
 };
 

@@ -98,11 +98,11 @@ bool Hub::recover(const std::string& hub, const std::string& connectionId, const
     return true;
 }
 
-void Hub::on_socket_closed(const std::string& connectionId, const ConnectionSink* sink) {
+void Hub::on_socket_closed(const std::string& connectionId, const ConnectionSink* sink, bool clean_close) {
     Conn* c = find_any(connectionId);
     if (!c || c->sink.get() != sink) return;  // already replaced or removed
     c->sink.reset();
-    if (c->protocol == ClientProtocol::ReliableJson) {
+    if (c->protocol == ClientProtocol::ReliableJson && !clean_close) {
         c->detached_at = clock_();
         return;
     }

@@ -72,8 +72,9 @@ public:
                  std::shared_ptr<ConnectionSink> sink, std::string& error);
     // A WebSocket frame from a client. Malformed frames close the connection with a reason.
     void on_frame(const std::string& connectionId, const std::string& text);
-    // The socket went away (not a deliberate REST close): reliable sessions wait for recovery.
-    void on_socket_closed(const std::string& connectionId, const ConnectionSink* sink);
+    // The socket went away. A clean close by the client ends the session; a dropped socket
+    // leaves a reliable session waiting for recovery.
+    void on_socket_closed(const std::string& connectionId, const ConnectionSink* sink, bool clean_close = false);
     // Expires detached sessions whose recovery window has passed.
     void tick();
 

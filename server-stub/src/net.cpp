@@ -131,7 +131,7 @@ private:
                                                                    "Frame exceeds the 1 MB limit.");
                     self->do_close();
                 }
-                self->h_.hub->on_socket_closed(self->id_, self.get());
+                self->h_.hub->on_socket_closed(self->id_, self.get(), ec == websocket::error::closed);
                 return fail(ec, "ws read");
             }
             std::string text = beast::buffers_to_string(self->buffer_.data());

@@ -152,6 +152,11 @@ EM_JS(int, js_claim_toast, (const char* id), {
     } catch (e) { return 1; }
 });
 
+EM_JS(void, mirror_typing, (const char* text), {
+    var el = document.getElementById("chat-typing");
+    if (el && el.textContent !== UTF8ToString(text)) el.textContent = UTF8ToString(text);
+});
+
 EM_JS(void, mirror_status, (const char* text), {
     var el = document.getElementById("chat-status");
     if (el && el.textContent !== UTF8ToString(text)) el.textContent = UTF8ToString(text);
@@ -231,6 +236,11 @@ void sync_mirror(App& a) {
                                                                      : wps::to_string(c.state);
     if (c.state == wps::ClientState::Connected && a.session->catching_up()) status = "catching-up";
     mirror_status(status.c_str());
+    const auto typing = a.session->typing_users(a.sched.now_ms());
+    std::string typing_text;
+    for (const auto& u : typing) typing_text += (typing_text.empty() ? "" : ", ") + u;
+    if (!typing_text.empty()) typing_text += typing.size() == 1 ? " is typing" : " are typing";
+    mirror_typing(typing_text.c_str());
     nlohmann::json local = nlohmann::json::array();
     for (const chat::Message* m : a.session->conversation().ordered())
         if (m->messageId.empty())
@@ -360,7 +370,10 @@ void frame() {
     const bool countdown = a.session->connection().state == wps::ClientState::WaitingToReconnect ||
                            !a.session->typing_users(now).empty() || (a.center && !a.center->toasts(now).empty()) ||
                            a.session->connection().state == wps::ClientState::Recovering;
-    if (countdown && now - a.last_draw_ms >= 1000) a.frames_left = std::max(a.frames_left, 1);
+    if (countdown && now - a.last_draw_ms >= 1000) {
+        a.frames_left = std::max(a.frames_left, 1);
+        sync_mirror(a);  // typing indicators and toasts expire: the mirror follows once a second
+    }
     if (a.dirty) {
         sync_mirror(a);
         a.dirty = false;

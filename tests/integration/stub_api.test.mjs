@@ -193,6 +193,13 @@ test('reliable protocol: sequence ids, recovery after a drop redelivers what was
   assert.deepEqual(texts, [[1, 'r1'], [2, 'r2']], 'unacked r1 is redelivered, r2 was queued');
   r.send({ type: 'sequenceAck', sequenceId: 2 });
   r.close();
+  await r.closed;
+  // A clean close by the client ends the session: it cannot be recovered afterwards.
+  url.searchParams.set('awps_reconnection_token', again.reconnectionToken);
+  const gone = await connect(url.toString(), 'json.reliable.webpubsub.azure.v1');
+  const goneClose = await gone.closed;
+  assert.equal(goneClose.code, 1008);
+  assert.match(goneClose.reason, /Session not found/);
   // A wrong token cannot take over a session.
   url.searchParams.set('awps_reconnection_token', 'wrong');
   const bad = await connect(url.toString(), 'json.reliable.webpubsub.azure.v1');

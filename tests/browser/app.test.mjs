@@ -1,0 +1,200 @@
+// The browser app as users meet it: two or three people in Chromium against the stub.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startStub, login, api } from '../lib/stub.mjs';
+import { launch, openChat, logText, clickTarget, nudge } from '../lib/browser.mjs';
+
+let stub;
+let browser;
+const shots = process.env.SCREENSHOT_DIR || tmpdir();
+before(async () => { stub = await startStub({ args: ['--send-rate', '0'] }); browser = await launch(); });
+after(async () => { await browser?.close(); await stub?.stop(); });
+
+const status = (page) => page.evaluate(() => document.getElementById('chat-status').textContent);
+const waitStatus = (page, s, timeout = 20000) => page.waitForFunction((x) => document.getElementById('chat-status').textContent === x, s, { timeout });
+const waitLog = (page, line, timeout = 15000) => page.waitForFunction((l) => [...document.querySelectorAll('#chat-log [data-message-id]')]
+  .some((e) => e.textContent === l), line, { timeout });
+const count = async (page, line) => (await logText(page)).filter((l) => l === line).length;
+const notBlank = (png) => new Set(png.subarray(100).filter((_, i) => i % 7 === 0)).size > 20;
+const send = async (page, text) => { await page.focus('#composer'); await page.keyboard.type(text); await page.keyboard.press('Enter'); };
+
+test('conversations: unread badge for another conversation, opening it marks it read on the server', async () => {
+  const alice = await login(stub.base, 'alice');
+  const side = await api(stub.base, alice, 'POST', '/chat/conversations', { title: 'Side project', members: ['bob'], context: { kind: 'project' } });
+  const cid = side.json.conversation.conversationId;
+  const bob = await openChat(browser, stub.base, 'bob');
+  await bob.page.waitForFunction((id) => document.querySelector(`#conv-list [data-conversation-id="${id}"]`), cid);
+  await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: cid, message: 'psst, over here', clientMessageId: 'side-1' });
+  await bob.page.waitForFunction((id) => document.querySelector(`#conv-list [data-conversation-id="${id}"]`)?.dataset.unread === '1', cid);
+  await clickTarget(bob.page, `conv:${cid}`);
+  await waitLog(bob.page, 'alice: psst, over here');
+  await bob.page.waitForFunction((id) => document.querySelector(`#conv-list [data-conversation-id="${id}"]`)?.dataset.unread === '0', cid);
+  const bobToken = await login(stub.base, 'bob');
+  for (let i = 0; i < 50; i++) {
+    const list = await api(stub.base, bobToken, 'GET', '/chat/conversations');
+    if (list.json.conversations.find((c) => c.conversationId === cid).unread === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const list = await api(stub.base, bobToken, 'GET', '/chat/conversations');
+  assert.equal(list.json.conversations.find((c) => c.conversationId === cid).unread, 0, 'read state reached the API');
+  await bob.context.close();
+});
+
+test('forced drop: banner shows the trouble, then catch-up brings what was missed, once', async () => {
+  const alice = await login(stub.base, 'alice');
+  const bob = await openChat(browser, stub.base, 'bob');
+  const seen = [];
+  await bob.page.exposeFunction('__status', (s) => seen.push(s));
+  await bob.page.evaluate(() => new MutationObserver(() => window.__status(document.getElementById('chat-status').textContent))
+    .observe(document.getElementById('chat-status'), { childList: true, characterData: true, subtree: true }));
+  // A close the client cannot recover from (1008): a new connection and a catch-up from the API.
+  await fetch(`${stub.base}/_stub/close?userId=bob&reason=maintenance`, { method: 'POST' });
+  await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'sent while bob was away', clientMessageId: `away-${Date.now()}` });
+  await waitLog(bob.page, 'alice: sent while bob was away');
+  await waitStatus(bob.page, 'connected');
+  assert.ok(seen.some((s) => s === 'waiting-to-reconnect' || s === 'connecting'), `states seen: ${seen}`);
+  assert.equal(await count(bob.page, 'alice: sent while bob was away'), 1);
+  // A network-style drop of the socket: the reliable session recovers, nothing is duplicated.
+  await fetch(`${stub.base}/_stub/drop?userId=bob`, { method: 'POST' });
+  await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'during the drop', clientMessageId: `drop-${Date.now()}` });
+  await waitLog(bob.page, 'alice: during the drop');
+  await waitStatus(bob.page, 'connected');
+  assert.equal(await count(bob.page, 'alice: during the drop'), 1);
+  await bob.context.close();
+});
+
+test('deliberate close: no socket, no reconnect; reopening catches up', async () => {
+  const alice = await login(stub.base, 'alice');
+  const bob = await openChat(browser, stub.base, 'bob');
+  await clickTarget(bob.page, 'close-chat');
+  await waitStatus(bob.page, 'closed');
+  const chatConns = async () => (await (await fetch(`${stub.base}/_stub/state`)).json()).connections
+    .filter((c) => c.userId === 'bob' && c.attached && c.groups.includes('conversation:demo')).length;
+  await bob.page.waitForTimeout(3000);
+  assert.equal(await chatConns(), 0, 'the chat socket stays closed');
+  await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'while closed', clientMessageId: `closed-${Date.now()}` });
+  await bob.page.waitForTimeout(500);
+  assert.equal(await count(bob.page, 'alice: while closed'), 0);
+  await nudge(bob.page);
+  await clickTarget(bob.page, 'open-chat');
+  await waitLog(bob.page, 'alice: while closed');
+  await waitStatus(bob.page, 'connected');
+  await bob.context.close();
+});
+
+test('notifications: to a user and to everyone, live with a toast, after a reload, mark all read', async () => {
+  const alice = await login(stub.base, 'alice');
+  const bob = await openChat(browser, stub.base, 'bob');
+  const unread = () => bob.page.evaluate(() => document.getElementById('feed-status').textContent);
+  await bob.page.waitForFunction(() => /\d+ unread/.test(document.getElementById('feed-status').textContent));
+  const stamp = Date.now();
+  await api(stub.base, alice, 'POST', '/notifications', { id: `for-bob-${stamp}`, title: 'Review requested', body: 'Alice asked you to review', target: { kind: 'user', id: 'bob' } });
+  await api(stub.base, alice, 'POST', '/notifications', { id: `all-${stamp}`, title: 'Maintenance tonight', target: { kind: 'global' }, action: { label: 'Details', link: 'https://status.example' } });
+  await bob.page.waitForFunction((ids) => ids.every((id) => document.querySelector(`#feed-list [data-notification-id="${id}"]`)),
+    [`for-bob-${stamp}`, `all-${stamp}`]);
+  await bob.page.waitForTimeout(200);
+  await bob.page.screenshot({ path: path.join(shots, 'toast.png') });
+  const before = Number((await unread()).split(' ')[0]);
+  assert.ok(before >= 2);
+  // After a reload they come from the API.
+  await bob.page.reload();
+  await bob.page.waitForFunction((id) => document.querySelector(`#feed-list [data-notification-id="${id}"]`), `for-bob-${stamp}`);
+  await bob.page.waitForFunction((n) => document.getElementById('feed-status').textContent === `${n} unread notifications`, before);
+  // Open the feed with the bell and mark everything read.
+  await clickTarget(bob.page, 'bell');
+  await clickTarget(bob.page, 'mark-all-read');
+  await bob.page.waitForFunction(() => document.getElementById('feed-status').textContent === '0 unread notifications');
+  await bob.page.waitForTimeout(300);
+  const feedShot = await bob.page.screenshot({ path: path.join(shots, 'feed.png') });
+  assert.ok(notBlank(feedShot));
+  const bobToken = await login(stub.base, 'bob');
+  assert.equal((await api(stub.base, bobToken, 'GET', '/notifications/unread-count')).json.unreadCount, 0);
+  await bob.context.close();
+});
+
+test('older history pages in when scrolled to the top, without jumping; only visible rows are drawn', async () => {
+  const alice = await login(stub.base, 'alice');
+  const created = await api(stub.base, alice, 'POST', '/chat/conversations', { title: 'Long history', members: ['carol'] });
+  const cid = created.json.conversation.conversationId;
+  for (let i = 1; i <= 130; i++) await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: cid, message: `history line ${i}`, clientMessageId: `h${i}` });
+  const carol = await openChat(browser, stub.base, 'carol');
+  await clickTarget(carol.page, `conv:${cid}`);
+  await waitLog(carol.page, 'alice: history line 130');
+  assert.equal((await logText(carol.page)).length, 50, 'the latest page only');
+  const rows = await carol.page.evaluate(() => Module.chat.rowsDrawn);
+  assert.ok(rows > 0 && rows < 30, `virtualised: ${rows} rows drawn of 50`);
+  await carol.page.mouse.move(500, 300);
+  for (let i = 0; i < 40 && (await logText(carol.page)).length < 100; i++) {
+    await carol.page.mouse.wheel(0, -2000);
+    await carol.page.waitForTimeout(100);
+  }
+  await carol.page.waitForFunction(() => document.querySelectorAll('#chat-log [data-message-id]').length >= 100);
+  await carol.page.waitForTimeout(300);
+  const y = await carol.page.evaluate(() => Module.chat.scrollY);
+  assert.ok(y > 200, `the view stayed on the rows the user was reading (scrollY ${y}), it did not jump to the top`);
+  await carol.context.close();
+});
+
+test('a failed send shows Retry; after the server is back, Retry sends it once', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'chat-retry-'));
+  let own = await startStub({ db: path.join(dir, 'chat.db'), args: ['--send-rate', '0'] });
+  const port = own.port;
+  const context = await browser.newContext({ viewport: { width: 900, height: 640 } });
+  const page = await context.newPage();
+  await page.goto(`${own.base}/?user=alice&sendRetryWindowMs=2000`);
+  await waitStatus(page, 'connected');
+  await own.stop('SIGKILL');
+  await send(page, 'survives an outage');
+  await page.waitForFunction(() => document.querySelector('#chat-outbox [data-state="pending"]'));
+  await page.waitForFunction(() => document.querySelector('#chat-outbox [data-state="failed"]'), null, { timeout: 20000 });
+  own = await startStub({ db: path.join(dir, 'chat.db'), args: ['--send-rate', '0', '--port', String(port)] });
+  await waitStatus(page, 'connected', 60000);
+  await nudge(page);
+  await clickTarget(page, 'retry:*');
+  await waitLog(page, 'alice: survives an outage');
+  assert.equal(await count(page, 'alice: survives an outage'), 1);
+  assert.equal(await page.evaluate(() => document.querySelectorAll('#chat-outbox [data-state]').length), 0);
+  const token = await login(own.base, 'bob');
+  const hist = await api(own.base, token, 'GET', '/conversation/detail?conversationId=demo');
+  assert.equal(hist.json.messages.filter((m) => m.text === 'survives an outage').length, 1);
+  await context.close();
+  await own.stop();
+});
+
+test('attachment round trip: pick a file, upload, message carries the link, the link serves the bytes', async () => {
+  const alice = await openChat(browser, stub.base, 'alice');
+  const bob = await openChat(browser, stub.base, 'bob');
+  const bytes = Buffer.from('hello attachment \u2713');
+  await alice.page.setInputFiles('#attach', { name: 'notes.txt', mimeType: 'text/plain', buffer: bytes });
+  await bob.page.waitForFunction(() => [...document.querySelectorAll('#chat-log [data-message-id]')].some((e) => e.textContent === 'alice: '));
+  const token = await login(stub.base, 'bob');
+  const hist = await api(stub.base, token, 'GET', '/conversation/detail?conversationId=demo');
+  const msg = hist.json.messages.reverse().find((m) => m.attachment);
+  assert.equal(msg.attachment.name, 'notes.txt');
+  assert.equal(msg.attachment.size, bytes.length);
+  const file = await fetch(stub.base + msg.attachment.url);
+  assert.equal(file.status, 200);
+  assert.deepEqual(Buffer.from(await file.arrayBuffer()), bytes);
+  await alice.context.close();
+  await bob.context.close();
+});
+
+test('typing indicator reaches the other user; screenshots of the panel are not blank', async () => {
+  const alice = await openChat(browser, stub.base, 'alice');
+  const bob = await openChat(browser, stub.base, 'bob');
+  await alice.page.focus('#composer');
+  await alice.page.keyboard.type('hel');
+  await bob.page.waitForFunction(() => document.getElementById('chat-typing').textContent === 'alice is typing');
+  await bob.page.waitForTimeout(300);
+  const shot = await bob.page.screenshot({ path: path.join(shots, 'panel.png') });
+  assert.ok(notBlank(shot));
+  // The message itself ends the indicator.
+  await alice.page.keyboard.press('Enter');
+  await waitLog(bob.page, 'alice: hel');
+  await bob.page.waitForFunction(() => document.getElementById('chat-typing').textContent === '');
+  await alice.context.close();
+  await bob.context.close();
+});

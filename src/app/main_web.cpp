@@ -440,9 +440,17 @@ void frame() {
     js_report_scroll(a.view.scroll_y / dpr, a.view.scroll_max / dpr, a.view.rows_drawn);
     for (std::string* url : {&a.view.open_url, &a.feed.open_url})
         if (!url->empty()) {
-            js_open_url(url->c_str());
+            // In-app actions ("app:conversation/<id>") navigate inside the panel; others open a tab.
+            if (url->rfind("app:conversation/", 0) == 0) {
+                a.session->open_conversation(url->substr(17));
+                a.feed.open = false;
+            } else {
+                js_open_url(url->c_str());
+            }
             url->clear();
         }
+    // The feed panel floats over the history; the page's composer would cover it on short screens.
+    if (a.feed.open) a.view.composer_visible = false;
     if (!a.view.copy_request.empty()) {
         js_copy_text(a.view.copy_request.c_str());
         a.view.copy_request.clear();

@@ -84,12 +84,14 @@ void draw_feed(notify::NotificationCenter& center, FeedViewState& st, float disp
 }
 
 void draw_toasts(notify::NotificationCenter& center, FeedViewState& st, float display_w, float display_h, uint64_t now_ms) {
+    // Top right under the header (the page's composer sits at the bottom), newest first.
+    (void)display_h;
     const auto toasts = center.toasts(now_ms);
-    float y = display_h - 12 * st.scale;
+    float y = 56 * st.scale;
     int i = 0;
     for (auto t = toasts.rbegin(); t != toasts.rend(); ++t, ++i) {
         const float w = std::min(display_w - 24 * st.scale, 320 * st.scale);
-        ImGui::SetNextWindowPos(ImVec2(display_w - 12 * st.scale, y), ImGuiCond_Always, ImVec2(1, 1));
+        ImGui::SetNextWindowPos(ImVec2(display_w - 12 * st.scale, y), ImGuiCond_Always, ImVec2(1, 0));
         ImGui::SetNextWindowSize(ImVec2(w, 0));
         ImGui::SetNextWindowBgAlpha(0.95f);
         char name[64];
@@ -104,7 +106,7 @@ void draw_toasts(notify::NotificationCenter& center, FeedViewState& st, float di
             ImGui::PopTextWrapPos();
         }
         if (ImGui::SmallButton("Open feed")) st.open = true;
-        y -= ImGui::GetWindowHeight() + 8 * st.scale;
+        y += ImGui::GetWindowHeight() + 8 * st.scale;
         ImGui::End();
     }
 }

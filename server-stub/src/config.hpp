@@ -15,6 +15,7 @@ struct Config {
     std::string hub = "chat";
     std::string access_key;                   // embedded emulator key (generated when empty)
     std::string pubsub_connection_string;     // external Web PubSub; empty = embedded emulator
+    std::string pubsub_ca_file;               // trust this CA for the external endpoint (else the system's)
     std::string app_secret;                   // signs dev-login tokens (derived from access_key when empty)
     int64_t token_ttl_s = 600;                // client access URLs: minutes, not hours
     int64_t session_ttl_s = 12 * 3600;        // dev-login bearer tokens

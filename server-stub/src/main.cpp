@@ -32,6 +32,7 @@ Usage: chat-stub [options]
   --pubsub-connection-string CS
                            publish through an external Web PubSub service instead of the
                            embedded emulator (Endpoint=https://...;AccessKey=...;Version=1.0;)
+  --pubsub-ca-file PEM     trust this CA file for the external service's TLS certificate
   --token-ttl SECONDS      lifetime of client access URLs (default 600)
   --max-message-bytes N    chat message body limit (default 4000)
   --max-body-bytes N       HTTP request body limit (default 1048576)
@@ -93,22 +94,22 @@ std::string random_key() {
 // Publishes through the REST data plane, as a real backend does with the server SDK.
 class RestPublisher final : public Publisher {
 public:
-    RestPublisher(std::string endpoint, std::string key, std::string hub)
-        : endpoint_(std::move(endpoint)), key_(std::move(key)), hub_(std::move(hub)) {}
+    RestPublisher(std::string endpoint, std::string key, std::string hub, std::string ca_file)
+        : endpoint_(std::move(endpoint)), key_(std::move(key)), hub_(std::move(hub)), ca_file_(std::move(ca_file)) {}
     std::string publish_to_group(const std::string& group, const std::string& body) override {
         const std::string url = endpoint_ + "/api/hubs/" + url_encode(hub_) + "/groups/" + url_encode(group) +
                                 "/:send?api-version=2024-12-01";
         const std::string token = jwt_sign(json{{"aud", url}, {"exp", unix_now_s() + 300}, {"iat", unix_now_s()}}, key_);
         std::string response, error;
         const int status = http_request("POST", url, {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}},
-                                        body, response, error);
+                                        body, response, error, 5000, ca_file_);
         if (status == 202) return {};
         if (status == 0) return "publish failed: " + error;
         return "publish failed: HTTP " + std::to_string(status) + " " + response.substr(0, 200);
     }
 
 private:
-    std::string endpoint_, key_, hub_;
+    std::string endpoint_, key_, hub_, ca_file_;
 };
 
 std::string content_type_for(const std::string& path) {
@@ -167,6 +168,7 @@ int main(int argc, char** argv) {
             else if (a == "--hub") cfg.hub = need(i);
             else if (a == "--access-key") cfg.access_key = need(i);
             else if (a == "--pubsub-connection-string") cfg.pubsub_connection_string = need(i);
+            else if (a == "--pubsub-ca-file") cfg.pubsub_ca_file = need(i);
             else if (a == "--token-ttl") cfg.token_ttl_s = std::stoll(need(i));
             else if (a == "--max-message-bytes") cfg.max_message_bytes = std::stoul(need(i));
             else if (a == "--max-body-bytes") cfg.max_body_bytes = std::stoul(need(i));
@@ -267,7 +269,7 @@ int main(int argc, char** argv) {
     h.ready = [&](int actual) {
         port = actual;
         if (publish_endpoint.empty()) publish_endpoint = "http://127.0.0.1:" + std::to_string(port);
-        publisher = std::make_unique<RestPublisher>(publish_endpoint, target.access_key, cfg.hub);
+        publisher = std::make_unique<RestPublisher>(publish_endpoint, target.access_key, cfg.hub, cfg.pubsub_ca_file);
         publisher_ptr = publisher.get();
         OutboxOptions oo;
         oo.max_attempts = std::max(1, cfg.outbox_max_attempts);

@@ -12,6 +12,8 @@
 
 #include <boost/asio.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast.hpp>
 
 #include <deque>
@@ -363,38 +365,82 @@ void run_server(const std::string& bind, int port, NetHandlers handlers) {
     ioc.run();
 }
 
+namespace {
+
+// One request on an already connected stream (plain or TLS), asynchronously so the stream's
+// deadline applies to every step (blocking Beast calls ignore expires_after).
+template <class Stream>
+void exchange(Stream& stream, http::request<http::string_body>& req, http::response<http::string_body>& res,
+              beast::flat_buffer& buf, beast::error_code& out) {
+    http::async_write(stream, req, [&](beast::error_code ec, std::size_t) {
+        if (ec) { out = ec; return; }
+        http::async_read(stream, buf, res, [&](beast::error_code ec2, std::size_t) { out = ec2; });
+    });
+}
+
+} // namespace
+
 int http_request(const std::string& method, const std::string& url, const std::map<std::string, std::string>& headers,
-                 const std::string& body, std::string& response_body, std::string& error, int timeout_ms) {
-    // url: http://host[:port]/target
-    if (url.rfind("http://", 0) != 0) {
-        error = "only http:// URLs are supported by the built-in client";
+                 const std::string& body, std::string& response_body, std::string& error, int timeout_ms,
+                 const std::string& ca_file) {
+    // url: http(s)://host[:port]/target
+    const bool tls = url.rfind("https://", 0) == 0;
+    if (!tls && url.rfind("http://", 0) != 0) {
+        error = "unsupported URL scheme in " + url;
         return 0;
     }
-    const std::string rest = url.substr(7);
+    const std::string rest = url.substr(tls ? 8 : 7);
     const auto slash = rest.find('/');
     const std::string hostport = rest.substr(0, slash);
     const std::string target = slash == std::string::npos ? "/" : rest.substr(slash);
     const auto colon = hostport.rfind(':');
     const std::string host = colon == std::string::npos ? hostport : hostport.substr(0, colon);
-    const std::string port = colon == std::string::npos ? "80" : hostport.substr(colon + 1);
+    const std::string port = colon == std::string::npos ? (tls ? "443" : "80") : hostport.substr(colon + 1);
     try {
         asio::io_context ioc;
-        tcp::resolver resolver(ioc);
-        beast::tcp_stream stream(ioc);
-        stream.expires_after(std::chrono::milliseconds(timeout_ms));
-        stream.connect(resolver.resolve(host, port));
         http::request<http::string_body> req{http::string_to_verb(method), target, 11};
         req.set(http::field::host, hostport);
         for (auto& [k, v] : headers) req.set(k, v);
         req.body() = body;
         req.prepare_payload();
-        http::write(stream, req);
-        beast::flat_buffer buf;
         http::response<http::string_body> res;
-        http::read(stream, buf, res);
+        beast::flat_buffer buf;
+        beast::error_code ec = asio::error::would_block;
+        tcp::resolver resolver(ioc);
+        const auto endpoints = resolver.resolve(host, port);
+        const auto deadline = std::chrono::milliseconds(timeout_ms);
+        if (tls) {
+            asio::ssl::context ctx(asio::ssl::context::tls_client);
+            if (ca_file.empty()) ctx.set_default_verify_paths();
+            else ctx.load_verify_file(ca_file);
+            ctx.set_verify_mode(asio::ssl::verify_peer);
+            beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
+            if (!SSL_set_tlsext_host_name(stream.native_handle(), host.c_str()))
+                throw std::runtime_error("cannot set the TLS server name");
+            stream.set_verify_callback(asio::ssl::host_name_verification(host));
+            beast::get_lowest_layer(stream).expires_after(deadline);
+            beast::get_lowest_layer(stream).async_connect(endpoints, [&](beast::error_code c, const tcp::endpoint&) {
+                if (c) { ec = c; return; }
+                stream.async_handshake(asio::ssl::stream_base::client, [&](beast::error_code h) {
+                    if (h) { ec = h; return; }
+                    exchange(stream, req, res, buf, ec);
+                });
+            });
+            ioc.run();
+        } else {
+            beast::tcp_stream stream(ioc);
+            stream.expires_after(deadline);
+            stream.async_connect(endpoints, [&](beast::error_code c, const tcp::endpoint&) {
+                if (c) { ec = c; return; }
+                exchange(stream, req, res, buf, ec);
+            });
+            ioc.run();
+        }
+        if (ec) {
+            error = ec == beast::error::timeout ? "timed out after " + std::to_string(timeout_ms) + " ms" : ec.message();
+            return 0;
+        }
         response_body = res.body();
-        beast::error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
         return static_cast<int>(res.result_int());
     } catch (const std::exception& e) {
         error = e.what();

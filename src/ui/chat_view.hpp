@@ -35,6 +35,7 @@ struct HistoryLayout {
     float anchor_delta = 0;
     bool at_bottom = true;
     bool jump_to_bottom = true;
+    bool dragging = false;         // a press on the list's background scrolls it while held
 };
 
 struct ChatViewState {

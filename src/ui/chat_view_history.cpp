@@ -108,6 +108,13 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
 
     float scroll = ImGui::GetScrollY();
     const float view_h = ImGui::GetWindowHeight();
+    // Touch (mapped to the mouse) and mouse drags on the list scroll it, as on a phone.
+    if (ImGui::IsMouseClicked(ImGuiMouseButton_Left) && ImGui::IsWindowHovered() && !ImGui::IsAnyItemHovered()) L.dragging = true;
+    if (!ImGui::IsMouseDown(ImGuiMouseButton_Left)) L.dragging = false;
+    if (L.dragging && ImGui::GetIO().MouseDelta.y != 0.0f) {
+        scroll = std::clamp(scroll - ImGui::GetIO().MouseDelta.y, 0.0f, std::max(0.0f, L.total - view_h));
+        ImGui::SetScrollY(scroll);
+    }
     // Older messages were prepended: keep the row the user was looking at in place.
     if (!old_first.empty() && !L.rows.empty() && L.rows.front().key != old_first && !L.anchor_key.empty()) {
         for (const auto& r : L.rows)

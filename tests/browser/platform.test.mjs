@@ -152,3 +152,31 @@ test('the accessible mirror: roles, labels, text content only', async () => {
   assert.ok((await logText(page)).length >= 2);
   await context.close();
 });
+
+test('dragging the message list scrolls it (touch is delivered as a drag)', async () => {
+  const token = await login(stub.base, 'carol');
+  for (let i = 0; i < 40; i++) await api(stub.base, token, 'POST', '/chat/reply', { conversationId: 'demo', message: `drag filler ${i}`, clientMessageId: `drag-${i}` });
+  const { page, context } = await openChat(browser, stub.base, 'bob');
+  await page.waitForFunction(() => Module.chat.scrollMax > 300 && Math.abs(Module.chat.scrollY - Module.chat.scrollMax) < 2);
+  const start = await page.evaluate(() => Module.chat.scrollY);
+  await page.mouse.move(600, 150);
+  await page.mouse.down();
+  for (let y = 160; y <= 400; y += 20) await page.mouse.move(600, y);
+  await page.mouse.up();
+  await page.waitForFunction((s) => Module.chat.scrollY < s - 150, start);
+  await context.close();
+});
+
+test('a browser without WebGL2 gets a clear error page instead of a dead canvas', async () => {
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    const real = HTMLCanvasElement.prototype.getContext;
+    HTMLCanvasElement.prototype.getContext = function (type, ...rest) { return type === 'webgl2' ? null : real.call(this, type, ...rest); };
+  });
+  const page = await context.newPage();
+  await page.goto(`${stub.base}/?user=alice`);
+  await page.waitForFunction(() => getComputedStyle(document.getElementById('fatal')).display !== 'none');
+  assert.match(await page.textContent('#fatal'), /WebGL2/);
+  assert.equal(await page.getAttribute('#fatal', 'role'), 'alert');
+  await context.close();
+});

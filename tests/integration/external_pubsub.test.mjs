@@ -1,0 +1,91 @@
+// An external Web PubSub service by connection string (https): access URLs point at it, and the
+// outbox publishes to its REST API over TLS with key-signed tokens. A local TLS server stands in
+// for Azure here (no network), checking what the real service checks.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startStub, login, api } from '../lib/stub.mjs';
+
+const KEY = 'external-service-key-0123456789abcdef0123';
+let dir;
+let server;
+let port;
+const requests = [];
+
+function verifyJwt(token, key) {
+  const [h, p, s] = token.split('.');
+  const expected = createHmac('sha256', key).update(`${h}.${p}`).digest('base64url');
+  if (expected !== s) return null;
+  return JSON.parse(Buffer.from(p, 'base64url'));
+}
+
+before(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'chat-tls-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'),
+    '-out', path.join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
+  server = https.createServer({ key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem')) }, (req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      const claims = verifyJwt((req.headers.authorization || '').replace(/^Bearer /, ''), KEY);
+      requests.push({ method: req.method, url: req.url, body, claims });
+      const aud = `https://localhost:${port}${req.url}`;
+      if (!claims || (claims.aud !== aud && claims.aud !== aud.split('?')[0])) { res.writeHead(401); res.end('{"code":"Unauthorized"}'); return; }
+      res.writeHead(202);
+      res.end();
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  port = server.address().port;
+});
+after(async () => { server?.close(); rmSync(dir, { recursive: true, force: true }); });
+
+test('access URLs and outbox publishes go to the external service over verified TLS', async () => {
+  const stub = await startStub({ args: ['--pubsub-connection-string', `Endpoint=https://localhost:${port};AccessKey=${KEY};Version=1.0;`,
+    '--pubsub-ca-file', path.join(dir, 'cert.pem')] });
+  try {
+    const alice = await login(stub.base, 'alice');
+    const url = (await api(stub.base, alice, 'POST', '/realtime/clientAccessUrl', { groupName: 'conversation:demo' })).json.url;
+    assert.match(url, new RegExp(`^wss://localhost:${port}/client/hubs/chat\\?access_token=`));
+    const claims = verifyJwt(url.split('access_token=')[1], KEY);
+    assert.ok(claims, 'signed with the external service key');
+    assert.equal(claims.aud, `https://localhost:${port}/client/hubs/chat`);
+    const sent = await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'via azure', clientMessageId: 'ext-1' });
+    let hit;
+    for (let i = 0; i < 50 && !hit; i++) {
+      hit = requests.find((r) => r.body.includes(sent.json.message.messageId));
+      if (!hit) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(hit, 'the service received the publish');
+    assert.equal(hit.method, 'POST');
+    assert.equal(hit.url, '/api/hubs/chat/groups/conversation%3Ademo/:send?api-version=2024-12-01');
+    assert.equal(JSON.parse(hit.body).message.text, 'via azure');
+    const state = await (await fetch(`${stub.base}/_stub/state`)).json();
+    assert.equal(state.outbox.dead, 0);
+  } finally { await stub.stop(); }
+});
+
+test('an untrusted certificate is refused: the row is retried and parked with the TLS error', async () => {
+  const stub = await startStub({ args: ['--pubsub-connection-string', `Endpoint=https://localhost:${port};AccessKey=${KEY};Version=1.0;`,
+    '--outbox-max-attempts', '1'] });
+  try {
+    const alice = await login(stub.base, 'alice');
+    const before = requests.length;
+    await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'never trusted', clientMessageId: 'ext-2' });
+    let state;
+    for (let i = 0; i < 50; i++) {
+      state = await (await fetch(`${stub.base}/_stub/state`)).json();
+      if (state.outbox.dead > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(state.outbox.dead >= 1);
+    assert.match(state.outbox.deadRows.map((r) => r.lastError).join(' '), /certificate|verify/i);
+    assert.equal(requests.slice(before).filter((r) => r.body.includes('never trusted')).length, 0);
+  } finally { await stub.stop(); }
+});

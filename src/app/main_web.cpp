@@ -281,9 +281,25 @@ void load_fonts(float dpr) {
         0xFFFD, 0xFFFD,  // Replacement character
         0,
     };
+    // Monochrome emoji and symbols (Symbola subset), merged into the same font.
+    static const ImWchar emoji[] = {
+        0x2600, 0x27BF, 0x1F389, 0x1F38A, 0x1F44A, 0x1F450, 0x1F525, 0x1F525,
+        0x1F600, 0x1F64F, 0x1F680, 0x1F6C5, 0x1F914, 0x1F914, 0,
+    };
     ImFontConfig cfg;
     cfg.OversampleH = 2;
-    if (!io.Fonts->AddFontFromFileTTF("/fonts/DejaVuSans.ttf", 16.0f * dpr, &cfg, ranges)) io.Fonts->AddFontDefault();
+    if (!io.Fonts->AddFontFromFileTTF("/fonts/sans.ttf", 16.0f * dpr, &cfg, ranges)) {
+        io.Fonts->AddFontDefault();
+        return;
+    }
+    ImFontConfig merge;
+    merge.MergeMode = true;
+    merge.OversampleH = 1;
+    merge.GlyphMinAdvanceX = 16.0f * dpr;
+    io.Fonts->AddFontFromFileTTF("/fonts/emoji.ttf", 16.0f * dpr, &merge, emoji);
+    // Characters outside the atlas show U+FFFD instead of nothing.
+    io.Fonts->Build();
+    if (!io.Fonts->Fonts.empty()) io.Fonts->Fonts[0]->FallbackChar = 0xFFFD;
 }
 
 EM_JS(int, js_clipboard, (char* out, int cap), {

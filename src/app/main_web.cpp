@@ -73,6 +73,41 @@ EM_JS(void, mirror_local, (const char* json), {
     });
 });
 EM_JS(void, js_set_session, (const char* token, const char* api), { Module.chat.token = UTF8ToString(token); Module.chat.api = UTF8ToString(api); });
+// Image previews: fetched and decoded by the browser (createImageBitmap), scaled to at most
+// 480 px, then copied into wasm memory and uploaded as a GL texture.
+EM_JS(void, js_request_thumb, (const char* url_ptr), {
+    var url = UTF8ToString(url_ptr);
+    var thumbs = Module.chat.thumbs = Module.chat.thumbs || {};
+    thumbs[url] = { state: 'loading' };
+    fetch(url).then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.blob(); })
+      .then(function (b) { return createImageBitmap(b); })
+      .then(function (bmp) {
+        var s = Math.min(1, 480 / Math.max(bmp.width, bmp.height));
+        var w = Math.max(1, Math.round(bmp.width * s)), h = Math.max(1, Math.round(bmp.height * s));
+        var c = new OffscreenCanvas(w, h);
+        var g = c.getContext('2d');
+        g.drawImage(bmp, 0, 0, w, h);
+        thumbs[url] = { state: 'ready', w: w, h: h, data: g.getImageData(0, 0, w, h).data };
+        Module.chat.wake = 3;
+      })
+      .catch(function () { thumbs[url] = { state: 'failed' }; Module.chat.wake = 3; });
+});
+// 0 = not yet, -1 = failed, 1 = ready (w/h written).
+EM_JS(int, js_thumb_state, (const char* url_ptr, int* w, int* h), {
+    var t = (Module.chat.thumbs || {})[UTF8ToString(url_ptr)];
+    if (!t || t.state === 'loading') return 0;
+    if (t.state === 'failed') return -1;
+    HEAP32[w >> 2] = t.w;
+    HEAP32[h >> 2] = t.h;
+    return 1;
+});
+EM_JS(void, js_thumb_take, (const char* url_ptr, unsigned char* out), {
+    var url = UTF8ToString(url_ptr);
+    var t = Module.chat.thumbs[url];
+    HEAPU8.set(t.data, out);
+    Module.chat.thumbs[url] = { state: 'taken' };
+});
+
 EM_JS(int, js_take_typing, (), { var t = Module.chat.typing ? 1 : 0; Module.chat.typing = false; return t; });
 EM_JS(void, js_pick_file, (), { var f = document.getElementById("attach"); if (f) f.click(); });
 EM_JS(int, js_take_attachment, (char* out, int cap), {
@@ -337,6 +372,38 @@ void take_submits(App& a) {
     }
 }
 
+unsigned upload_texture(const ui::Thumbnail& t) {
+    GLuint tex = 0;
+    glGenTextures(1, &tex);
+    glBindTexture(GL_TEXTURE_2D, tex);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+    glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, static_cast<GLsizei>(t.w), static_cast<GLsizei>(t.h), 0, GL_RGBA, GL_UNSIGNED_BYTE,
+                 t.rgba.data());
+    return tex;
+}
+
+// Starts requested previews and uploads the decoded ones.
+void pump_thumbnails(App& a) {
+    for (const auto& url : a.view.thumbnail_requests) js_request_thumb(url.c_str());
+    a.view.thumbnail_requests.clear();
+    for (auto& [url, t] : a.view.thumbnails) {
+        if (!t.requested || t.texture || t.failed || !t.rgba.empty()) continue;
+        int w = 0, h = 0;
+        const int state = js_thumb_state(url.c_str(), &w, &h);
+        if (state < 0) t.failed = true;
+        if (state <= 0 || w <= 0 || h <= 0) continue;
+        t.w = static_cast<float>(w);
+        t.h = static_cast<float>(h);
+        t.rgba.resize(static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * 4);
+        js_thumb_take(url.c_str(), t.rgba.data());
+        t.texture = upload_texture(t);
+    }
+}
+
 void take_attachments(App& a) {
     std::string buf(8192, '\0');
     for (;;) {
@@ -399,6 +466,8 @@ void frame() {
         // WebGL context restored: every GL object (buffers, shaders, font texture) is recreated.
         ImGui_ImplOpenGL3_Shutdown();
         ImGui_ImplOpenGL3_Init("#version 300 es");
+        for (auto& [url, t] : a.view.thumbnails)
+            if (!t.rgba.empty()) t.texture = upload_texture(t);
         a.context_lost = false;
         a.frames_left = 3;
     } else if (ctx == 1) {
@@ -409,6 +478,7 @@ void frame() {
     a.last_draw_ms = now;
 
     glfwPollEvents();
+    pump_thumbnails(a);
     const float dpr = static_cast<float>(canvas_fit());
     if (dpr != a.dpr) {
         // Moved to a screen with another pixel ratio, or zoomed: re-rasterise the font and rescale.

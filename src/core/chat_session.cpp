@@ -15,6 +15,10 @@ namespace chat {
 using nlohmann::json;
 
 namespace {
+std::string preview_of(const Message& m) {
+    return m.text.empty() && m.attachment ? "[" + m.attachment->name + "]" : m.text;
+}
+
 constexpr std::size_t kMaxGroups = 32;          // the backend grants at most 32 groups per URL
 constexpr uint64_t kTypingThrottleMs = 3000;
 constexpr uint64_t kTypingTtlMs = 6000;
@@ -161,7 +165,7 @@ void ChatSession::load_conversations(bool then_open) {
             s.lastSeq = c.value("lastSeq", uint64_t{0});
             s.lastReadSeq = c.value("lastReadSeq", uint64_t{0});
             if (auto last = message_from_json(c.value("lastMessage", json()))) {
-                s.preview = last->text.empty() && last->attachment ? "[" + last->attachment->name + "]" : last->text;
+                s.preview = preview_of(*last);
                 s.previewSender = last->senderId;
                 s.lastAt = last->createdAtMs;
             }
@@ -277,7 +281,7 @@ void ChatSession::connect() {
                 const bool fresh = msg->seq > s->lastSeq;
                 if (fresh) {
                     s->lastSeq = msg->seq;
-                    s->preview = msg->text;
+                    s->preview = preview_of(*msg);
                     s->previewSender = msg->senderId;
                     s->lastAt = msg->createdAtMs;
                     if (msg->senderId != options_.user_id && !(conv == current_ && panel_open_)) ++s->unread;

@@ -38,6 +38,14 @@ struct HistoryLayout {
     bool dragging = false;         // a press on the list's background scrolls it while held
 };
 
+// A decoded image attachment preview, uploaded as a texture by the platform.
+struct Thumbnail {
+    bool requested = false, failed = false;
+    unsigned texture = 0;  // GL texture name, 0 until ready
+    float w = 0, h = 0;    // pixels of the decoded preview
+    std::vector<unsigned char> rgba;  // kept to re-create the texture after a context loss
+};
+
 struct ChatViewState {
     // The composer is a DOM textarea laid over this rect (device px); the view only reserves it.
     float composer_x = 0, composer_y = 0, composer_w = 0, composer_h = 0;
@@ -53,6 +61,8 @@ struct ChatViewState {
     std::size_t new_below = 0;       // messages that arrived while scrolled up
     std::string open_url;            // a link the user clicked (the platform opens it)
     bool pick_file = false;          // the user asked to attach a file (the platform opens its picker)
+    std::map<std::string, Thumbnail> thumbnails;  // by attachment URL
+    std::vector<std::string> thumbnail_requests;   // URLs the platform should fetch and decode
     HistoryLayout history;
 };
 

@@ -15,13 +15,18 @@ int64_t day_of(int64_t unix_ms) { return unix_ms >= 0 ? unix_ms / 86400000 : -1;
 
 std::string row_key(const chat::Message& m) { return m.messageId.empty() ? "local:" + m.clientMessageId : m.messageId; }
 
-float measure(const chat::Message& m, bool separator, float width) {
+constexpr float kThumbHeight = 120.0f;  // preview box height (x scale), fixed so rows never jump
+
+bool is_image(const chat::Message& m) { return m.attachment && m.attachment->contentType.rfind("image/", 0) == 0; }
+
+float measure(const chat::Message& m, bool separator, float width, float scale) {
     const float line = ImGui::GetTextLineHeightWithSpacing();
     const float spacing = ImGui::GetStyle().ItemSpacing.y;
     float h = line + spacing;  // header + gap after the row
     if (separator) h += line;
     if (!m.text.empty()) h += ImGui::CalcTextSize(m.text.c_str(), m.text.c_str() + m.text.size(), false, width).y + spacing;
     if (m.attachment) h += line;
+    if (is_image(m)) h += kThumbHeight * scale + spacing;
     return h;
 }
 
@@ -57,6 +62,27 @@ void draw_row(chat::ChatSession& s, ChatViewState& st, const HistoryLayout::Row&
         ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + width);
         ImGui::TextUnformatted(m.text.c_str(), m.text.c_str() + m.text.size());
         ImGui::PopTextWrapPos();
+    }
+    if (is_image(m)) {
+        Thumbnail& t = st.thumbnails[m.attachment->url];
+        if (!t.requested) {
+            t.requested = true;
+            st.thumbnail_requests.push_back(m.attachment->url);
+        }
+        const float box_h = kThumbHeight * st.scale;
+        if (t.texture) {
+            const float w = t.h > 0 ? t.w * box_h / t.h : box_h;
+            if (ImGui::ImageButton(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(t.texture)), ImVec2(w, box_h), ImVec2(0, 0),
+                                   ImVec2(1, 1), 0))
+                st.open_url = m.attachment->url;
+            target("thumb:" + row.key);
+        } else {
+            ImGui::Dummy(ImVec2(box_h, box_h));
+            const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+            ImGui::GetWindowDrawList()->AddRect(a, b, ImGui::GetColorU32(ImGuiCol_Border));
+            ImGui::GetWindowDrawList()->AddText(ImVec2(a.x + 6 * st.scale, a.y + 6 * st.scale), ImGui::GetColorU32(ImGuiCol_TextDisabled),
+                                                t.failed ? "no preview" : "loading...");
+        }
     }
     if (m.attachment) {
         char label[320];
@@ -99,7 +125,7 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
         const std::string cache_key = row.key + (row.day_separator ? "|s" : "") +
                                       (m->state == chat::SendState::Failed ? "|f" : "");
         auto it = L.height_cache.find(cache_key);
-        row.height = it != L.height_cache.end() ? it->second : (L.height_cache[cache_key] = measure(*m, row.day_separator, width));
+        row.height = it != L.height_cache.end() ? it->second : (L.height_cache[cache_key] = measure(*m, row.day_separator, width, st.scale));
         row.offset = offset;
         offset += row.height;
         L.rows.push_back(std::move(row));

@@ -198,3 +198,26 @@ test('typing indicator reaches the other user; screenshots of the panel are not 
   await alice.context.close();
   await bob.context.close();
 });
+
+test('an image attachment shows a thumbnail that opens the file', async () => {
+  const alice = await openChat(browser, stub.base, 'alice');
+  const bob = await openChat(browser, stub.base, 'bob');
+  // A 4x2 PNG made by the browser itself (no binary fixture in the repository).
+  const png = Buffer.from(await alice.page.evaluate(async () => {
+    const c = new OffscreenCanvas(4, 2);
+    const g = c.getContext('2d');
+    g.fillStyle = '#e33'; g.fillRect(0, 0, 2, 2); g.fillStyle = '#33e'; g.fillRect(2, 0, 2, 2);
+    const blob = await c.convertToBlob({ type: 'image/png' });
+    return [...new Uint8Array(await blob.arrayBuffer())];
+  }));
+  await alice.page.setInputFiles('#attach', { name: 'flag.png', mimeType: 'image/png', buffer: png });
+  await bob.page.waitForFunction(() => Object.keys(window.Module?.chat?.targets || {}).some((k) => k.startsWith('thumb:')),
+    null, { timeout: 20000 });
+  const popup = bob.context.waitForEvent('page');
+  await clickTarget(bob.page, 'thumb:*');
+  const opened = await popup;
+  assert.match(opened.url(), /\/blobs\/blob_[0-9a-f]+\?exp=\d+&sig=/);
+  await bob.page.screenshot({ path: path.join(shots, 'thumbnail.png') });
+  await alice.context.close();
+  await bob.context.close();
+});

@@ -55,7 +55,14 @@ std::optional<Message> message_from_json(const json& j) {
     return m;
 }
 
+std::size_t Conversation::failed_count() const {
+    std::size_t n = 0;
+    for (const Message& m : local_) n += m.state == SendState::Failed;
+    return n;
+}
+
 void Conversation::insert_stored(const Message& m) {
+    ++version_;
     // A local pending copy of this message is replaced by the stored one.
     if (!m.clientMessageId.empty()) {
         local_.erase(std::remove_if(local_.begin(), local_.end(),
@@ -113,6 +120,7 @@ void Conversation::add_pending(const std::string& clientMessageId, const std::st
     m.createdAtMs = nowMs;
     m.state = SendState::Pending;
     local_.push_back(std::move(m));
+    ++version_;
 }
 
 void Conversation::mark_failed(const std::string& clientMessageId, const std::string& error) {
@@ -120,6 +128,7 @@ void Conversation::mark_failed(const std::string& clientMessageId, const std::st
         if (m.clientMessageId == clientMessageId) {
             m.state = SendState::Failed;
             m.error = error;
+            ++version_;
         }
 }
 
@@ -128,6 +137,7 @@ void Conversation::mark_pending(const std::string& clientMessageId) {
         if (m.clientMessageId == clientMessageId) {
             m.state = SendState::Pending;
             m.error.clear();
+            ++version_;
         }
 }
 

@@ -69,6 +69,9 @@ public:
     // Stored messages by sequence, then local (pending/failed) ones in creation order.
     std::vector<const Message*> ordered() const;
     std::size_t size() const { return stored_.size() + local_.size(); }
+    std::size_t failed_count() const;
+    // Changes on every mutation: views rebuild their layout only when it moved.
+    uint64_t version() const { return version_; }
 
 private:
     void insert_stored(const Message& m);
@@ -80,6 +83,7 @@ private:
     std::vector<Message> local_;                      // pending / failed, creation order
     uint64_t contiguous_ = 0;
     uint64_t history_start_ = 1;
+    uint64_t version_ = 1;
 };
 
 } // namespace chat

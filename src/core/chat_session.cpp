@@ -452,12 +452,7 @@ void ChatSession::retry_all() {
     }
 }
 
-std::size_t ChatSession::failed_count() const {
-    std::size_t n = 0;
-    for (const Message* m : conversation().ordered())
-        if (m->state == SendState::Failed) ++n;
-    return n;
-}
+std::size_t ChatSession::failed_count() const { return conversation().failed_count(); }
 
 // ============================================================================================
 // [SECTION] read state, typing, panel open/close

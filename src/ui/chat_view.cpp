@@ -133,7 +133,7 @@ void conversation_list(chat::ChatSession& s, ChatViewState& st, float width) {
         }
         dl->AddText(ImVec2(start.x, start.y + line), dim, preview.c_str());
         if (c.unread > 0) {
-            char badge[16];
+            char badge[24];
             std::snprintf(badge, sizeof badge, "%llu", static_cast<unsigned long long>(c.unread));
             const ImVec2 ts = ImGui::CalcTextSize(badge);
             const float r = std::max(ts.y, ts.x + 8 * st.scale) * 0.5f + 2 * st.scale;

@@ -28,6 +28,7 @@ struct HistoryLayout {
     std::vector<Row> rows;
     std::map<std::string, float> height_cache;  // key -> height at cache_width
     float cache_width = -1;
+    uint64_t version = 0;          // the conversation's version the rows were built from
     float total = 0;
     std::string conversation;
     std::size_t seen_count = 0;    // messages when the user was last at the bottom

@@ -106,13 +106,20 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
     if (width != L.cache_width) {
         L.height_cache.clear();
         L.cache_width = width;
+        L.version = 0;
     }
 
-    // Rows: pointers plus cached heights; only rows never seen at this width are measured.
-    const auto msgs = s.conversation().ordered();
+    // Rows: pointers plus cached heights, rebuilt only when the conversation changed (not per
+    // frame); only rows never seen at this width are measured.
     const std::string old_first = L.rows.empty() ? std::string() : L.rows.front().key;
-    L.rows.clear();
-    L.rows.reserve(msgs.size());
+    const bool rebuild = L.version != s.conversation().version();
+    std::vector<const chat::Message*> msgs;
+    if (rebuild) {
+        msgs = s.conversation().ordered();
+        L.version = s.conversation().version();
+        L.rows.clear();
+        L.rows.reserve(msgs.size());
+    }
     float offset = 0;
     int64_t prev_day = -2;
     for (const chat::Message* m : msgs) {
@@ -130,7 +137,8 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
         offset += row.height;
         L.rows.push_back(std::move(row));
     }
-    L.total = offset;
+    if (rebuild) L.total = offset;
+    const std::size_t count = L.rows.size();
 
     float scroll = ImGui::GetScrollY();
     const float view_h = ImGui::GetWindowHeight();
@@ -150,7 +158,7 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
                 break;
             }
     }
-    const bool grew = msgs.size() > L.seen_count;
+    const bool grew = count > L.seen_count;
     if (L.jump_to_bottom || (L.at_bottom && grew)) {
         scroll = std::max(0.0f, L.total - view_h);
         ImGui::SetScrollY(scroll);
@@ -169,7 +177,10 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
         const float real = ImGui::GetCursorPosY() + ImGui::GetStyle().ItemSpacing.y - it->offset;
         const std::string cache_key = it->key + (it->day_separator ? "|s" : "") +
                                       (it->msg->state == chat::SendState::Failed ? "|f" : "");
-        if (std::abs(real - it->height) > 0.5f) L.height_cache[cache_key] = real;
+        if (std::abs(real - it->height) > 0.5f) {
+            L.height_cache[cache_key] = real;
+            L.version = 0;  // re-lay out next frame with the measured height
+        }
     }
     ImGui::SetCursorPosY(std::max(L.total, 1.0f) - 1.0f);
     ImGui::Dummy(ImVec2(1, 1));
@@ -177,7 +188,7 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
 
     const float max_scroll = ImGui::GetScrollMaxY();
     L.at_bottom = scroll >= max_scroll - 4.0f || L.total <= view_h;
-    if (L.at_bottom) L.seen_count = msgs.size();
+    if (L.at_bottom) L.seen_count = count;
     if (first != L.rows.end()) {
         L.anchor_key = first->key;
         L.anchor_delta = scroll - first->offset;
@@ -192,7 +203,7 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
         ImGui::TextDisabled("Loading older messages...");
     }
     // Scrolled up while messages arrived: a pill to jump down.
-    const std::size_t fresh = msgs.size() > L.seen_count ? msgs.size() - L.seen_count : 0;
+    const std::size_t fresh = count > L.seen_count ? count - L.seen_count : 0;
     if (fresh > 0 && !L.at_bottom) {
         char label[64];
         std::snprintf(label, sizeof label, "%zu new message%s - jump down", fresh, fresh == 1 ? "" : "s");

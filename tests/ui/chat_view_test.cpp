@@ -1,0 +1,62 @@
+// The ImGui chat panel, headless: layout, virtualisation and intents.
+#include "ui_harness.hpp"
+
+#include <catch2/catch.hpp>
+
+TEST_CASE("the history draws only the visible rows, for 100 and for 100,000 messages", "[ui]") {
+    for (std::size_t n : {std::size_t(100), std::size_t(100000)}) {
+        UiHarness h(n);
+        h.load(n);
+        REQUIRE(h.session.conversation().size() == n);
+        for (int i = 0; i < 3; ++i) h.frame();
+        INFO(n << " messages");
+        CHECK(h.view.rows_drawn > 5);
+        CHECK(h.view.rows_drawn < 40);
+        // Opened at the bottom: the newest message is what the user sees.
+        CHECK(h.view.scroll_y == Approx(h.view.scroll_max).margin(2));
+        CHECK(h.view.history.rows.size() == n);
+    }
+}
+
+TEST_CASE("close and open are real clicks on the panel", "[ui]") {
+    UiHarness h;
+    h.load(10);
+    h.frame();
+    REQUIRE(h.click("close-chat"));
+    CHECK_FALSE(h.session.panel_open());
+    CHECK(h.session.connection().state == wps::ClientState::Stopped);
+    h.frame();
+    REQUIRE(h.click("open-chat"));
+    CHECK(h.session.panel_open());
+}
+
+TEST_CASE("scrolled up, new messages show a jump-down button that returns to the bottom", "[ui]") {
+    UiHarness h;
+    h.load(200);
+    for (int i = 0; i < 3; ++i) h.frame();
+    // Scroll up with the wheel over the list.
+    ImGui::GetIO().MouseWheel = 20;
+    h.frame(600, 300);
+    h.frame(600, 300);
+    REQUIRE(h.view.scroll_y < h.view.scroll_max - 100);
+    nlohmann::json m{{"messageId", "live1"}, {"conversationId", "demo"}, {"seq", 201}, {"senderId", "bob"}, {"text", "new!"}, {"createdAt", 1}};
+    h.socks.receive(nlohmann::json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"},
+                                   {"data", {{"type", "chat.message"}, {"message", m}}}}.dump());
+    h.frame(600, 300);
+    CHECK(h.view.new_below == 1);
+    REQUIRE(h.click("jump-down"));
+    h.frame();
+    h.frame();
+    CHECK(h.view.scroll_y == Approx(h.view.scroll_max).margin(2));
+    CHECK(h.view.new_below == 0);
+}
+
+TEST_CASE("the composer area is reserved and reported for the page's textarea", "[ui]") {
+    UiHarness h;
+    h.load(3);
+    h.frame();
+    CHECK(h.view.composer_visible);
+    CHECK(h.view.composer_w > 500);
+    CHECK(h.view.composer_y > 500);
+    CHECK(h.view.composer_y + h.view.composer_h < 700);
+}

@@ -1,0 +1,87 @@
+// ui_harness.hpp - a headless ImGui context and a chat session on fake ports, for UI tests and
+// the UI benchmark (no GPU, no browser: ImGui runs its layout and draw-list code for real).
+#pragma once
+
+#include "core/chat_session.hpp"
+#include "platform/fake/fake_platform.hpp"
+#include "ui/chat_view.hpp"
+#include "ui/targets.hpp"
+
+#include <imgui.h>
+
+#include <string>
+
+struct UiHarness {
+    wps::fake::FakeScheduler sched;
+    wps::fake::FakeSockets socks;
+    wps::fake::FakeHttp http;
+    chat::ChatSession session;
+    ui::ChatViewState view;
+
+    explicit UiHarness(std::size_t page = 50)
+        : session(http, socks.factory(), sched, [] { return 0.5; }, chat::SessionOptions{"", "alice", "chat", page, "demo"},
+                  quiet()) {
+        ImGui::CreateContext();
+        ImGuiIO& io = ImGui::GetIO();
+        io.IniFilename = nullptr;
+        io.DisplaySize = ImVec2(1000, 700);
+        io.DeltaTime = 1.0f / 60.0f;
+        unsigned char* pixels = nullptr;
+        int w = 0, h = 0;
+        io.Fonts->AddFontDefault();
+        io.Fonts->GetTexDataAsRGBA32(&pixels, &w, &h);
+    }
+    ~UiHarness() { ImGui::DestroyContext(); }
+    static wps::ClientOptions quiet() {
+        wps::ClientOptions o;
+        o.keep_alive_interval_ms = 0;
+        return o;
+    }
+
+    // Signs in and loads a conversation of `n` messages (one history page), connected and live.
+    void load(std::size_t n) {
+        using nlohmann::json;
+        session.start();
+        http.answer("/auth/dev-login", 200, R"({"token":"T","displayName":"Alice"})");
+        http.answer("/config", 200, "{}");
+        http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})");
+        std::string body = R"({"hasMore":false,"messages":[)";
+        for (std::size_t i = 1; i <= n; ++i) {
+            if (i > 1) body += ',';
+            body += json{{"messageId", "m" + std::to_string(i)}, {"conversationId", "demo"}, {"seq", i},
+                         {"senderId", i % 3 ? "bob" : "carol"},
+                         {"text", "message number " + std::to_string(i) + (i % 7 ? "" : " with a longer body that wraps over more than one line in a narrow panel, as real chat messages often do")},
+                         {"createdAt", int64_t(1795000000000) + int64_t(i) * 60000}}
+                        .dump();
+        }
+        body += "]}";
+        http.answer("/conversation/detail", 200, body);
+        http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})");
+        socks.open();
+        socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1"})");
+    }
+
+    // One frame with the mouse at (x, y), optionally pressed.
+    void frame(float x = -1, float y = -1, bool down = false) {
+        ImGuiIO& io = ImGui::GetIO();
+        io.MousePos = ImVec2(x, y);
+        io.MouseDown[0] = down;
+        ImGui::NewFrame();
+        ui::targets().clear();
+        ui::draw_chat_panel(session, view, 0, 0, io.DisplaySize.x, io.DisplaySize.y, sched.now_ms(), {});
+        ImGui::Render();
+    }
+
+    // Clicks a named target the way a person does: move there, press, release.
+    bool click(const std::string& name) {
+        for (const auto& t : ui::targets()) {
+            if (t.name != name) continue;
+            const float x = t.x + t.w / 2, y = t.y + t.h / 2;
+            frame(x, y, false);
+            frame(x, y, true);
+            frame(x, y, false);
+            return true;
+        }
+        return false;
+    }
+};

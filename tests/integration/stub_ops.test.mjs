@@ -60,7 +60,9 @@ test('attachments: upload, signed link, tampering, size limit, message carries t
     assert.equal(down.status, 200);
     assert.equal(down.headers.get('content-type'), 'image/png');
     assert.deepEqual(Buffer.from(await down.arrayBuffer()), bytes);
-    assert.equal((await fetch(stub.base + blob.url.replace(/sig=./, 'sig=A'))).status, 403);
+    const tampered = blob.url.replace(/sig=(.)/, (_, c) => `sig=${c === 'A' ? 'B' : 'A'}`);
+    assert.notEqual(tampered, blob.url);
+    assert.equal((await fetch(stub.base + tampered)).status, 403);
     assert.equal((await fetch(stub.base + blob.url.replace(/exp=\d+/, 'exp=1'))).status, 403);
     const big = await fetch(`${stub.base}/blobs?name=big.bin`, { method: 'POST', headers: { Authorization: `Bearer ${alice}` }, body: Buffer.alloc(1001) });
     assert.equal(big.status, 413);

@@ -1,6 +1,8 @@
 // http_types.hpp - Beast-free request/response types shared by the route handlers.
 #pragma once
 
+#include "core/url.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <map>
@@ -40,8 +42,8 @@ struct Response {
     std::vector<std::pair<std::string, std::string>> headers;
 };
 
-std::string url_decode(std::string_view s, bool plus_is_space);
-std::string url_encode(std::string_view s);
+using wps::url_decode;
+using wps::url_encode;
 // Fills path, segments and query from target.
 void parse_target(Request& r);
 

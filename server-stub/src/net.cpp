@@ -383,19 +383,16 @@ void exchange(Stream& stream, http::request<http::string_body>& req, http::respo
 int http_request(const std::string& method, const std::string& url, const std::map<std::string, std::string>& headers,
                  const std::string& body, std::string& response_body, std::string& error, int timeout_ms,
                  const std::string& ca_file) {
-    // url: http(s)://host[:port]/target
-    const bool tls = url.rfind("https://", 0) == 0;
-    if (!tls && url.rfind("http://", 0) != 0) {
-        error = "unsupported URL scheme in " + url;
+    wps::Url u;
+    if (!wps::parse_url(url, u) || (u.scheme != "http" && u.scheme != "https")) {
+        error = "unsupported URL " + url;
         return 0;
     }
-    const std::string rest = url.substr(tls ? 8 : 7);
-    const auto slash = rest.find('/');
-    const std::string hostport = rest.substr(0, slash);
-    const std::string target = slash == std::string::npos ? "/" : rest.substr(slash);
-    const auto colon = hostport.rfind(':');
-    const std::string host = colon == std::string::npos ? hostport : hostport.substr(0, colon);
-    const std::string port = colon == std::string::npos ? (tls ? "443" : "80") : hostport.substr(colon + 1);
+    const bool tls = u.secure();
+    const std::string& host = u.host;
+    const std::string& port = u.port;
+    const std::string& target = u.target;
+    const std::string hostport = host + ":" + port;
     try {
         asio::io_context ioc;
         http::request<http::string_body> req{http::string_to_verb(method), target, 11};

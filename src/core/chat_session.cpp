@@ -7,6 +7,8 @@
 // [SECTION] read state, typing, panel open/close
 #include "chat_session.hpp"
 
+#include "url.hpp"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -26,10 +28,7 @@ constexpr uint64_t kTypingTtlMs = 6000;
 std::string group_of(const std::string& conversationId) { return "conversation:" + conversationId; }
 
 std::string error_text(int status, const json& body, const std::string& transport) {
-    if (status == 0) return transport.empty() ? "the server cannot be reached" : transport;
-    if (body.is_object() && body.contains("error") && body["error"].is_object())
-        return body["error"].value("message", "HTTP " + std::to_string(status));
-    return "HTTP " + std::to_string(status);
+    return wps::ApiClient::error_text(status, body, transport);
 }
 
 std::vector<Message> parse_messages(const json& j) {
@@ -40,15 +39,6 @@ std::vector<Message> parse_messages(const json& j) {
     return out;
 }
 
-std::string url_component(const std::string& s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
-        else { out += '%'; out += hex[c >> 4]; out += hex[c & 15]; }
-    }
-    return out;
-}
 } // namespace
 
 // ============================================================================================
@@ -57,7 +47,7 @@ std::string url_component(const std::string& s) {
 
 ChatSession::ChatSession(wps::HttpClient& http, wps::SocketFactory sockets, wps::Scheduler& sched,
                          wps::RandomSource random, SessionOptions options, wps::ClientOptions client_options)
-    : http_(http), sockets_(std::move(sockets)), sched_(sched), random_(std::move(random)), options_(std::move(options)),
+    : api_(http, options.api_base), sockets_(std::move(sockets)), sched_(sched), random_(std::move(random)), options_(std::move(options)),
       client_options_(std::move(client_options)) {}
 
 ChatSession::~ChatSession() { *alive_ = false; }
@@ -107,22 +97,8 @@ void ChatSession::fail(const std::string& why) {
     changed();
 }
 
-void ChatSession::request(const std::string& method, const std::string& path, const json* body,
-                          std::function<void(int, const json&, const std::string&)> done) {
-    wps::HttpRequest req;
-    req.method = method;
-    req.url = options_.api_base + path;
-    if (!token_.empty()) req.headers["Authorization"] = "Bearer " + token_;
-    if (body) {
-        req.headers["Content-Type"] = "application/json";
-        req.body = body->dump();
-    }
-    std::weak_ptr<bool> alive = alive_;
-    http_.send(std::move(req), [alive, done = std::move(done)](wps::HttpResponse res) {
-        if (alive.expired()) return;
-        json j = json::parse(res.body, nullptr, false);
-        done(res.status, j.is_discarded() ? json() : j, res.error);
-    });
+void ChatSession::request(const std::string& method, const std::string& path, const json* body, wps::ApiClient::Done done) {
+    api_.call(method, path, body, std::move(done));
 }
 
 // ============================================================================================
@@ -137,6 +113,7 @@ void ChatSession::start() {
     request("POST", "/auth/dev-login", &body, [this](int status, const json& j, const std::string& err) {
         if (status != 200 || !j.contains("token")) return fail("Sign-in failed: " + error_text(status, j, err));
         token_ = j["token"].get<std::string>();
+        api_.set_token(token_);
         display_name_ = j.value("displayName", options_.user_id);
         teams_ = j.value("teams", std::vector<std::string>{});
         if (on_signed_in) on_signed_in();
@@ -199,7 +176,7 @@ void ChatSession::open_conversation(const std::string& id) {
 }
 
 void ChatSession::load_latest(const std::string& id) {
-    request("GET", "/conversation/detail?conversationId=" + url_component(id) + "&limit=" + std::to_string(options_.history_page),
+    request("GET", "/conversation/detail?conversationId=" + wps::url_encode(id) + "&limit=" + std::to_string(options_.history_page),
             nullptr, [this, id](int status, const json& j, const std::string& err) {
                 if (status != 200) {
                     if (phase_ != Phase::Ready) fail("Could not load messages: " + error_text(status, j, err));
@@ -226,7 +203,7 @@ void ChatSession::load_older() {
     if (loading_older_ || c.size() == 0 || c.first_seq() <= 1) return;
     loading_older_ = true;
     const std::string id = current_;
-    request("GET", "/conversation/detail?conversationId=" + url_component(id) + "&beforeSeq=" + std::to_string(c.first_seq()) +
+    request("GET", "/conversation/detail?conversationId=" + wps::url_encode(id) + "&beforeSeq=" + std::to_string(c.first_seq()) +
                        "&limit=" + std::to_string(options_.history_page),
             nullptr, [this, id](int status, const json& j, const std::string&) {
                 loading_older_ = false;
@@ -332,7 +309,7 @@ void ChatSession::catch_up() {
     changed();
     const std::string id = current_;
     const uint64_t after = model(id).contiguous_seq();
-    request("GET", "/conversation/detail?conversationId=" + url_component(id) + "&afterSeq=" + std::to_string(after) +
+    request("GET", "/conversation/detail?conversationId=" + wps::url_encode(id) + "&afterSeq=" + std::to_string(after) +
                        "&limit=200",
             nullptr, [this, id](int status, const json& j, const std::string&) {
                 --catching_up_;

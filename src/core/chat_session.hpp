@@ -10,6 +10,7 @@
 // idempotent on clientMessageId, retried with backoff for a bounded time, then failed with Retry.
 #pragma once
 
+#include "api_client.hpp"
 #include "chat_model.hpp"
 #include "ports.hpp"
 #include "pubsub_client.hpp"
@@ -92,8 +93,7 @@ private:
         uint64_t first_try_ms = 0;
         uint32_t attempts = 0;
     };
-    void request(const std::string& method, const std::string& path, const nlohmann::json* body,
-                 std::function<void(int status, const nlohmann::json& body, const std::string& error)> done);
+    void request(const std::string& method, const std::string& path, const nlohmann::json* body, wps::ApiClient::Done done);
     void load_conversations(bool then_open);
     void load_latest(const std::string& id);
     void connect();
@@ -106,7 +106,7 @@ private:
     ConversationSummary* summary(const std::string& id);
     Conversation& model(const std::string& id);
 
-    wps::HttpClient& http_;
+    wps::ApiClient api_;
     wps::SocketFactory sockets_;
     wps::Scheduler& sched_;
     wps::RandomSource random_;

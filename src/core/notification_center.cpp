@@ -26,10 +26,10 @@ std::optional<std::string> cursor_of(const json& j) {
 NotificationCenter::NotificationCenter(wps::HttpClient& http, wps::SocketFactory sockets, wps::Scheduler& sched,
                                        wps::RandomSource random, std::string api_base, std::string hub,
                                        wps::ClientOptions client_options)
-    : http_(http), sockets_(std::move(sockets)), sched_(sched), random_(std::move(random)), api_base_(std::move(api_base)),
+    : api_(http, std::move(api_base)), sockets_(std::move(sockets)), sched_(sched), random_(std::move(random)),
       hub_(std::move(hub)), client_options_(std::move(client_options)) {}
 
-NotificationCenter::~NotificationCenter() { *alive_ = false; }
+NotificationCenter::~NotificationCenter() = default;
 
 const wps::ClientStatus& NotificationCenter::connection() const {
     static const wps::ClientStatus stopped;
@@ -42,24 +42,11 @@ void NotificationCenter::changed() {
 
 void NotificationCenter::request(const std::string& method, const std::string& path, const json* body,
                                  std::function<void(int, const json&)> done) {
-    wps::HttpRequest req;
-    req.method = method;
-    req.url = api_base_ + path;
-    req.headers["Authorization"] = "Bearer " + token_;
-    if (body) {
-        req.headers["Content-Type"] = "application/json";
-        req.body = body->dump();
-    }
-    std::weak_ptr<bool> alive = alive_;
-    http_.send(std::move(req), [alive, done = std::move(done)](wps::HttpResponse res) {
-        if (alive.expired()) return;
-        json j = json::parse(res.body, nullptr, false);
-        done(res.status, j.is_discarded() ? json() : j);
-    });
+    api_.call(method, path, body, [done = std::move(done)](int status, const json& j, const std::string&) { done(status, j); });
 }
 
 void NotificationCenter::start(const std::string& token, const std::string& user, const std::vector<std::string>& teams) {
-    token_ = token;
+    api_.set_token(token);
     user_ = user;
     groups_ = {"notifications:user:" + user};
     for (const auto& t : teams) groups_.push_back("notifications:team:" + t);

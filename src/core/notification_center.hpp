@@ -7,6 +7,7 @@
 // badge never drifts and items sent while the page was closed appear.
 #pragma once
 
+#include "api_client.hpp"
 #include "notification_model.hpp"
 #include "ports.hpp"
 #include "pubsub_client.hpp"
@@ -56,15 +57,14 @@ private:
     void post_mark(const char* path, const nlohmann::json& body);
     void changed();
 
-    wps::HttpClient& http_;
+    wps::ApiClient api_;
     wps::SocketFactory sockets_;
     wps::Scheduler& sched_;
     wps::RandomSource random_;
-    std::string api_base_, hub_, token_, user_;
+    std::string hub_, user_;
     std::vector<std::string> groups_;
     wps::ClientOptions client_options_;
     std::unique_ptr<wps::PubSubClient> client_;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     Feed feed_;
     std::deque<Toast> toasts_;
     int loading_ = 0;

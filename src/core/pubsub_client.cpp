@@ -8,6 +8,8 @@
 // [SECTION] keep-alive and platform hints
 #include "pubsub_client.hpp"
 
+#include "url.hpp"
+
 #include <utility>
 
 namespace wps {
@@ -16,21 +18,6 @@ namespace {
 constexpr int kClosePolicyViolation = 1008;  // service: session gone, do not recover
 constexpr int kCloseAbnormal = 1006;
 
-std::string url_encode(const std::string& s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-            c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
 } // namespace
 
 const char* to_string(ClientState s) {
@@ -228,21 +215,26 @@ void PubSubClient::try_recover() {
                 true);
 }
 
-void PubSubClient::connection_lost(int code, const std::string& reason) {
-    recovery_started_ms_ = 0;
-    recovery_attempts_ = 0;
-    recovering_socket_ = false;
-    const bool had_session = ever_connected_;
+DisconnectInfo PubSubClient::end_session(int code, const std::string& reason) {
+    // The next connection is a new session: sequence ids and the service's ackId memory restart.
     DisconnectInfo info{status_.connection_id, code, reason, disconnect_message_};
-    // A new connection is a new session: sequence ids and the service's ackId memory restart.
     status_.connection_id.clear();
     reconnection_token_.clear();
     disconnect_message_.clear();
     ever_connected_ = false;
-    rejoin_needed_ = options_.auto_rejoin_groups && !groups_.empty();
+    recovery_started_ms_ = 0;
+    recovery_attempts_ = 0;
+    recovering_socket_ = false;
     last_seq_ = acked_seq_ = 0;
     sched_.cancel(seq_ack_timer_);
     seq_ack_timer_ = 0;
+    return info;
+}
+
+void PubSubClient::connection_lost(int code, const std::string& reason) {
+    const bool had_session = ever_connected_;
+    const DisconnectInfo info = end_session(code, reason);
+    rejoin_needed_ = options_.auto_rejoin_groups && !groups_.empty();
     // Unacked sends go back to the front of the queue (at-least-once; receivers dedupe by id).
     for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) queue_.emplace(it->second.id, std::move(it->second));
     pending_.clear();
@@ -276,14 +268,7 @@ void PubSubClient::finish_stopped(int code, const std::string& reason) {
     for (TimerId t : {seq_ack_timer_, keep_alive_timer_, retry_timer_, probe_timer_}) sched_.cancel(t);
     seq_ack_timer_ = keep_alive_timer_ = retry_timer_ = probe_timer_ = 0;
     const bool had_session = ever_connected_;
-    DisconnectInfo info{status_.connection_id, code, reason, disconnect_message_};
-    status_.connection_id.clear();
-    reconnection_token_.clear();
-    disconnect_message_.clear();
-    ever_connected_ = false;
-    recovery_started_ms_ = 0;
-    recovery_attempts_ = 0;
-    last_seq_ = acked_seq_ = 0;
+    const DisconnectInfo info = end_session(code, reason);
     status_.next_retry_at_ms = 0;
     status_.last_close_code = code;
     status_.last_close_reason = reason;

@@ -168,6 +168,7 @@ private:
     void handle_drop(int code, const std::string& reason);
     void try_recover();
     void connection_lost(int code, const std::string& reason);
+    DisconnectInfo end_session(int code, const std::string& reason);
     void schedule_reconnect(int code, const std::string& reason);
     void finish_stopped(int code, const std::string& reason);
     void handle_ack(const AckFrame& ack);

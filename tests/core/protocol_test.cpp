@@ -108,3 +108,25 @@ TEST_CASE("unknown service frames are tolerated", "[protocol]") {
     CHECK(std::get<UnknownFrame>(*s.frame).type == "system.future");
     CHECK_FALSE(decode_service_frame(R"({"type":"ack","success":true})"));
 }
+
+#include "core/url.hpp"
+
+TEST_CASE("URL helpers: percent-encoding both ways and splitting", "[protocol]") {
+    CHECK(wps::url_encode("conversation:demo") == "conversation%3Ademo");
+    CHECK(wps::url_encode("a b/é") == "a%20b%2F%C3%A9");
+    CHECK(wps::url_decode("a%20b%2F%C3%A9", false) == "a b/é");
+    CHECK(wps::url_decode("a+b", true) == "a b");
+    CHECK(wps::url_decode("a+b", false) == "a+b");
+    CHECK(wps::url_decode("bad%zz%2", false) == "bad%zz%2");
+    wps::Url u;
+    REQUIRE(wps::parse_url("wss://h.example/client/hubs/chat?x=1", u));
+    CHECK(u.host == "h.example");
+    CHECK(u.port == "443");
+    CHECK(u.target == "/client/hubs/chat?x=1");
+    CHECK(u.secure());
+    REQUIRE(wps::parse_url("http://127.0.0.1:8080", u));
+    CHECK(u.port == "8080");
+    CHECK(u.target == "/");
+    CHECK_FALSE(wps::parse_url("ftp://x/", u));
+    CHECK_FALSE(wps::parse_url("no scheme", u));
+}

@@ -1,6 +1,8 @@
 // asio_platform.cpp - see asio_platform.hpp.
 #include "asio_platform.hpp"
 
+#include "core/url.hpp"
+
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 
@@ -16,23 +18,10 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 namespace {
-struct Url {
-    std::string host, port, target;
-    bool ok = false;
-};
-Url parse_url(const std::string& url) {
+using Url = wps::Url;
+Url parse(const std::string& url) {
     Url u;
-    std::string rest;
-    if (url.rfind("ws://", 0) == 0) rest = url.substr(5);
-    else if (url.rfind("http://", 0) == 0) rest = url.substr(7);
-    else return u;
-    const auto slash = rest.find('/');
-    const std::string hostport = rest.substr(0, slash);
-    u.target = slash == std::string::npos ? "/" : rest.substr(slash);
-    const auto colon = hostport.rfind(':');
-    u.host = colon == std::string::npos ? hostport : hostport.substr(0, colon);
-    u.port = colon == std::string::npos ? "80" : hostport.substr(colon + 1);
-    u.ok = !u.host.empty();
+    if (!wps::parse_url(url, u) || u.secure()) u.host.clear();  // TLS is not supported by these ports
     return u;
 }
 } // namespace
@@ -85,8 +74,8 @@ public:
     WsClient(asio::io_context& ioc, wps::SocketCallbacks cb) : resolver_(ioc), ws_(ioc), cb_(std::move(cb)) {}
 
     void open(const std::string& url, const std::string& protocol) {
-        url_ = parse_url(url);
-        if (!url_.ok) return post_close(1006, "unsupported URL " + url);
+        url_ = parse(url);
+        if (url_.host.empty()) return post_close(1006, "unsupported URL " + url);
         protocol_ = protocol;
         resolver_.async_resolve(url_.host, url_.port, [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
             if (ec) return self->closed(1006, "resolve: " + ec.message());
@@ -218,8 +207,8 @@ struct HttpOp : std::enable_shared_from_this<HttpOp> {
 void AsioHttpClient::send(wps::HttpRequest request, std::function<void(wps::HttpResponse)> done) {
     auto op = std::make_shared<HttpOp>(ioc_);
     op->done = std::move(done);
-    const Url u = parse_url(request.url);
-    if (!u.ok) {
+    const Url u = parse(request.url);
+    if (u.host.empty()) {
         asio::post(ioc_, [op, url = request.url] { op->fail("unsupported URL " + url); });
         return;
     }

@@ -1,0 +1,32 @@
+// api_client.cpp - see api_client.hpp.
+#include "api_client.hpp"
+
+namespace wps {
+
+using nlohmann::json;
+
+void ApiClient::call(const std::string& method, const std::string& path, const json* body, Done done) {
+    HttpRequest req;
+    req.method = method;
+    req.url = base_ + path;
+    if (!token_.empty()) req.headers["Authorization"] = "Bearer " + token_;
+    if (body) {
+        req.headers["Content-Type"] = "application/json";
+        req.body = body->dump();
+    }
+    std::weak_ptr<bool> alive = alive_;
+    http_.send(std::move(req), [alive, done = std::move(done)](HttpResponse res) {
+        if (alive.expired()) return;
+        json j = json::parse(res.body, nullptr, false);
+        done(res.status, j.is_discarded() ? json() : j, res.error);
+    });
+}
+
+std::string ApiClient::error_text(int status, const json& body, const std::string& transport) {
+    if (status == 0) return transport.empty() ? "the server cannot be reached" : transport;
+    if (body.is_object() && body.contains("error") && body["error"].is_object())
+        return body["error"].value("message", "HTTP " + std::to_string(status));
+    return "HTTP " + std::to_string(status);
+}
+
+} // namespace wps

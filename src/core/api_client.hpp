@@ -1,0 +1,38 @@
+// api_client.hpp - JSON calls to the app backend through the HttpClient port, with the bearer
+// token. Answers arrive parsed (never throwing); none arrives after the ApiClient is destroyed.
+#pragma once
+
+#include "ports.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace wps {
+
+class ApiClient {
+public:
+    using Done = std::function<void(int status, const nlohmann::json& body, const std::string& transport_error)>;
+    ApiClient(HttpClient& http, std::string base) : http_(http), base_(std::move(base)) {}
+    ~ApiClient() { *alive_ = false; }
+    ApiClient(const ApiClient&) = delete;
+    ApiClient& operator=(const ApiClient&) = delete;
+
+    void set_token(std::string token) { token_ = std::move(token); }
+    const std::string& token() const { return token_; }
+    const std::string& base() const { return base_; }
+
+    void call(const std::string& method, const std::string& path, const nlohmann::json* body, Done done);
+
+    // The server's error message ({"error":{"message"}}), or what went wrong on the way.
+    static std::string error_text(int status, const nlohmann::json& body, const std::string& transport_error);
+
+private:
+    HttpClient& http_;
+    std::string base_, token_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+} // namespace wps

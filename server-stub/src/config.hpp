@@ -28,6 +28,7 @@ struct Config {
     int64_t blob_url_ttl_s = 3600;            // signed attachment URLs
     bool seed = true;
     bool dev = true;                          // dev-login enabled, CORS any origin unless --allow-origin
+    bool quiet = false;                       // no per-request log lines
     bool stub_api = false;                    // /_stub/ fault injection and inspection
     bool outbox_paused = false;
     int outbox_max_attempts = 8;              // then the row is parked as dead

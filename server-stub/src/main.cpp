@@ -42,6 +42,7 @@ Usage: chat-stub [options]
   --allow-origin ORIGIN    allow cross-origin requests from ORIGIN (repeatable; '*' = any)
   --no-seed                do not create the demo users and conversation
   --no-dev                 disable /auth/dev-login and permissive CORS
+  --quiet                  no per-request log lines
   --enable-stub-api        enable /_stub/ fault injection and inspection
   --outbox-max-attempts N  publish tries before an outbox row is parked as dead (default 8)
   --outbox-retry-ms N      first retry delay of a failed publish, doubling (default 500)
@@ -179,6 +180,7 @@ int main(int argc, char** argv) {
             else if (a == "--no-seed") cfg.seed = false;
             else if (a == "--no-dev") cfg.dev = false;
             else if (a == "--enable-stub-api") cfg.stub_api = true;
+            else if (a == "--quiet") cfg.quiet = true;
             else if (a == "--outbox-paused") cfg.outbox_paused = true;
             else if (a == "--outbox-max-attempts") cfg.outbox_max_attempts = std::stoi(need(i));
             else if (a == "--outbox-retry-ms") cfg.outbox_retry_ms = std::stoll(need(i));
@@ -228,6 +230,7 @@ int main(int argc, char** argv) {
     h.access_key = cfg.access_key;
     h.allow_origins = cfg.allow_origins;
     h.dev = cfg.dev;
+    h.log_requests = !cfg.quiet;
     h.max_body_bytes = std::max(cfg.max_body_bytes, cfg.max_blob_bytes);  // JSON routes re-check max_body_bytes
     h.tick = [&] { hub.tick(); };
     h.http = [&](const Request& r) -> Response {

@@ -204,6 +204,7 @@ private:
         const std::string origin = allowed_origin(std::string(req[http::field::origin]));
         if (websocket::is_upgrade(req)) return upgrade(std::move(req));
         Request r = to_request(req);
+        const auto started = std::chrono::steady_clock::now();
         Response res;
         if (r.method == "OPTIONS") {
             res.status = 204;
@@ -219,6 +220,11 @@ private:
                 res = error_response(500, "InternalServerError", "The server failed to handle the request.");
             }
         }
+        // Structured access log: one JSON line per request (paths only: tokens live in queries).
+        const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+        if (h_.log_requests)
+            std::cerr << json{{"level", "info"}, {"msg", "http"}, {"method", r.method}, {"path", r.path},
+                              {"status", res.status}, {"us", us}}.dump() << "\n";
         write(res, req.keep_alive(), req.version(), origin, req.method() == http::verb::head);
     }
 

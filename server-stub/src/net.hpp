@@ -18,6 +18,7 @@ struct NetHandlers {
     std::vector<std::string> allow_origins;  // CORS; empty + dev = any origin
     bool dev = true;
     std::size_t max_body_bytes = 1024 * 1024;
+    bool log_requests = true;           // one JSON line per request on stderr
     std::function<void()> tick;         // once a second on the io thread (session expiry)
     std::function<void(int port)> ready; // after bind, with the actual port (0 = ephemeral)
 };

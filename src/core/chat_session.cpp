@@ -382,6 +382,9 @@ void ChatSession::pump(const std::string& conv) {
         } else if (status == 0 || status >= 500 || status == 429) {
             // Transient: keep the order, retry with backoff and jitter for a bounded time.
             Outgoing& first = queue.front();
+            // While the browser says it is offline the send waits (the window starts again when
+            // the network is back): it is not "failed", it has not been tried.
+            if (connection().offline) first.first_try_ms = sched_.now_ms();
             if (sched_.now_ms() - first.first_try_ms < options_.send_retry_window_ms) {
                 wps::RetryOptions ro;
                 ro.retry_delay_ms = 500;

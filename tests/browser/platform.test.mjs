@@ -46,8 +46,9 @@ test('system clipboard: copy a message, paste into the composer', async () => {
   const page = await context.newPage();
   await page.goto(`${stub.base}/?user=bob`);
   await page.waitForFunction(() => document.getElementById('chat-status')?.textContent === 'connected');
-  // The first message row's Copy button (the seeded welcome message).
-  await clickTarget(page, 'copy:*');
+  // The Copy button of the seeded welcome message (the first one in the log).
+  const welcome = await page.evaluate(() => document.querySelector('#chat-log [data-message-id]').dataset.messageId);
+  await clickTarget(page, `copy:${welcome}`);
   await page.waitForFunction(async () => (await navigator.clipboard.readText()).startsWith('Welcome to the launch channel'));
   await page.focus('#composer');
   await page.keyboard.press('Control+V');
@@ -55,14 +56,14 @@ test('system clipboard: copy a message, paste into the composer', async () => {
   await context.close();
 });
 
-for (const scale of [1, 2]) {
+for (const scale of [1, 1.5, 2, 3]) {
   test(`device scale factor ${scale}: crisp canvas at full resolution and clicks land on their target`, async () => {
     const context = await browser.newContext({ viewport: { width: 800, height: 600 }, deviceScaleFactor: scale });
     const page = await context.newPage();
     await page.goto(`${stub.base}/?user=carol`);
     await page.waitForFunction(() => document.getElementById('chat-status')?.textContent === 'connected');
     const size = await page.evaluate(() => [Module.canvas.width, Module.canvas.height]);
-    assert.deepEqual(size, [800 * scale, 600 * scale], 'backing store = CSS size x devicePixelRatio');
+    assert.deepEqual(size, [Math.round(800 * scale), Math.round(600 * scale)], 'backing store = CSS size x devicePixelRatio');
     const shot = await page.screenshot({ path: `${process.env.SCREENSHOT_DIR || '/tmp'}/panel-dpr${scale}.png` });
     assert.ok(notBlank(shot));
     // "Close chat" sits at the right of the header: the click must hit it at either scale.
@@ -120,6 +121,10 @@ test('mobile viewport with touch: tap the composer, type, send', async () => {
   await page.keyboard.type('sent from a phone');
   await page.keyboard.press('Enter');
   await waitLog(page, 'carol: sent from a phone');
+  // A single tap on a canvas button hits it the first time.
+  const t = await page.evaluate(() => Module.chat.targets['close-chat']);
+  await page.touchscreen.tap(t[0], t[1]);
+  await page.waitForFunction(() => document.getElementById('chat-status').textContent === 'closed');
   await context.close();
 });
 

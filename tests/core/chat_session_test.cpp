@@ -212,3 +212,22 @@ TEST_CASE("a backend that cannot be reached shows a clear error", "[session]") {
     CHECK(r.session.phase() == chat::Phase::Failed);
     CHECK(r.session.error() == "Sign-in failed: network error");
 }
+
+TEST_CASE("a send waits while the browser is offline and goes out when it is back", "[session]") {
+    Rig r;
+    r.boot(json::array());
+    r.join_ack();
+    r.session.client()->notify_offline();
+    std::string why;
+    REQUIRE(r.session.send("offline", why));
+    for (int i = 0; i < 30; ++i) {
+        r.http.answer("/chat/reply", 0, "");
+        r.sched.advance(5000);
+    }
+    CHECK(r.session.failed_count() == 0);  // two and a half minutes offline: still waiting, not failed
+    r.session.client()->notify_online();
+    REQUIRE(r.http.has("/chat/reply"));
+    const std::string cmid = json::parse(r.http.pending.back().request.body)["clientMessageId"];
+    r.http.answer("/chat/reply", 201, json{{"message", msg(1, "alice", cmid)}}.dump());
+    CHECK(r.session.conversation().ordered().back()->state == chat::SendState::Sent);
+}

@@ -205,3 +205,35 @@ test('reliable protocol: sequence ids, recovery after a drop redelivers what was
   const bad = await connect(url.toString(), 'json.reliable.webpubsub.azure.v1');
   assert.equal((await bad.closed).code, 1008);
 });
+
+test('REST :generateToken issues a client token the emulator accepts', async () => {
+  const { createHmac } = await import('node:crypto');
+  const { ACCESS_KEY } = await import('../lib/stub.mjs');
+  const path = '/api/hubs/chat/:generateToken?userId=rest-user&role=webpubsub.joinLeaveGroup&group=g1&minutesToExpire=5&api-version=2024-12-01';
+  const sign = (claims) => {
+    const h = Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url');
+    const p = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    return `${h}.${p}.${createHmac('sha256', ACCESS_KEY).update(`${h}.${p}`).digest('base64url')}`;
+  };
+  const now = Math.floor(Date.now() / 1000);
+  const auth = { Authorization: `Bearer ${sign({ aud: `${stub.base}${path}`, exp: now + 300, iat: now })}` };
+  const r = await fetch(stub.base + path, { method: 'POST', headers: auth });
+  assert.equal(r.status, 200);
+  const { token } = await r.json();
+  const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url'));
+  assert.equal(claims.sub, 'rest-user');
+  assert.deepEqual(claims.role, ['webpubsub.joinLeaveGroup']);
+  assert.deepEqual(claims['webpubsub.group'], ['g1']);
+  assert.ok(claims.exp - now <= 300 + 5);
+  const c = await connect(`ws://127.0.0.1:${stub.port}/client/hubs/chat?access_token=${token}`);
+  const hello = await c.next((f) => f.event === 'connected');
+  assert.equal(hello.userId, 'rest-user');
+  c.close();
+  // Wrong audience and expired tokens are refused with a reason.
+  const wrongAud = await fetch(stub.base + path, { method: 'POST', headers: { Authorization: `Bearer ${sign({ aud: 'http://elsewhere/api', exp: now + 300 })}` } });
+  assert.equal(wrongAud.status, 401);
+  assert.match((await wrongAud.json()).error.message, /audience/);
+  const expired = await fetch(stub.base + path, { method: 'POST', headers: { Authorization: `Bearer ${sign({ aud: `${stub.base}${path}`, exp: now - 10 })}` } });
+  assert.equal(expired.status, 401);
+  assert.match((await expired.json()).error.message, /expired/);
+});

@@ -256,8 +256,37 @@ void Hub::ack(Conn& c, std::optional<uint64_t> ackId, const std::string& error, 
     send_frame(c, ServiceFrame{a});
 }
 
+// Wildcard group patterns of the newer roles: '?' one character except '.', '*' any run without
+// '.', '**' any run including '.', '\\' escapes the next character.
+bool group_pattern_match(std::string_view p, std::string_view s) {
+    if (p.empty()) return s.empty();
+    if (p[0] == '\\' && p.size() > 1) return !s.empty() && s[0] == p[1] && group_pattern_match(p.substr(2), s.substr(1));
+    if (p.size() > 1 && p[0] == '*' && p[1] == '*') {
+        for (std::size_t i = 0; i <= s.size(); ++i)
+            if (group_pattern_match(p.substr(2), s.substr(i))) return true;
+        return false;
+    }
+    if (p[0] == '*') {
+        for (std::size_t i = 0; i <= s.size(); ++i) {
+            if (group_pattern_match(p.substr(1), s.substr(i))) return true;
+            if (i < s.size() && s[i] == '.') break;
+        }
+        return false;
+    }
+    if (p[0] == '?') return !s.empty() && s[0] != '.' && group_pattern_match(p.substr(1), s.substr(1));
+    return !s.empty() && s[0] == p[0] && group_pattern_match(p.substr(1), s.substr(1));
+}
+
 bool Hub::allowed(const Conn& c, const std::string& role, const std::string& group) const {
-    return c.roles.count(role) || c.roles.count(role + "." + group);
+    if (c.roles.count(role) || c.roles.count(role + "." + group)) return true;
+    // webpubsub.joinLeaveGroup -> webpubsub.joinLeaveGroups.{pattern}; same for sendToGroup(s).
+    const std::string wildcard = role + "s.";
+    for (const std::string& r : c.roles) {
+        if (r.compare(0, wildcard.size(), wildcard) != 0) continue;
+        const std::string_view pattern = std::string_view(r).substr(wildcard.size());
+        if (std::count(pattern.begin(), pattern.end(), '*') <= 5 && group_pattern_match(pattern, group)) return true;
+    }
+    return false;
 }
 
 void Hub::join(Conn& c, const std::string& group) {

@@ -4,7 +4,8 @@
 // it a ConnectionSink per WebSocket. REST handlers call the same object.
 //  [X] json.webpubsub.azure.v1, json.reliable.webpubsub.azure.v1 (sequence ids, sequenceAck,
 //      recovery with awps_connection_id + awps_reconnection_token, redelivery of unacked)
-//  [X] roles: joinLeaveGroup[.g], sendToGroup[.g]; initial groups; runtime permissions
+//  [X] roles: joinLeaveGroup[.g], sendToGroup[.g], wildcard joinLeaveGroups./sendToGroups.{pattern};
+//      initial groups; runtime permissions
 //  [X] acks with Duplicate / Forbidden / BadRequest; noEcho; ping/pong
 //  [X] REST operations: send to all/group/user/connection (with excluded), group membership,
 //      close, existence, list group connections
@@ -155,5 +156,6 @@ private:
 };
 
 ClientProtocol protocol_from_name(const std::string& name, bool& known);
+bool group_pattern_match(std::string_view pattern, std::string_view group);
 
 } // namespace stub

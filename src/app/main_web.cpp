@@ -108,6 +108,7 @@ EM_JS(void, js_thumb_take, (const char* url_ptr, unsigned char* out), {
     Module.chat.thumbs[url] = { state: 'taken' };
 });
 
+EM_JS(int, js_take_theme_change, (), { var t = Module.chat.themeChanged ? 1 : 0; Module.chat.themeChanged = false; return t; });
 EM_JS(int, js_take_typing, (), { var t = Module.chat.typing ? 1 : 0; Module.chat.typing = false; return t; });
 EM_JS(void, js_pick_file, (), { var f = document.getElementById("attach"); if (f) f.click(); });
 EM_JS(int, js_take_attachment, (char* out, int cap), {
@@ -177,8 +178,11 @@ EM_JS(void, js_open_url, (const char* url), {
     if (u.indexOf("http://") === 0 || u.indexOf("https://") === 0 || u.charAt(0) === "/") window.open(u, "_blank", "noopener");
     else Module.chat.appLinks = (Module.chat.appLinks || []).concat([u]);
 });
-// One toast per notification across tabs: the first tab to claim the id shows it.
+// One toast per notification across tabs: the tab holding the "toast leader" Web Lock shows
+// toasts (see shell/index.html); without Web Locks, the first tab to claim the id in
+// localStorage does (best effort: storage is not atomic across tabs).
 EM_JS(int, js_claim_toast, (const char* id), {
+    if (Module.chat.toastLeader !== undefined) return Module.chat.toastLeader ? 1 : 0;
     try {
         var k = "chat-toast:" + UTF8ToString(id);
         if (localStorage.getItem(k)) return 0;
@@ -480,6 +484,14 @@ void frame() {
     glfwPollEvents();
     pump_thumbnails(a);
     const float dpr = static_cast<float>(canvas_fit());
+    if (js_take_theme_change()) {
+        // The system switched between light and dark: follow it without a reload.
+        a.view.light = js_prefers_light() != 0;
+        ImGuiStyle fresh;
+        if (a.view.light) ImGui::StyleColorsLight(&fresh); else ImGui::StyleColorsDark(&fresh);
+        fresh.ScaleAllSizes(dpr);
+        ImGui::GetStyle() = fresh;
+    }
     if (dpr != a.dpr) {
         // Moved to a screen with another pixel ratio, or zoomed: re-rasterise the font and rescale.
         ImGui::GetIO().Fonts->Clear();

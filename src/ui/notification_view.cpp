@@ -106,6 +106,7 @@ void draw_toasts(notify::NotificationCenter& center, FeedViewState& st, float di
             ImGui::PopTextWrapPos();
         }
         if (ImGui::SmallButton("Open feed")) st.open = true;
+        target("toast:" + t->id);
         y += ImGui::GetWindowHeight() + 8 * st.scale;
         ImGui::End();
     }

@@ -221,3 +221,35 @@ test('an image attachment shows a thumbnail that opens the file', async () => {
   await alice.context.close();
   await bob.context.close();
 });
+
+test('two tabs of the same user: one toast per notification; the theme follows the system live', async () => {
+  const context = await browser.newContext({ viewport: { width: 900, height: 640 }, colorScheme: 'dark' });
+  const tabs = [];
+  for (let i = 0; i < 2; i++) {
+    const page = await context.newPage();
+    await page.goto(`${stub.base}/?user=carol`);
+    await waitStatus(page, 'connected');
+    await page.waitForFunction(() => /unread/.test(document.getElementById('feed-status').textContent));
+    tabs.push(page);
+  }
+  await new Promise((r) => setTimeout(r, 1000));  // both notification sockets joined
+  const id = `tabs-${Date.now()}`;
+  const alice = await login(stub.base, 'alice');
+  await api(stub.base, alice, 'POST', '/notifications', { id, title: 'Only once', target: { kind: 'user', id: 'carol' } });
+  for (const p of tabs) await p.waitForFunction((n) => document.querySelector(`#feed-list [data-notification-id="${n}"]`), id);
+  const shown = [];
+  for (const p of tabs) {
+    await nudge(p);
+    await p.waitForTimeout(200);
+    shown.push(await p.evaluate((n) => `toast:${n}` in (Module.chat.targets || {}), id));
+  }
+  assert.deepEqual(shown.filter(Boolean).length, 1, `toast shown in exactly one tab (${shown})`);
+  // Switch the system theme: the canvas background follows without a reload.
+  const pixel = async (p) => (await p.screenshot({ clip: { x: 600, y: 400, width: 1, height: 1 } })).toString('base64');
+  const dark = await pixel(tabs[0]);
+  await tabs[0].emulateMedia({ colorScheme: 'light' });
+  await nudge(tabs[0]);
+  await tabs[0].waitForTimeout(300);
+  assert.notEqual(await pixel(tabs[0]), dark);
+  await context.close();
+});

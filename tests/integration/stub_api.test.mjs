@@ -237,3 +237,29 @@ test('REST :generateToken issues a client token the emulator accepts', async () 
   assert.equal(expired.status, 401);
   assert.match((await expired.json()).error.message, /expired/);
 });
+
+test('wildcard group roles: ? and * stop at dots, ** does not', async () => {
+  const { createHmac } = await import('node:crypto');
+  const { ACCESS_KEY } = await import('../lib/stub.mjs');
+  const sign = (claims) => {
+    const h = Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url');
+    const p = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    return `${h}.${p}.${createHmac('sha256', ACCESS_KEY).update(`${h}.${p}`).digest('base64url')}`;
+  };
+  const token = sign({ aud: `${stub.base}/client/hubs/chat`, exp: Math.floor(Date.now() / 1000) + 300, sub: 'wild',
+    role: ['webpubsub.joinLeaveGroups.room.*', 'webpubsub.joinLeaveGroups.deep.**', 'webpubsub.sendToGroups.r?'] });
+  const c = await connect(`ws://127.0.0.1:${stub.port}/client/hubs/chat?access_token=${token}`);
+  await c.next((f) => f.event === 'connected');
+  const cases = [['joinGroup', 'room.a', true], ['joinGroup', 'room.a.b', false], ['joinGroup', 'other', false],
+    ['joinGroup', 'deep.a.b.c', true], ['sendToGroup', 'r1', true], ['sendToGroup', 'r12', false], ['sendToGroup', 'room.a', false]];
+  let id = 100;
+  for (const [type, group, ok] of cases) {
+    const frame = { type, group, ackId: ++id };
+    if (type === 'sendToGroup') Object.assign(frame, { dataType: 'text', data: 'x' });
+    c.send(frame);
+    const ack = await c.next((f) => f.type === 'ack' && f.ackId === id);
+    assert.equal(ack.success, ok, `${type} ${group}`);
+    if (!ok) assert.equal(ack.error.name, 'Forbidden');
+  }
+  c.close();
+});

@@ -282,35 +282,30 @@ void PubSubClient::finish_stopped(int code, const std::string& reason) {
 // [SECTION] sends, acks, queue
 // ============================================================================================
 
-void PubSubClient::join_group(const std::string& group, SendCallback cb, SendOptions opt) {
-    groups_.insert(group);
+void PubSubClient::group_op(bool join, const std::string& group, std::optional<uint64_t> ackId, SendCallback cb) {
     Outgoing o;
-    o.ackId = opt.ackId ? *opt.ackId : next_ack_id_++;
-    o.text = encode(ClientFrame{JoinGroupFrame{group, o.ackId}});
+    o.ackId = ackId ? *ackId : next_ack_id_++;
+    o.text = join ? encode(ClientFrame{JoinGroupFrame{group, o.ackId}}) : encode(ClientFrame{LeaveGroupFrame{group, o.ackId}});
     o.cb = std::move(cb);
     submit(std::move(o), false);
+}
+
+void PubSubClient::join_group(const std::string& group, SendCallback cb, SendOptions opt) {
+    groups_.insert(group);
+    group_op(true, group, opt.ackId, std::move(cb));
 }
 
 void PubSubClient::rejoin_groups() {
     rejoin_needed_ = false;
-    for (const std::string& group : groups_) {
-        Outgoing o;
-        o.ackId = next_ack_id_++;
-        o.text = encode(ClientFrame{JoinGroupFrame{group, o.ackId}});
-        o.cb = [this, group](const SendResult& r) {
+    for (const std::string& group : groups_)
+        group_op(true, group, std::nullopt, [this, group](const SendResult& r) {
             if (!r.ok && events_.rejoin_group_failed) events_.rejoin_group_failed(group, r.error);
-        };
-        submit(std::move(o), false);
-    }
+        });
 }
 
 void PubSubClient::leave_group(const std::string& group, SendCallback cb, SendOptions opt) {
     groups_.erase(group);
-    Outgoing o;
-    o.ackId = opt.ackId ? *opt.ackId : next_ack_id_++;
-    o.text = encode(ClientFrame{LeaveGroupFrame{group, o.ackId}});
-    o.cb = std::move(cb);
-    submit(std::move(o), false);
+    group_op(false, group, opt.ackId, std::move(cb));
 }
 
 void PubSubClient::send_to_group(const std::string& group, json data, DataType type, SendOptions opt, SendCallback cb) {

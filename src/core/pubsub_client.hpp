@@ -173,6 +173,7 @@ private:
     void finish_stopped(int code, const std::string& reason);
     void handle_ack(const AckFrame& ack);
     void rejoin_groups();
+    void group_op(bool join, const std::string& group, std::optional<uint64_t> ackId, SendCallback cb);
     void handle_sequence(uint64_t seq, bool& drop);
     void send_sequence_ack();
     void submit(Outgoing o, bool fire_and_forget);

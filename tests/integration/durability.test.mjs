@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startStub, login, api } from '../lib/stub.mjs';
-import { connect } from '../lib/ws.mjs';
+import { joinAs } from '../lib/ws.mjs';
 
 test('kill -9 with an unpublished outbox, restart: rows are published to the group', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'chat-durable-'));
@@ -26,11 +26,7 @@ test('kill -9 with an unpublished outbox, restart: rows are published to the gro
 
     stub = await startStub({ db, args: ['--outbox-paused'] });
     const bob = await login(stub.base, 'bob');
-    const url = (await api(stub.base, bob, 'POST', '/realtime/clientAccessUrl', { groupName: 'conversation:demo' })).json.url;
-    const c = await connect(url);
-    await c.next((f) => f.event === 'connected');
-    c.send({ type: 'joinGroup', group: 'conversation:demo', ackId: 1 });
-    await c.next((f) => f.ackId === 1);
+    const c = await joinAs(stub.base, bob, 'conversation:demo');
     await fetch(`${stub.base}/_stub/outbox?pause=false`, { method: 'POST' });
     const got = [];
     while (got.length < 3) got.push((await c.next((f) => f.type === 'message')).data.message.messageId);

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStub, login, api } from '../lib/stub.mjs';
-import { connect } from '../lib/ws.mjs';
+import { joinAs } from '../lib/ws.mjs';
 
 test('healthz, --help, CORS and the disabled /_stub/ API', async () => {
   const stub = await startStub({ args: ['--allow-origin', 'https://site.example'] });
@@ -78,11 +78,7 @@ test('outbox: failed publishes are retried without duplicates, then parked as de
   try {
     const alice = await login(stub.base, 'alice');
     const bob = await login(stub.base, 'bob');
-    const url = (await api(stub.base, bob, 'POST', '/realtime/clientAccessUrl', { groupName: 'conversation:demo' })).json.url;
-    const c = await connect(url);
-    await c.next((f) => f.event === 'connected');
-    c.send({ type: 'joinGroup', group: 'conversation:demo', ackId: 1 });
-    await c.next((f) => f.ackId === 1);
+    const c = await joinAs(stub.base, bob, 'conversation:demo');
 
     await fetch(`${stub.base}/_stub/outbox?failNext=2`, { method: 'POST' });
     const sent = await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'eventually', clientMessageId: 'o1' });

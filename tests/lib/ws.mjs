@@ -1,5 +1,6 @@
 // A tiny WebSocket helper for protocol tests: collects frames and waits for matching ones.
 import WebSocket from 'ws';
+import { api } from './stub.mjs';
 
 export function connect(url, protocol = 'json.webpubsub.azure.v1') {
   return new Promise((resolve, reject) => {
@@ -33,4 +34,15 @@ export function connect(url, protocol = 'json.webpubsub.azure.v1') {
       close: () => ws.close(),
     }));
   });
+}
+
+// Connects as `token`'s user with an access URL for `group`, joins it, and returns the socket.
+export async function joinAs(base, token, group, protocol) {
+  const url = (await api(base, token, 'POST', '/realtime/clientAccessUrl', { groupName: group })).json.url;
+  const c = await connect(url, protocol);
+  await c.next((f) => f.event === 'connected');
+  c.send({ type: 'joinGroup', group, ackId: 1 });
+  const ack = await c.next((f) => f.type === 'ack' && f.ackId === 1);
+  if (!ack.success) throw new Error(`join ${group}: ${JSON.stringify(ack)}`);
+  return c;
 }

@@ -1,0 +1,48 @@
+// The site served by a plain static file host on another origin, pointed at the stub's API by
+// a URL parameter: CORS preflights, cross-origin WebSocket and fetch all work.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { startStub, SITE_DIR } from '../lib/stub.mjs';
+import { launch } from '../lib/browser.mjs';
+
+let stub;
+let browser;
+let host;
+let origin;
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.svg': 'image/svg+xml' };
+
+before(async () => {
+  host = createServer(async (req, res) => {
+    const p = new URL(req.url, 'http://x').pathname;
+    const file = path.join(SITE_DIR, p === '/' ? 'index.html' : path.normalize(p).replace(/^(\.\.[/\\])+/, ''));
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { 'Content-Type': types[path.extname(file)] || 'application/octet-stream' });
+      res.end(body);
+    } catch { res.writeHead(404); res.end(); }
+  });
+  await new Promise((r) => host.listen(0, '127.0.0.1', r));
+  origin = `http://localhost:${host.address().port}`;
+  stub = await startStub({ args: ['--allow-origin', origin] });
+  browser = await launch();
+});
+after(async () => { await browser?.close(); await stub?.stop(); host?.close(); });
+
+test('a static copy of the site on another origin talks to the backend given by ?api=', async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${origin}/?user=bob&api=${encodeURIComponent(stub.base)}`);
+  await page.waitForFunction(() => document.getElementById('chat-status')?.textContent === 'connected', null, { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelectorAll('#chat-log [data-message-id]').length > 0);
+  await page.focus('#composer');
+  await page.keyboard.type('from a static host');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => [...document.querySelectorAll('#chat-log [data-message-id]')]
+    .some((e) => e.textContent === 'bob: from a static host'));
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -158,13 +158,20 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
     st.composer_visible = false;
     st.rows_drawn = 0;
 
-    // Header: conversation, me, bell, open/close.
+    // Header: conversation, me (when there is room), bell and open/close at the right edge.
+    const bool wide = w / st.scale >= 640;
+    const ImGuiStyle& style = ImGui::GetStyle();
+    const float close_w = ImGui::CalcTextSize(s.panel_open() ? "Close chat" : "Open chat").x + style.FramePadding.x * 2;
+    const float bell_w = ImGui::CalcTextSize("Bell (999)").x + style.FramePadding.x * 2;
+    const float right = w - style.WindowPadding.x - close_w;
     ImGui::Text("%s", s.title().empty() ? "Chat" : s.title().c_str());
-    ImGui::SameLine();
-    ImGui::TextDisabled("  signed in as %s", s.display_name().empty() ? s.user_id().c_str() : s.display_name().c_str());
-    ImGui::SameLine(w - 200 * st.scale);
+    if (wide) {
+        ImGui::SameLine();
+        ImGui::TextDisabled("  signed in as %s", s.display_name().empty() ? s.user_id().c_str() : s.display_name().c_str());
+    }
+    ImGui::SameLine(right - bell_w - style.ItemSpacing.x);
     if (header_extra) header_extra();
-    ImGui::SameLine(w - 130 * st.scale);
+    ImGui::SameLine(right);
     if (s.panel_open()) {
         if (ImGui::SmallButton("Close chat")) s.close_panel();
         target("close-chat");
@@ -195,7 +202,6 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
     }
 
     // Wide screens get a conversation list at the left; narrow ones a picker above the messages.
-    const bool wide = w / st.scale >= 640;
     if (wide) {
         conversation_list(s, st, 230 * st.scale);
         ImGui::SameLine();
@@ -241,8 +247,10 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
     const bool over = st.composer_bytes > s.max_message_bytes();
     ImGui::TextColored(over ? error_color() : ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled), "%zu / %zu bytes",
                        st.composer_bytes, s.max_message_bytes());
-    ImGui::SameLine();
-    ImGui::TextDisabled("  Enter sends, Shift+Enter new line");
+    if (wide) {
+        ImGui::SameLine();
+        ImGui::TextDisabled("  Enter sends, Shift+Enter new line");
+    }
     ImGui::SameLine();
     if (ImGui::SmallButton("Attach file")) st.pick_file = true;
     target("attach");

@@ -109,6 +109,12 @@ EM_JS(void, js_thumb_take, (const char* url_ptr, unsigned char* out), {
 });
 
 EM_JS(int, js_take_theme_change, (), { var t = Module.chat.themeChanged ? 1 : 0; Module.chat.themeChanged = false; return t; });
+// Anything queued by the page for the wasm side (composer submits, uploads, mirror clicks)?
+EM_JS(int, js_has_input, (), {
+    var c = Module.chat;
+    return (c.submits.length || (c.attachments && c.attachments.length) || (c.convClicks && c.convClicks.length) ||
+            (c.feedClicks && c.feedClicks.length)) ? 1 : 0;
+});
 EM_JS(int, js_take_typing, (), { var t = Module.chat.typing ? 1 : 0; Module.chat.typing = false; return t; });
 EM_JS(void, js_pick_file, (), { var f = document.getElementById("attach"); if (f) f.click(); });
 EM_JS(int, js_take_attachment, (char* out, int cap), {
@@ -428,17 +434,19 @@ void take_attachments(App& a) {
 void frame() {
     App& a = *g_app;
     if (!a.session) return;  // config.json still loading
-    take_submits(a);
+    if (js_has_input()) {  // a cheap check first: the takes below allocate buffers
+        take_submits(a);
+        take_attachments(a);
+        // Clicks on the accessible mirror's buttons (keyboard and screen-reader users) act like the canvas.
+        for (std::string id = take_click(1); !id.empty(); id = take_click(1)) a.session->open_conversation(id);
+        if (a.center)
+            for (std::string id = take_click(0); !id.empty(); id = take_click(0)) a.center->mark_read(id);
+    }
     if (js_take_typing()) a.session->typing();
-    take_attachments(a);
     if (a.view.pick_file) {
         js_pick_file();
         a.view.pick_file = false;
     }
-    // Clicks on the accessible mirror's buttons (keyboard and screen-reader users) act like the canvas.
-    for (std::string id = take_click(1); !id.empty(); id = take_click(1)) a.session->open_conversation(id);
-    if (a.center)
-        for (std::string id = take_click(0); !id.empty(); id = take_click(0)) a.center->mark_read(id);
     // Browser hints for the client: network up/down, page shown again.
     const bool online = web::browser_online(), visible = web::page_visible();
     if (auto* c = a.session->client()) {

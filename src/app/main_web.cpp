@@ -217,8 +217,8 @@ EM_JS(double, canvas_fit, (), {
 });
 EM_JS(int, canvas_width, (), { return Module.canvas.width; });
 EM_JS(int, js_prefers_light, (), { return window.matchMedia && matchMedia('(prefers-color-scheme: light)').matches ? 1 : 0; });
-EM_JS(void, js_report_scroll, (double y, double max, int rows), {
-    Module.chat.scrollY = y; Module.chat.scrollMax = max; Module.chat.rowsDrawn = rows;
+EM_JS(void, js_report_scroll, (double y, double max, int rows, int ctrl), {
+    Module.chat.scrollY = y; Module.chat.scrollMax = max; Module.chat.rowsDrawn = rows; Module.chat.keyCtrl = !!ctrl;
 });
 // Page state bridge (see shell/index.html, Module.chat).
 EM_JS(int, js_take_wake, (), { var w = Module.chat.wake; Module.chat.wake = 0; return w; });
@@ -543,7 +543,7 @@ void frame() {
             t[tg.name] = {(tg.x + tg.w / 2) / dpr, (tg.y + tg.h / 2) / dpr, tg.w / dpr, tg.h / dpr};
         js_publish_targets(t.dump().c_str());
     }
-    js_report_scroll(a.view.scroll_y / dpr, a.view.scroll_max / dpr, a.view.rows_drawn);
+    js_report_scroll(a.view.scroll_y / dpr, a.view.scroll_max / dpr, a.view.rows_drawn, ImGui::GetIO().KeyCtrl ? 1 : 0);
     for (std::string* url : {&a.view.open_url, &a.feed.open_url})
         if (!url->empty()) {
             // In-app actions ("app:conversation/<id>") navigate inside the panel; others open a tab.

@@ -185,3 +185,38 @@ test('a browser without WebGL2 gets a clear error page instead of a dead canvas'
   assert.equal(await page.getAttribute('#fatal', 'role'), 'alert');
   await context.close();
 });
+
+test('modifiers do not stick after the window loses focus', async () => {
+  const { page, context } = await openChat(browser, stub.base, 'alice');
+  await page.mouse.click(600, 300);  // focus the canvas (not the composer)
+  await page.keyboard.down('Control');
+  await page.mouse.move(610, 300);
+  await page.waitForFunction(() => Module.chat.keyCtrl === true);
+  // Alt-Tab away: the browser sends blur and never the keyup.
+  await page.evaluate(() => window.dispatchEvent(new Event('blur')));
+  await page.mouse.move(620, 300);
+  await page.waitForFunction(() => Module.chat.keyCtrl === false);
+  await context.close();
+});
+
+test('a hidden tab keeps receiving messages without drawing', async () => {
+  const { page, context } = await openChat(browser, stub.base, 'bob');
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await page.waitForTimeout(300);
+  const before = await page.evaluate(() => Module.chat.frames);
+  const token = await login(stub.base, 'alice');
+  await api(stub.base, token, 'POST', '/chat/reply', { conversationId: 'demo', message: 'while hidden', clientMessageId: `hidden-${Date.now()}` });
+  await waitLog(page, 'alice: while hidden');
+  assert.equal(await page.evaluate(() => Module.chat.frames), before, 'no frames drawn while hidden');
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => false });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await page.waitForFunction((b) => Module.chat.frames > b, before);
+  await context.close();
+});

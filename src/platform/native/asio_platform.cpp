@@ -93,7 +93,8 @@ public:
     }
     void close(int code, const std::string& reason) {
         detached_ = true;
-        if (done_) return;
+        if (done_ || closing_) return;  // one close handshake per socket (Beast allows one close op)
+        closing_ = true;
         if (!open_) {
             beast::error_code ignored;
             beast::get_lowest_layer(ws_).socket().close(ignored);
@@ -162,7 +163,7 @@ private:
     Url url_;
     std::string protocol_;
     std::deque<std::string> queue_;
-    bool open_ = false, done_ = false, detached_ = false;
+    bool open_ = false, done_ = false, detached_ = false, closing_ = false;
 };
 
 class AsioSocket final : public wps::Socket {

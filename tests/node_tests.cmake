@@ -22,8 +22,13 @@ foreach(suite ${NODE_SUITES})
   endif()
 endforeach()
 
-# The wasm build's tests join this ctest run, so one `ctest` reports every suite.
-if(EXISTS "${WASM_BUILD_DIR}/CTestTestfile.cmake")
-  file(WRITE "${CMAKE_BINARY_DIR}/wasm_tests.cmake" "subdirs(\"${WASM_BUILD_DIR}\")\n")
-  set_property(DIRECTORY "${CMAKE_SOURCE_DIR}" APPEND PROPERTY TEST_INCLUDE_FILES "${CMAKE_BINARY_DIR}/wasm_tests.cmake")
-endif()
+# The wasm and sanitizer builds' tests join this ctest run, so one `ctest` reports every suite.
+set(ASAN_BUILD_DIR "${CMAKE_SOURCE_DIR}/build/asan" CACHE PATH "the native-asan preset's build folder")
+set(_extra "")
+foreach(dir "${WASM_BUILD_DIR}" "${ASAN_BUILD_DIR}")
+  if(EXISTS "${dir}/CTestTestfile.cmake")
+    string(APPEND _extra "subdirs(\"${dir}\")\n")
+  endif()
+endforeach()
+file(WRITE "${CMAKE_BINARY_DIR}/wasm_tests.cmake" "${_extra}")
+set_property(DIRECTORY "${CMAKE_SOURCE_DIR}" APPEND PROPERTY TEST_INCLUDE_FILES "${CMAKE_BINARY_DIR}/wasm_tests.cmake")

@@ -42,7 +42,7 @@ void parse_target(Request& r) {
 Response json_response(int status, const nlohmann::json& body) {
     Response r;
     r.status = status;
-    r.body = body.dump();
+    r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // bad UTF-8 from URLs
     return r;
 }
 

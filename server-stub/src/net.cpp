@@ -224,7 +224,7 @@ private:
         const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
         if (h_.log_requests)
             std::cerr << json{{"level", "info"}, {"msg", "http"}, {"method", r.method}, {"path", r.path},
-                              {"status", res.status}, {"us", us}}.dump() << "\n";
+                              {"status", res.status}, {"us", us}}.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
         write(res, req.keep_alive(), req.version(), origin, req.method() == http::verb::head);
     }
 

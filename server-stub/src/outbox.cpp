@@ -9,6 +9,11 @@
 
 namespace stub {
 
+namespace {
+// Structured log: one JSON object per line (strings escaped by the JSON library).
+void log_line(const nlohmann::json& j) { std::fprintf(stderr, "%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str()); }
+} // namespace
+
 OutboxWorker::OutboxWorker(Store& store, Publisher& publisher, OutboxOptions options)
     : store_(store), publisher_(publisher), options_(options) {}
 
@@ -68,8 +73,8 @@ std::size_t OutboxWorker::run_once(int64_t now_ms) {
             const bool dead = attempt >= options_.max_attempts;
             const int64_t delay = std::min(options_.max_retry_ms, options_.base_retry_ms << std::min(attempt - 1, 20));
             store_.mark_failed(row.eventId, error, now_ms + delay, dead);
-            std::fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"outbox publish failed\",\"eventId\":\"%s\",\"attempt\":%d,\"dead\":%s,\"error\":\"%s\"}\n",
-                         row.eventId.c_str(), attempt, dead ? "true" : "false", error.c_str());
+            log_line(nlohmann::json{{"level", "warn"}, {"msg", "outbox publish failed"}, {"eventId", row.eventId},
+                                    {"attempt", attempt}, {"dead", dead}, {"error", error}});
         }
         ++handled;
     }
@@ -82,7 +87,7 @@ void OutboxWorker::loop() {
             while (!stop_ && run_once(unix_now_ms()) > 0) {
             }
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"outbox pass failed\",\"error\":\"%s\"}\n", e.what());
+            log_line(nlohmann::json{{"level", "error"}, {"msg", "outbox pass failed"}, {"error", e.what()}});
         }
         std::unique_lock<std::mutex> lock(mu_);
         if (stop_) break;

@@ -149,8 +149,9 @@ json parse_object(std::string_view text, std::string& err) {
 
 } // namespace
 
-std::string encode(const ClientFrame& f) { return std::visit(ClientEncoder{}, f).dump(); }
-std::string encode(const ServiceFrame& f) { return std::visit(ServiceEncoder{}, f).dump(); }
+// Strings that are not valid UTF-8 (a group name from a URL, say) are replaced, never thrown on.
+std::string encode(const ClientFrame& f) { return std::visit(ClientEncoder{}, f).dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string encode(const ServiceFrame& f) { return std::visit(ServiceEncoder{}, f).dump(-1, ' ', false, json::error_handler_t::replace); }
 
 Decoded<ClientFrame> decode_client_frame(std::string_view text) {
     std::string err;

@@ -263,3 +263,12 @@ test('wildcard group roles: ? and * stop at dots, ** does not', async () => {
   }
   c.close();
 });
+
+test('bytes that are not UTF-8 in paths are answered, never crash the server', async () => {
+  const r = await fetch(`${stub.base}/%FF%FE/x`);
+  assert.equal(r.status, 404);
+  const g = await api(stub.base, alice, 'POST', '/realtime/clientAccessUrl', { groupName: 'conversation:\udcff' });
+  assert.ok(g.status === 400 || g.status === 403);
+  const health = await fetch(`${stub.base}/healthz`);
+  assert.equal(health.status, 200, 'still serving');
+});

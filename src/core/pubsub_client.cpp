@@ -40,8 +40,14 @@ PubSubClient::~PubSubClient() {
     ++gen_;
     socket_.reset();
     for (TimerId t : {seq_ack_timer_, keep_alive_timer_, retry_timer_, probe_timer_}) sched_.cancel(t);
-    for (auto& [id, o] : queue_) sched_.cancel(o.deadline_timer);
-    for (auto& [id, o] : pending_) sched_.cancel(o.deadline_timer);
+    for (auto& [id, o] : queue_) cancel_timers(o);
+    for (auto& [id, o] : pending_) cancel_timers(o);
+}
+
+void PubSubClient::cancel_timers(Outgoing& o) {
+    sched_.cancel(o.deadline_timer);
+    sched_.cancel(o.retry_timer);
+    o.deadline_timer = o.retry_timer = 0;
 }
 
 // ============================================================================================
@@ -386,7 +392,7 @@ void PubSubClient::handle_ack(const AckFrame& ack) {
     Outgoing& o = it->second;
     const bool duplicate = !ack.success && ack.error && ack.error->name == "Duplicate";
     if (ack.success || duplicate) {
-        sched_.cancel(o.deadline_timer);
+        cancel_timers(o);
         SendCallback cb = std::move(o.cb);
         pending_.erase(it);
         if (cb) cb(SendResult{true, ack.ackId, duplicate, {}});
@@ -398,13 +404,15 @@ void PubSubClient::handle_ack(const AckFrame& ack) {
         ++o.retries;
         const uint64_t delay = retry_delay_ms(options_.message_retry, o.retries, random_ ? random_() : 0.5);
         const uint64_t ackId = ack.ackId;
-        sched_.after(delay, [this, ackId] {
+        o.retry_timer = sched_.after(delay, [this, ackId] {
             auto p = pending_.find(ackId);
-            if (p != pending_.end() && socket_ready()) socket_->send(p->second.text);
+            if (p == pending_.end()) return;
+            p->second.retry_timer = 0;
+            if (socket_ready()) socket_->send(p->second.text);
         });
         return;
     }
-    sched_.cancel(o.deadline_timer);
+    cancel_timers(o);
     SendCallback cb = std::move(o.cb);
     pending_.erase(it);
     if (cb) cb(SendResult{false, ack.ackId, false, err});
@@ -414,12 +422,14 @@ void PubSubClient::expire(uint64_t id) {
     SendCallback cb;
     std::optional<uint64_t> ackId;
     if (auto q = queue_.find(id); q != queue_.end()) {
+        cancel_timers(q->second);
         cb = std::move(q->second.cb);
         if (q->second.ackId) ackId = q->second.ackId;
         queue_.erase(q);
     } else {
         for (auto p = pending_.begin(); p != pending_.end(); ++p) {
             if (p->second.id != id) continue;
+            cancel_timers(p->second);
             cb = std::move(p->second.cb);
             ackId = p->first;
             pending_.erase(p);
@@ -432,11 +442,11 @@ void PubSubClient::expire(uint64_t id) {
 void PubSubClient::fail_all(const std::string& name, const std::string& message) {
     std::vector<std::pair<SendCallback, std::optional<uint64_t>>> cbs;
     for (auto& [id, o] : queue_) {
-        sched_.cancel(o.deadline_timer);
+        cancel_timers(o);
         cbs.emplace_back(std::move(o.cb), o.ackId ? std::optional<uint64_t>(o.ackId) : std::nullopt);
     }
     for (auto& [ackId, o] : pending_) {
-        sched_.cancel(o.deadline_timer);
+        cancel_timers(o);
         cbs.emplace_back(std::move(o.cb), ackId);
     }
     queue_.clear();

@@ -158,7 +158,9 @@ private:
         SendCallback cb;
         uint32_t retries = 0;
         TimerId deadline_timer = 0;
+        TimerId retry_timer = 0;       // a resend after a transient error
     };
+    void cancel_timers(Outgoing& o);
 
     void begin_connect();
     void open_socket(const std::string& url, bool recovery);

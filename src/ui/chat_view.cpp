@@ -37,7 +37,7 @@ ImVec4 error_color() { return ImVec4(0.9f, 0.35f, 0.35f, 1); }
 // Connection state, honest: offline / reconnecting (after a grace period, with the attempt, the
 // countdown and "Reconnect now") / catching up / live, plus when the view was last in sync.
 void connection_banner(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
-    static uint64_t trouble_since = 0;
+    uint64_t& trouble_since = st.trouble_since_ms;
     const wps::ClientStatus& c = s.connection();
     std::string text;
     ImVec4 color(0.3f, 0.75f, 0.4f, 1);
@@ -103,7 +103,6 @@ void connection_banner(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms)
         if (ImGui::SmallButton("Retry all")) s.retry_all();
         target("retry-all");
     }
-    (void)st;
 }
 
 void conversation_list(chat::ChatSession& s, ChatViewState& st, float width) {

@@ -53,6 +53,7 @@ struct ChatViewState {
     bool composer_visible = false;
     std::size_t composer_bytes = 0;  // current length, from the page
     std::string last_error;
+    uint64_t trouble_since_ms = 0;   // when the connection last left "live" (banner grace period)
     float scale = 1.0f;
     bool light = false;              // light theme (follows the system preference)
     float scroll_y = 0, scroll_max = 0;  // message list scroll, for the page's test hook

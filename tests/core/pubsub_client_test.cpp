@@ -459,3 +459,20 @@ TEST_CASE("a client can start from a fixed URL", "[client]") {
     socks.open();
     CHECK(c.status().state == ClientState::Connected);
 }
+
+TEST_CASE("a client destroyed while a resend is scheduled leaves no timer behind", "[client]") {
+    FakeScheduler sched;
+    FakeSockets socks;
+    ClientOptions o;
+    o.keep_alive_interval_ms = 0;
+    {
+        PubSubClient c(fixed_url("ws://h/client/hubs/chat?access_token=x"), socks.factory(), sched, [] { return 0.5; }, o);
+        c.start();
+        socks.open();
+        c.send_event("e", "x", DataType::Text);
+        socks.receive(R"({"type":"ack","ackId":1,"success":false,"error":{"name":"InternalServerError","message":"m"}})");
+        CHECK(sched.pending() > 0);  // the resend (and the send deadline) are scheduled
+    }
+    CHECK(sched.pending() == 0);     // destruction cancelled them: nothing can fire into a dead client
+    sched.advance(60000);
+}

@@ -1,5 +1,6 @@
 # Node-side suites (node's test runner), registered with CTest in the native build:
 #   integration/  the stub over HTTP and WebSocket, and the official Azure SDKs against it
+#   security/     hostile input: every attack in docs/SECURITY.md replayed against the stub
 #   browser/      Playwright + Debian Chromium against the stub serving the wasm site
 # They need the wasm site (build/wasm/site), so scripts/test builds both presets first.
 set(WASM_BUILD_DIR "${CMAKE_SOURCE_DIR}/build/wasm" CACHE PATH "the wasm preset's build folder")
@@ -10,6 +11,7 @@ set(NODE_TEST_ENV
 )
 file(GLOB NODE_SUITES CONFIGURE_DEPENDS
   "${CMAKE_CURRENT_SOURCE_DIR}/integration/*.test.mjs"
+  "${CMAKE_CURRENT_SOURCE_DIR}/security/*.test.mjs"
   "${CMAKE_CURRENT_SOURCE_DIR}/browser/*.test.mjs")
 foreach(suite ${NODE_SUITES})
   file(RELATIVE_PATH name "${CMAKE_CURRENT_SOURCE_DIR}" "${suite}")
@@ -24,8 +26,9 @@ endforeach()
 
 # The wasm and sanitizer builds' tests join this ctest run, so one `ctest` reports every suite.
 set(ASAN_BUILD_DIR "${CMAKE_SOURCE_DIR}/build/asan" CACHE PATH "the native-asan preset's build folder")
+set(FUZZ_BUILD_DIR "${CMAKE_SOURCE_DIR}/build/fuzz" CACHE PATH "the fuzz preset's build folder (clang + libFuzzer)")
 set(_extra "")
-foreach(dir "${WASM_BUILD_DIR}" "${ASAN_BUILD_DIR}")
+foreach(dir "${WASM_BUILD_DIR}" "${ASAN_BUILD_DIR}" "${FUZZ_BUILD_DIR}")
   if(EXISTS "${dir}/CTestTestfile.cmake")
     string(APPEND _extra "subdirs(\"${dir}\")\n")
   endif()

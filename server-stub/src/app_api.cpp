@@ -5,6 +5,7 @@
 #include "rest_api.hpp"
 
 #include "core/base64.hpp"
+#include "core/json_limits.hpp"
 #include "sqlite_store.hpp"
 
 #include <algorithm>
@@ -22,12 +23,39 @@ std::string conversation_group(const std::string& conversationId) { return "conv
 namespace {
 
 constexpr std::size_t kMaxHistoryPage = 200;
+constexpr std::size_t kMaxContextBytes = 4096;     // a conversation's free-form context, serialized
+constexpr std::size_t kMaxMembers = 100;           // members named when a conversation is created
+constexpr int kCreateBurst = 10;
+constexpr int kUploadBurst = 10;
+constexpr std::string_view kTypingSuffix = ":typing";
+
+// `429 Too Many Requests` with the wait in seconds.
+Response too_many(const std::string& what, int64_t wait) {
+    Response busy = error_response(429, "TooManyRequests", "Too many " + what + "; try again in " + std::to_string(wait) + " s.");
+    busy.headers.emplace_back("Retry-After", std::to_string(wait));
+    return busy;
+}
+
+// An action link a user may put in a notification: in-app (app:...) or a same-site path.
+bool in_app_link(const std::string& link) {
+    if (link.rfind("app:", 0) == 0) return link.find_first_of("\r\n") == std::string::npos;
+    return link.size() > 0 && link[0] == '/' && (link.size() == 1 || (link[1] != '/' && link[1] != '\\')) &&
+           link.find_first_of(std::string("\r\n\t\0", 4)) == std::string::npos;
+}
+
+// An attachment link a message may carry: one of ours (/blobs/...) or an https URL.
+bool safe_attachment_url(const std::string& url) {
+    if (url.size() > 2048 || url.find_first_of(std::string(" \r\n\t\0\"<>\\", 9)) != std::string::npos) return false;
+    if (url.rfind("/blobs/", 0) == 0) return true;
+    wps::Url u;
+    return url.rfind("https://", 0) == 0 && wps::parse_url(url, u);
+}
 
 json summary_json(const ConversationSummary& c) {
     json j{{"conversationId", c.id}, {"title", c.title},         {"members", c.members},
            {"lastSeq", c.lastSeq},   {"lastReadSeq", c.lastReadSeq}, {"unread", c.unread},
            {"group", conversation_group(c.id)}};
-    json ctx = json::parse(c.contextJson, nullptr, false);
+    json ctx = wps::parse_json_bounded(c.contextJson);
     j["context"] = ctx.is_discarded() ? json::object() : ctx;
     j["lastMessage"] = c.lastMessage ? chat::to_json(*c.lastMessage) : json(nullptr);
     return j;
@@ -35,9 +63,10 @@ json summary_json(const ConversationSummary& c) {
 
 // Parses the body as a JSON object or fills `err` with a 400.
 std::optional<json> body_object(const Request& r, Response& err) {
-    json j = json::parse(r.body, nullptr, false);
+    std::string why;
+    json j = wps::parse_json_bounded(r.body, &why);
     if (j.is_discarded() || !j.is_object()) {
-        err = error_response(400, "BadRequest", "The request body must be a JSON object.");
+        err = error_response(400, "BadRequest", "The request body must be a JSON object" + (why.empty() ? "" : " (" + why + ")") + ".");
         return std::nullopt;
     }
     return j;
@@ -95,6 +124,7 @@ void AppApi::seed() {
         n.body = "Open the launch channel and say hello.";
         n.actionLabel = "Open chat";
         n.actionUrl = "app:conversation/demo";
+        n.createdBy = "backend";
         store_.create_notification(n, "notifications:global", unix_now_ms());
         if (outbox_notify_) outbox_notify_();
     }
@@ -108,7 +138,7 @@ std::optional<std::string> AppApi::authenticate(const Request& r, Response& erro
     }
     auto check = jwt_verify(auth.substr(7), secret_, unix_now_s());
     if (!check.ok || !check.claims.contains("sub") || !check.claims["sub"].is_string() ||
-        check.claims.value("aud", "") != "chat-app") {
+        wps::string_or(check.claims, "aud") != "chat-app") {
         error = error_response(401, "Unauthorized",
                                "Invalid or expired session token" + (check.error.empty() ? "" : ": " + check.error) + ".");
         return std::nullopt;
@@ -153,7 +183,7 @@ std::optional<Response> AppApi::handle(const Request& r) {
     if (p == "/chat/reply" && m == "POST") return reply(r, *user);
     if (p == "/chat/read" && m == "POST") return mark_read(r, *user);
     if (p == "/conversation/detail" && m == "GET") return detail(r, *user);
-    if (p == "/notifications" && m == "POST") return create_notification(r, *user);
+    if (p == "/notifications" && m == "POST") return create_notification(r, *user, false);
     if (p == "/notifications" && m == "GET") return list_notifications(r, *user);
     if (p == "/notifications/unread-count" && m == "GET")
         return json_response(200, json{{"unreadCount", store_.unread_notifications(*user)}});
@@ -183,10 +213,17 @@ std::optional<std::string> AppApi::roles_for(const std::string& user, const std:
                                              std::vector<std::string>& roles) {
     const auto starts = [&](const char* prefix) { return group.rfind(prefix, 0) == 0; };
     if (starts("conversation:")) {
-        const std::string id = group.substr(13);
+        // conversation:{id} carries stored messages and only the backend publishes there; members
+        // may send to conversation:{id}:typing, which carries typing signals and nothing else.
+        std::string id = group.substr(13);
+        if (id.size() > kTypingSuffix.size() &&
+            id.compare(id.size() - kTypingSuffix.size(), kTypingSuffix.size(), kTypingSuffix) == 0)
+            id.resize(id.size() - kTypingSuffix.size());
         if (!store_.is_member(id, user)) return "You are not a member of conversation '" + id + "'.";
-        roles.push_back("webpubsub.joinLeaveGroup." + group);
-        roles.push_back("webpubsub.sendToGroup." + group);  // typing indicators
+        const std::string messages = conversation_group(id), typing = messages + std::string(kTypingSuffix);
+        roles.push_back("webpubsub.joinLeaveGroup." + messages);
+        roles.push_back("webpubsub.joinLeaveGroup." + typing);
+        roles.push_back("webpubsub.sendToGroup." + typing);
         return std::nullopt;
     }
     if (starts("notifications:user:")) {
@@ -198,7 +235,8 @@ std::optional<std::string> AppApi::roles_for(const std::string& user, const std:
         auto u = store_.user(user);
         const std::string team = group.substr(19);
         bool member = false;
-        for (auto& t : u->teams) member = member || t == team;
+        if (u)
+            for (auto& t : u->teams) member = member || t == team;
         if (!member) return "You are not a member of team '" + team + "'.";
         roles.push_back("webpubsub.joinLeaveGroup." + group);
         return std::nullopt;
@@ -214,7 +252,9 @@ Response AppApi::client_access_url(const Request& r, const std::string& user) {
     Response err;
     auto body = body_object(r, err);
     if (!body) return err;
-    const std::string hub = body->value("hubName", target_.hub);
+    if (body->contains("hubName") && !(*body)["hubName"].is_string() && !(*body)["hubName"].is_null())
+        return error_response(400, "BadRequest", "'hubName' must be a string.");
+    const std::string hub = wps::string_or(*body, "hubName", target_.hub);
     if (hub != target_.hub) return error_response(404, "NotFound", "Unknown hub '" + hub + "'.");
     std::vector<std::string> groups;
     if (auto g = body->find("groupName"); g != body->end() && !g->is_null()) {
@@ -232,8 +272,10 @@ Response AppApi::client_access_url(const Request& r, const std::string& user) {
     std::vector<std::string> roles;
     for (auto& g : groups)
         if (auto why = roles_for(user, g, roles)) return error_response(403, "Forbidden", *why);
-    std::string http = target_.http_endpoint;
-    if (http.empty()) http = "http://" + r.header("host");
+    std::sort(roles.begin(), roles.end());
+    roles.erase(std::unique(roles.begin(), roles.end()), roles.end());
+    const std::string& http = target_.http_endpoint;
+    if (http.empty()) return error_response(503, "ServiceUnavailable", "The server is starting.");
     const std::string token = make_client_token(target_.access_key, http, hub, user, roles, {}, config_.token_ttl_s);
     std::string ws = http;
     if (ws.rfind("https://", 0) == 0) ws = "wss://" + ws.substr(8);
@@ -258,6 +300,8 @@ Response AppApi::create_conversation(const Request& r, const std::string& user) 
     Response err;
     auto body = body_object(r, err);
     if (!body) return err;
+    if (const int64_t wait = rate_limited(create_buckets_, user, config_.create_rate_per_min, kCreateBurst))
+        return too_many("new conversations", wait);
     auto title = body->find("title");
     if (title == body->end() || !title->is_string() || title->get<std::string>().empty() ||
         title->get<std::string>().size() > 200)
@@ -265,6 +309,8 @@ Response AppApi::create_conversation(const Request& r, const std::string& user) 
     std::vector<std::string> members{user};
     if (auto ms = body->find("members"); ms != body->end()) {
         if (!ms->is_array()) return error_response(400, "BadRequest", "'members' must be an array of user ids.");
+        if (ms->size() > kMaxMembers)
+            return error_response(400, "BadRequest", "At most " + std::to_string(kMaxMembers) + " members per conversation.");
         for (auto& mem : *ms) {
             if (!mem.is_string() || !store_.user(mem.get<std::string>()))
                 return error_response(400, "BadRequest", "Unknown member " + mem.dump() + ".");
@@ -274,7 +320,11 @@ Response AppApi::create_conversation(const Request& r, const std::string& user) 
     }
     json context = body->value("context", json::object());
     if (!context.is_object()) return error_response(400, "BadRequest", "'context' must be an object.");
-    const std::string id = store_.create_conversation("", title->get<std::string>(), context.dump(), members, user, unix_now_ms());
+    const std::string context_text = context.dump(-1, ' ', false, json::error_handler_t::replace);
+    if (context_text.size() > kMaxContextBytes)
+        return error_response(413, "PayloadTooLarge", "'context' is " + std::to_string(context_text.size()) +
+                                                          " bytes; the limit is " + std::to_string(kMaxContextBytes) + ".");
+    const std::string id = store_.create_conversation("", title->get<std::string>(), context_text, members, user, unix_now_ms());
     return json_response(201, json{{"conversation", summary_json(*store_.conversation(id, user))}});
 }
 
@@ -301,9 +351,17 @@ Response AppApi::reply(const Request& r, const std::string& user) {
             return error_response(400, "BadRequest", "'attachment' must be an object with a 'url'.");
         chat::Attachment a;
         a.url = (*att)["url"].get<std::string>();
-        a.name = att->value("name", "");
-        a.contentType = att->value("contentType", "");
-        a.size = att->value("size", uint64_t{0});
+        if (!safe_attachment_url(a.url))
+            return error_response(400, "BadRequest", "'attachment.url' must be an uploaded file's link (/blobs/...) or an https URL.");
+        for (const char* k : {"name", "contentType"})
+            if (att->contains(k) && (!(*att)[k].is_string() || (*att)[k].get_ref<const std::string&>().size() > 255 ||
+                                     !valid_utf8((*att)[k].get<std::string>())))
+                return error_response(400, "BadRequest", std::string("'attachment.") + k + "' must be a string of at most 255 bytes.");
+        if (att->contains("size") && !(*att)["size"].is_number_unsigned())
+            return error_response(400, "BadRequest", "'attachment.size' must be a non-negative integer.");
+        a.name = wps::string_or(*att, "name");
+        a.contentType = wps::string_or(*att, "contentType");
+        a.size = wps::u64_or(*att, "size");
         draft.attachment = a;
     }
     if (msg.empty() && !draft.attachment) return error_response(400, "BadRequest", "The message is empty.");
@@ -315,12 +373,8 @@ Response AppApi::reply(const Request& r, const std::string& user) {
         return error_response(404, "NotFound", "Conversation '" + draft.conversationId + "' does not exist.");
     if (!store_.is_member(draft.conversationId, user))
         return error_response(403, "Forbidden", "You are not a member of this conversation.");
-    if (const int64_t wait = rate_limited(user)) {
-        Response busy = error_response(429, "TooManyRequests",
-                                       "Too many messages; try again in " + std::to_string(wait) + " s.");
-        busy.headers.emplace_back("Retry-After", std::to_string(wait));
-        return busy;
-    }
+    if (const int64_t wait = rate_limited(send_buckets_, user, config_.send_rate_per_min, config_.send_burst))
+        return too_many("messages", wait);
     AppendResult res = store_.append_message(draft, conversation_group(draft.conversationId), unix_now_ms());
     if (res.created && outbox_notify_) outbox_notify_();
     return json_response(res.created ? 201 : 200, json{{"message", chat::to_json(res.message)}, {"duplicate", !res.created}});
@@ -361,7 +415,7 @@ Response AppApi::mark_read(const Request& r, const std::string& user) {
     Response err;
     auto body = body_object(r, err);
     if (!body) return err;
-    const std::string cid = body->value("conversationId", "");
+    const std::string cid = wps::string_or(*body, "conversationId");
     auto seq = body->find("seq");
     if (cid.empty() || seq == body->end() || !seq->is_number_unsigned())
         return error_response(400, "BadRequest", "'conversationId' and 'seq' (non-negative integer) are required.");
@@ -388,13 +442,13 @@ std::string notification_group(const std::string& kind, const std::string& id) {
 }
 } // namespace
 
-int64_t AppApi::rate_limited(const std::string& user) {
-    if (config_.send_rate_per_min <= 0) return 0;
+int64_t AppApi::rate_limited(std::map<std::string, Bucket>& buckets, const std::string& user, int per_min, int burst) {
+    if (per_min <= 0) return 0;
     const int64_t now = unix_now_ms();
-    const double per_ms = config_.send_rate_per_min / 60000.0;
-    auto [it, fresh] = buckets_.try_emplace(user, Bucket{static_cast<double>(config_.send_burst), now});
+    const double per_ms = per_min / 60000.0;
+    auto [it, fresh] = buckets.try_emplace(user, Bucket{static_cast<double>(burst), now});
     Bucket& b = it->second;
-    b.tokens = std::min<double>(config_.send_burst, b.tokens + static_cast<double>(now - b.at_ms) * per_ms);
+    b.tokens = std::min<double>(burst, b.tokens + static_cast<double>(now - b.at_ms) * per_ms);
     b.at_ms = now;
     if (b.tokens >= 1.0) {
         b.tokens -= 1.0;
@@ -403,8 +457,12 @@ int64_t AppApi::rate_limited(const std::string& user) {
     return static_cast<int64_t>(std::ceil((1.0 - b.tokens) / per_ms / 1000.0));
 }
 
-Response AppApi::create_notification(const Request& r, const std::string& user) {
-    if (!config_.dev) return error_response(403, "Forbidden", "Creating notifications is a dev/test tool.");
+Response AppApi::create_notification_as_backend(const Request& r) { return create_notification(r, "backend", true); }
+
+// A signed-in user (dev mode only) may notify any user or a team they belong to, with in-app links;
+// the backend (the tester's /_stub/notifications) may also notify everyone and link off-site.
+Response AppApi::create_notification(const Request& r, const std::string& creator, bool backend) {
+    if (!backend && !config_.dev) return error_response(403, "Forbidden", "Creating notifications is a dev/test tool.");
     Response err;
     auto body = body_object(r, err);
     if (!body) return err;
@@ -432,15 +490,31 @@ Response AppApi::create_notification(const Request& r, const std::string& user) 
         if (!store_.user(n.targetId)) return error_response(400, "BadRequest", "Unknown user '" + n.targetId + "'.");
     } else if (n.targetKind == "team") {
         if (auto e = str(*target, "id", n.targetId, 128, true)) return *e;
-    } else if (n.targetKind != "global") {
+        if (!backend) {
+            auto u = store_.user(creator);
+            if (!u || std::find(u->teams.begin(), u->teams.end(), n.targetId) == u->teams.end())
+                return error_response(403, "Forbidden", "You may only notify a team you belong to.");
+        }
+    } else if (n.targetKind == "global") {
+        if (!backend) return error_response(403, "Forbidden", "Notifications to everyone come from the backend, not from users.");
+    } else {
         return error_response(400, "BadRequest", "'target.kind' must be user, team or global.");
     }
     if (auto action = body->find("action"); action != body->end() && !action->is_null()) {
         if (!action->is_object()) return error_response(400, "BadRequest", "'action' must be {label, link}.");
         if (auto e = str(*action, "label", n.actionLabel, 64, true)) return *e;
         if (auto e = str(*action, "link", n.actionUrl, 2048, true)) return *e;
+        const bool ok = in_app_link(n.actionUrl) || (backend && safe_attachment_url(n.actionUrl) && n.actionUrl.rfind("https://", 0) == 0);
+        if (!ok)
+            return error_response(400, "BadRequest", backend ? "'action.link' must be app:..., a /path or an https URL."
+                                                             : "'action.link' must be an in-app link (app:... or a /path).");
     }
+    for (const std::string* text : {&n.title, &n.body, &n.actionLabel})
+        if (!valid_utf8(*text)) return error_response(400, "BadRequest", "Notification texts must be valid UTF-8.");
+    n.createdBy = creator;
     auto [stored, created] = store_.create_notification(n, notification_group(n.targetKind, n.targetId), unix_now_ms());
+    if (!created && stored.createdBy != creator)
+        return error_response(409, "Conflict", "A notification with this id exists already; choose another id.");
     if (created && outbox_notify_) outbox_notify_();
     return json_response(created ? 201 : 200, json{{"notification", notification_json(stored)}, {"duplicate", !created}});
 }
@@ -465,7 +539,9 @@ Response AppApi::mark_notifications(const Request& r, const std::string& user, N
     auto body = body_object(r, err);
     if (!body) return err;
     std::vector<std::string> ids;
-    const bool all = body->value("all", false) == true;
+    if (body->contains("all") && !(*body)["all"].is_boolean())
+        return error_response(400, "BadRequest", "'all' must be true or false.");
+    const bool all = wps::bool_or(*body, "all");
     if (auto jids = body->find("ids"); jids != body->end()) {
         if (!jids->is_array()) return error_response(400, "BadRequest", "'ids' must be an array of strings.");
         for (auto& id : *jids) {
@@ -483,17 +559,54 @@ std::string AppApi::sign_blob(const std::string& id, int64_t exp) const {
     return wps::base64_encode(hmac_sha256(secret_, "blob:" + id + ":" + std::to_string(exp)), true);
 }
 
+namespace {
+
+// The type an upload is served with: a raster image type when the bytes are that image (browsers
+// render those inertly), application/octet-stream for everything else, whatever was declared.
+std::string served_type(const std::string& bytes) {
+    auto starts = [&](std::string_view magic, std::size_t at = 0) {
+        return bytes.size() >= at + magic.size() && bytes.compare(at, magic.size(), magic) == 0;
+    };
+    if (starts("\x89PNG\r\n\x1a\n")) return "image/png";
+    if (starts("\xff\xd8\xff")) return "image/jpeg";
+    if (starts("GIF87a") || starts("GIF89a")) return "image/gif";
+    if (starts("RIFF") && starts("WEBP", 8)) return "image/webp";
+    return "application/octet-stream";
+}
+
+// A file name safe in a header and on any disk: no control characters, no path separators, no
+// quotes; valid UTF-8 (checked by the caller).
+bool safe_file_name(const std::string& name) {
+    if (name.empty() || name.size() > 255 || name == "." || name == "..") return false;
+    for (unsigned char ch : name)
+        if (ch < 0x20 || ch == 0x7f || ch == '/' || ch == '\\' || ch == '"') return false;
+    return true;
+}
+
+// Content-Disposition with an ASCII fallback and the UTF-8 name (RFC 6266 / RFC 5987).
+std::string disposition(const char* kind, const std::string& name) {
+    std::string ascii;
+    for (unsigned char ch : name) ascii += (ch < 0x80 && ch != ';' && ch != '%') ? static_cast<char>(ch) : '_';
+    return std::string(kind) + "; filename=\"" + ascii + "\"; filename*=UTF-8''" + url_encode(name);
+}
+
+} // namespace
+
 Response AppApi::upload_blob(const Request& r, const std::string& user) {
     if (r.body.empty()) return error_response(400, "BadRequest", "The upload is empty.");
     if (r.body.size() > config_.max_blob_bytes)
         return error_response(413, "PayloadTooLarge", "The file is " + std::to_string(r.body.size()) + " bytes; the limit is " +
                                                           std::to_string(config_.max_blob_bytes) + ".");
-    std::string name = r.param("name").value_or("file");
-    if (name.empty() || name.size() > 255 || name.find('/') != std::string::npos)
-        return error_response(400, "BadRequest", "'name' must be a file name of at most 255 bytes.");
-    std::string type = r.header("content-type");
-    if (type.empty()) type = "application/octet-stream";
-    BlobMeta meta{new_id("blob_"), name, type.substr(0, 128), user, r.body.size(), unix_now_ms()};
+    const std::string name = r.param("name").value_or("file");
+    if (!safe_file_name(name) || !valid_utf8(name))
+        return error_response(400, "BadRequest",
+                              "'name' must be a file name of 1 to 255 bytes of UTF-8 without control characters, quotes, '/' or '\\'.");
+    if (const int64_t wait = rate_limited(upload_buckets_, user, config_.upload_rate_per_min, kUploadBurst))
+        return too_many("uploads", wait);
+    if (config_.blob_quota_bytes > 0 && store_.blob_bytes_of(user) + r.body.size() > config_.blob_quota_bytes)
+        return error_response(413, "PayloadTooLarge", "Your attachment quota of " + std::to_string(config_.blob_quota_bytes) +
+                                                          " bytes is used up.");
+    BlobMeta meta{new_id("blob_"), name, served_type(r.body), user, r.body.size(), unix_now_ms()};
     const std::string dir = config_.blob_dir.empty() ? config_.db + ".blobs" : config_.blob_dir;
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
@@ -509,12 +622,17 @@ Response AppApi::upload_blob(const Request& r, const std::string& user) {
                                    {"expiresAt", exp}});
 }
 
+// Attachments are served so that nothing in them runs on this origin: raster images inline with
+// their sniffed type, everything else as a download of application/octet-stream, always with
+// nosniff and a sandboxing Content-Security-Policy.
 Response AppApi::download_blob(const Request& r) {
     const std::string& id = r.segments[1];
     const std::string sig = r.param("sig").value_or("");
+    const std::string exp_text = r.param("exp").value_or("");
     int64_t exp = 0;
-    try { exp = std::stoll(r.param("exp").value_or("0")); } catch (...) {}
-    if (sig.empty() || sig != sign_blob(id, exp)) return error_response(403, "Forbidden", "Invalid attachment link signature.");
+    if (!exp_text.empty() && exp_text.size() <= 12 && exp_text.find_first_not_of("0123456789") == std::string::npos)
+        exp = std::stoll(exp_text);
+    if (sig.empty() || !equal_secret(sig, sign_blob(id, exp))) return error_response(403, "Forbidden", "Invalid attachment link signature.");
     if (exp < unix_now_s()) return error_response(403, "Forbidden", "The attachment link has expired.");
     auto meta = store_.blob(id);
     if (!meta) return error_response(404, "NotFound", "No such attachment.");
@@ -525,9 +643,12 @@ Response AppApi::download_blob(const Request& r) {
     ss << f.rdbuf();
     Response res;
     res.body = ss.str();
-    res.content_type = meta->contentType;
-    res.headers.emplace_back("Content-Disposition", "inline; filename=\"" + meta->name + "\"");
-    res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    // Re-checked on the bytes: rows stored before this rule may carry any declared type.
+    res.content_type = served_type(res.body);
+    const bool inline_image = res.content_type != "application/octet-stream";
+    res.headers.emplace_back("Content-Disposition", disposition(inline_image ? "inline" : "attachment", meta->name));
+    res.headers.emplace_back("Content-Security-Policy", "default-src 'none'; img-src 'self'; sandbox");
+    res.headers.emplace_back("Cache-Control", "private, max-age=3600");
     return res;
 }
 

@@ -15,8 +15,9 @@
 
 namespace stub {
 
-// Where clients connect: the embedded emulator (http_endpoint empty: the request's Host) or an
-// external Azure Web PubSub endpoint from a connection string.
+// Where clients connect: the embedded emulator (http_endpoint empty until set_public_endpoint:
+// from configuration, never from a request) or an external Azure Web PubSub endpoint from a
+// connection string.
 struct PubSubTarget {
     std::string http_endpoint;  // e.g. https://contoso.webpubsub.azure.com
     std::string access_key;
@@ -27,6 +28,10 @@ class AppApi {
 public:
     AppApi(const Config& config, Store& store, std::function<void()> outbox_notify, PubSubTarget target);
     std::optional<Response> handle(const Request& r);
+    // The embedded emulator's public base URL (--public-url, or the bound address).
+    void set_public_endpoint(std::string endpoint) { target_.http_endpoint = std::move(endpoint); }
+    // POST /_stub/notifications: the backend's own notifications (any target, https links).
+    Response create_notification_as_backend(const Request& r);
     // Demo users, teams and a demo conversation they all belong to (idempotent).
     void seed();
 
@@ -39,14 +44,18 @@ private:
     Response reply(const Request& r, const std::string& user);
     Response detail(const Request& r, const std::string& user);
     Response mark_read(const Request& r, const std::string& user);
-    Response create_notification(const Request& r, const std::string& user);
+    Response create_notification(const Request& r, const std::string& creator, bool backend);
     Response list_notifications(const Request& r, const std::string& user);
     Response mark_notifications(const Request& r, const std::string& user, NotificationMark mark);
     Response upload_blob(const Request& r, const std::string& user);
     Response download_blob(const Request& r);
     std::string sign_blob(const std::string& id, int64_t exp) const;
-    // Token bucket per user for chat sends; returns seconds to wait (0 = allowed).
-    int64_t rate_limited(const std::string& user);
+    struct Bucket {
+        double tokens = 0;
+        int64_t at_ms = 0;
+    };
+    // Token bucket per user; returns seconds to wait (0 = allowed; per_min <= 0 = no limit).
+    int64_t rate_limited(std::map<std::string, Bucket>& buckets, const std::string& user, int per_min, int burst);
     // Roles for one group, or an error reason when the user may not use it.
     std::optional<std::string> roles_for(const std::string& user, const std::string& group, std::vector<std::string>& roles);
 
@@ -55,11 +64,7 @@ private:
     std::function<void()> outbox_notify_;
     PubSubTarget target_;
     std::string secret_;
-    struct Bucket {
-        double tokens = 0;
-        int64_t at_ms = 0;
-    };
-    std::map<std::string, Bucket> buckets_;
+    std::map<std::string, Bucket> send_buckets_, create_buckets_, upload_buckets_;
 };
 
 std::string conversation_group(const std::string& conversationId);

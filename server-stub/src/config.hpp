@@ -10,6 +10,7 @@ namespace stub {
 struct Config {
     std::string bind = "127.0.0.1";
     int port = 8080;
+    std::string public_url;                   // how clients reach the embedded emulator; default http://{bind}:{port}
     std::string db = "chat.db";
     std::string static_dir;                   // the web client's site folder; empty = no static files
     std::string hub = "chat";
@@ -23,6 +24,10 @@ struct Config {
     std::size_t max_body_bytes = 1024 * 1024; // any HTTP request body
     int send_rate_per_min = 60;               // per-user chat sends; burst = send_burst
     int send_burst = 20;
+    int create_rate_per_min = 10;             // per-user conversation creations (burst 10; 0 = no limit)
+    int upload_rate_per_min = 30;             // per-user uploads (burst 10; 0 = no limit)
+    uint64_t blob_quota_bytes = 100ull * 1024 * 1024;  // per-user attachment bytes (0 = no limit)
+    std::size_t max_connections = 2048;       // HTTP + WebSocket connections at once
     std::string blob_dir;                     // attachments on disk; default: <db>.blobs
     std::size_t max_blob_bytes = 5 * 1024 * 1024;
     int64_t blob_url_ttl_s = 3600;            // signed attachment URLs
@@ -32,7 +37,7 @@ struct Config {
     bool stub_api = false;                    // /_stub/ fault injection and inspection
     bool outbox_paused = false;
     int outbox_max_attempts = 8;              // then the row is parked as dead
-    int64_t outbox_retry_ms = 500;            // first retry delay; doubles, capped at 60 s               // start with the outbox worker paused (tests)
+    int64_t outbox_retry_ms = 500;            // first retry delay; doubles, capped at 60 s
     std::vector<std::string> allow_origins;
 };
 

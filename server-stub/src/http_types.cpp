@@ -39,6 +39,20 @@ void parse_target(Request& r) {
     }
 }
 
+std::optional<std::string> path_of_url(const std::string& url, bool* has_query) {
+    std::string target;
+    if (!url.empty() && url[0] == '/' && (url.size() == 1 || url[1] != '/')) {
+        target = url;
+    } else {
+        wps::Url u;
+        if (!wps::parse_url(url, u)) return std::nullopt;
+        target = u.target;
+    }
+    const auto q = target.find('?');
+    if (has_query) *has_query = q != std::string::npos;
+    return target.substr(0, q);
+}
+
 Response json_response(int status, const nlohmann::json& body) {
     Response r;
     r.status = status;

@@ -47,6 +47,10 @@ using wps::url_encode;
 // Fills path, segments and query from target.
 void parse_target(Request& r);
 
+// The path of an absolute http/https/ws/wss URL, or of a URL that is a path, without the query;
+// nullopt for anything else. `has_query` tells whether a '?' followed the path.
+std::optional<std::string> path_of_url(const std::string& url, bool* has_query = nullptr);
+
 Response json_response(int status, const nlohmann::json& body);
 // {"error":{"code":..., "message":...}} plus x-ms-error-code, as Azure services answer.
 Response error_response(int status, const std::string& code, const std::string& message);

@@ -1,8 +1,9 @@
 // hub.cpp - see hub.hpp.
 #include "hub.hpp"
 
+#include "jwt.hpp"
+
 #include <algorithm>
-#include <random>
 
 namespace stub {
 
@@ -12,13 +13,10 @@ namespace {
 constexpr int kCloseNormal = 1000;
 constexpr int kClosePolicy = 1008;  // the protocol's "session gone, do not recover"
 
-std::string random_id(std::size_t n) {
-    static std::mt19937_64 rng{std::random_device{}()};
-    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    std::string s(n, 'x');
-    for (auto& ch : s) ch = alphabet[rng() % (sizeof(alphabet) - 1)];
-    return s;
-}
+// Connection ids and reconnection tokens come from the CSPRNG: a reconnection token is a bearer
+// credential for the session, and ids must not be guessable either.
+std::string new_connection_id() { return random_token(16); }       // 22 characters
+std::string new_reconnection_token() { return random_token(30); }  // 40 characters
 } // namespace
 
 ClientProtocol protocol_from_name(const std::string& name, bool& known) {
@@ -52,13 +50,14 @@ Hub::Conn* Hub::find_any(const std::string& id) {
 
 std::string Hub::connect(const Connect& in, std::shared_ptr<ConnectionSink> sink) {
     Conn c;
-    c.id = random_id(22);
+    c.id = new_connection_id();
     c.hub = in.hub;
     c.userId = in.userId;
     c.protocol = in.protocol;
+    c.expires_at_ms = in.expires_at_ms;
     c.roles.insert(in.roles.begin(), in.roles.end());
     c.sink = std::move(sink);
-    if (c.protocol == ClientProtocol::ReliableJson) c.token = random_id(40);
+    if (c.protocol == ClientProtocol::ReliableJson) c.token = new_reconnection_token();
     HubState& h = hubs_[in.hub];
     const std::string id = c.id;
     Conn& stored = h.conns.emplace(id, std::move(c)).first->second;
@@ -75,20 +74,30 @@ std::string Hub::connect(const Connect& in, std::shared_ptr<ConnectionSink> sink
 }
 
 bool Hub::recover(const std::string& hub, const std::string& connectionId, const std::string& token,
-                  std::shared_ptr<ConnectionSink> sink, std::string& error) {
+                  ClientProtocol protocol, std::shared_ptr<ConnectionSink> sink, std::string& error) {
+    if (protocol != ClientProtocol::ReliableJson) {
+        error = "Recovery needs the json.reliable.webpubsub.azure.v1 subprotocol.";
+        return false;
+    }
     Conn* c = find(hub, connectionId);
     if (!c || c->protocol != ClientProtocol::ReliableJson) {
         error = "Session not found: it expired or was never created.";
         return false;
     }
-    if (c->token != token) {
+    if (token.empty() || !equal_secret(c->token, token)) {
         error = "Invalid reconnection token.";
+        return false;
+    }
+    if (c->expires_at_ms && clock_() >= c->expires_at_ms) {
+        // The session lives no longer than the access token that opened it.
+        close(*c, kClosePolicy, "The access token expired; connect with a new one.");
+        error = "The access token of this session expired; connect with a new one.";
         return false;
     }
     if (c->sink) c->sink->close(kCloseNormal, "Connection replaced by a recovered session.");
     c->sink = std::move(sink);
     c->detached_at = 0;
-    c->token = random_id(40);
+    c->token = new_reconnection_token();
     ConnectedFrame f;
     if (!c->userId.empty()) f.userId = c->userId;
     f.connectionId = c->id;

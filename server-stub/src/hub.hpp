@@ -65,11 +65,14 @@ public:
         std::string hub, userId;
         std::vector<std::string> roles, groups;
         ClientProtocol protocol = ClientProtocol::Json;
+        int64_t expires_at_ms = 0;  // the access token's exp: no recovery after it (0 = none)
     };
     // Registers a new connection and sends its "connected" frame. Returns the connection id.
     std::string connect(const Connect& c, std::shared_ptr<ConnectionSink> sink);
     // Re-attaches a reliable session. On failure returns false with the reason (close with 1008).
-    bool recover(const std::string& hub, const std::string& connectionId, const std::string& token,
+    // The socket must speak the reliable subprotocol, the token must match, and the access token
+    // that opened the session must not have expired.
+    bool recover(const std::string& hub, const std::string& connectionId, const std::string& token, ClientProtocol protocol,
                  std::shared_ptr<ConnectionSink> sink, std::string& error);
     // A WebSocket frame from a client. Malformed frames close the connection with a reason.
     void on_frame(const std::string& connectionId, const std::string& text);
@@ -122,6 +125,7 @@ private:
         std::set<std::string> groups;
         std::shared_ptr<ConnectionSink> sink;   // null while detached (waiting for recovery)
         int64_t detached_at = 0;
+        int64_t expires_at_ms = 0;
         uint64_t next_seq = 1;
         std::deque<std::pair<uint64_t, std::shared_ptr<const std::string>>> unacked;
         std::size_t unacked_bytes = 0;

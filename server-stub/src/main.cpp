@@ -8,11 +8,12 @@
 #include "rest_api.hpp"
 #include "sqlite_store.hpp"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 using namespace stub;
@@ -25,6 +26,8 @@ const char* kHelp = R"(chat-stub - local stand-in for Azure Web PubSub and the c
 Usage: chat-stub [options]
   --port N                 listen port (default 8080; 0 = any free port)
   --bind ADDR              bind address (default 127.0.0.1)
+  --public-url URL         the http(s) base URL clients use to reach this server (access URLs and
+                           token audiences; default http://{bind}:{port}, 0.0.0.0 -> 127.0.0.1)
   --db PATH                SQLite database file (default chat.db; created and migrated)
   --static DIR             serve the web client from DIR (the build's site folder)
   --hub NAME               Web PubSub hub name (default chat)
@@ -37,13 +40,21 @@ Usage: chat-stub [options]
   --max-message-bytes N    chat message body limit (default 4000)
   --max-body-bytes N       HTTP request body limit (default 1048576)
   --send-rate N            chat sends per user per minute (default 60, burst 20; 0 = no limit)
+  --create-rate N          conversations a user may create per minute (default 10, burst 10; 0 = no limit)
+  --upload-rate N          attachment uploads per user per minute (default 30, burst 10; 0 = no limit)
+  --blob-quota-bytes N     attachment bytes each user may store (default 104857600; 0 = no limit)
+  --max-connections N      HTTP + WebSocket connections at once (default 2048, capped by the
+                           process's file-descriptor limit); past it: 503
   --blob-dir DIR           where attachments are stored (default: <db>.blobs)
   --max-blob-bytes N       attachment size limit (default 5242880)
-  --allow-origin ORIGIN    allow cross-origin requests from ORIGIN (repeatable; '*' = any)
+  --allow-origin ORIGIN    allow cross-origin requests from ORIGIN (repeatable; '*' = any, answered
+                           as '*'; bearer tokens only, no cookies)
   --no-seed                do not create the demo users and conversation
-  --no-dev                 disable /auth/dev-login and permissive CORS
+  --no-dev                 deployment mode: no /auth/dev-login, no user-created notifications,
+                           CORS only for --allow-origin, the access key is never printed
   --quiet                  no per-request log lines
-  --enable-stub-api        enable /_stub/ fault injection and inspection
+  --enable-stub-api        enable /_stub/ fault injection and inspection (each call needs a
+                           REST data-plane token signed with the access key)
   --outbox-max-attempts N  publish tries before an outbox row is parked as dead (default 8)
   --outbox-retry-ms N      first retry delay of a failed publish, doubling (default 500)
   --outbox-paused          start with the outbox worker paused (resume: POST /_stub/outbox?pause=false)
@@ -80,16 +91,25 @@ ConnString parse_connection_string(const std::string& cs) {
     return out;
 }
 
-std::string random_key() {
-    unsigned char buf[32];
-    RAND_bytes(buf, sizeof buf);
-    static const char* hex = "0123456789abcdef";
-    std::string s;
-    for (unsigned char b : buf) {
-        s += hex[b >> 4];
-        s += hex[b & 15];
+// Bits of entropy the key's own character distribution shows (Shannon, per character times
+// length): a rough floor that refuses "aaaa...", "abababab..." and other placeholders.
+double estimated_entropy_bits(const std::string& key) {
+    std::map<char, std::size_t> counts;
+    for (char ch : key) ++counts[ch];
+    double per_char = 0;
+    for (auto& [ch, n] : counts) {
+        const double p = static_cast<double>(n) / static_cast<double>(key.size());
+        per_char -= p * std::log2(p);
     }
-    return s;
+    return per_char * static_cast<double>(key.size());
+}
+
+// A /_stub/ number: digits only (and a leading '-' where allowed), or nullopt.
+std::optional<long long> parse_int(const std::string& s, bool allow_negative = false) {
+    if (s.empty() || s.size() > 12) return std::nullopt;
+    std::size_t i = allow_negative && s[0] == '-' ? 1 : 0;
+    if (i == s.size() || s.find_first_not_of("0123456789", i) != std::string::npos) return std::nullopt;
+    return std::stoll(s);
 }
 
 // Publishes through the REST data plane, as a real backend does with the server SDK.
@@ -130,13 +150,30 @@ std::string content_type_for(const std::string& path) {
     return "application/octet-stream";
 }
 
+constexpr std::uintmax_t kMaxStaticFileBytes = 64 * 1024 * 1024;
+
+// Serves regular files under `root` (already canonical). The path is taken from the decoded
+// segments, each of which must be a plain name; the file's canonical path (symlinks resolved)
+// must still be under the root.
 Response static_file(const std::string& root, const Request& r) {
+    namespace fs = std::filesystem;
     if (root.empty() || (r.method != "GET" && r.method != "HEAD"))
         return error_response(404, "NotFound", "No route for " + r.method + " " + r.path + ".");
-    std::string rel = r.path == "/" ? "/index.html" : r.path;
-    for (auto& seg : r.segments)
-        if (seg == ".." || seg.find('\\') != std::string::npos) return error_response(400, "BadRequest", "Invalid path.");
-    std::ifstream f(root + rel, std::ios::binary);
+    std::string rel;
+    for (const auto& seg : r.segments) {
+        if (seg == "." || seg == ".." || seg.find_first_of(std::string("/\\\0", 3)) != std::string::npos)
+            return error_response(400, "BadRequest", "Invalid path.");
+        rel += "/" + seg;
+    }
+    if (rel.empty()) rel = "/index.html";
+    std::error_code ec;
+    const fs::path file = fs::canonical(fs::path(root + rel), ec);
+    const std::string inside = root + "/";
+    if (ec || file.native().compare(0, inside.size(), inside) != 0 || !fs::is_regular_file(file, ec))
+        return error_response(404, "NotFound", "No file " + r.path + ".");
+    const auto size = fs::file_size(file, ec);
+    if (ec || size > kMaxStaticFileBytes) return error_response(404, "NotFound", "No file " + r.path + ".");
+    std::ifstream f(file, std::ios::binary);
     if (!f) return error_response(404, "NotFound", "No file " + r.path + ".");
     std::ostringstream ss;
     ss << f.rdbuf();
@@ -164,6 +201,11 @@ int main(int argc, char** argv) {
             if (a == "--help" || a == "-h") { std::cout << kHelp; return 0; }
             else if (a == "--port") cfg.port = std::stoi(need(i));
             else if (a == "--bind") cfg.bind = need(i);
+            else if (a == "--public-url") cfg.public_url = need(i);
+            else if (a == "--create-rate") cfg.create_rate_per_min = std::stoi(need(i));
+            else if (a == "--upload-rate") cfg.upload_rate_per_min = std::stoi(need(i));
+            else if (a == "--blob-quota-bytes") cfg.blob_quota_bytes = std::stoull(need(i));
+            else if (a == "--max-connections") cfg.max_connections = std::stoul(need(i));
             else if (a == "--db") cfg.db = need(i);
             else if (a == "--static") cfg.static_dir = need(i);
             else if (a == "--hub") cfg.hub = need(i);
@@ -190,11 +232,21 @@ int main(int argc, char** argv) {
         std::cerr << "invalid number in the options (see --help)\n";
         return 2;
     }
-    if (cfg.access_key.empty()) cfg.access_key = random_key();
-    if (cfg.access_key.size() < 32) {
-        std::cerr << "--access-key must be at least 32 characters\n";
+    if (cfg.access_key.empty()) cfg.access_key = random_hex(32);
+    if (cfg.access_key.size() < 32 || estimated_entropy_bits(cfg.access_key) < 128) {
+        std::cerr << "--access-key must be at least 32 characters of a random string (about 128 bits of entropy or more; "
+                     "e.g. `openssl rand -base64 32`)\n";
         return 2;
     }
+    while (!cfg.public_url.empty() && cfg.public_url.back() == '/') cfg.public_url.pop_back();
+    if (!cfg.public_url.empty()) {
+        wps::Url u;
+        if (!wps::parse_url(cfg.public_url, u) || (u.scheme != "http" && u.scheme != "https") || u.target != "/") {
+            std::cerr << "--public-url must be an http(s) URL without a path, e.g. https://chat.example.com\n";
+            return 2;
+        }
+    }
+    if (cfg.max_connections < 1) cfg.max_connections = 1;
 
     std::unique_ptr<SqliteStore> store;
     try {
@@ -219,10 +271,22 @@ int main(int argc, char** argv) {
     std::unique_ptr<RestPublisher> publisher;
     std::unique_ptr<OutboxWorker> worker;
 
+    std::string static_root;
+    if (!cfg.static_dir.empty()) {
+        std::error_code ec;
+        static_root = std::filesystem::canonical(cfg.static_dir, ec).string();
+        if (ec || !std::filesystem::is_directory(static_root)) {
+            std::cerr << "chat-stub: --static " << cfg.static_dir << " is not a folder\n";
+            return 2;
+        }
+    }
+
     Hub hub([] { return unix_now_ms(); });
     PubSubTarget target{external.endpoint, external.key.empty() ? cfg.access_key : external.key, cfg.hub};
     AppApi app(cfg, *store, [&] { if (worker) worker->notify(); }, target);
-    RestApi rest(hub, cfg.access_key, [](const Request& r) { return "http://" + r.header("host"); });
+    // Token audiences and access URLs come from configuration (set once the port is known), never
+    // from a request's Host header.
+    RestApi rest(hub, cfg.access_key);
     if (cfg.seed) app.seed();
 
     NetHandlers h;
@@ -241,6 +305,8 @@ int main(int argc, char** argv) {
         }
         if (r.segments.size() >= 1 && r.segments[0] == "_stub") {
             if (!cfg.stub_api) return error_response(404, "NotFound", "The /_stub/ API is disabled; start with --enable-stub-api.");
+            // The tester acts as the backend: the same signed token as the REST data plane.
+            if (auto why = authenticate_service_request(r, cfg.access_key)) return error_response(401, "Unauthorized", *why);
             const std::string op = r.segments.size() > 1 ? r.segments[1] : "";
             if (op == "state" && r.method == "GET") {
                 json conns = json::array();
@@ -258,20 +324,36 @@ int main(int argc, char** argv) {
                 return json_response(200, json{{"closed", true}});
             }
             if (op == "outbox" && r.method == "POST") {
+                std::optional<long long> fail_next, delay_next, delay_ms = 1000;
+                if (auto f = r.param("failNext"); f && !(fail_next = parse_int(*f)))
+                    return error_response(400, "BadRequest", "'failNext' must be a non-negative integer.");
+                if (auto d = r.param("delayNext"); d && !(delay_next = parse_int(*d)))
+                    return error_response(400, "BadRequest", "'delayNext' must be a non-negative integer.");
+                if (auto d = r.param("delayMs"); d && !(delay_ms = parse_int(*d)))
+                    return error_response(400, "BadRequest", "'delayMs' must be a non-negative integer.");
                 if (auto p = r.param("pause")) worker->set_paused(*p == "true" || *p == "1");
-                if (auto f = r.param("failNext")) worker->fail_next(std::stoi(*f));
-                if (auto d = r.param("delayNext")) worker->delay_next(std::stoi(*d), std::stoll(r.param("delayMs").value_or("1000")));
+                if (fail_next) worker->fail_next(static_cast<int>(*fail_next));
+                if (delay_next) worker->delay_next(static_cast<int>(*delay_next), *delay_ms);
                 return json_response(200, json{{"paused", worker->paused()}});
             }
+            if (op == "notifications" && r.method == "POST") return app.create_notification_as_backend(r);
             return error_response(404, "NotFound", "Unknown /_stub/ operation.");
         }
         if (auto res = rest.handle(r)) return *res;
         if (auto res = app.handle(r)) return *res;
-        return static_file(cfg.static_dir, r);
+        return static_file(static_root, r);
     };
+    h.max_connections = cfg.max_connections;
     h.ready = [&](int actual) {
         port = actual;
-        if (publish_endpoint.empty()) publish_endpoint = "http://127.0.0.1:" + std::to_string(port);
+        // The embedded emulator is reached on the bound address (loopback for a wildcard bind).
+        const std::string local_host = cfg.bind == "0.0.0.0" ? "127.0.0.1" : cfg.bind == "::" ? "[::1]"
+                                       : cfg.bind.find(':') != std::string::npos ? "[" + cfg.bind + "]" : cfg.bind;
+        const std::string local_base = "http://" + local_host + ":" + std::to_string(port);
+        const std::string public_base = cfg.public_url.empty() ? local_base : cfg.public_url;
+        rest.set_public_endpoint(public_base);
+        if (external.endpoint.empty()) app.set_public_endpoint(public_base);
+        if (publish_endpoint.empty()) publish_endpoint = local_base;
         publisher = std::make_unique<RestPublisher>(publish_endpoint, target.access_key, cfg.hub, cfg.pubsub_ca_file);
         publisher_ptr = publisher.get();
         OutboxOptions oo;
@@ -280,12 +362,13 @@ int main(int argc, char** argv) {
         worker = std::make_unique<OutboxWorker>(*store, *publisher_ptr, oo);
         worker->set_paused(cfg.outbox_paused);
         worker->start();
-        const std::string base = "http://" + (cfg.bind == "0.0.0.0" ? std::string("127.0.0.1") : cfg.bind) + ":" + std::to_string(port);
-        std::cout << "chat-stub listening on " << base << "\n";
+        const std::string& base = public_base;
+        std::cout << "chat-stub listening on " << local_base << (public_base != local_base ? " (public URL " + public_base + ")" : "") << "\n";
         if (cfg.seed)
             for (const char* u : {"alice", "bob", "carol"}) std::cout << "  open " << base << "/?user=" << u << "\n";
-        std::cout << "Web PubSub emulator connection string:\n  Endpoint=" << base << ";AccessKey=" << cfg.access_key
-                  << ";Version=1.0;\n";
+        // The key is a secret: printed for local development only.
+        std::cout << "Web PubSub emulator connection string:\n  Endpoint=" << base << ";AccessKey="
+                  << (cfg.dev ? cfg.access_key : std::string("<the --access-key value; not printed with --no-dev>")) << ";Version=1.0;\n";
         if (!external.endpoint.empty()) std::cout << "publishing through external Web PubSub at " << external.endpoint << "\n";
         std::cout << R"({"level":"info","msg":"ready","port":)" << port << "}" << std::endl;
     };

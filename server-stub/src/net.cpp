@@ -3,7 +3,9 @@
 //  [X] HTTP/1.1 keep-alive, body limit, read deadline, CORS (preflight + headers), static files
 //  [X] WebSocket /client/hubs/{hub} and /client/?hub=: token check before the upgrade (401 with
 //      a reason), subprotocol negotiation, recovery (awps_connection_id + awps_reconnection_token
-//      take precedence over access_token), 1 MB message limit, bounded write queue
+//      take precedence over access_token), 1 MB message limit, write queue bounded in bytes
+//  [X] every request inside one error boundary; a connection limit (503 past it) and an accept
+//      loop that backs off when descriptors run out
 //  [X] blocking HTTP client for the outbox publisher
 #include "net.hpp"
 
@@ -15,6 +17,10 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast.hpp>
+
+#include "core/json_limits.hpp"
+
+#include <sys/resource.h>
 
 #include <deque>
 #include <fstream>
@@ -34,7 +40,8 @@ using nlohmann::json;
 namespace {
 
 constexpr std::size_t kMaxWsMessage = 1024 * 1024;   // the service's frame limit
-constexpr std::size_t kMaxWriteQueue = 4096;          // slow consumers are disconnected
+constexpr std::size_t kMaxWriteQueue = 4096;          // slow consumers are disconnected past
+constexpr std::size_t kMaxWriteQueueBytes = 16 * 1024 * 1024;  // either bound
 constexpr auto kHttpReadTimeout = std::chrono::seconds(30);
 
 void fail(beast::error_code ec, const char* what) {
@@ -43,6 +50,21 @@ void fail(beast::error_code ec, const char* what) {
         return;
     std::cerr << R"({"level":"debug","msg":"net",")" << what << R"(":")" << ec.message() << "\"}\n";
 }
+
+// One unit of the connection limit, held by each HTTP or WebSocket session while it lives (the io
+// thread is the only one that touches the count).
+class ConnectionSlot {
+public:
+    explicit ConnectionSlot(std::size_t& count) : count_(count) { ++count_; }
+    ~ConnectionSlot() { --count_; }
+    ConnectionSlot(const ConnectionSlot&) = delete;
+    ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+
+private:
+    std::size_t& count_;
+};
+
+std::size_t g_open_connections = 0;
 
 Request to_request(const http::request<http::string_body>& req) {
     Request r;
@@ -61,7 +83,7 @@ Request to_request(const http::request<http::string_body>& req) {
 // ---- WebSocket session ----------------------------------------------------------------------
 class WsSession : public ConnectionSink, public std::enable_shared_from_this<WsSession> {
 public:
-    WsSession(tcp::socket&& s, NetHandlers& h) : ws_(std::move(s)), h_(h) {}
+    WsSession(tcp::socket&& s, NetHandlers& h) : ws_(std::move(s)), h_(h), slot_(g_open_connections) {}
 
     // Accepts the upgrade, then registers with the hub (new connection or recovery).
     void start(http::request<http::string_body> req, std::string protocol, Hub::Connect connect,
@@ -82,10 +104,13 @@ public:
     void send(std::shared_ptr<const std::string> text) override {
         asio::post(ws_.get_executor(), [self = shared_from_this(), text] {
             if (self->closing_) return;
-            if (self->queue_.size() >= kMaxWriteQueue) {
-                self->close(1008, "Slow consumer: too many pending messages.");
+            if (self->queue_.size() >= kMaxWriteQueue || self->queued_bytes_ + text->size() > kMaxWriteQueueBytes) {
+                // A reader this slow cannot take a close frame either: drop the queue and the
+                // socket now, so memory stays bounded (a reliable session stays recoverable).
+                self->teardown("slow consumer");
                 return;
             }
+            self->queued_bytes_ += text->size();
             self->queue_.push_back(text);
             if (self->queue_.size() == 1) self->do_write();
         });
@@ -96,9 +121,7 @@ public:
             if (self->closing_) return;
             self->closing_ = true;
             if (code < 0) {  // fault injection: vanish without a close frame, like a dead network
-                beast::error_code ignored;
-                beast::get_lowest_layer(self->ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-                beast::get_lowest_layer(self->ws_).socket().close(ignored);
+                self->teardown("dropped");
                 return;
             }
             self->pending_close_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
@@ -107,11 +130,23 @@ public:
     }
 
 private:
+    // Closes the TCP socket without a close handshake; pending reads and writes end with errors.
+    void teardown(const char* why) {
+        closing_ = true;
+        queue_.clear();
+        queued_bytes_ = 0;
+        beast::error_code ignored;
+        beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+        beast::get_lowest_layer(ws_).socket().close(ignored);
+        if (h_.log_requests && std::string(why) != "dropped")
+            std::cerr << json{{"level", "warn"}, {"msg", "websocket closed"}, {"connectionId", id_}, {"reason", why}}.dump() << "\n";
+    }
+
     void on_accepted(Hub::Connect connect, const std::string& recover_id, const std::string& recover_token) {
         auto self = shared_from_this();
         if (!recover_id.empty()) {
             std::string error;
-            if (!h_.hub->recover(connect.hub, recover_id, recover_token, self, error)) {
+            if (!h_.hub->recover(connect.hub, recover_id, recover_token, connect.protocol, self, error)) {
                 closing_ = true;
                 pending_close_ = websocket::close_reason(websocket::close_code::policy_error, error);
                 do_close();
@@ -147,6 +182,8 @@ private:
         ws_.text(true);
         ws_.async_write(asio::buffer(*queue_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
             if (ec) return fail(ec, "ws write");
+            if (self->queue_.empty()) return;  // torn down meanwhile
+            self->queued_bytes_ -= self->queue_.front()->size();
             self->queue_.pop_front();
             if (!self->queue_.empty()) return self->do_write();
             if (self->closing_ && self->pending_close_) self->do_close();
@@ -165,6 +202,8 @@ private:
     NetHandlers& h_;
     beast::flat_buffer buffer_;
     std::deque<std::shared_ptr<const std::string>> queue_;
+    std::size_t queued_bytes_ = 0;
+    ConnectionSlot slot_;
     std::string id_;
     bool closing_ = false;
     std::optional<websocket::close_reason> pending_close_;
@@ -173,7 +212,7 @@ private:
 // ---- HTTP session ---------------------------------------------------------------------------
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
 public:
-    HttpSession(tcp::socket&& s, NetHandlers& h) : stream_(std::move(s)), h_(h) {}
+    HttpSession(tcp::socket&& s, NetHandlers& h) : stream_(std::move(s)), h_(h), slot_(g_open_connections) {}
     void start() { do_read(); }
 
 private:
@@ -193,14 +232,28 @@ private:
     }
 
     std::string allowed_origin(const std::string& origin) const {
+        // Bearer tokens, no cookies: a wildcard is answered with "*", never by echoing the origin.
         if (origin.empty()) return {};
-        if (h_.allow_origins.empty()) return h_.dev ? origin : std::string();
-        for (auto& o : h_.allow_origins)
-            if (o == "*" || o == origin) return origin;
+        if (h_.allow_origins.empty()) return h_.dev ? "*" : std::string();
+        for (auto& o : h_.allow_origins) {
+            if (o == "*") return "*";
+            if (o == origin) return origin;
+        }
         return {};
     }
 
+    // The error boundary: nothing a request carries may take the process down.
     void on_request(http::request<http::string_body> req) {
+        const unsigned version = req.version();
+        try {
+            handle_request(std::move(req));
+        } catch (const std::exception& e) {
+            std::cerr << json{{"level", "error"}, {"msg", "request failed"}, {"error", e.what()}}.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+            write(error_response(500, "InternalServerError", "The server failed to handle the request."), false, version, "");
+        }
+    }
+
+    void handle_request(http::request<http::string_body> req) {
         const std::string origin = allowed_origin(std::string(req[http::field::origin]));
         if (websocket::is_upgrade(req)) return upgrade(std::move(req));
         Request r = to_request(req);
@@ -216,7 +269,7 @@ private:
             try {
                 res = h_.http(r);
             } catch (const std::exception& e) {
-                std::cerr << R"({"level":"error","msg":"handler failed","error":")" << e.what() << "\"}\n";
+                std::cerr << json{{"level", "error"}, {"msg", "handler failed"}, {"error", e.what()}}.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
                 res = error_response(500, "InternalServerError", "The server failed to handle the request.");
             }
         }
@@ -231,11 +284,12 @@ private:
     void write(const Response& r, bool keep_alive, unsigned version, const std::string& origin, bool head = false) {
         auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), version);
         res->set(http::field::server, "chat-stub");
+        res->set("X-Content-Type-Options", "nosniff");
         if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
         for (auto& [k, v] : r.headers) res->set(k, v);
         if (!origin.empty()) {
             res->set(http::field::access_control_allow_origin, origin);
-            res->set(http::field::vary, "Origin");
+            if (origin != "*") res->set(http::field::vary, "Origin");
         }
         if (head) {
             res->content_length(r.body.size());
@@ -285,20 +339,30 @@ private:
         Hub::Connect c;
         c.hub = hub;
         c.protocol = proto;
+        // A recovery URL is always a recovery: without its token it fails, it never falls back to
+        // the access-token path.
         const std::string rid = r.param("awps_connection_id").value_or("");
         const std::string rtok = r.param("awps_reconnection_token").value_or("");
-        if (rid.empty() || rtok.empty()) {
+        if (!rid.empty() && rtok.empty())
+            return reject(req, 401, "Unauthorized", "Recovery needs awps_reconnection_token.");
+        if (rid.empty()) {
             std::string token = r.param("access_token").value_or("");
             const std::string auth = r.header("authorization");
             if (token.empty() && auth.rfind("Bearer ", 0) == 0) token = auth.substr(7);
             if (token.empty()) return reject(req, 401, "Unauthorized", "Missing access token.");
             auto check = jwt_verify(token, h_.access_key, unix_now_s());
             if (!check.ok) return reject(req, 401, "Unauthorized", "Invalid access token: " + check.error + ".");
-            const std::string aud = check.claims.value("aud", "");
-            const std::string want = "/client/hubs/" + hub;
-            if (aud.size() < want.size() || aud.compare(aud.size() - want.size(), want.size(), want) != 0)
-                return reject(req, 401, "Unauthorized", "Invalid access token: audience '" + aud + "' is not this hub.");
-            c.userId = check.claims.value("sub", "");
+            // The audience is {endpoint}/client/hubs/{hub}, nothing else: its path must be exactly
+            // that, without a query (a token made for a REST path is not a client token).
+            const std::string aud = wps::string_or(check.claims, "aud");
+            bool aud_query = false;
+            const auto aud_path = path_of_url(aud, &aud_query);
+            if (!aud_path || aud_query || url_decode(*aud_path, false) != "/client/hubs/" + hub)
+                return reject(req, 401, "Unauthorized", "Invalid access token: its audience is not this hub's client endpoint.");
+            if (check.claims.contains("sub") && !check.claims["sub"].is_string())
+                return reject(req, 401, "Unauthorized", "Invalid access token: 'sub' must be a string.");
+            c.userId = wps::string_or(check.claims, "sub");
+            c.expires_at_ms = static_cast<int64_t>(check.claims["exp"].get<double>()) * 1000;
             auto list = [&](const char* key, std::vector<std::string>& out) {
                 auto it = check.claims.find(key);
                 if (it == check.claims.end()) return;
@@ -317,13 +381,28 @@ private:
 
     beast::tcp_stream stream_;
     NetHandlers& h_;
+    ConnectionSlot slot_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
 };
 
+// Past the connection limit: a short 503 and the socket is closed (no session, no slot).
+void refuse_busy(tcp::socket s) {
+    static const std::string kBusy =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
+        "Content-Length: 96\r\n\r\n"
+        R"({"error":{"code":"ServiceUnavailable","message":"Too many connections; try again in a moment."}})";
+    auto sock = std::make_shared<tcp::socket>(std::move(s));
+    asio::async_write(*sock, asio::buffer(kBusy), [sock](beast::error_code, std::size_t) {
+        beast::error_code ignored;
+        sock->shutdown(tcp::socket::shutdown_both, ignored);
+        sock->close(ignored);
+    });
+}
+
 class Listener : public std::enable_shared_from_this<Listener> {
 public:
-    Listener(asio::io_context& ioc, tcp::endpoint ep, NetHandlers& h) : ioc_(ioc), acceptor_(ioc), h_(h) {
+    Listener(asio::io_context& ioc, tcp::endpoint ep, NetHandlers& h) : ioc_(ioc), acceptor_(ioc), backoff_(ioc), h_(h) {
         acceptor_.open(ep.protocol());
         acceptor_.set_option(asio::socket_base::reuse_address(true));
         acceptor_.bind(ep);
@@ -335,18 +414,36 @@ public:
 private:
     void do_accept() {
         acceptor_.async_accept(asio::make_strand(ioc_), [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
-            if (!ec) std::make_shared<HttpSession>(std::move(s), self->h_)->start();
+            if (ec) {
+                if (ec == asio::error::operation_aborted) return;
+                // Out of descriptors (EMFILE/ENFILE) or similar: retrying at once would spin.
+                self->delay_ms_ = std::min<int>(self->delay_ms_ ? self->delay_ms_ * 2 : 20, 1000);
+                self->backoff_.expires_after(std::chrono::milliseconds(self->delay_ms_));
+                self->backoff_.async_wait([self](beast::error_code) { self->do_accept(); });
+                return;
+            }
+            self->delay_ms_ = 0;
+            if (g_open_connections >= self->h_.max_connections) refuse_busy(std::move(s));
+            else std::make_shared<HttpSession>(std::move(s), self->h_)->start();
             self->do_accept();
         });
     }
     asio::io_context& ioc_;
     tcp::acceptor acceptor_;
+    asio::steady_timer backoff_;
+    int delay_ms_ = 0;
     NetHandlers& h_;
 };
 
 } // namespace
 
 void run_server(const std::string& bind, int port, NetHandlers handlers) {
+    // Leave descriptors for the database, attachments and the outbox's HTTP client.
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+        const std::size_t usable = lim.rlim_cur > 48 ? static_cast<std::size_t>(lim.rlim_cur) - 32 : 16;
+        handlers.max_connections = std::min(handlers.max_connections, usable);
+    }
     asio::io_context ioc{1};
     std::shared_ptr<Listener> listener;
     try {

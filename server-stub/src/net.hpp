@@ -15,9 +15,10 @@ struct NetHandlers {
     std::function<Response(const Request&)> http;
     Hub* hub = nullptr;
     std::string access_key;             // verifies client access tokens on /client/hubs/{hub}
-    std::vector<std::string> allow_origins;  // CORS; empty + dev = any origin
+    std::vector<std::string> allow_origins;  // CORS; "*" or empty + dev = any origin ("*", never echoed)
     bool dev = true;
     std::size_t max_body_bytes = 1024 * 1024;
+    std::size_t max_connections = 2048;     // HTTP + WebSocket at once; capped by the fd limit
     bool log_requests = true;           // one JSON line per request on stderr
     std::function<void()> tick;         // once a second on the io thread (session expiry)
     std::function<void(int port)> ready; // after bind, with the actual port (0 = ephemeral)

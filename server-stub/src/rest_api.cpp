@@ -2,6 +2,7 @@
 #include "rest_api.hpp"
 
 #include "core/base64.hpp"
+#include "core/json_limits.hpp"
 #include "hub.hpp"
 #include "jwt.hpp"
 
@@ -56,9 +57,10 @@ std::optional<Payload> payload_of(const Request& r, std::string& error) {
     if (ct == "text/plain") return Payload{wps::DataType::Text, r.body};
     if (ct == "application/octet-stream") return Payload{wps::DataType::Binary, wps::base64_encode(r.body)};
     if (ct == "application/json" || ct.empty()) {
-        json j = json::parse(r.body, nullptr, false);
+        std::string why;
+        json j = wps::parse_json_bounded(r.body, &why);
         if (j.is_discarded()) {
-            error = "The request body is not valid JSON.";
+            error = "The request body is not valid JSON: " + why + ".";
             return std::nullopt;
         }
         return Payload{wps::DataType::Json, j};
@@ -76,29 +78,23 @@ Response empty(int status) {
 
 } // namespace
 
-std::optional<std::string> RestApi::authenticate(const Request& r) {
+std::optional<std::string> authenticate_service_request(const Request& r, const std::string& access_key) {
     const std::string auth = r.header("authorization");
     if (auth.rfind("Bearer ", 0) != 0) return "Missing 'Authorization: Bearer <token>' header.";
-    auto check = jwt_verify(auth.substr(7), key_, unix_now_s());
+    auto check = jwt_verify(auth.substr(7), access_key, unix_now_s());
     if (!check.ok) return "Invalid token: " + check.error + ".";
-    if (!check.claims.contains("exp")) return "Invalid token: 'exp' is required.";
     auto aud = check.claims.find("aud");
     if (aud == check.claims.end() || !aud->is_string()) return "Invalid token: 'aud' is required.";
     // aud is the request URL; SDKs send it with the query (JS request.url), the docs without.
-    std::string a = aud->get<std::string>();
-    auto scheme = a.find("://");
-    if (scheme != std::string::npos) {
-        auto slash = a.find('/', scheme + 3);
-        a = slash == std::string::npos ? "/" : a.substr(slash);
-    }
-    auto strip = [](std::string s) {
+    const auto aud_path = path_of_url(aud->get<std::string>());
+    auto canonical = [](std::string s) {
+        s = url_decode(s, false);
         while (s.size() > 1 && s.back() == '/') s.pop_back();
         return s;
     };
     const std::string target_path = r.target.substr(0, r.target.find('?'));
-    if (a == r.target || strip(a) == strip(target_path) || url_decode(a, false) == url_decode(r.target, false))
-        return std::nullopt;
-    return "Invalid token: audience '" + aud->get<std::string>() + "' does not match the request URL.";
+    if (aud_path && canonical(*aud_path) == canonical(target_path)) return std::nullopt;
+    return std::string("Invalid token: its audience does not match the request URL.");
 }
 
 std::optional<Response> RestApi::handle(const Request& r) {
@@ -106,7 +102,7 @@ std::optional<Response> RestApi::handle(const Request& r) {
     if (s.empty() || s[0] != "api") return std::nullopt;
     if (s.size() == 2 && s[1] == "health") return empty(200);
     if (s.size() < 3 || s[1] != "hubs") return error_response(404, "NotFound", "Unknown REST path " + r.path + ".");
-    if (auto err = authenticate(r)) return error_response(401, "Unauthorized", *err);
+    if (auto err = authenticate_service_request(r, key_)) return error_response(401, "Unauthorized", *err);
     const std::string& hub = s[2];
     if (!valid_hub(hub)) return error_response(400, "BadRequest", "Invalid hub name '" + hub + "'.");
     if (r.param("filter")) return error_response(400, "NotSupported", "OData 'filter' is not supported by the stub emulator.");
@@ -130,9 +126,11 @@ std::optional<Response> RestApi::handle(const Request& r) {
         }
         if (rest[0] == ":generateToken") {
             int64_t minutes = 0;
-            try { minutes = std::stoll(r.param("minutesToExpire").value_or("60")); } catch (...) {}
-            if (minutes < 1) return error_response(400, "BadRequest", "minutesToExpire must be at least 1.");
-            return json_response(200, json{{"token", make_client_token(key_, endpoint_(r), hub, r.param("userId").value_or(""),
+            const std::string m_text = r.param("minutesToExpire").value_or("60");
+            if (!m_text.empty() && m_text.size() <= 9 && m_text.find_first_not_of("0123456789") == std::string::npos)
+                minutes = std::stoll(m_text);
+            if (minutes < 1) return error_response(400, "BadRequest", "minutesToExpire must be an integer of at least 1.");
+            return json_response(200, json{{"token", make_client_token(key_, endpoint_, hub, r.param("userId").value_or(""),
                                                                        r.params("role"), r.params("group"), minutes * 60)}});
         }
         if (rest[0] == ":addToGroups" || rest[0] == ":removeFromGroups")

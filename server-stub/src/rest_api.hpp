@@ -11,19 +11,25 @@ namespace stub {
 
 class Hub;
 
+// The REST data plane's authentication: `Authorization: Bearer <JWT>` signed with the access key
+// (jwt_verify: HS256, exp required), whose `aud` is a URL whose path is the request's path (the
+// SDKs sign the full request URL, query included; only the path is compared, and never against
+// anything a request header says). Returns the reason for a 401, or nullopt when allowed.
+std::optional<std::string> authenticate_service_request(const Request& r, const std::string& access_key);
+
 class RestApi {
 public:
-    // `public_endpoint(request)` gives the http(s) base URL clients should use (for generateToken).
-    RestApi(Hub& hub, std::string access_key, std::function<std::string(const Request&)> public_endpoint)
-        : hub_(hub), key_(std::move(access_key)), endpoint_(std::move(public_endpoint)) {}
+    RestApi(Hub& hub, std::string access_key) : hub_(hub), key_(std::move(access_key)) {}
+    // The http(s) base URL clients use (the audience of tokens from :generateToken); from
+    // configuration, set once the port is known.
+    void set_public_endpoint(std::string endpoint) { endpoint_ = std::move(endpoint); }
     // Handles /api/... requests; nullopt for any other path.
     std::optional<Response> handle(const Request& r);
 
 private:
-    std::optional<std::string> authenticate(const Request& r);  // error text, or nullopt when allowed
     Hub& hub_;
     std::string key_;
-    std::function<std::string(const Request&)> endpoint_;
+    std::string endpoint_;
 };
 
 // Signs a client access token as the service would (aud = {http endpoint}/client/hubs/{hub}).

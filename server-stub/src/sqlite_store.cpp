@@ -1,25 +1,19 @@
 // sqlite_store.cpp - see sqlite_store.hpp.
 #include "sqlite_store.hpp"
 
+#include "jwt.hpp"
+
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <random>
 #include <stdexcept>
 
 namespace stub {
 
 using nlohmann::json;
 
-std::string new_id(const std::string& prefix) {
-    static std::mutex mu;
-    static std::mt19937_64 rng{std::random_device{}()};
-    std::lock_guard<std::mutex> lock(mu);
-    static const char hex[] = "0123456789abcdef";
-    std::string s = prefix;
-    for (int i = 0; i < 20; ++i) s += hex[rng() % 16];
-    return s;
-}
+// Ids from the CSPRNG: blob ids are part of attachment links, and none should be guessable.
+std::string new_id(const std::string& prefix) { return prefix + random_hex(10); }
 
 namespace {
 
@@ -130,6 +124,11 @@ const char* const kMigrations[] = {
     CREATE TABLE Blobs(
         BlobId TEXT PRIMARY KEY, Name TEXT NOT NULL, ContentType TEXT NOT NULL, Size INTEGER NOT NULL,
         UploaderId TEXT NOT NULL, CreatedAt INTEGER NOT NULL);
+    )sql",
+    // 3: who created a notification (an id is idempotent for its creator only); blob quotas
+    R"sql(
+    ALTER TABLE Notifications ADD COLUMN CreatedBy TEXT NOT NULL DEFAULT '';
+    CREATE INDEX BlobsUploader ON Blobs(UploaderId);
     )sql",
 };
 
@@ -429,14 +428,20 @@ std::pair<Notification, bool> SqliteStore::create_notification(const Notificatio
         s.bind(1, id);
         return s.step() ? std::optional<Notification>(read_notification(s)) : std::nullopt;
     };
-    if (auto existing = load(in.id)) return {*existing, false};
-    Stmt ins(db_, "INSERT INTO Notifications(NotificationId, TargetKind, TargetId, Title, Body, ActionLabel, ActionUrl, CreatedAt) "
-                  "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
+    if (auto existing = load(in.id)) {
+        Stmt by(db_, "SELECT CreatedBy FROM Notifications WHERE NotificationId=?1");
+        by.bind(1, in.id);
+        if (by.step()) existing->createdBy = by.text(0);
+        return {*existing, false};
+    }
+    Stmt ins(db_, "INSERT INTO Notifications(NotificationId, TargetKind, TargetId, Title, Body, ActionLabel, ActionUrl, CreatedAt, CreatedBy) "
+                  "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
     ins.bind(1, in.id).bind(2, in.targetKind).bind(3, in.targetId).bind(4, in.title).bind(5, in.body);
     if (in.actionLabel.empty()) ins.bind_null(6); else ins.bind(6, in.actionLabel);
     if (in.actionUrl.empty()) ins.bind_null(7); else ins.bind(7, in.actionUrl);
-    ins.bind(8, now).run();
+    ins.bind(8, now).bind(9, in.createdBy).run();
     Notification n = *load(in.id);
+    n.createdBy = in.createdBy;
     json payload{{"type", "notification"}, {"eventId", n.id},
                  {"notification", {{"id", n.id}, {"seq", n.seq}, {"title", n.title}, {"body", n.body},
                                    {"target", {{"kind", n.targetKind}, {"id", n.targetId}}}, {"createdAt", n.createdAt}}}};
@@ -507,6 +512,13 @@ void SqliteStore::put_blob(const BlobMeta& b) {
     Stmt(db_, "INSERT INTO Blobs(BlobId, Name, ContentType, Size, UploaderId, CreatedAt) VALUES(?1,?2,?3,?4,?5,?6)")
         .bind(1, b.id).bind(2, b.name).bind(3, b.contentType).bind(4, static_cast<int64_t>(b.size)).bind(5, b.uploaderId)
         .bind(6, b.createdAt).run();
+}
+
+uint64_t SqliteStore::blob_bytes_of(const std::string& uploaderId) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt s(db_, "SELECT COALESCE(SUM(Size), 0) FROM Blobs WHERE UploaderId=?1");
+    s.bind(1, uploaderId);
+    return s.step() ? static_cast<uint64_t>(s.i64(0)) : 0;
 }
 
 std::optional<BlobMeta> SqliteStore::blob(const std::string& id) {

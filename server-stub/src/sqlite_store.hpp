@@ -41,6 +41,7 @@ public:
                             NotificationMark mark, int64_t now) override;
     void put_blob(const BlobMeta& meta) override;
     std::optional<BlobMeta> blob(const std::string& id) override;
+    uint64_t blob_bytes_of(const std::string& uploaderId) override;
     std::vector<OutboxRow> due_outbox(int64_t now, std::size_t limit) override;
     std::optional<int64_t> next_outbox_due() override;
     void mark_published(const std::string& eventId, int64_t now) override;

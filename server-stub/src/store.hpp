@@ -46,6 +46,7 @@ struct AppendResult {
 struct Notification {
     std::string id, targetKind, targetId;  // targetKind: user | team | global
     std::string title, body, actionLabel, actionUrl;
+    std::string createdBy;                 // user id, or "backend" for the service's own
     int64_t createdAt = 0;
     uint64_t seq = 0;                      // cursor order (newer = larger)
     bool seen = false, read = false, archived = false;  // per requesting user
@@ -99,6 +100,7 @@ public:
 
     virtual void put_blob(const BlobMeta& meta) = 0;
     virtual std::optional<BlobMeta> blob(const std::string& id) = 0;
+    virtual uint64_t blob_bytes_of(const std::string& uploaderId) = 0;  // for per-user quotas
 
     virtual std::vector<OutboxRow> due_outbox(int64_t now, std::size_t limit) = 0;
     virtual std::optional<int64_t> next_outbox_due() = 0;

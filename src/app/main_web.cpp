@@ -5,6 +5,7 @@
 // (data-message-id, text set with textContent, never HTML) and #chat-status the connection
 // state. Screen readers use it; browser tests read it as their documented test hook.
 #include "core/chat_session.hpp"
+#include "core/json_limits.hpp"
 #include "core/notification_center.hpp"
 #include "platform/web/web_platform.hpp"
 #include "ui/chat_view.hpp"
@@ -72,7 +73,10 @@ EM_JS(void, mirror_local, (const char* json), {
         box.appendChild(el);
     });
 });
-EM_JS(void, js_set_session, (const char* token, const char* api), { Module.chat.token = UTF8ToString(token); Module.chat.api = UTF8ToString(api); });
+// Hands the bearer token to the page's upload code once; it is kept in a closure there, never on Module.
+EM_JS(void, js_set_session, (const char* token, const char* api), {
+    if (Module.chat.setSession) Module.chat.setSession(UTF8ToString(token), UTF8ToString(api));
+});
 // Image previews: fetched and decoded by the browser (createImageBitmap), scaled to at most
 // 480 px, then copied into wasm memory and uploaded as a GL texture.
 EM_JS(void, js_request_thumb, (const char* url_ptr), {
@@ -419,12 +423,13 @@ void take_attachments(App& a) {
     for (;;) {
         const int n = js_take_attachment(buf.data(), static_cast<int>(buf.size()));
         if (n < 0) break;
-        auto j = nlohmann::json::parse(buf.substr(0, static_cast<std::size_t>(n)), nullptr, false);
+        auto j = wps::parse_json_bounded(buf.substr(0, static_cast<std::size_t>(n)));
         std::string why;
         if (!j.is_object() || j.contains("error")) {
-            a.view.last_error = j.is_object() ? j.value("error", "upload failed") : "upload failed";
+            a.view.last_error = wps::string_or(j, "error", "upload failed");
         } else {
-            chat::Attachment att{j.value("url", ""), j.value("name", "file"), j.value("contentType", ""), j.value("size", uint64_t{0})};
+            chat::Attachment att{wps::string_or(j, "url"), wps::string_or(j, "name", "file"), wps::string_or(j, "contentType"),
+                                 wps::u64_or(j, "size")};
             if (!a.session->send("", why, att)) a.view.last_error = why;
         }
         a.dirty = true;
@@ -603,7 +608,7 @@ int main() {
     cfg_req.url = "config.json";
     cfg_req.timeout_ms = 5000;
     a.http.send(cfg_req, [](wps::HttpResponse res) {
-        auto cfg = nlohmann::json::parse(res.status == 200 ? res.body : "{}", nullptr, false);
+        auto cfg = wps::parse_json_bounded(res.status == 200 ? res.body : "{}");
         if (!cfg.is_object()) cfg = nlohmann::json::object();
         start_app(cfg);
     });

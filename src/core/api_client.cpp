@@ -1,6 +1,8 @@
 // api_client.cpp - see api_client.hpp.
 #include "api_client.hpp"
 
+#include "json_limits.hpp"
+
 namespace wps {
 
 using nlohmann::json;
@@ -17,15 +19,15 @@ void ApiClient::call(const std::string& method, const std::string& path, const j
     std::weak_ptr<bool> alive = alive_;
     http_.send(std::move(req), [alive, done = std::move(done)](HttpResponse res) {
         if (alive.expired()) return;
-        json j = json::parse(res.body, nullptr, false);
+        json j = parse_json_bounded(res.body);
         done(res.status, j.is_discarded() ? json() : j, res.error);
     });
 }
 
 std::string ApiClient::error_text(int status, const json& body, const std::string& transport) {
     if (status == 0) return transport.empty() ? "the server cannot be reached" : transport;
-    if (body.is_object() && body.contains("error") && body["error"].is_object())
-        return body["error"].value("message", "HTTP " + std::to_string(status));
+    if (body.is_object() && body.contains("error"))
+        return string_or(body["error"], "message", "HTTP " + std::to_string(status));
     return "HTTP " + std::to_string(status);
 }
 

@@ -7,10 +7,13 @@
 // [SECTION] read state, typing, panel open/close
 #include "chat_session.hpp"
 
+#include "json_limits.hpp"
+
 #include "url.hpp"
 
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
 
 namespace chat {
 
@@ -25,7 +28,12 @@ constexpr std::size_t kMaxGroups = 32;          // the backend grants at most 32
 constexpr uint64_t kTypingThrottleMs = 3000;
 constexpr uint64_t kTypingTtlMs = 6000;
 
+// Two groups per conversation. Only the backend publishes to conversation:{id} (stored messages,
+// through its outbox); members may send to conversation:{id}:typing, which carries nothing but
+// typing signals. A client-sent frame can therefore never pass for a stored message.
 std::string group_of(const std::string& conversationId) { return "conversation:" + conversationId; }
+std::string typing_group_of(const std::string& conversationId) { return "conversation:" + conversationId + ":typing"; }
+constexpr std::string_view kTypingSuffix = ":typing";
 
 std::string error_text(int status, const json& body, const std::string& transport) {
     return wps::ApiClient::error_text(status, body, transport);
@@ -111,11 +119,14 @@ void ChatSession::start() {
     changed();
     const json body{{"userId", options_.user_id}};
     request("POST", "/auth/dev-login", &body, [this](int status, const json& j, const std::string& err) {
-        if (status != 200 || !j.contains("token")) return fail("Sign-in failed: " + error_text(status, j, err));
+        if (status != 200 || !j.contains("token") || !j["token"].is_string()) return fail("Sign-in failed: " + error_text(status, j, err));
         token_ = j["token"].get<std::string>();
         api_.set_token(token_);
-        display_name_ = j.value("displayName", options_.user_id);
-        teams_ = j.value("teams", std::vector<std::string>{});
+        display_name_ = wps::string_or(j, "displayName", options_.user_id);
+        teams_.clear();
+        if (j.contains("teams") && j["teams"].is_array())
+            for (const auto& t : j["teams"])
+                if (t.is_string()) teams_.push_back(t.get<std::string>());
         if (on_signed_in) on_signed_in();
         request("GET", "/config", nullptr, [this](int st, const json& cfg, const std::string&) {
             if (st == 200 && cfg.contains("maxMessageBytes") && cfg["maxMessageBytes"].is_number_unsigned())
@@ -134,14 +145,16 @@ void ChatSession::load_conversations(bool then_open) {
             return;
         }
         std::vector<ConversationSummary> list;
-        for (const auto& c : j.value("conversations", json::array())) {
+        const json none = json::array();
+        const json& convs = j.contains("conversations") && j["conversations"].is_array() ? j["conversations"] : none;
+        for (const auto& c : convs) {
             ConversationSummary s;
-            s.id = c.value("conversationId", "");
-            s.title = c.value("title", s.id);
-            s.unread = c.value("unread", uint64_t{0});
-            s.lastSeq = c.value("lastSeq", uint64_t{0});
-            s.lastReadSeq = c.value("lastReadSeq", uint64_t{0});
-            if (auto last = message_from_json(c.value("lastMessage", json()))) {
+            s.id = wps::string_or(c, "conversationId");
+            s.title = wps::string_or(c, "title", s.id);
+            s.unread = wps::u64_or(c, "unread");
+            s.lastSeq = wps::u64_or(c, "lastSeq");
+            s.lastReadSeq = wps::u64_or(c, "lastReadSeq");
+            if (auto last = message_from_json(c.is_object() ? c.value("lastMessage", json()) : json())) {
                 s.preview = preview_of(*last);
                 s.previewSender = last->senderId;
                 s.lastAt = last->createdAtMs;
@@ -184,7 +197,7 @@ void ChatSession::load_latest(const std::string& id) {
                 }
                 auto page = parse_messages(j);
                 Conversation& c = model(id);
-                if (!page.empty() && !j.value("hasMore", false)) c.set_history_start(1);
+                if (!page.empty() && !wps::bool_or(j, "hasMore")) c.set_history_start(1);
                 else if (!page.empty()) c.set_history_start(page.front().seq);
                 else c.set_history_start(1);
                 c.merge(page);
@@ -210,7 +223,7 @@ void ChatSession::load_older() {
                 if (status == 200) {
                     auto page = parse_messages(j);
                     Conversation& m = model(id);
-                    if (!page.empty()) m.set_history_start(j.value("hasMore", false) ? page.front().seq : 1);
+                    if (!page.empty()) m.set_history_start(wps::bool_or(j, "hasMore") ? page.front().seq : 1);
                     else m.set_history_start(1);
                     m.merge(page);
                 }
@@ -242,15 +255,22 @@ void ChatSession::connect() {
         };
         ev.group_message = [this](const wps::GroupMessage& m) {
             if (!m.data.is_object() || m.group.rfind("conversation:", 0) != 0) return;
-            const std::string conv = m.group.substr(13);
-            const std::string type = m.data.value("type", "");
-            if (type == "typing") {
-                if (m.fromUserId && *m.fromUserId != options_.user_id)
+            std::string conv = m.group.substr(13);
+            const std::string type = wps::string_or(m.data, "type");
+            const bool typing_group = conv.size() > kTypingSuffix.size() &&
+                                      conv.compare(conv.size() - kTypingSuffix.size(), kTypingSuffix.size(), kTypingSuffix) == 0;
+            if (typing_group) {
+                conv.resize(conv.size() - kTypingSuffix.size());
+                // The service stamps fromUserId with the sender's authenticated id.
+                if (type == "typing" && m.fromUserId && *m.fromUserId != options_.user_id) {
                     typing_[conv][*m.fromUserId] = sched_.now_ms() + kTypingTtlMs;
-                changed();
+                    changed();
+                }
                 return;
             }
-            if (type != "chat.message") return;
+            // Stored messages come from the backend (no fromUserId); a frame some client sent is
+            // never taken for one, whatever it claims.
+            if (type != "chat.message" || m.fromUserId) return;
             auto msg = message_from_json(m.data.value("message", json()));
             if (!msg || msg->conversationId != conv) return;
             typing_[conv].erase(msg->senderId);  // a message ends that user's typing indicator
@@ -297,6 +317,7 @@ void ChatSession::join_all() {
             }
             changed();
         });
+        client_->join_group(typing_group_of(id));
     }
 }
 
@@ -317,7 +338,7 @@ void ChatSession::catch_up() {
                 catch_up_again_ = false;
                 if (status == 200) {
                     model(id).merge(parse_messages(j));
-                    again = again || j.value("hasMore", false) || model(id).has_gap();
+                    again = again || wps::bool_or(j, "hasMore") || model(id).has_gap();
                     if (!again) last_synced_ms_ = static_cast<int64_t>(sched_.now_ms());
                     if (id == current_) mark_read_soon();
                 } else {
@@ -467,7 +488,7 @@ void ChatSession::typing() {
     wps::SendOptions opt;
     opt.fireAndForget = true;
     opt.noEcho = true;
-    client_->send_to_group(group_of(current_), json{{"type", "typing"}, {"userId", options_.user_id}}, wps::DataType::Json, opt);
+    client_->send_to_group(typing_group_of(current_), json{{"type", "typing"}, {"userId", options_.user_id}}, wps::DataType::Json, opt);
 }
 
 std::vector<std::string> ChatSession::typing_users(uint64_t now_ms) const {

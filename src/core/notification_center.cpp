@@ -1,6 +1,8 @@
 // notification_center.cpp - see notification_center.hpp.
 #include "notification_center.hpp"
 
+#include "json_limits.hpp"
+
 namespace notify {
 
 using nlohmann::json;
@@ -71,7 +73,7 @@ void NotificationCenter::start(const std::string& token, const std::string& user
                 });
         };
         client_->events().group_message = [this](const wps::GroupMessage& m) {
-            if (!m.data.is_object() || m.data.value("type", "") != "notification") return;
+            if (wps::string_or(m.data, "type") != "notification") return;
             auto item = item_from_json(m.data.value("notification", json()));
             if (!item || !feed_.add_live(*item)) return;
             if (!claim_toast || claim_toast(item->id)) {
@@ -94,7 +96,7 @@ void NotificationCenter::load_first_page() {
     request("GET", "/notifications?limit=" + std::to_string(kPageSize), nullptr, [this](int status, const json& j) {
         --loading_;
         if (status == 200) {
-            feed_.apply_page(parse_items(j), cursor_of(j), j.value("unreadCount", uint64_t{0}), true);
+            feed_.apply_page(parse_items(j), cursor_of(j), wps::u64_or(j, "unreadCount"), true);
             error_.clear();
         } else {
             error_ = "Could not load notifications (HTTP " + std::to_string(status) + ")";
@@ -109,7 +111,7 @@ void NotificationCenter::load_older() {
     request("GET", "/notifications?limit=" + std::to_string(kPageSize) + "&cursor=" + *feed_.next_cursor(), nullptr,
             [this](int status, const json& j) {
                 --loading_;
-                if (status == 200) feed_.apply_page(parse_items(j), cursor_of(j), j.value("unreadCount", feed_.unread()), false);
+                if (status == 200) feed_.apply_page(parse_items(j), cursor_of(j), wps::u64_or(j, "unreadCount", feed_.unread()), false);
                 changed();
             });
 }

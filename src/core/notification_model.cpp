@@ -1,6 +1,8 @@
 // notification_model.cpp - see notification_model.hpp.
 #include "notification_model.hpp"
 
+#include "json_limits.hpp"
+
 namespace notify {
 
 using nlohmann::json;
@@ -20,12 +22,12 @@ std::optional<Item> item_from_json(const json& j) {
     if (auto b = j.find("body"); b != j.end() && b->is_string()) it.body = b->get<std::string>();
     if (auto c = j.find("createdAt"); c != j.end() && c->is_number_integer()) it.createdAt = c->get<int64_t>();
     if (auto a = j.find("action"); a != j.end() && a->is_object()) {
-        it.actionLabel = a->value("label", "");
-        it.actionLink = a->value("link", "");
+        it.actionLabel = wps::string_or(*a, "label");
+        it.actionLink = wps::string_or(*a, "link");
     }
-    it.seen = j.value("seen", false);
-    it.read = j.value("read", false);
-    it.archived = j.value("archived", false);
+    it.seen = wps::bool_or(j, "seen");
+    it.read = wps::bool_or(j, "read");
+    it.archived = wps::bool_or(j, "archived");
     return it;
 }
 

@@ -2,6 +2,7 @@
 #include "protocol.hpp"
 
 #include "base64.hpp"
+#include "json_limits.hpp"
 
 namespace wps {
 
@@ -139,8 +140,8 @@ Decoded<Frame> fail(std::string why) { return Decoded<Frame>{std::nullopt, std::
 
 json parse_object(std::string_view text, std::string& err) {
     if (text.size() > kMaxFrameBytes) { err = "frame exceeds 1 MB"; return json(); }
-    json j = json::parse(text.begin(), text.end(), nullptr, false);
-    if (j.is_discarded()) { err = "malformed JSON"; return json(); }
+    json j = parse_json_bounded(text, &err);
+    if (j.is_discarded()) return json();
     if (!j.is_object()) { err = "frame must be a JSON object"; return json(); }
     auto t = j.find("type");
     if (t == j.end() || !t->is_string()) { err = "frame has no string 'type'"; return json(); }

@@ -51,9 +51,9 @@ bool parse_url(const std::string& url, Url& out) {
                                                                                 : nullptr;
     if (!default_port) return false;
     const std::string rest = url.substr(sep + 3);
-    const auto slash = rest.find('/');
+    const auto slash = rest.find_first_of("/?#");  // the authority ends at any of these
     const std::string hostport = rest.substr(0, slash);
-    out.target = slash == std::string::npos ? "/" : rest.substr(slash);
+    out.target = slash == std::string::npos ? "/" : rest[slash] == '/' ? rest.substr(slash) : "/" + rest.substr(slash);
     const auto colon = hostport.rfind(':');
     out.host = colon == std::string::npos ? hostport : hostport.substr(0, colon);
     out.port = colon == std::string::npos ? default_port : hostport.substr(colon + 1);

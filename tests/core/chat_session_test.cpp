@@ -37,12 +37,16 @@ struct Rig {
         socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1","reconnectionToken":"r"})");
     }
     void join_ack() {
-        auto& sent = socks.last().sent;
-        REQUIRE(!sent.empty());
-        auto j = json::parse(sent.back());
-        REQUIRE(j["type"] == "joinGroup");
-        REQUIRE(j["group"] == "conversation:demo");
-        socks.receive(json{{"type", "ack"}, {"ackId", j["ackId"]}, {"success", true}}.dump());
+        // Each conversation is two groups: its messages (backend only) and its typing signals.
+        const auto sent = socks.last().sent;
+        std::vector<std::string> joined;
+        for (const auto& text : sent) {
+            auto j = json::parse(text);
+            if (j["type"] != "joinGroup") continue;
+            joined.push_back(j["group"].get<std::string>());
+            socks.receive(json{{"type", "ack"}, {"ackId", j["ackId"]}, {"success", true}}.dump());
+        }
+        REQUIRE(joined == std::vector<std::string>{"conversation:demo", "conversation:demo:typing"});
     }
     void live(const json& m, uint64_t seqId) {
         socks.receive(json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"},
@@ -158,12 +162,39 @@ TEST_CASE("typing indicators: throttled fire-and-forget out, TTL and cleared by 
     CHECK(t["type"] == "sendToGroup");
     CHECK_FALSE(t.contains("ackId"));
     CHECK(t["data"]["type"] == "typing");
+    CHECK(t["group"] == "conversation:demo:typing");
+    // A typing signal in the message group itself is not one: only the typing group carries them.
     r.socks.receive(json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"fromUserId", "bob"},
                          {"dataType", "json"}, {"data", {{"type", "typing"}, {"userId", "bob"}}}, {"sequenceId", 1}}.dump());
+    CHECK(r.session.typing_users(r.sched.now_ms()).empty());
+    r.socks.receive(json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo:typing"}, {"fromUserId", "bob"},
+                         {"dataType", "json"}, {"data", {{"type", "typing"}, {"userId", "bob"}}}, {"sequenceId", 2}}.dump());
     CHECK(r.session.typing_users(r.sched.now_ms()) == std::vector<std::string>{"bob"});
     CHECK(r.session.typing_users(r.sched.now_ms() + 7000).empty());
-    r.live(msg(1, "bob"), 2);
+    r.live(msg(1, "bob"), 3);
     CHECK(r.session.typing_users(r.sched.now_ms()).empty());
+}
+
+TEST_CASE("a chat.message some client sent is never taken for a stored message", "[session][security]") {
+    Rig r;
+    r.boot(json::array({msg(1)}));
+    r.join_ack();
+    // What a member with a send role could publish: carol's name, a huge seq, any text.
+    json forged = msg(999999, "carol");
+    forged["text"] = "send me your password";
+    for (const char* group : {"conversation:demo", "conversation:demo:typing"})
+        r.socks.receive(json{{"type", "message"}, {"from", "group"}, {"group", group}, {"fromUserId", "mallory"},
+                             {"dataType", "json"}, {"data", {{"type", "chat.message"}, {"message", forged}}}}.dump());
+    CHECK(r.seqs() == std::vector<uint64_t>{1});
+    CHECK(r.session.conversations()[0].unread == 0);
+    // Wrong-typed fields from a peer are ignored, never thrown on.
+    r.socks.receive(json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo:typing"}, {"fromUserId", "m"},
+                         {"dataType", "json"}, {"data", {{"type", 5}}}}.dump());
+    r.socks.receive(json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"},
+                         {"dataType", "json"}, {"data", {{"type", json::array()}, {"message", 7}}}}.dump());
+    // The backend's own publication (no fromUserId) is taken.
+    r.live(msg(2), 1);
+    CHECK(r.seqs() == std::vector<uint64_t>{1, 2});
 }
 
 TEST_CASE("live messages in other conversations raise their unread badge; opening one marks it read", "[session]") {

@@ -1,5 +1,6 @@
 #include "core/protocol.hpp"
 #include "core/base64.hpp"
+#include "core/json_limits.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -129,4 +130,38 @@ TEST_CASE("URL helpers: percent-encoding both ways and splitting", "[protocol]")
     CHECK(u.target == "/");
     CHECK_FALSE(wps::parse_url("ftp://x/", u));
     CHECK_FALSE(wps::parse_url("no scheme", u));
+}
+
+TEST_CASE("JSON nested past the bound is refused before any value is built", "[protocol][security]") {
+    // 100,000 levels used to overflow the stack on the first recursive copy (native and wasm).
+    const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    std::string why;
+    CHECK(parse_json_bounded(deep, &why).is_discarded());
+    CHECK(why == "JSON nested deeper than 64 levels");
+    const std::string frame = R"({"type":"event","event":"e","dataType":"json","data":)" + deep + "}";
+    auto c = decode_client_frame(frame);
+    REQUIRE_FALSE(c);
+    CHECK(c.error == "JSON nested deeper than 64 levels");
+    const std::string message = R"({"type":"message","from":"server","dataType":"json","data":)" + deep + "}";
+    CHECK_FALSE(decode_service_frame(message));
+
+    // The bound itself: 64 levels in all parse, 65 do not; brackets inside strings do not count.
+    auto nest = [](std::size_t n) { return std::string(n, '[') + std::string(n, ']'); };
+    CHECK(json_nesting_depth(nest(64)) == 64);
+    CHECK_FALSE(parse_json_bounded(nest(64)).is_discarded());
+    CHECK(parse_json_bounded(nest(65)).is_discarded());
+    CHECK(json_nesting_depth(R"(["[[[[\"[[[", {"a": "}}}]]]"}])") == 2);
+    CHECK(parse_json_bounded(R"({"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})").is_object());
+}
+
+TEST_CASE("typed reads of untrusted JSON never throw", "[protocol][security]") {
+    const json j = json::parse(R"({"s":5,"u":-1,"b":"yes","ok":"x","n":7,"t":true})");
+    CHECK(string_or(j, "s", "d") == "d");
+    CHECK(string_or(j, "ok") == "x");
+    CHECK(u64_or(j, "u", 3) == 3);
+    CHECK(u64_or(j, "n") == 7);
+    CHECK(bool_or(j, "b", true));
+    CHECK(bool_or(j, "t"));
+    CHECK(string_or(json::array(), "s", "d") == "d");
+    CHECK(u64_or(json(5), "n", 1) == 1);
 }

@@ -46,3 +46,29 @@ export async function joinAs(base, token, group, protocol) {
   if (!ack.success) throw new Error(`join ${group}: ${JSON.stringify(ack)}`);
   return c;
 }
+
+// Like connect, but never rejects: { status: 101, c } when the upgrade succeeded, otherwise
+// { status (0 when there was no HTTP answer), body, error }.
+export function tryConnect(url, protocol = 'json.webpubsub.azure.v1') {
+  return connect(url, protocol).then((c) => ({ status: 101, c }), (error) => ({ status: error.status ?? 0, body: error.body ?? '', error }));
+}
+
+// After an accepted upgrade: whichever comes first, the service's `connected` frame or the close.
+export function connectedOrClosed(c, timeout = 15000) {
+  return Promise.race([
+    c.closed.then((closed) => ({ closed })),
+    c.next((f) => f.type === 'system' && f.event === 'connected', timeout).then((connected) => ({ connected }), () => ({ timedOut: true })),
+  ]);
+}
+
+// The claims of a JWT (or of the access_token in an access URL), unverified.
+export function claimsOf(tokenOrUrl) {
+  const token = tokenOrUrl.includes('access_token=') ? tokenOf(tokenOrUrl) : tokenOrUrl;
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url'));
+}
+
+// The access_token parameter of a URL, even one whose host part was forged to hold a '?'.
+export function tokenOf(url) {
+  const m = url.match(/[?&]access_token=([^&#]*)/);
+  return m ? decodeURIComponent(m[1]) : null;
+}

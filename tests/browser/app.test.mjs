@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startStub, login, api } from '../lib/stub.mjs';
+import { startStub, login, api, stubApi } from '../lib/stub.mjs';
 import { launch, openChat, logText, clickTarget, nudge } from '../lib/browser.mjs';
 
 let stub;
@@ -51,14 +51,14 @@ test('forced drop: banner shows the trouble, then catch-up brings what was misse
   await bob.page.evaluate(() => new MutationObserver(() => window.__status(document.getElementById('chat-status').textContent))
     .observe(document.getElementById('chat-status'), { childList: true, characterData: true, subtree: true }));
   // A close the client cannot recover from (1008): a new connection and a catch-up from the API.
-  await fetch(`${stub.base}/_stub/close?userId=bob&reason=maintenance`, { method: 'POST' });
+  assert.equal((await stubApi(stub, 'POST', '/_stub/close?userId=bob&reason=maintenance')).status, 200);
   await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'sent while bob was away', clientMessageId: `away-${Date.now()}` });
   await waitLog(bob.page, 'alice: sent while bob was away');
   await waitStatus(bob.page, 'connected');
   assert.ok(seen.some((s) => s === 'waiting-to-reconnect' || s === 'connecting'), `states seen: ${seen}`);
   assert.equal(await count(bob.page, 'alice: sent while bob was away'), 1);
   // A network-style drop of the socket: the reliable session recovers, nothing is duplicated.
-  await fetch(`${stub.base}/_stub/drop?userId=bob`, { method: 'POST' });
+  assert.equal((await stubApi(stub, 'POST', '/_stub/drop?userId=bob')).status, 200);
   await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'during the drop', clientMessageId: `drop-${Date.now()}` });
   await waitLog(bob.page, 'alice: during the drop');
   await waitStatus(bob.page, 'connected');
@@ -71,7 +71,7 @@ test('deliberate close: no socket, no reconnect; reopening catches up', async ()
   const bob = await openChat(browser, stub.base, 'bob');
   await clickTarget(bob.page, 'close-chat');
   await waitStatus(bob.page, 'closed');
-  const chatConns = async () => (await (await fetch(`${stub.base}/_stub/state`)).json()).connections
+  const chatConns = async () => (await stubApi(stub, 'GET', '/_stub/state')).json.connections
     .filter((c) => c.userId === 'bob' && c.attached && c.groups.includes('conversation:demo')).length;
   await bob.page.waitForTimeout(3000);
   assert.equal(await chatConns(), 0, 'the chat socket stays closed');
@@ -92,7 +92,8 @@ test('notifications: to a user and to everyone, live with a toast, after a reloa
   await bob.page.waitForFunction(() => /\d+ unread/.test(document.getElementById('feed-status').textContent));
   const stamp = Date.now();
   await api(stub.base, alice, 'POST', '/notifications', { id: `for-bob-${stamp}`, title: 'Review requested', body: 'Alice asked you to review', target: { kind: 'user', id: 'bob' } });
-  await api(stub.base, alice, 'POST', '/notifications', { id: `all-${stamp}`, title: 'Maintenance tonight', target: { kind: 'global' }, action: { label: 'Details', link: 'https://status.example' } });
+  // Announcements to everyone with an external link come from the backend, not from a user.
+  assert.equal((await stubApi(stub, 'POST', '/_stub/notifications', { id: `all-${stamp}`, title: 'Maintenance tonight', target: { kind: 'global' }, action: { label: 'Details', link: 'https://status.example' } })).status, 201);
   await bob.page.waitForFunction((ids) => ids.every((id) => document.querySelector(`#feed-list [data-notification-id="${id}"]`)),
     [`for-bob-${stamp}`, `all-${stamp}`]);
   await bob.page.waitForTimeout(200);

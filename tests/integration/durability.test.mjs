@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startStub, login, api } from '../lib/stub.mjs';
+import { startStub, login, api, stubApi } from '../lib/stub.mjs';
 import { joinAs } from '../lib/ws.mjs';
 
 test('kill -9 with an unpublished outbox, restart: rows are published to the group', async () => {
@@ -13,25 +13,25 @@ test('kill -9 with an unpublished outbox, restart: rows are published to the gro
   try {
     let stub = await startStub({ db });
     let alice = await login(stub.base, 'alice');
-    await fetch(`${stub.base}/_stub/outbox?pause=true`, { method: 'POST' });
+    assert.equal((await stubApi(stub, 'POST', '/_stub/outbox?pause=true')).status, 200);
     const ids = [];
     for (let i = 0; i < 3; i++) {
       const r = await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: `kept ${i}`, clientMessageId: `k${i}` });
       assert.equal(r.status, 201);
       ids.push(r.json.message.messageId);
     }
-    let state = await (await fetch(`${stub.base}/_stub/state`)).json();
+    let state = (await stubApi(stub, 'GET', '/_stub/state')).json;
     assert.equal(state.outbox.pending, 3);
     await stub.stop('SIGKILL');
 
     stub = await startStub({ db, args: ['--outbox-paused'] });
     const bob = await login(stub.base, 'bob');
     const c = await joinAs(stub.base, bob, 'conversation:demo');
-    await fetch(`${stub.base}/_stub/outbox?pause=false`, { method: 'POST' });
+    assert.equal((await stubApi(stub, 'POST', '/_stub/outbox?pause=false')).status, 200);
     const got = [];
     while (got.length < 3) got.push((await c.next((f) => f.type === 'message')).data.message.messageId);
     assert.deepEqual(got, ids, 'published in commit order after the restart');
-    state = await (await fetch(`${stub.base}/_stub/state`)).json();
+    state = (await stubApi(stub, 'GET', '/_stub/state')).json;
     assert.equal(state.outbox.pending, 0);
     const history = await api(stub.base, bob, 'GET', '/conversation/detail?conversationId=demo');
     for (const id of ids) assert.ok(history.json.messages.some((m) => m.messageId === id));

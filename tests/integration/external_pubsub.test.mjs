@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startStub, login, api } from '../lib/stub.mjs';
+import { startStub, login, api, stubApi } from '../lib/stub.mjs';
 
 const KEY = 'external-service-key-0123456789abcdef0123';
 let dir;
@@ -66,7 +66,7 @@ test('access URLs and outbox publishes go to the external service over verified 
     assert.equal(hit.method, 'POST');
     assert.equal(hit.url, '/api/hubs/chat/groups/conversation%3Ademo/:send?api-version=2024-12-01');
     assert.equal(JSON.parse(hit.body).message.text, 'via azure');
-    const state = await (await fetch(`${stub.base}/_stub/state`)).json();
+    const state = (await stubApi(stub, 'GET', '/_stub/state')).json;
     assert.equal(state.outbox.dead, 0);
   } finally { await stub.stop(); }
 });
@@ -80,7 +80,7 @@ test('an untrusted certificate is refused: the row is retried and parked with th
     await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'never trusted', clientMessageId: 'ext-2' });
     let state;
     for (let i = 0; i < 50; i++) {
-      state = await (await fetch(`${stub.base}/_stub/state`)).json();
+      state = (await stubApi(stub, 'GET', '/_stub/state')).json;
       if (state.outbox.dead > 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }

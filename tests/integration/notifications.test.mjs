@@ -1,7 +1,7 @@
 // Notifications API: targeting, cursor paging while items arrive, read/seen/archive state, live delivery.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStub, login, api } from '../lib/stub.mjs';
+import { startStub, login, api, stubApi } from '../lib/stub.mjs';
 import { connect } from '../lib/ws.mjs';
 
 let stub;
@@ -15,12 +15,14 @@ before(async () => {
 after(async () => { await stub?.stop(); });
 
 const create = (token, body) => api(stub.base, token, 'POST', '/notifications', body);
+// The backend's own path (global targets, external links): POST /_stub/notifications.
+const createAsBackend = (body) => stubApi(stub, 'POST', '/_stub/notifications', body);
 const list = (token, q = '') => api(stub.base, token, 'GET', `/notifications${q}`);
 
 test('targeting: user, team and global reach exactly their audience', async () => {
   assert.equal((await create(alice, { id: 'n-user-bob', title: 'For bob', target: { kind: 'user', id: 'bob' } })).status, 201);
   assert.equal((await create(alice, { id: 'n-team-core', title: 'For core', target: { kind: 'team', id: 'core' } })).status, 201);
-  assert.equal((await create(alice, { id: 'n-all', title: 'For all', body: 'b', target: { kind: 'global' }, action: { label: 'Open', link: 'https://example.com' } })).status, 201);
+  assert.equal((await createAsBackend({ id: 'n-all', title: 'For all', body: 'b', target: { kind: 'global' }, action: { label: 'Open', link: 'https://example.com' } })).status, 201);
   const ids = async (t) => (await list(t)).json.items.map((n) => n.id);
   assert.deepEqual(await ids(bob), ['n-all', 'n-team-core', 'n-user-bob', 'welcome']);
   assert.deepEqual(await ids(alice), ['n-all', 'n-team-core', 'welcome']);
@@ -28,17 +30,20 @@ test('targeting: user, team and global reach exactly their audience', async () =
   const all = (await list(carol)).json.items[0];
   assert.deepEqual(all.action, { label: 'Open', link: 'https://example.com' });
   assert.equal(all.read, false);
-  // Stable ids: creating again is idempotent.
-  const again = await create(alice, { id: 'n-all', title: 'For all', target: { kind: 'global' } });
+  // Stable ids: creating again is idempotent, for the backend and for a user's own ids.
+  const again = await createAsBackend({ id: 'n-all', title: 'For all', target: { kind: 'global' } });
   assert.equal(again.status, 200);
   assert.equal(again.json.duplicate, true);
+  const mine = await create(alice, { id: 'n-user-bob', title: 'For bob', target: { kind: 'user', id: 'bob' } });
+  assert.equal(mine.status, 200);
+  assert.equal(mine.json.duplicate, true);
 });
 
 test('bad notifications are refused with a reason', async () => {
   assert.equal((await create(alice, { title: 'x' })).status, 400);
   assert.match((await create(alice, { title: 'x', target: { kind: 'planet' } })).json.error.message, /user, team or global/);
   assert.match((await create(alice, { title: 'x', target: { kind: 'user', id: 'nobody' } })).json.error.message, /Unknown user/);
-  assert.equal((await create(alice, { title: 5, target: { kind: 'global' } })).status, 400);
+  assert.equal((await create(alice, { title: 5, target: { kind: 'user', id: 'bob' } })).status, 400);
   assert.equal((await list(alice, '?limit=abc')).status, 400);
 });
 
@@ -102,7 +107,8 @@ test('live: a notification reaches the user, team and global groups over the soc
   assert.equal((await c.next((f) => f.ackId === 99)).error.name, 'Forbidden');
   for (const [id, target, group] of [['live-u', { kind: 'user', id: 'bob' }, 'notifications:user:bob'],
     ['live-t', { kind: 'team', id: 'core' }, 'notifications:team:core'], ['live-g', { kind: 'global' }, 'notifications:global']]) {
-    await create(alice, { id, title: id, target });
+    const r = target.kind === 'global' ? await createAsBackend({ id, title: id, target }) : await create(alice, { id, title: id, target });
+    assert.equal(r.status, 201);
     const m = await c.next((f) => f.type === 'message');
     assert.equal(m.group, group);
     assert.equal(m.data.type, 'notification');

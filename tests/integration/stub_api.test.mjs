@@ -1,7 +1,7 @@
 // The stub's app backend and emulator over real HTTP and WebSocket.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStub, login, api } from '../lib/stub.mjs';
+import { startStub, login, api, stubApi } from '../lib/stub.mjs';
 import { connect } from '../lib/ws.mjs';
 
 let stub;
@@ -37,7 +37,11 @@ test('client access URLs grant only groups the user may use', async () => {
   assert.match(ok.json.url, /^ws:\/\/127\.0\.0\.1:\d+\/client\/hubs\/chat\?access_token=/);
   const claims = JSON.parse(Buffer.from(ok.json.url.split('access_token=')[1].split('.')[1], 'base64url'));
   assert.equal(claims.sub, 'alice');
-  assert.deepEqual(claims.role.sort(), ['webpubsub.joinLeaveGroup.conversation:demo', 'webpubsub.sendToGroup.conversation:demo']);
+  // Join the conversation (and its typing group); send only to the typing group: chat messages
+  // reach the conversation group through the backend, never from a client.
+  assert.ok(claims.role.includes('webpubsub.joinLeaveGroup.conversation:demo'), claims.role);
+  assert.ok(!claims.role.includes('webpubsub.sendToGroup.conversation:demo'), claims.role);
+  assert.ok(claims.role.every((r) => r.endsWith('conversation:demo') || r.endsWith('conversation:demo:typing')), claims.role);
   assert.ok(claims.exp - claims.iat <= 600, 'short-lived');
 
   const created = await api(stub.base, alice, 'POST', '/chat/conversations', { title: 'Private', members: ['bob'] });
@@ -134,14 +138,14 @@ test('emulator: roles, Forbidden, Duplicate, noEcho, ping', async () => {
   // A refused request was not processed: retrying the same ackId is refused again, not "Duplicate".
   c.send({ type: 'joinGroup', group: 'other', ackId: 1 });
   assert.equal((await c.next((f) => f.type === 'ack' && f.ackId === 1)).error.name, 'Forbidden');
-  c.send({ type: 'joinGroup', group: 'conversation:demo', ackId: 2 });
-  await c.next((f) => f.ackId === 2);
-  c.send({ type: 'joinGroup', group: 'conversation:demo', ackId: 2 });
+  c.send({ type: 'joinGroup', group: 'conversation:demo:typing', ackId: 2 });
+  assert.equal((await c.next((f) => f.ackId === 2)).success, true);
+  c.send({ type: 'joinGroup', group: 'conversation:demo:typing', ackId: 2 });
   const dup = await c.next((f) => f.ackId === 2);
   assert.equal(dup.error.name, 'Duplicate');
-  c.send({ type: 'sendToGroup', group: 'conversation:demo', ackId: 3, noEcho: true, dataType: 'text', data: 'typing' });
+  c.send({ type: 'sendToGroup', group: 'conversation:demo:typing', ackId: 3, noEcho: true, dataType: 'text', data: 'typing' });
   assert.equal((await c.next((f) => f.ackId === 3)).success, true);
-  c.send({ type: 'sendToGroup', group: 'conversation:demo', ackId: 4, dataType: 'text', data: 'echo' });
+  c.send({ type: 'sendToGroup', group: 'conversation:demo:typing', ackId: 4, dataType: 'text', data: 'echo' });
   const echo = await c.next((f) => f.type === 'message');
   assert.equal(echo.data, 'echo');
   assert.equal(echo.fromUserId, 'bob');
@@ -174,7 +178,7 @@ test('reliable protocol: sequence ids, recovery after a drop redelivers what was
   const m1 = await c.next((f) => f.type === 'message');
   assert.equal(m1.sequenceId, 1);
   // Drop bob's socket the way a network failure would, then publish while he is away.
-  assert.equal((await fetch(`${stub.base}/_stub/drop?userId=bob`, { method: 'POST' })).status, 200);
+  assert.equal((await stubApi(stub, 'POST', '/_stub/drop?userId=bob')).status, 200);
   await c.closed;
   await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'r2', clientMessageId: 'rel-2' });
   const url = new URL((await accessUrl(bob, 'conversation:demo')).json.url);

@@ -1,7 +1,8 @@
 // Operations and limits: health, CORS, rate limit, attachments, outbox retries and dead rows, /_stub/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStub, login, api } from '../lib/stub.mjs';
+import { startStub, login, api, stubApi } from '../lib/stub.mjs';
+import { tinyPng } from '../lib/files.mjs';
 import { joinAs } from '../lib/ws.mjs';
 
 test('healthz, --help, CORS and the disabled /_stub/ API', async () => {
@@ -50,11 +51,11 @@ test('attachments: upload, signed link, tampering, size limit, message carries t
   const stub = await startStub({ args: ['--max-blob-bytes', '1000'] });
   try {
     const alice = await login(stub.base, 'alice');
-    const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
+    const bytes = tinyPng();  // a real PNG: only those are served inline as image/png
     const up = await fetch(`${stub.base}/blobs?name=pic.png`, { method: 'POST', headers: { Authorization: `Bearer ${alice}`, 'Content-Type': 'image/png' }, body: bytes });
     assert.equal(up.status, 201);
     const blob = await up.json();
-    assert.equal(blob.size, 7);
+    assert.equal(blob.size, bytes.length);
     assert.match(blob.url, /^\/blobs\/blob_[0-9a-f]+\?exp=\d+&sig=/);
     const down = await fetch(stub.base + blob.url);
     assert.equal(down.status, 200);
@@ -67,9 +68,9 @@ test('attachments: upload, signed link, tampering, size limit, message carries t
     const big = await fetch(`${stub.base}/blobs?name=big.bin`, { method: 'POST', headers: { Authorization: `Bearer ${alice}` }, body: Buffer.alloc(1001) });
     assert.equal(big.status, 413);
     assert.equal((await fetch(`${stub.base}/blobs?name=x`, { method: 'POST', body: 'x' })).status, 401);
-    const msg = await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: '', clientMessageId: 'att', attachment: { url: blob.url, name: 'pic.png', size: 7, contentType: 'image/png' } });
+    const msg = await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: '', clientMessageId: 'att', attachment: { url: blob.url, name: 'pic.png', size: bytes.length, contentType: 'image/png' } });
     assert.equal(msg.status, 201);
-    assert.deepEqual(msg.json.message.attachment, { url: blob.url, name: 'pic.png', size: 7, contentType: 'image/png' });
+    assert.deepEqual(msg.json.message.attachment, { url: blob.url, name: 'pic.png', size: bytes.length, contentType: 'image/png' });
   } finally { await stub.stop(); }
 });
 
@@ -80,18 +81,18 @@ test('outbox: failed publishes are retried without duplicates, then parked as de
     const bob = await login(stub.base, 'bob');
     const c = await joinAs(stub.base, bob, 'conversation:demo');
 
-    await fetch(`${stub.base}/_stub/outbox?failNext=2`, { method: 'POST' });
+    assert.equal((await stubApi(stub, 'POST', '/_stub/outbox?failNext=2')).status, 200);
     const sent = await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'eventually', clientMessageId: 'o1' });
     const m = await c.next((f) => f.type === 'message', 5000);
     assert.equal(m.data.message.messageId, sent.json.message.messageId, 'delivered after two failed tries');
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(c.frames.filter((f) => f.type === 'message').length, 0, 'exactly once');
 
-    await fetch(`${stub.base}/_stub/outbox?failNext=3`, { method: 'POST' });
+    assert.equal((await stubApi(stub, 'POST', '/_stub/outbox?failNext=3')).status, 200);
     const doomed = await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'doomed', clientMessageId: 'o2' });
     let state;
     for (let i = 0; i < 50; i++) {
-      state = await (await fetch(`${stub.base}/_stub/state`)).json();
+      state = (await stubApi(stub, 'GET', '/_stub/state')).json;
       if (state.outbox.dead === 1) break;
       await new Promise((r) => setTimeout(r, 100));
     }

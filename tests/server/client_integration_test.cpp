@@ -1,4 +1,5 @@
 // The C++ client core (PubSubClient, ChatSession) over real sockets against the stub server.
+#include "core/base64.hpp"
 #include "core/chat_session.hpp"
 #include "core/pubsub_client.hpp"
 #include "platform/native/asio_platform.hpp"
@@ -6,6 +7,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <chrono>
 
@@ -13,8 +16,23 @@ using nlohmann::json;
 
 namespace {
 
+const std::string kAccessKey = "7d1f0c9b2e84a6f35c0e9d7b1a4f8263e5c09b7d2f1a6e83c4b05d9f7a2e6c18";
+
+// A data-plane token as the /_stub/ API wants it: HS256 over the access key, aud = the request URL.
+std::string stub_api_token(const std::string& url) {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const std::string head = wps::base64_encode(R"({"alg":"HS256","typ":"JWT"})", true);
+    const std::string body = wps::base64_encode(json{{"aud", url.substr(0, url.find('?'))}, {"iat", now}, {"exp", now + 300}}.dump(), true);
+    const std::string input = head + "." + body;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), kAccessKey.data(), static_cast<int>(kAccessKey.size()), reinterpret_cast<const unsigned char*>(input.data()),
+         input.size(), mac, &len);
+    return input + "." + wps::base64_encode(std::string(reinterpret_cast<const char*>(mac), len), true);
+}
+
 struct Env {
-    StubProcess stub;
+    StubProcess stub{"--access-key " + kAccessKey};
     boost::asio::io_context ioc;
     native::AsioScheduler sched{ioc};
     native::AsioHttpClient http{ioc};
@@ -43,6 +61,12 @@ struct Env {
             done = true;
         });
         REQUIRE(run_until([&] { return done; }));
+        return out;
+    }
+    // The authorised /_stub/ test API.
+    json stub_api(const std::string& method, const std::string& path) {
+        json out = call(method, path, json(), stub_api_token(stub.base() + path));
+        CHECK(out["_status"] == 200);
         return out;
     }
     std::string login(const std::string& user) { return call("POST", "/auth/dev-login", json{{"userId", user}})["token"]; }
@@ -109,7 +133,7 @@ TEST_CASE("native client: recovers the same session after the stub drops the soc
     client.join_group("conversation:demo", [&](const wps::SendResult& r) { joined = r.ok; });
     REQUIRE(env.run_until([&] { return joined; }));
 
-    env.call("POST", "/_stub/drop?userId=bob", json());
+    env.stub_api("POST", "/_stub/drop?userId=bob");
     env.call("POST", "/chat/reply", json{{"conversationId", "demo"}, {"message", "while away"}, {"clientMessageId", "d1"}}, alice);
     REQUIRE(env.run_until([&] { return !texts.empty(); }));
     CHECK(texts == std::vector<std::string>{"while away"});
@@ -139,7 +163,7 @@ TEST_CASE("native client: a server-side close (1008) makes a new connection and 
     REQUIRE(env.run_until([&] { return joined; }));
 
     // The service closes the connection (code 1008 + reason): no recovery, a brand-new connection.
-    env.call("POST", "/_stub/close?userId=bob&reason=maintenance", json());
+    env.stub_api("POST", "/_stub/close?userId=bob&reason=maintenance");
     REQUIRE(env.run_until([&] { return drops.size() == 1; }));
     CHECK(drops[0].code == 1008);
     CHECK(drops[0].reason == "maintenance");

@@ -18,8 +18,20 @@
 
 namespace fuzz {
 
+// Bytes outside printable ASCII (NUL included) are shown as \xNN; newlines stay.
+inline std::string printable(std::string_view s) {
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : s) {
+        if (c == '\n') out += '\n';
+        else if (c < 0x20 || c >= 0x7f) out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+        else out += static_cast<char>(c);
+    }
+    return out;
+}
+
 [[noreturn]] inline void fail(const char* file, int line, const char* cond, const std::string& what) {
-    std::fprintf(stderr, "\nFUZZ_CHECK failed at %s:%d: %s\n  %s\n", file, line, cond, what.c_str());
+    std::fprintf(stderr, "\nFUZZ_CHECK failed at %s:%d: %s\n  %s\n", file, line, cond, printable(what).c_str());
     std::fflush(stderr);
     std::abort();
 }

@@ -129,6 +129,14 @@ test('--public-url sets the access URL and token audience; the outbox still publ
   }
 });
 
+test('--public-url must be a plain http(s) origin: a path, query, fragment or other scheme exits with 2', async () => {
+  for (const u of ['http://chat.example/prefix', 'http://chat.example?x=/client/hubs/chat', 'http://chat.example#x', 'ftp://chat.example',
+    'javascript:alert(1)//', 'chat.example']) {
+    const r = await runStub(['--access-key', ACCESS_KEY, '--public-url', u]);
+    assert.equal(r.code, 2, `--public-url ${u}: exit ${r.code}`);
+  }
+});
+
 test('--bind 127.0.0.2: access URLs point there and a reply is delivered live', async () => {
   const stub = await startStub({ args: ['--bind', '127.0.0.2'] });
   try {

@@ -2,7 +2,7 @@
 // button, ids they may reuse. The backend's path (POST /_stub/notifications) keeps every option.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStub, login, api, stubApi } from '../lib/stub.mjs';
+import { startStub, login, api, stubApi, sessionToken } from '../lib/stub.mjs';
 
 let stub;
 let alice;
@@ -46,8 +46,8 @@ test('action links from users: app: or a same-site path only', async () => {
   }
 });
 
-test('action links: a path whose second character is a backslash is protocol-relative in browsers', async () => {
-  for (const link of ['/\\evil.example', '/\\/evil.example']) {
+test('action links: paths that browsers turn protocol-relative (backslash, or tab/CR/LF which they strip) are 400', async () => {
+  for (const link of ['/\\evil.example', '/\\/evil.example', '/\t/evil.example', '/\n/evil.example', '/\r/evil.example', '/\u0000/evil.example']) {
     const r = await create(alice, { target: { kind: 'user', id: 'bob' }, action: { label: 'Open', link } });
     assert.equal(r.status, 400, `${JSON.stringify(link)}: ${r.status}`);
   }
@@ -89,4 +89,15 @@ test('the backend path (/_stub/notifications) may target anyone, including globa
   assert.equal((await api(stub.base, alice, 'POST', '/_stub/notifications', { title: 'x', target: { kind: 'global' } })).status, 401);
   // The backend path still validates: javascript: links are never stored.
   assert.equal((await stubApi(stub, 'POST', '/_stub/notifications', { title: 'x', target: { kind: 'global' }, action: { label: 'x', link: 'javascript:alert(1)' } })).status, 400);
+});
+
+test('--no-dev: users cannot create notifications at all; the backend path still can', async () => {
+  const s = await startStub({ args: ['--no-dev'] });
+  try {
+    const aliceSession = sessionToken('alice');  // what an identity provider in front would issue
+    assert.equal((await api(s.base, aliceSession, 'GET', '/me')).status, 200);
+    const r = await api(s.base, aliceSession, 'POST', '/notifications', { title: 't', target: { kind: 'user', id: 'bob' } });
+    assert.equal(r.status, 403, r.text);
+    assert.equal((await stubApi(s, 'POST', '/_stub/notifications', { title: 't', target: { kind: 'user', id: 'bob' } })).status, 201);
+  } finally { await s.stop(); }
 });

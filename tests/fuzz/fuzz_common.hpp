@@ -50,6 +50,14 @@ inline bool strict() {
     return on;
 }
 
+// At most 64 '[' or '{' in all: the harnesses parse such text themselves (nlohmann/json recurses
+// once per nesting level when it copies, dumps or frees a value; the server bounds nesting at 64).
+inline bool shallow(std::string_view text) {
+    std::size_t opens = 0;
+    for (char ch : text) opens += ch == '[' || ch == '{';
+    return opens <= 64;
+}
+
 // Splits `text` on a separator line (e.g. "===\n"), at most `max_parts` parts.
 inline std::vector<std::string_view> split(std::string_view text, std::string_view sep, std::size_t max_parts) {
     std::vector<std::string_view> out;

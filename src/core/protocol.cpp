@@ -24,12 +24,12 @@ std::optional<DataType> parse_data_type(std::string_view s) {
     return std::nullopt;
 }
 
-bool data_matches_type(DataType type, const json& data) {
+bool data_matches_type(DataType type, const json& data, bool from_service) {
     switch (type) {
-    case DataType::Json: return !data.is_null() && !data.is_discarded();
+    case DataType::Json: return !data.is_discarded() && (from_service || !data.is_null());
     case DataType::Text: return data.is_string();
-    case DataType::Binary:
-    case DataType::Protobuf: return data.is_string() && base64_valid(data.get_ref<const std::string&>());
+    case DataType::Binary: return data.is_string() && base64_valid(data.get_ref<const std::string&>());
+    case DataType::Protobuf: return false;  // protobuf.webpubsub.azure.v1 only, never in JSON frames
     }
     return false;
 }
@@ -122,24 +122,34 @@ bool read_u64(const json& j, const char* key, std::optional<uint64_t>& out, std:
     return true;
 }
 
-bool read_data(const json& j, DataType& type, json& data, std::string& err) {
+// `invalid` is set when the frame is well formed but the data does not fit (the service answers
+// that with close code 1007, invalid payload data).
+bool read_data(const json& j, DataType& type, json& data, std::string& err, bool from_service, bool& invalid) {
     std::string dt = "json";
     if (!read_string(j, "dataType", dt, err, false)) return false;
     auto parsed = parse_data_type(dt);
-    if (!parsed) { err = "unknown dataType '" + dt + "'"; return false; }
+    if (!parsed || *parsed == DataType::Protobuf) {
+        err = "unknown dataType '" + dt + "' (json, text or binary)";
+        invalid = true;
+        return false;
+    }
     type = *parsed;
     auto it = j.find("data");
     if (it == j.end()) { err = "missing 'data'"; return false; }
     data = *it;
-    if (!data_matches_type(type, data)) { err = std::string("'data' does not match dataType '") + dt + "'"; return false; }
+    if (!data_matches_type(type, data, from_service)) {
+        err = std::string("'data' does not match dataType '") + dt + "'";
+        invalid = true;
+        return false;
+    }
     return true;
 }
 
 template <class Frame>
 Decoded<Frame> fail(std::string why) { return Decoded<Frame>{std::nullopt, std::move(why)}; }
 
-json parse_object(std::string_view text, std::string& err) {
-    if (text.size() > kMaxFrameBytes) { err = "frame exceeds 1 MB"; return json(); }
+json parse_object(std::string_view text, std::string& err, std::size_t max_bytes) {
+    if (text.size() > max_bytes) { err = "frame exceeds " + std::to_string(max_bytes / (1024 * 1024)) + " MB"; return json(); }
     json j = parse_json_bounded(text, &err);
     if (j.is_discarded()) return json();
     if (!j.is_object()) { err = "frame must be a JSON object"; return json(); }
@@ -156,7 +166,9 @@ std::string encode(const ServiceFrame& f) { return std::visit(ServiceEncoder{}, 
 
 Decoded<ClientFrame> decode_client_frame(std::string_view text) {
     std::string err;
-    json j = parse_object(text, err);
+    bool invalid = false;
+    auto bad_data = [&] { return Decoded<ClientFrame>{std::nullopt, err, invalid}; };
+    json j = parse_object(text, err, kMaxFrameBytes);
     if (!err.empty()) return fail<ClientFrame>(err);
     const std::string type = j["type"].get<std::string>();
     std::optional<uint64_t> ackId;
@@ -177,14 +189,14 @@ Decoded<ClientFrame> decode_client_frame(std::string_view text) {
             if (!ne->is_boolean()) return fail<ClientFrame>("'noEcho' must be a boolean");
             f.noEcho = ne->get<bool>();
         }
-        if (!read_data(j, f.dataType, f.data, err)) return fail<ClientFrame>(err);
+        if (!read_data(j, f.dataType, f.data, err, false, invalid)) return bad_data();
         return {ClientFrame{std::move(f)}, {}};
     }
     if (type == "event") {
         EventFrame f;
         f.ackId = ackId;
         if (!read_string(j, "event", f.event, err, true)) return fail<ClientFrame>(err);
-        if (!read_data(j, f.dataType, f.data, err)) return fail<ClientFrame>(err);
+        if (!read_data(j, f.dataType, f.data, err, false, invalid)) return bad_data();
         return {ClientFrame{std::move(f)}, {}};
     }
     if (type == "sequenceAck") {
@@ -199,7 +211,8 @@ Decoded<ClientFrame> decode_client_frame(std::string_view text) {
 
 Decoded<ServiceFrame> decode_service_frame(std::string_view text) {
     std::string err;
-    json j = parse_object(text, err);
+    bool invalid = false;
+    json j = parse_object(text, err, kMaxServiceFrameBytes);
     if (!err.empty()) return fail<ServiceFrame>(err);
     const std::string type = j["type"].get<std::string>();
 
@@ -232,7 +245,7 @@ Decoded<ServiceFrame> decode_service_frame(std::string_view text) {
         auto u = j.find("fromUserId");
         if (u != j.end() && u->is_string()) f.fromUserId = u->get<std::string>();
         if (!read_u64(j, "sequenceId", f.sequenceId, err)) return fail<ServiceFrame>(err);
-        if (!read_data(j, f.dataType, f.data, err)) return fail<ServiceFrame>(err);
+        if (!read_data(j, f.dataType, f.data, err, true, invalid)) return Decoded<ServiceFrame>{std::nullopt, err, invalid};
         return {ServiceFrame{std::move(f)}, {}};
     }
     if (type == "system") {

@@ -22,8 +22,11 @@ using json = nlohmann::json;
 
 inline constexpr const char* kJsonProtocol = "json.webpubsub.azure.v1";
 inline constexpr const char* kReliableJsonProtocol = "json.reliable.webpubsub.azure.v1";
-// The service refuses WebSocket messages above 1 MB; the codec refuses to parse larger text.
+// The service refuses WebSocket messages above 1 MB from a client; the codec refuses to parse
+// larger client frames. Frames from the service may be larger (the envelope around a 1 MB
+// payload, base64 of binary data): the client accepts them up to kMaxServiceFrameBytes.
 inline constexpr std::size_t kMaxFrameBytes = 1024 * 1024;
+inline constexpr std::size_t kMaxServiceFrameBytes = 16 * 1024 * 1024;
 
 enum class DataType { Json, Text, Binary, Protobuf };
 const char* to_string(DataType t);
@@ -87,6 +90,7 @@ template <class Frame>
 struct Decoded {
     std::optional<Frame> frame;
     std::string error;
+    bool invalid_data = false;  // the frame was well formed but its data did not fit its dataType
     explicit operator bool() const { return frame.has_value(); }
 };
 
@@ -95,7 +99,9 @@ std::string encode(const ServiceFrame& f);
 Decoded<ClientFrame> decode_client_frame(std::string_view text);
 Decoded<ServiceFrame> decode_service_frame(std::string_view text);
 
-// Checks that `data` fits `type` (text: string, binary: base64 string, json: not null).
-bool data_matches_type(DataType type, const json& data);
+// Checks that `data` fits `type` in a frame a client sends (text: string, binary: base64 string,
+// json: any value but null; protobuf is not a dataType of the JSON subprotocols). Frames from the
+// service may carry json null.
+bool data_matches_type(DataType type, const json& data, bool from_service = false);
 
 } // namespace wps

@@ -55,7 +55,7 @@ TEST_CASE("bad client frames are refused with a reason", "[protocol]") {
     CHECK(decode_client_frame(R"({"type":"sendToGroup","group":"g","dataType":"binary","data":"**"})").error ==
           "'data' does not match dataType 'binary'");
     CHECK(decode_client_frame(R"({"type":"sendToGroup","group":"g","dataType":"xml","data":"x"})").error ==
-          "unknown dataType 'xml'");
+          "unknown dataType 'xml' (json, text or binary)");
     CHECK(decode_client_frame(R"({"type":"sendToGroup","group":"g"})").error == "missing 'data'");
     CHECK(decode_client_frame(R"({"type":"teleport"})").error == "unknown frame type 'teleport'");
     std::string big = R"({"type":"event","event":"e","dataType":"text","data":")" + std::string(kMaxFrameBytes, 'x') + "\"}";
@@ -164,4 +164,32 @@ TEST_CASE("typed reads of untrusted JSON never throw", "[protocol][security]") {
     CHECK(bool_or(j, "t"));
     CHECK(string_or(json::array(), "s", "d") == "d");
     CHECK(u64_or(json(5), "n", 1) == 1);
+}
+
+TEST_CASE("dataType rules of the JSON subprotocols: null json from the service, no protobuf, 1007 cases flagged", "[protocol]") {
+    // The service may send json null; a client may not.
+    auto m = decode_service_frame(R"({"type":"message","from":"server","dataType":"json","data":null})");
+    REQUIRE(m);
+    CHECK(std::get<MessageFrame>(*m.frame).data.is_null());
+    auto c = decode_client_frame(R"({"type":"event","event":"e","dataType":"json","data":null})");
+    CHECK_FALSE(c);
+    CHECK(c.invalid_data);
+    // protobuf belongs to protobuf.webpubsub.azure.v1 only.
+    for (const char* text : {R"({"type":"sendToGroup","group":"g","dataType":"protobuf","data":"AAEC"})",
+                             R"({"type":"event","event":"e","dataType":"protobuf","data":"AAEC"})"}) {
+        auto d = decode_client_frame(text);
+        CHECK_FALSE(d);
+        CHECK(d.invalid_data);
+    }
+    CHECK_FALSE(decode_service_frame(R"({"type":"message","from":"server","dataType":"protobuf","data":"AAEC"})"));
+    // Data that does not fit its type is flagged; a malformed frame is not.
+    auto t = decode_client_frame(R"({"type":"sendToGroup","group":"g","dataType":"text","data":5})");
+    CHECK(t.invalid_data);
+    auto b = decode_client_frame(R"({"type":"sendToGroup","group":"g","dataType":"binary","data":"not base64!"})");
+    CHECK(b.invalid_data);
+    CHECK_FALSE(decode_client_frame(R"({"type":"sendToGroup","dataType":"text","data":"x"})").invalid_data);
+    // Frames from the service above the client's 1 MB send limit are accepted up to 16 MB.
+    const std::string big = R"({"type":"message","from":"server","dataType":"text","data":")" + std::string(3 * 1024 * 1024, 'x') + "\"}";
+    CHECK(decode_service_frame(big));
+    CHECK_FALSE(decode_client_frame(big));
 }

@@ -39,7 +39,7 @@ template <class Frame>
 void check_data(const Frame& f) {
     if constexpr (std::is_same_v<Frame, SendToGroupFrame> || std::is_same_v<Frame, EventFrame> ||
                   std::is_same_v<Frame, MessageFrame>)
-        FUZZ_CHECK(data_matches_type(f.dataType, f.data), "decoded data does not match dataType " + std::string(to_string(f.dataType)));
+        FUZZ_CHECK(data_matches_type(f.dataType, f.data, std::is_same_v<Frame, MessageFrame>), "decoded data does not match dataType " + std::string(to_string(f.dataType)));
 }
 
 template <class Variant, class Decode>

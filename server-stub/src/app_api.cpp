@@ -12,6 +12,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 namespace stub {
@@ -27,6 +28,8 @@ constexpr std::size_t kMaxContextBytes = 4096;     // a conversation's free-form
 constexpr std::size_t kMaxMembers = 100;           // members named when a conversation is created
 constexpr int kCreateBurst = 10;
 constexpr int kUploadBurst = 10;
+constexpr int kNotifyPerMinute = 30;              // notifications one user may create (burst 30)
+constexpr int kNotifyBurst = 30;
 constexpr std::string_view kTypingSuffix = ":typing";
 
 // `429 Too Many Requests` with the wait in seconds.
@@ -36,19 +39,24 @@ Response too_many(const std::string& what, int64_t wait) {
     return busy;
 }
 
-// An action link a user may put in a notification: in-app (app:...) or a same-site path.
+// An action link a user may put in a notification: an in-app route (app:word/word...) or a
+// same-site path (/word/...), both from a closed character set, so no browser can read them as
+// another scheme or a protocol-relative URL.
 bool in_app_link(const std::string& link) {
-    if (link.rfind("app:", 0) == 0) return link.find_first_of("\r\n") == std::string::npos;
-    return link.size() > 0 && link[0] == '/' && (link.size() == 1 || (link[1] != '/' && link[1] != '\\')) &&
-           link.find_first_of(std::string("\r\n\t\0", 4)) == std::string::npos;
+    static const std::regex app("^app:[A-Za-z0-9_-]+(/[A-Za-z0-9_.~-]+)*$");
+    static const std::regex path("^(/[A-Za-z0-9_.~-]+)+/?(\\?[A-Za-z0-9_.~=&%-]*)?$|^/$");
+    return link.size() <= 512 && (std::regex_match(link, app) || std::regex_match(link, path)) &&
+           link.find("/../") == std::string::npos && link.find("/./") == std::string::npos;
 }
 
-// An attachment link a message may carry: one of ours (/blobs/...) or an https URL.
+// An attachment link a message may carry: exactly the shape upload_blob returns, or an https URL.
 bool safe_attachment_url(const std::string& url) {
+    static const std::regex ours("^/blobs/blob_[0-9a-f]{20}\\?exp=[0-9]{1,12}&sig=[A-Za-z0-9_-]{43}$");
     if (url.size() > 2048 || url.find_first_of(std::string(" \r\n\t\0\"<>\\", 9)) != std::string::npos) return false;
-    if (url.rfind("/blobs/", 0) == 0) return true;
+    if (std::regex_match(url, ours)) return true;
     wps::Url u;
-    return url.rfind("https://", 0) == 0 && wps::parse_url(url, u);
+    return url.rfind("https://", 0) == 0 && wps::parse_url(url, u) &&
+           u.host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == std::string::npos;
 }
 
 json summary_json(const ConversationSummary& c) {
@@ -512,6 +520,9 @@ Response AppApi::create_notification(const Request& r, const std::string& creato
     for (const std::string* text : {&n.title, &n.body, &n.actionLabel})
         if (!valid_utf8(*text)) return error_response(400, "BadRequest", "Notification texts must be valid UTF-8.");
     n.createdBy = creator;
+    if (!backend)
+        if (const int64_t wait = rate_limited(notify_buckets_, creator, kNotifyPerMinute, kNotifyBurst))
+            return too_many("notifications", wait);
     auto [stored, created] = store_.create_notification(n, notification_group(n.targetKind, n.targetId), unix_now_ms());
     if (!created && stored.createdBy != creator)
         return error_response(409, "Conflict", "A notification with this id exists already; choose another id.");

@@ -64,7 +64,7 @@ private:
     std::function<void()> outbox_notify_;
     PubSubTarget target_;
     std::string secret_;
-    std::map<std::string, Bucket> send_buckets_, create_buckets_, upload_buckets_;
+    std::map<std::string, Bucket> send_buckets_, create_buckets_, upload_buckets_, notify_buckets_;
 };
 
 std::string conversation_group(const std::string& conversationId);

@@ -241,7 +241,12 @@ int main(int argc, char** argv) {
     while (!cfg.public_url.empty() && cfg.public_url.back() == '/') cfg.public_url.pop_back();
     if (!cfg.public_url.empty()) {
         wps::Url u;
-        if (!wps::parse_url(cfg.public_url, u) || (u.scheme != "http" && u.scheme != "https") || u.target != "/") {
+        const bool parsed = wps::parse_url(cfg.public_url, u);
+        const bool host_ok = !u.host.empty() && u.host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-[]:") == std::string::npos;
+        const bool port_ok = !u.port.empty() && u.port.size() <= 5 && u.port.find_first_not_of("0123456789") == std::string::npos &&
+                             std::stoi(u.port) >= 1 && std::stoi(u.port) <= 65535;
+        if (!parsed || (u.scheme != "http" && u.scheme != "https") || u.target != "/" ||
+            cfg.public_url.find_first_of(" \t\r\n") != std::string::npos || !host_ok || !port_ok) {
             std::cerr << "--public-url must be an http(s) URL without a path, e.g. https://chat.example.com\n";
             return 2;
         }

@@ -42,6 +42,10 @@ namespace {
 constexpr std::size_t kMaxWsMessage = 1024 * 1024;   // the service's frame limit
 constexpr std::size_t kMaxWriteQueue = 4096;          // slow consumers are disconnected past
 constexpr std::size_t kMaxWriteQueueBytes = 16 * 1024 * 1024;  // either bound
+// All sockets' queues together: past this budget, any socket holding more than its fair share
+// (kFairShareBytes) is torn down on its next message, so many slow readers cannot add up.
+constexpr std::size_t kGlobalQueueBudget = 256 * 1024 * 1024;
+constexpr std::size_t kFairShareBytes = 1024 * 1024;
 constexpr auto kHttpReadTimeout = std::chrono::seconds(30);
 
 void fail(beast::error_code ec, const char* what) {
@@ -65,6 +69,7 @@ private:
 };
 
 std::size_t g_open_connections = 0;
+std::size_t g_queued_bytes = 0;  // bytes waiting in every WebSocket write queue
 
 Request to_request(const http::request<http::string_body>& req) {
     Request r;
@@ -84,6 +89,7 @@ Request to_request(const http::request<http::string_body>& req) {
 class WsSession : public ConnectionSink, public std::enable_shared_from_this<WsSession> {
 public:
     WsSession(tcp::socket&& s, NetHandlers& h) : ws_(std::move(s)), h_(h), slot_(g_open_connections) {}
+    ~WsSession() override { g_queued_bytes -= queued_bytes_; }
 
     // Accepts the upgrade, then registers with the hub (new connection or recovery).
     void start(http::request<http::string_body> req, std::string protocol, Hub::Connect connect,
@@ -104,13 +110,15 @@ public:
     void send(std::shared_ptr<const std::string> text) override {
         asio::post(ws_.get_executor(), [self = shared_from_this(), text] {
             if (self->closing_) return;
-            if (self->queue_.size() >= kMaxWriteQueue || self->queued_bytes_ + text->size() > kMaxWriteQueueBytes) {
+            const bool over_budget = g_queued_bytes + text->size() > kGlobalQueueBudget && self->queued_bytes_ > kFairShareBytes;
+            if (self->queue_.size() >= kMaxWriteQueue || self->queued_bytes_ + text->size() > kMaxWriteQueueBytes || over_budget) {
                 // A reader this slow cannot take a close frame either: drop the queue and the
                 // socket now, so memory stays bounded (a reliable session stays recoverable).
                 self->teardown("slow consumer");
                 return;
             }
             self->queued_bytes_ += text->size();
+            g_queued_bytes += text->size();
             self->queue_.push_back(text);
             if (self->queue_.size() == 1) self->do_write();
         });
@@ -134,6 +142,7 @@ private:
     void teardown(const char* why) {
         closing_ = true;
         queue_.clear();
+        g_queued_bytes -= queued_bytes_;
         queued_bytes_ = 0;
         beast::error_code ignored;
         beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -184,6 +193,7 @@ private:
             if (ec) return fail(ec, "ws write");
             if (self->queue_.empty()) return;  // torn down meanwhile
             self->queued_bytes_ -= self->queue_.front()->size();
+            g_queued_bytes -= self->queue_.front()->size();
             self->queue_.pop_front();
             if (!self->queue_.empty()) return self->do_write();
             if (self->closing_ && self->pending_close_) self->do_close();

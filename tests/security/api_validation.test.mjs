@@ -48,6 +48,8 @@ test('attachments: url must be a /blobs/ link or https; other types are 400', as
   for (const att of [{ url: 5 }, { url: 'javascript:alert(1)' }, { url: 'JAVASCRIPT:alert(1)' }, { url: ' javascript:alert(1)' },
     { url: 'data:text/html,<script>alert(1)</script>' }, { url: 'http://evil.example/x.png' }, { url: '//evil.example/x.png' },
     { url: 'vbscript:x' }, { url: '/chat/reply' }, { url: 'blobs/x' }, { url: '' }, { url: null }, { url: ['/blobs/x'] },
+    { url: '/blobs/../chat/reply' }, { url: '/blobs//evil.example/x' }, { url: '/blobs/%2e%2e/x' }, { url: '/blobs/' },
+    { url: 'https://evil.example@x/' }, { url: 'https://' },
     { url: '/blobs/x', name: 5 }, { url: '/blobs/x', size: 'big' }, { url: '/blobs/x', contentType: {} },
     'x', 5, ['/blobs/x'], true]) {
     bad(await reply(att, ++i), `attachment ${JSON.stringify(att)}`);

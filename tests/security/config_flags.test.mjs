@@ -131,7 +131,7 @@ test('--public-url sets the access URL and token audience; the outbox still publ
 
 test('--public-url must be a plain http(s) origin: a path, query, fragment or other scheme exits with 2', async () => {
   for (const u of ['http://chat.example/prefix', 'http://chat.example?x=/client/hubs/chat', 'http://chat.example#x', 'ftp://chat.example',
-    'javascript:alert(1)//', 'chat.example']) {
+    'javascript:alert(1)//', 'chat.example', 'http://a b', 'http://chat.example\r\nX: y', 'http://chat.example:99999', 'http://chat.example:0']) {
     const r = await runStub(['--access-key', ACCESS_KEY, '--public-url', u]);
     assert.equal(r.code, 2, `--public-url ${u}: exit ${r.code}`);
   }

@@ -40,7 +40,8 @@ test('action links from users: app: or a same-site path only', async () => {
   }
   for (const link of ['https://evil.example', 'http://evil.example/login', 'javascript:alert(1)', 'JavaScript:alert(1)', ' javascript:alert(1)',
     '\tjavascript:alert(1)', '//evil.example', '///evil.example', 'data:text/html,<script>alert(1)</script>', 'vbscript:msgbox',
-    'file:///etc/passwd', 'evil.example', 'relative/path', '', '\\\\evil.example', 'mailto:a@evil.example']) {
+    'file:///etc/passwd', 'evil.example', 'relative/path', '', '\\\\evil.example', 'mailto:a@evil.example',
+    'app:javascript:alert(1)', 'app://evil.example', 'app:', 'app:/x', '/../chat/reply', '/a/../../b', '/x y']) {
     const r = await create(alice, { target: { kind: 'user', id: 'bob' }, action: { label: 'Open', link } });
     assert.equal(r.status, 400, `${JSON.stringify(link)}: ${r.status}`);
   }
@@ -100,4 +101,22 @@ test('--no-dev: users cannot create notifications at all; the backend path still
     assert.equal(r.status, 403, r.text);
     assert.equal((await stubApi(s, 'POST', '/_stub/notifications', { title: 't', target: { kind: 'user', id: 'bob' } })).status, 201);
   } finally { await s.stop(); }
+});
+
+test('users are rate-limited when creating notifications (30 per minute, burst 30): 429 with Retry-After', async () => {
+  const local = await startStub();
+  try {
+    const dave = await login(local.base, 'bob');
+    let status = 0;
+    let tries = 0;
+    for (; tries < 40 && status !== 429; tries++) {
+      const r = await api(local.base, dave, 'POST', '/notifications', { id: `rate-${tries}`, title: 't', target: { kind: 'user', id: 'carol' } });
+      status = r.status;
+      if (status === 429) assert.match(r.text, /Too many notifications/);
+    }
+    assert.equal(status, 429, 'the burst ran out');
+    assert.ok(tries > 25 && tries <= 32, `429 after ${tries} notifications`);
+    const backend = await stubApi(local, 'POST', '/_stub/notifications', { id: 'rate-backend', title: 't', target: { kind: 'user', id: 'carol' } });
+    assert.equal(backend.status, 201, 'the backend path is not limited');
+  } finally { await local.stop(); }
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { startStub, rest, clientToken, healthy, waitFor } from '../lib/stub.mjs';
+import { startStub, rest, clientToken, healthy, waitFor, login, api } from '../lib/stub.mjs';
 import { connect } from '../lib/ws.mjs';
 
 const rssMb = (pid) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)\s+kB/)[1]) / 1024;
@@ -51,6 +51,43 @@ test('a reader that never reads: RSS stays under 250 MB over 300 MB sent, it is 
     assert.ok(await healthy(stub));
     slow.ws.terminate();
     healthyReader.close();
+  } finally { await stub.stop(); }
+});
+
+test('thirty readers that never read, one member flooding the typing group: memory stays bounded overall', { timeout: 200000 }, async (t) => {
+  // Each socket's queue is bounded (16 MiB); past a 256 MiB budget for all queues together, any
+  // socket holding more than 1 MiB is dropped. Before that budget, 30 paused readers and 40 MB of
+  // 1 MB typing frames took the server to ~480 MB.
+  const stub = await startStub({ args: ['--quiet'] });
+  try {
+    const alice = await login(stub.base, 'alice');
+    const open = async () => {
+      const url = (await api(stub.base, alice, 'POST', '/realtime/clientAccessUrl', { groupName: 'conversation:demo' })).json.url;
+      const c = await connect(url);
+      await c.next((f) => f.event === 'connected');
+      c.send({ type: 'joinGroup', group: 'conversation:demo:typing', ackId: 1 });
+      assert.equal((await c.next((f) => f.ackId === 1)).success, true);
+      return c;
+    };
+    const slow = [];
+    for (let i = 0; i < 30; i++) { const c = await open(); c.ws._socket.pause(); slow.push(c); }
+    const sender = await open();
+    const text = 'x'.repeat(1000 * 1000 - 200);
+    let peak = 0;
+    for (let i = 0; i < 40; i++) {
+      sender.send({ type: 'sendToGroup', group: 'conversation:demo:typing', dataType: 'text', data: text, ackId: 10 + i, noEcho: true });
+      await sender.next((f) => f.ackId === 10 + i, 60000);
+      sender.frames.length = 0;
+      peak = Math.max(peak, rssMb(stub.proc.pid));
+    }
+    await sleep(1000);
+    peak = Math.max(peak, rssMb(stub.proc.pid));
+    t.diagnostic(`peak server RSS ${peak.toFixed(0)} MB (30 paused readers, 40 MB sent to each)`);
+    assert.ok(peak < 380, `server RSS reached ${peak.toFixed(0)} MB`);
+    assert.equal(sender.ws.readyState, 1, 'the sender, which reads, is still connected');
+    assert.ok(await healthy(stub));
+    for (const c of slow) c.ws.terminate();
+    sender.close();
   } finally { await stub.stop(); }
 });
 

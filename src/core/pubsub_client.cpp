@@ -57,7 +57,6 @@ void PubSubClient::cancel_timers(Outgoing& o) {
 bool PubSubClient::start() {
     if (status_.state != ClientState::Stopped) return false;
     stopping_ = false;
-    rejoin_needed_ = false;
     status_.attempt = 0;
     status_.last_close_code = 0;
     status_.last_close_reason.clear();
@@ -114,14 +113,22 @@ void PubSubClient::open_socket(const std::string& url, bool recovery) {
 
 void PubSubClient::on_open(uint64_t gen) {
     if (gen != gen_) return;
+    // The socket is open, but the session is not ready until the service's connected frame: a
+    // recovery the service refuses is accepted and then closed with 1008, and must never show as
+    // Connected (nor have frames sent into it).
     socket_open_ = true;
+    socket_opened_ = true;
     last_received_ms_ = sched_.now_ms();
+    arm_keep_alive();
+}
+
+// The connected frame arrived: the session (new or recovered) is ready.
+void PubSubClient::session_ready() {
     status_.attempt = 0;
     const bool recovered = recovering_socket_;
     recovery_started_ms_ = 0;
     recovery_attempts_ = 0;
     set_state(ClientState::Connected);
-    arm_keep_alive();
     if (recovered) {
         // Same session: tell the service what we have, then resend unacked requests with the same
         // ackIds (a Duplicate ack means the first copy had been processed).
@@ -136,7 +143,11 @@ void PubSubClient::on_message(uint64_t gen, const std::string& text) {
     last_received_ms_ = sched_.now_ms();
     if (probe_timer_) { sched_.cancel(probe_timer_); probe_timer_ = 0; }
     auto decoded = decode_service_frame(text);
-    if (!decoded) return;  // the service never sends malformed frames; tolerate and ignore
+    if (!decoded) {
+        // Dropped, never silently: the application hears why.
+        if (events_.frame_rejected) events_.frame_rejected("frame from the service dropped: " + decoded.error);
+        return;
+    }
     ServiceFrame& frame = *decoded.frame;
 
     if (auto* ack = std::get_if<AckFrame>(&frame)) {
@@ -156,13 +167,15 @@ void PubSubClient::on_message(uint64_t gen, const std::string& text) {
     } else if (auto* con = std::get_if<ConnectedFrame>(&frame)) {
         if (con->reconnectionToken) reconnection_token_ = *con->reconnectionToken;
         const bool new_session = !recovering_socket_ || con->connectionId != status_.connection_id;
+        if (new_session) recovering_socket_ = false;  // a different session: nothing to resend
         status_.connection_id = con->connectionId;
         status_.user_id = con->userId;
+        session_ready();
         if (new_session && !ever_connected_) {
             ever_connected_ = true;
-            emit_status();
-            if (events_.connected) events_.connected(con->connectionId, con->userId);
-            if (rejoin_needed_) rejoin_groups();
+            // As the official client: rejoin the groups that were joined, then report connected.
+            if (options_.auto_rejoin_groups && !groups_.empty()) rejoin_groups(con->connectionId, con->userId);
+            else if (events_.connected) events_.connected(con->connectionId, con->userId);
         }
     } else if (auto* dis = std::get_if<DisconnectedFrame>(&frame)) {
         disconnect_message_ = dis->message;
@@ -228,6 +241,8 @@ DisconnectInfo PubSubClient::end_session(int code, const std::string& reason) {
     reconnection_token_.clear();
     disconnect_message_.clear();
     ever_connected_ = false;
+    socket_opened_ = false;
+    rejoins_pending_ = 0;
     recovery_started_ms_ = 0;
     recovery_attempts_ = 0;
     recovering_socket_ = false;
@@ -238,12 +253,24 @@ DisconnectInfo PubSubClient::end_session(int code, const std::string& reason) {
 }
 
 void PubSubClient::connection_lost(int code, const std::string& reason) {
-    const bool had_session = ever_connected_;
+    const bool had_session = ever_connected_ || socket_opened_;
     const DisconnectInfo info = end_session(code, reason);
-    rejoin_needed_ = options_.auto_rejoin_groups && !groups_.empty();
-    // Unacked sends go back to the front of the queue (at-least-once; receivers dedupe by id).
-    for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) queue_.emplace(it->second.id, std::move(it->second));
+    // Sent but unacknowledged requests are not replayed on the next connection: ackIds are unique
+    // per connection only, so the service could not tell a replay from a new request (the spec's
+    // MUST). They fail with a reason; the application decides whether to send again. Requests
+    // that never left (queued while disconnected) are still sent.
+    std::vector<std::pair<SendCallback, uint64_t>> lost;
+    for (auto& [ackId, o] : pending_) {
+        cancel_timers(o);
+        lost.emplace_back(std::move(o.cb), ackId);
+    }
     pending_.clear();
+    for (auto& [cb, ackId] : lost)
+        if (cb)
+            cb(SendResult{false, ackId, false,
+                          {"ConnectionLost", "the connection was lost before the service acknowledged this request; it may or "
+                                             "may not have been processed, and it is not resent on a new connection"}});
+    if (status_.state == ClientState::Stopped) return;  // stop() called from a callback
     if (had_session && events_.disconnected) events_.disconnected(info);
     if (status_.state == ClientState::Stopped) return;  // stop() called from the handler
     schedule_reconnect(code, reason);
@@ -273,7 +300,7 @@ void PubSubClient::schedule_reconnect(int code, const std::string& reason) {
 void PubSubClient::finish_stopped(int code, const std::string& reason) {
     for (TimerId t : {seq_ack_timer_, keep_alive_timer_, retry_timer_, probe_timer_}) sched_.cancel(t);
     seq_ack_timer_ = keep_alive_timer_ = retry_timer_ = probe_timer_ = 0;
-    const bool had_session = ever_connected_;
+    const bool had_session = ever_connected_ || socket_opened_;
     const DisconnectInfo info = end_session(code, reason);
     status_.next_retry_at_ms = 0;
     status_.last_close_code = code;
@@ -290,22 +317,35 @@ void PubSubClient::finish_stopped(int code, const std::string& reason) {
 
 void PubSubClient::group_op(bool join, const std::string& group, std::optional<uint64_t> ackId, SendCallback cb) {
     Outgoing o;
-    o.ackId = ackId ? *ackId : next_ack_id_++;
+    o.ackId = ackId ? *ackId : fresh_ack_id();
     o.text = join ? encode(ClientFrame{JoinGroupFrame{group, o.ackId}}) : encode(ClientFrame{LeaveGroupFrame{group, o.ackId}});
     o.cb = std::move(cb);
     submit(std::move(o), false);
 }
 
+// A group counts as joined once the service acknowledged the join (as the official client's
+// isJoined); a refused join is never rejoined.
 void PubSubClient::join_group(const std::string& group, SendCallback cb, SendOptions opt) {
-    groups_.insert(group);
-    group_op(true, group, opt.ackId, std::move(cb));
+    group_op(true, group, opt.ackId, [this, group, cb = std::move(cb)](const SendResult& r) {
+        if (r.ok) groups_.insert(group);
+        if (cb) cb(r);
+    });
 }
 
-void PubSubClient::rejoin_groups() {
-    rejoin_needed_ = false;
-    for (const std::string& group : groups_)
-        group_op(true, group, std::nullopt, [this, group](const SendResult& r) {
-            if (!r.ok && events_.rejoin_group_failed) events_.rejoin_group_failed(group, r.error);
+// A new session: join again every group joined before, then report connected. A rejoin the
+// service refuses is reported and forgotten.
+void PubSubClient::rejoin_groups(const std::string& connection_id, const std::optional<std::string>& user_id) {
+    const std::vector<std::string> groups(groups_.begin(), groups_.end());
+    rejoins_pending_ = groups.size();
+    const uint64_t session = gen_;
+    for (const std::string& group : groups)
+        group_op(true, group, std::nullopt, [this, group, session, connection_id, user_id](const SendResult& r) {
+            if (session != gen_ || rejoins_pending_ == 0) return;  // that connection is gone: try again on the next
+            if (!r.ok) {
+                if (r.error.name != "Timeout") groups_.erase(group);  // the service refused it
+                if (events_.rejoin_group_failed) events_.rejoin_group_failed(group, r.error);
+            }
+            if (--rejoins_pending_ == 0 && events_.connected) events_.connected(connection_id, user_id);
         });
 }
 
@@ -314,11 +354,32 @@ void PubSubClient::leave_group(const std::string& group, SendCallback cb, SendOp
     group_op(false, group, opt.ackId, std::move(cb));
 }
 
+// The next ackId no request in flight uses (an application may have picked some itself).
+uint64_t PubSubClient::fresh_ack_id() {
+    auto used = [this](uint64_t id) {
+        if (pending_.count(id)) return true;
+        for (const auto& [qid, q] : queue_)
+            if (q.ackId == id) return true;
+        return false;
+    };
+    while (used(next_ack_id_)) ++next_ack_id_;
+    return next_ack_id_++;
+}
+
+SendResult PubSubClient::refuse(const Outgoing& o, const char* name, std::string message) const {
+    return SendResult{false, o.ackId ? std::optional<uint64_t>(o.ackId) : std::nullopt, false, {name, std::move(message)}};
+}
+
 void PubSubClient::send_to_group(const std::string& group, json data, DataType type, SendOptions opt, SendCallback cb) {
+    if (!data_matches_type(type, data)) {
+        // The service declines a client that sends such a frame: it must never leave.
+        if (cb) cb(SendResult{false, opt.ackId, false, {"InvalidData", std::string("the data does not fit dataType '") + to_string(type) + "'"}});
+        return;
+    }
     Outgoing o;
     SendToGroupFrame f{group, std::nullopt, opt.noEcho, type, std::move(data)};
     if (!opt.fireAndForget) {
-        o.ackId = opt.ackId ? *opt.ackId : next_ack_id_++;
+        o.ackId = opt.ackId ? *opt.ackId : fresh_ack_id();
         f.ackId = o.ackId;
     }
     o.text = encode(ClientFrame{std::move(f)});
@@ -327,10 +388,14 @@ void PubSubClient::send_to_group(const std::string& group, json data, DataType t
 }
 
 void PubSubClient::send_event(const std::string& event, json data, DataType type, SendOptions opt, SendCallback cb) {
+    if (!data_matches_type(type, data)) {
+        if (cb) cb(SendResult{false, opt.ackId, false, {"InvalidData", std::string("the data does not fit dataType '") + to_string(type) + "'"}});
+        return;
+    }
     Outgoing o;
     EventFrame f{event, std::nullopt, type, std::move(data)};
     if (!opt.fireAndForget) {
-        o.ackId = opt.ackId ? *opt.ackId : next_ack_id_++;
+        o.ackId = opt.ackId ? *opt.ackId : fresh_ack_id();
         f.ackId = o.ackId;
     }
     o.text = encode(ClientFrame{std::move(f)});
@@ -341,9 +406,18 @@ void PubSubClient::send_event(const std::string& event, json data, DataType type
 void PubSubClient::submit(Outgoing o, bool fire_and_forget) {
     o.id = next_id_++;
     if (o.text.size() > kMaxFrameBytes) {
-        if (o.cb) o.cb(SendResult{false, o.ackId ? std::optional<uint64_t>(o.ackId) : std::nullopt, false,
-                                  {"PayloadTooLarge", "the frame exceeds the service's 1 MB limit"}});
+        if (o.cb) o.cb(refuse(o, "PayloadTooLarge", "the frame exceeds the service's 1 MB limit"));
         return;
+    }
+    if (o.ackId) {
+        // An ackId still waiting for its answer cannot be reused: the earlier request would lose
+        // its callback. (Reusing a finished one is the retry the service deduplicates.)
+        bool in_use = pending_.count(o.ackId) > 0;
+        for (const auto& [id, q] : queue_) in_use = in_use || q.ackId == o.ackId;
+        if (in_use) {
+            if (o.cb) o.cb(refuse(o, "AckIdInUse", "ackId " + std::to_string(o.ackId) + " is still waiting for its acknowledgement"));
+            return;
+        }
     }
     if (!fire_and_forget || !socket_ready()) {
         const uint64_t id = o.id;
@@ -489,7 +563,7 @@ void PubSubClient::arm_keep_alive() {
     keep_alive_timer_ = 0;
     if (options_.keep_alive_interval_ms == 0) return;
     uint64_t period = options_.keep_alive_interval_ms;
-    if (options_.keep_alive_timeout_ms / 3 < period) period = options_.keep_alive_timeout_ms / 3;
+    if (options_.keep_alive_timeout_ms > 0 && options_.keep_alive_timeout_ms / 3 < period) period = options_.keep_alive_timeout_ms / 3;
     if (period == 0) period = 1;
     keep_alive_timer_ = sched_.after(period, [this] {
         keep_alive_timer_ = 0;
@@ -500,7 +574,7 @@ void PubSubClient::arm_keep_alive() {
 void PubSubClient::keep_alive_tick() {
     if (!socket_ready()) return;
     const uint64_t now = sched_.now_ms();
-    if (now - last_received_ms_ >= options_.keep_alive_timeout_ms) {
+    if (options_.keep_alive_timeout_ms > 0 && now - last_received_ms_ >= options_.keep_alive_timeout_ms) {
         drop_socket(kCloseAbnormal, "keep-alive timeout: nothing received for " +
                                         std::to_string(options_.keep_alive_timeout_ms / 1000) + " s");
         return;

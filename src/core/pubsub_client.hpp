@@ -42,7 +42,7 @@ struct ClientOptions {
     uint64_t recovery_window_ms = 30000;   // how long to try recovering the same session
     uint64_t recovery_retry_ms = 1000;
     uint64_t keep_alive_interval_ms = 20000; // ping period; 0 disables keep-alive
-    uint64_t keep_alive_timeout_ms = 60000;  // drop the socket after this long without any frame
+    uint64_t keep_alive_timeout_ms = 60000;  // drop the socket after this long without any frame; 0 = never
     uint64_t probe_timeout_ms = 5000;        // after notify_resumed(): answer expected within this
     uint64_t sequence_ack_interval_ms = 1000;
     uint64_t sequence_ack_eager_gap = 300;   // ack at once when this far ahead of the last ack
@@ -109,6 +109,9 @@ struct ClientEvents {
     std::function<void(const ServerMessage&)> server_message;
     std::function<void(const std::string& group, const ErrorDetail&)> rejoin_group_failed;
     std::function<void(const ClientStatus&)> status_changed;
+    // A frame from the service was not understood (malformed, or past kMaxServiceFrameBytes) and
+    // was dropped: never silently.
+    std::function<void(const std::string& reason)> frame_rejected;
 };
 
 // Called on every start and reconnect (not on recovery). Must call `done` exactly once, with the
@@ -131,6 +134,8 @@ public:
     ClientEvents& events() { return events_; }
     const ClientStatus& status() const { return status_; }
     const ClientOptions& options() const { return options_; }
+    // Groups whose join the service acknowledged (and not left since): what a new connection
+    // rejoins when auto_rejoin_groups is on.
     const std::set<std::string>& joined_groups() const { return groups_; }
 
     bool start();  // false when not stopped
@@ -174,7 +179,10 @@ private:
     void schedule_reconnect(int code, const std::string& reason);
     void finish_stopped(int code, const std::string& reason);
     void handle_ack(const AckFrame& ack);
-    void rejoin_groups();
+    void rejoin_groups(const std::string& connection_id, const std::optional<std::string>& user_id);
+    void session_ready();
+    SendResult refuse(const Outgoing& o, const char* name, std::string message) const;
+    uint64_t fresh_ack_id();
     void group_op(bool join, const std::string& group, std::optional<uint64_t> ackId, SendCallback cb);
     void handle_sequence(uint64_t seq, bool& drop);
     void send_sequence_ack();
@@ -210,7 +218,8 @@ private:
     uint64_t recovery_started_ms_ = 0;
     uint32_t recovery_attempts_ = 0;
     bool ever_connected_ = false;    // a connected frame was seen for the current session
-    bool rejoin_needed_ = false;     // a new session after a lost one: join groups_ again
+    bool socket_opened_ = false;     // a socket of the current session attempt opened
+    std::size_t rejoins_pending_ = 0; // rejoins sent for a new session, not yet answered
 
     uint64_t next_ack_id_ = 1;
     std::map<uint64_t, Outgoing> pending_;   // sent, waiting for an ack, by ackId

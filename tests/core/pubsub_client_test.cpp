@@ -223,8 +223,11 @@ TEST_CASE("close code 1008 ends recovery: disconnected, new URL, new session, gr
     CHECK(h.url_calls == 2);
     h.socks.open();
     h.welcome("c2");
-    CHECK(h.events.back() == "connected:c2");
+    // As the official client: the joined groups are rejoined first, then connected is reported.
     CHECK(h.sent() == json::parse(R"({"type":"joinGroup","group":"g","ackId":2})"));
+    CHECK(h.events.back() == "disconnected");
+    h.ack(2);
+    CHECK(h.events.back() == "connected:c2");
     h.group_msg(1, "fresh session starts again at 1");
     CHECK(h.group_messages.size() == 2);
 }
@@ -241,7 +244,19 @@ TEST_CASE("rejoin failures are reported", "[client]") {
     h.socks.open();
     h.welcome("c2");
     h.ack(h.sent()["ackId"].get<uint64_t>(), "Forbidden");
-    CHECK(h.events.back() == "rejoin-failed:g:Forbidden");
+    REQUIRE(h.events.size() >= 2);
+    CHECK(h.events[h.events.size() - 2] == "rejoin-failed:g:Forbidden");
+    CHECK(h.events.back() == "connected:c2");
+    // A refused group is forgotten: the next connection does not ask again.
+    CHECK(h.client->joined_groups().empty());
+    const auto before = h.socks.all.size();
+    h.socks.drop(1006);
+    h.sched.advance(60000);
+    REQUIRE(h.socks.all.size() == before + 1);
+    h.socks.open();
+    h.welcome("c3");
+    CHECK(h.events.back() == "connected:c3");
+    CHECK(h.socks.last().sent.empty());
 }
 
 TEST_CASE("non-reliable protocol never recovers: disconnected then reconnect with backoff and jitter", "[client]") {
@@ -338,6 +353,8 @@ TEST_CASE("sends while reconnecting are queued and flushed in order after reconn
     CHECK(h.client->queued_sends() == 2);
     h.sched.advance(5000);
     h.socks.open();
+    CHECK(h.socks.last().sent.empty());  // nothing goes out before the service's connected frame
+    h.welcome("c2");
     CHECK(h.sent(1)["data"] == "one");
     CHECK(h.sent(0)["data"] == "two");
     h.ack(h.sent(1)["ackId"].get<uint64_t>());
@@ -457,6 +474,8 @@ TEST_CASE("a client can start from a fixed URL", "[client]") {
     REQUIRE(c.start());
     CHECK(socks.last().url == "ws://h/client/hubs/chat?access_token=x");
     socks.open();
+    CHECK(c.status().state == ClientState::Connecting);
+    socks.receive(R"({"type":"system","event":"connected","connectionId":"c"})");
     CHECK(c.status().state == ClientState::Connected);
 }
 
@@ -475,4 +494,161 @@ TEST_CASE("a client destroyed while a resend is scheduled leaves no timer behind
     }
     CHECK(sched.pending() == 0);     // destruction cancelled them: nothing can fire into a dead client
     sched.advance(60000);
+}
+
+// ---- fidelity to the protocol spec and the official client (issue 10, items 1-8) ------------
+
+TEST_CASE("payloads that do not fit their dataType are refused before they leave; nothing is sent", "[client][spec]") {
+    Harness h(no_keepalive());
+    h.connect();
+    const auto before = h.socks.last().sent.size();
+    std::vector<SendResult> results;
+    auto keep = [&](const SendResult& r) { results.push_back(r); };
+    h.client->send_to_group("g", 5, DataType::Text, {}, keep);
+    h.client->send_to_group("g", json(nullptr), DataType::Json, {}, keep);
+    h.client->send_to_group("g", "not base64!", DataType::Binary, {}, keep);
+    h.client->send_to_group("g", "AAEC", DataType::Protobuf, {}, keep);
+    h.client->send_event("e", json::array(), DataType::Text, {}, keep);
+    REQUIRE(results.size() == 5);
+    for (const auto& r : results) {
+        CHECK_FALSE(r.ok);
+        CHECK(r.error.name == "InvalidData");
+    }
+    CHECK(h.socks.last().sent.size() == before);
+    CHECK(h.client->pending_acks() == 0);
+    CHECK(h.client->queued_sends() == 0);
+    // Valid ones still go.
+    h.client->send_to_group("g", "AAEC", DataType::Binary);
+    CHECK(h.sent()["dataType"] == "binary");
+}
+
+TEST_CASE("frames from the service above 1 MB are taken; a dropped frame is reported, never silent", "[client][spec]") {
+    Harness h(no_keepalive());
+    std::vector<std::string> rejected;
+    std::vector<ServerMessage> server;
+    h.client->events().frame_rejected = [&](const std::string& why) { rejected.push_back(why); };
+    h.client->events().server_message = [&](const ServerMessage& m) { server.push_back(m); };
+    h.connect();
+    const std::string big(3 * 1024 * 1024, 'x');
+    h.socks.receive(json{{"type", "message"}, {"from", "server"}, {"dataType", "text"}, {"data", big}, {"sequenceId", 1}}.dump());
+    REQUIRE(server.size() == 1);
+    CHECK(server[0].data.get_ref<const std::string&>().size() == big.size());
+    // json null from the service is a value like any other.
+    h.socks.receive(R"({"type":"message","from":"server","dataType":"json","data":null,"sequenceId":2})");
+    REQUIRE(server.size() == 2);
+    CHECK(server[1].data.is_null());
+    h.socks.receive("{not json");
+    h.socks.receive(R"({"type":"message","from":"server","dataType":"protobuf","data":"AAEC"})");
+    REQUIRE(rejected.size() == 2);
+    CHECK(rejected[0].find("malformed JSON") != std::string::npos);
+    CHECK(server.size() == 2);
+}
+
+TEST_CASE("after a failed recovery, unacknowledged sends fail with a reason and are not replayed", "[client][spec]") {
+    Harness h(no_keepalive());
+    h.connect();
+    std::vector<SendResult> results;
+    h.client->send_to_group("g", "in flight", DataType::Text, {}, [&](const SendResult& r) { results.push_back(r); });
+    REQUIRE(h.client->pending_acks() == 1);
+    h.socks.drop(1008, "session gone");  // no recovery
+    REQUIRE(results.size() == 1);
+    CHECK_FALSE(results[0].ok);
+    CHECK(results[0].error.name == "ConnectionLost");
+    CHECK(results[0].ackId == 1u);
+    // A send made while disconnected never left: it is sent on the new connection.
+    h.client->send_to_group("g", "queued", DataType::Text, {}, [&](const SendResult& r) { results.push_back(r); });
+    const auto sockets = h.socks.all.size();
+    for (int i = 0; i < 30 && h.socks.all.size() == sockets; ++i) h.sched.advance(500);
+    REQUIRE(h.socks.all.size() == sockets + 1);
+    h.socks.open();
+    h.welcome("c2");
+    REQUIRE(h.socks.last().sent.size() == 1);
+    CHECK(h.sent()["data"] == "queued");
+    // Recovery of the same session, by contrast, resends with the same ackId (same connection).
+    h.socks.drop(1006);
+    h.sched.advance(1);
+    h.socks.open();
+    h.welcome("c2", "rt2");
+    CHECK(h.sent()["data"] == "queued");
+}
+
+TEST_CASE("groups count as joined only once acknowledged; stop() then start() rejoins them before connected", "[client][spec]") {
+    Harness h(no_keepalive());
+    h.connect();
+    h.client->join_group("g");
+    CHECK(h.client->joined_groups().empty());  // not before the ack
+    h.ack(1);
+    CHECK(h.client->joined_groups() == std::set<std::string>{"g"});
+    h.client->join_group("secret");
+    h.ack(2, "Forbidden");
+    CHECK(h.client->joined_groups() == std::set<std::string>{"g"});
+    h.client->stop();
+    CHECK(h.client->joined_groups() == std::set<std::string>{"g"});
+    h.events.clear();
+    h.connect("c9");
+    CHECK(h.sent()["type"] == "joinGroup");
+    CHECK(h.sent()["group"] == "g");
+    CHECK(h.socks.last().sent.size() == 1);  // "secret" is not asked for
+    CHECK(h.events.empty());                 // connected waits for the rejoin
+    h.ack(h.sent()["ackId"].get<uint64_t>());
+    CHECK(h.events == std::vector<std::string>{"connected:c9"});
+}
+
+TEST_CASE("keep_alive_timeout_ms = 0 turns the receive timeout off, pings keep going", "[client][spec]") {
+    ClientOptions o;
+    o.keep_alive_interval_ms = 1000;
+    o.keep_alive_timeout_ms = 0;
+    Harness h(o);
+    h.connect();
+    h.sched.advance(10 * 60 * 1000);
+    CHECK(h.client->status().state == ClientState::Connected);
+    CHECK(h.disconnects.empty());
+    CHECK(h.sent()["type"] == "ping");
+}
+
+TEST_CASE("an ackId still waiting for its ack cannot be reused; the first send keeps its callback", "[client][spec]") {
+    Harness h(no_keepalive());
+    h.connect();
+    std::vector<std::string> got;
+    SendOptions o;
+    o.ackId = 7;
+    h.client->send_to_group("g", "first", DataType::Text, o, [&](const SendResult& r) { got.push_back(r.ok ? "first:ok" : "first:" + r.error.name); });
+    h.client->send_to_group("g", "second", DataType::Text, o, [&](const SendResult& r) { got.push_back(r.ok ? "second:ok" : "second:" + r.error.name); });
+    CHECK(got == std::vector<std::string>{"second:AckIdInUse"});
+    // Generated ackIds skip the one the application picked.
+    for (int i = 0; i < 8; ++i) h.client->send_event("e", "x", DataType::Text);
+    std::set<uint64_t> ids;
+    for (const auto& text : h.socks.last().sent) ids.insert(json::parse(text)["ackId"].get<uint64_t>());
+    CHECK(ids.size() == 9);
+    h.ack(7);
+    CHECK(got == std::vector<std::string>{"second:AckIdInUse", "first:ok"});
+}
+
+TEST_CASE("a recovery the service accepts and then closes with 1008 never shows as Connected", "[client][spec]") {
+    Harness h(no_keepalive());
+    std::vector<ClientState> states;
+    h.client->events().status_changed = [&](const ClientStatus& s) { states.push_back(s.state); };
+    h.connect();
+    h.socks.drop(1006);
+    REQUIRE(h.client->status().state == ClientState::Recovering);
+    const auto sockets = h.socks.all.size();
+    h.sched.advance(1);
+    REQUIRE(h.socks.all.size() == sockets + 1);
+    states.clear();
+    h.socks.open();                       // the recovery socket is accepted...
+    h.socks.drop(1008, "session gone");   // ...and closed before any connected frame
+    for (auto s : states) CHECK(s != ClientState::Connected);
+    CHECK(h.disconnects.size() == 1);
+}
+
+TEST_CASE("disconnected fires for a connection that opened but never saw its connected frame", "[client][spec]") {
+    ClientOptions o = no_keepalive();
+    o.protocol = kJsonProtocol;
+    Harness h(o);
+    REQUIRE(h.client->start());
+    h.socks.open();
+    h.socks.drop(1011, "server error");
+    REQUIRE(h.disconnects.size() == 1);
+    CHECK(h.disconnects[0].code == 1011);
+    CHECK(h.disconnects[0].connectionId.empty());
 }

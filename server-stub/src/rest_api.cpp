@@ -130,6 +130,12 @@ std::optional<Response> RestApi::handle(const Request& r) {
             if (!m_text.empty() && m_text.size() <= 9 && m_text.find_first_not_of("0123456789") == std::string::npos)
                 minutes = std::stoll(m_text);
             if (minutes < 1) return error_response(400, "BadRequest", "minutesToExpire must be an integer of at least 1.");
+            std::vector<std::string> claims_text = r.params("role");
+            for (const auto& g : r.params("group")) claims_text.push_back(g);
+            claims_text.push_back(r.param("userId").value_or(""));
+            for (const auto& v : claims_text)
+                if (v.size() > 1024 || v.find('\0') != std::string::npos)
+                    return error_response(400, "BadRequest", "userId, role and group must be at most 1024 bytes without NUL.");
             return json_response(200, json{{"token", make_client_token(key_, endpoint_, hub, r.param("userId").value_or(""),
                                                                        r.params("role"), r.params("group"), minutes * 60)}});
         }

@@ -2,7 +2,7 @@
 // links, conversation size limits and the per-user creation rate.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStub, login, api, stubApi, healthy } from '../lib/stub.mjs';
+import { startStub, login, api, stubApi, healthy, rest } from '../lib/stub.mjs';
 
 let stub;
 let alice;
@@ -204,4 +204,13 @@ test('conversation creation is rate-limited per user: 429 with Retry-After; --cr
     const a = await login(unlimited.base, 'alice');
     for (let i = 0; i < 30; i++) assert.equal((await api(unlimited.base, a, 'POST', '/chat/conversations', { title: `u${i}` })).status, 201, `creation ${i}`);
   } finally { await unlimited.stop(); }
+});
+
+test('REST :generateToken with a NUL or an oversized value in userId, role or group is a 400, not a 500', async () => {
+  for (const q of ['userId=a%00b', 'role=webpubsub.joinLeaveGroup%00x', 'group=g%00', `userId=${'u'.repeat(2000)}`]) {
+    const r = await rest(stub, 'POST', `/api/hubs/chat/:generateToken?${q}`);
+    bad(r, q.slice(0, 40));
+  }
+  const ok = await rest(stub, 'POST', '/api/hubs/chat/:generateToken?userId=alice&group=g');
+  assert.equal(ok.status, 200);
 });

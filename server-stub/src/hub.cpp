@@ -107,11 +107,11 @@ bool Hub::recover(const std::string& hub, const std::string& connectionId, const
     return true;
 }
 
-void Hub::on_socket_closed(const std::string& connectionId, const ConnectionSink* sink, bool clean_close) {
+void Hub::on_socket_closed(const std::string& connectionId, const ConnectionSink* sink, bool normal_close) {
     Conn* c = find_any(connectionId);
     if (!c || c->sink.get() != sink) return;  // already replaced or removed
     c->sink.reset();
-    if (c->protocol == ClientProtocol::ReliableJson && !clean_close) {
+    if (c->protocol == ClientProtocol::ReliableJson && !normal_close) {
         c->detached_at = clock_();
         return;
     }

@@ -76,9 +76,10 @@ public:
                  std::shared_ptr<ConnectionSink> sink, std::string& error);
     // A WebSocket frame from a client. Malformed frames close the connection with a reason.
     void on_frame(const std::string& connectionId, const std::string& text);
-    // The socket went away. A clean close by the client ends the session; a dropped socket
-    // leaves a reliable session waiting for recovery.
-    void on_socket_closed(const std::string& connectionId, const ConnectionSink* sink, bool clean_close = false);
+    // The socket went away. `normal_close`: the client closed it with code 1000, which ends the
+    // session. Any other close code, or a dropped socket, leaves a reliable session waiting for
+    // recovery, as in Microsoft's emulator (a client's own keep-alive close, 4000, stays recoverable).
+    void on_socket_closed(const std::string& connectionId, const ConnectionSink* sink, bool normal_close = false);
     // Expires detached sessions whose recovery window has passed.
     void tick();
 

@@ -177,7 +177,11 @@ private:
                                                                    "Frame exceeds the 1 MB limit.");
                     self->do_close();
                 }
-                self->h_.hub->on_socket_closed(self->id_, self.get(), ec == websocket::error::closed);
+                // Only a close frame with code 1000 is the client's deliberate end of the session;
+                // any other code (the client's keep-alive timeout closes with 4000, an empty close
+                // frame reads as 1005) or a dropped socket keeps a reliable session recoverable.
+                const bool normal_close = ec == websocket::error::closed && self->ws_.reason().code == websocket::close_code::normal;
+                self->h_.hub->on_socket_closed(self->id_, self.get(), normal_close);
                 return fail(ec, "ws read");
             }
             std::string text = beast::buffers_to_string(self->buffer_.data());

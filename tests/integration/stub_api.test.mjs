@@ -196,9 +196,10 @@ test('reliable protocol: sequence ids, recovery after a drop redelivers what was
   }
   assert.deepEqual(texts, [[1, 'r1'], [2, 'r2']], 'unacked r1 is redelivered, r2 was queued');
   r.send({ type: 'sequenceAck', sequenceId: 2 });
-  r.close();
+  r.ws.close(1000);
   await r.closed;
-  // A clean close by the client ends the session: it cannot be recovered afterwards.
+  // A close by the client with code 1000 ends the session: it cannot be recovered afterwards
+  // (other close codes keep it recoverable: emulator_fidelity.test.mjs).
   url.searchParams.set('awps_reconnection_token', again.reconnectionToken);
   const gone = await connect(url.toString(), 'json.reliable.webpubsub.azure.v1');
   const goneClose = await gone.closed;

@@ -1,0 +1,103 @@
+// Fidelity of the embedded emulator to Azure Web PubSub and Microsoft's emulator (issue 10, items
+// 10-13): which client closes end a reliable session, binary frames for simple clients, close
+// codes for bad data, events without an upstream handler, and what a recovery URL must carry.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { startStub, stubApi, rest, clientToken, waitFor } from '../lib/stub.mjs';
+import { connect, tryConnect, connectedOrClosed } from '../lib/ws.mjs';
+
+const RELIABLE = 'json.reliable.webpubsub.azure.v1';
+const JSON_V1 = 'json.webpubsub.azure.v1';
+
+let stub;
+before(async () => { stub = await startStub(); });
+after(async () => { await stub?.stop(); });
+
+const clientUrl = (token) => `ws://${stub.host}:${stub.port}/client/hubs/chat?access_token=${encodeURIComponent(token)}`;
+
+// A recovery URL the way the official client builds it: the original URL plus the awps_* pair.
+function recoveryUrl(original, connectionId, reconnectionToken) {
+  const u = new URL(original);
+  u.searchParams.set('awps_connection_id', connectionId);
+  if (reconnectionToken !== undefined) u.searchParams.set('awps_reconnection_token', reconnectionToken);
+  return u.toString();
+}
+
+async function state(connectionId) {
+  const s = await stubApi(stub, 'GET', '/_stub/state');
+  assert.equal(s.status, 200);
+  return s.json.connections.find((c) => c.connectionId === connectionId);
+}
+
+// A socket without a subprotocol ("simple" client): frames are raw, text or binary.
+function rawConnect(url, protocols = []) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocols);
+    const frames = [];
+    const waiters = [];
+    ws.on('message', (data, isBinary) => {
+      const f = { isBinary, data: Buffer.from(data) };
+      frames.push(f);
+      for (const w of [...waiters]) { waiters.splice(waiters.indexOf(w), 1); w(f); }
+    });
+    ws.on('error', reject);
+    ws.on('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    const closed = new Promise((r) => ws.on('close', (code, reason) => r({ code, reason: String(reason) })));
+    ws.on('open', () => resolve({
+      ws, frames, closed,
+      next(timeout = 5000) {
+        if (frames.length) return Promise.resolve(frames.shift());
+        return new Promise((res, rej) => {
+          const t = setTimeout(() => rej(new Error('timed out waiting for a frame')), timeout);
+          waiters.push((f) => { clearTimeout(t); frames.splice(frames.indexOf(f), 1); res(f); });
+        });
+      },
+    }));
+  });
+}
+
+// ---- item 10: only a client close with code 1000 ends a reliable session -----------------------
+
+test('a reliable session survives a client close with a code other than 1000 and is recovered with what it missed', async () => {
+  const url = clientUrl(clientToken(stub, { sub: 'keepalive-user', roles: ['webpubsub.joinLeaveGroup'] }));
+  const c = await connect(url, RELIABLE);
+  const hello = await c.next((f) => f.event === 'connected');
+  c.send({ type: 'joinGroup', group: 'fidelity-room', ackId: 1 });
+  assert.equal((await c.next((f) => f.ackId === 1)).success, true);
+  // The official client's keep-alive timeout closes its own socket with 4000; so does ours.
+  c.ws.close(4000, 'keep-alive timeout');
+  assert.equal((await c.closed).code, 4000);
+  const detached = await waitFor(async () => { const s = await state(hello.connectionId); return s && !s.attached ? s : null; }, { timeout: 5000 });
+  assert.ok(detached, 'the session is kept, detached, waiting for recovery');
+  assert.deepEqual(detached.groups, ['fidelity-room']);
+  // Published while the client is away: redelivered on recovery.
+  assert.equal((await rest(stub, 'POST', '/api/hubs/chat/groups/fidelity-room/:send?api-version=2024-12-01', 'while away', { contentType: 'text/plain' })).status, 202);
+  const r = await connect(recoveryUrl(url, hello.connectionId, hello.reconnectionToken), RELIABLE);
+  const again = await r.next((f) => f.event === 'connected');
+  assert.equal(again.connectionId, hello.connectionId);
+  const m = await r.next((f) => f.type === 'message');
+  assert.equal(m.data, 'while away');
+  assert.equal(m.group, 'fidelity-room');
+  r.ws.close(1000);
+  await r.closed;
+});
+
+test('a client close with an empty close frame (no code) leaves the session recoverable; 1000 ends it', async () => {
+  const url = clientUrl(clientToken(stub, { sub: 'closer' }));
+  const c = await connect(url, RELIABLE);
+  const hello = await c.next((f) => f.event === 'connected');
+  c.ws.close();  // no status code: the server sees 1005, which is not a deliberate 1000
+  await c.closed;
+  const r = await connect(recoveryUrl(url, hello.connectionId, hello.reconnectionToken), RELIABLE);
+  const again = await connectedOrClosed(r, 3000);
+  assert.equal(again.connected?.connectionId, hello.connectionId, JSON.stringify(again));
+  // Now the deliberate close: the session is gone.
+  r.ws.close(1000, 'bye');
+  await r.closed;
+  assert.equal(await waitFor(async () => (await state(hello.connectionId)) === undefined, { timeout: 5000 }), true);
+  const gone = await connect(recoveryUrl(url, hello.connectionId, again.connected.reconnectionToken), RELIABLE);
+  const goneClose = await gone.closed;
+  assert.equal(goneClose.code, 1008);
+  assert.match(goneClose.reason, /Session not found/);
+});

@@ -3,6 +3,8 @@
 
 #include "jwt.hpp"
 
+#include "core/base64.hpp"
+
 #include <algorithm>
 
 namespace stub {
@@ -164,15 +166,18 @@ void Hub::close(Conn& c, int code, const std::string& reason) {
 
 // ---- frames from clients --------------------------------------------------------------------
 
-void Hub::on_frame(const std::string& connectionId, const std::string& text) {
+void Hub::on_frame(const std::string& connectionId, const std::string& payload, bool binary) {
     Conn* c = find_any(connectionId);
     if (!c) return;
     if (c->protocol == ClientProtocol::Simple) {
-        if (on_event) on_event(ConnectionInfo{c->id, c->userId, c->hub, {}, true, c->protocol}, "message",
-                               Payload{DataType::Text, text});
+        // Every frame is the "message" event: text as text, binary as base64 (the Payload convention).
+        const Payload p = binary ? Payload{DataType::Binary, base64_encode(payload)} : Payload{DataType::Text, payload};
+        if (on_event) on_event(ConnectionInfo{c->id, c->userId, c->hub, {c->groups.begin(), c->groups.end()}, true, c->protocol},
+                               "message", p);
         return;
     }
-    auto decoded = decode_client_frame(text);
+    // JSON subprotocols: text frames, or UTF-8 JSON in binary frames (the service takes both).
+    auto decoded = decode_client_frame(payload);
     if (!decoded) {
         // The service declines a client whose frames do not match the protocol.
         close(*c, kClosePolicy, "Invalid frame: " + decoded.error);
@@ -320,9 +325,15 @@ void Hub::send_frame(Conn& c, const ServiceFrame& frame) {
 
 void Hub::deliver(Conn& c, const MessageFrame& frame) {
     if (c.protocol == ClientProtocol::Simple) {
-        if (c.sink)
-            c.sink->send(std::make_shared<const std::string>(frame.data.is_string() ? frame.data.get<std::string>()
-                                                                                     : frame.data.dump()));
+        // A simple client gets the data itself: binary in a binary frame, text as it is, json as
+        // its serialisation (both in text frames).
+        if (!c.sink) return;
+        if (frame.dataType == DataType::Binary && frame.data.is_string())
+            if (auto bytes = base64_decode(frame.data.get_ref<const std::string&>()))
+                return c.sink->send_binary(std::make_shared<const std::string>(std::move(*bytes)));
+        c.sink->send(std::make_shared<const std::string>(
+            frame.data.is_string() ? frame.data.get<std::string>()
+                                   : frame.data.dump(-1, ' ', false, json::error_handler_t::replace)));
         return;
     }
     if (c.protocol == ClientProtocol::Json) return send_frame(c, ServiceFrame{frame});

@@ -30,7 +30,11 @@ using wps::json;
 class ConnectionSink {
 public:
     virtual ~ConnectionSink() = default;
+    // One text frame.
     virtual void send(std::shared_ptr<const std::string> text) = 0;
+    // One binary frame: binary data for a simple (no-subprotocol) client. A sink that has no
+    // binary frames (a test or fuzz harness) may keep this default, which hands the bytes to send().
+    virtual void send_binary(std::shared_ptr<const std::string> bytes) { send(std::move(bytes)); }
     virtual void close(int code, const std::string& reason) = 0;
 };
 
@@ -74,8 +78,10 @@ public:
     // that opened the session must not have expired.
     bool recover(const std::string& hub, const std::string& connectionId, const std::string& token, ClientProtocol protocol,
                  std::shared_ptr<ConnectionSink> sink, std::string& error);
-    // A WebSocket frame from a client. Malformed frames close the connection with a reason.
-    void on_frame(const std::string& connectionId, const std::string& text);
+    // A WebSocket message from a client (`binary`: it came in a binary frame). Malformed frames
+    // close the connection with a reason. A simple client's message goes to on_event as the
+    // "message" event (binary data as base64).
+    void on_frame(const std::string& connectionId, const std::string& payload, bool binary = false);
     // The socket went away. `normal_close`: the client closed it with code 1000, which ends the
     // session. Any other close code, or a dropped socket, leaves a reliable session waiting for
     // recovery, as in Microsoft's emulator (a client's own keep-alive close, 4000, stays recoverable).

@@ -3,7 +3,8 @@
 //  [X] HTTP/1.1 keep-alive, body limit, read deadline, CORS (preflight + headers), static files
 //  [X] WebSocket /client/hubs/{hub} and /client/?hub=: token check before the upgrade (401 with
 //      a reason), subprotocol negotiation, recovery (awps_connection_id + awps_reconnection_token
-//      take precedence over access_token), 1 MB message limit, write queue bounded in bytes
+//      take precedence over access_token), 1 MB message limit, write queue bounded in bytes,
+//      text and binary frames both ways; only a client close with code 1000 ends a session
 //  [X] every request inside one error boundary; a connection limit (503 past it) and an accept
 //      loop that backs off when descriptors run out
 //  [X] blocking HTTP client for the outbox publisher
@@ -107,22 +108,8 @@ public:
         });
     }
 
-    void send(std::shared_ptr<const std::string> text) override {
-        asio::post(ws_.get_executor(), [self = shared_from_this(), text] {
-            if (self->closing_) return;
-            const bool over_budget = g_queued_bytes + text->size() > kGlobalQueueBudget && self->queued_bytes_ > kFairShareBytes;
-            if (self->queue_.size() >= kMaxWriteQueue || self->queued_bytes_ + text->size() > kMaxWriteQueueBytes || over_budget) {
-                // A reader this slow cannot take a close frame either: drop the queue and the
-                // socket now, so memory stays bounded (a reliable session stays recoverable).
-                self->teardown("slow consumer");
-                return;
-            }
-            self->queued_bytes_ += text->size();
-            g_queued_bytes += text->size();
-            self->queue_.push_back(text);
-            if (self->queue_.size() == 1) self->do_write();
-        });
-    }
+    void send(std::shared_ptr<const std::string> text) override { enqueue(std::move(text), false); }
+    void send_binary(std::shared_ptr<const std::string> bytes) override { enqueue(std::move(bytes), true); }
 
     void close(int code, const std::string& reason) override {
         asio::post(ws_.get_executor(), [self = shared_from_this(), code, reason] {
@@ -138,6 +125,28 @@ public:
     }
 
 private:
+    struct Outgoing {
+        std::shared_ptr<const std::string> data;
+        bool binary = false;  // a binary frame (simple clients' binary data), else a text frame
+    };
+
+    void enqueue(std::shared_ptr<const std::string> data, bool binary) {
+        asio::post(ws_.get_executor(), [self = shared_from_this(), data = std::move(data), binary]() mutable {
+            if (self->closing_) return;
+            const bool over_budget = g_queued_bytes + data->size() > kGlobalQueueBudget && self->queued_bytes_ > kFairShareBytes;
+            if (self->queue_.size() >= kMaxWriteQueue || self->queued_bytes_ + data->size() > kMaxWriteQueueBytes || over_budget) {
+                // A reader this slow cannot take a close frame either: drop the queue and the
+                // socket now, so memory stays bounded (a reliable session stays recoverable).
+                self->teardown("slow consumer");
+                return;
+            }
+            self->queued_bytes_ += data->size();
+            g_queued_bytes += data->size();
+            self->queue_.push_back(Outgoing{std::move(data), binary});
+            if (self->queue_.size() == 1) self->do_write();
+        });
+    }
+
     // Closes the TCP socket without a close handshake; pending reads and writes end with errors.
     void teardown(const char* why) {
         closing_ = true;
@@ -184,20 +193,22 @@ private:
                 self->h_.hub->on_socket_closed(self->id_, self.get(), normal_close);
                 return fail(ec, "ws read");
             }
-            std::string text = beast::buffers_to_string(self->buffer_.data());
+            std::string payload = beast::buffers_to_string(self->buffer_.data());
             self->buffer_.consume(self->buffer_.size());
-            self->h_.hub->on_frame(self->id_, text);
+            self->h_.hub->on_frame(self->id_, payload, self->ws_.got_binary());
             self->do_read();
         });
     }
 
     void do_write() {
-        ws_.text(true);
-        ws_.async_write(asio::buffer(*queue_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        ws_.binary(queue_.front().binary);
+        // The handler holds the bytes: a teardown may clear the queue while the write is pending.
+        auto data = queue_.front().data;
+        ws_.async_write(asio::buffer(*data), [self = shared_from_this(), data](beast::error_code ec, std::size_t) {
             if (ec) return fail(ec, "ws write");
             if (self->queue_.empty()) return;  // torn down meanwhile
-            self->queued_bytes_ -= self->queue_.front()->size();
-            g_queued_bytes -= self->queue_.front()->size();
+            self->queued_bytes_ -= self->queue_.front().data->size();
+            g_queued_bytes -= self->queue_.front().data->size();
             self->queue_.pop_front();
             if (!self->queue_.empty()) return self->do_write();
             if (self->closing_ && self->pending_close_) self->do_close();
@@ -215,7 +226,7 @@ private:
     websocket::stream<beast::tcp_stream> ws_;
     NetHandlers& h_;
     beast::flat_buffer buffer_;
-    std::deque<std::shared_ptr<const std::string>> queue_;
+    std::deque<Outgoing> queue_;
     std::size_t queued_bytes_ = 0;
     ConnectionSlot slot_;
     std::string id_;

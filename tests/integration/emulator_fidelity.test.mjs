@@ -101,3 +101,36 @@ test('a client close with an empty close frame (no code) leaves the session reco
   assert.equal(goneClose.code, 1008);
   assert.match(goneClose.reason, /Session not found/);
 });
+
+// ---- item 11: simple clients get binary data as binary frames -----------------------------------
+
+test('a simple client receives binary messages as binary frames, text as text frames', async () => {
+  const token = clientToken(stub, { sub: 'raw-user', 'webpubsub.group': ['raw-room'] });
+  const raw = await rawConnect(clientUrl(token));
+  const bytes = Buffer.from([0, 1, 2, 0xfe, 0xff, 0x80]);
+  // REST send to the user, application/octet-stream.
+  assert.equal((await rest(stub, 'POST', '/api/hubs/chat/users/raw-user/:send?api-version=2024-12-01', bytes, { contentType: 'application/octet-stream' })).status, 202);
+  let f = await raw.next();
+  assert.equal(f.isBinary, true, `a binary frame, got text ${JSON.stringify(f.data.toString())}`);
+  assert.deepEqual(f.data, bytes);
+  // A group message with dataType binary from a JSON client.
+  const sender = await connect(clientUrl(clientToken(stub, { sub: 'raw-sender', roles: ['webpubsub.sendToGroup.raw-room'] })), JSON_V1);
+  await sender.next((x) => x.event === 'connected');
+  sender.send({ type: 'sendToGroup', group: 'raw-room', dataType: 'binary', data: Buffer.from([9, 8, 7]).toString('base64'), ackId: 1 });
+  assert.equal((await sender.next((x) => x.ackId === 1)).success, true);
+  f = await raw.next();
+  assert.equal(f.isBinary, true);
+  assert.deepEqual(f.data, Buffer.from([9, 8, 7]));
+  // Text stays a text frame; json is its serialisation in a text frame.
+  sender.send({ type: 'sendToGroup', group: 'raw-room', dataType: 'text', data: 'plain text', ackId: 2 });
+  f = await raw.next();
+  assert.equal(f.isBinary, false);
+  assert.equal(f.data.toString(), 'plain text');
+  sender.send({ type: 'sendToGroup', group: 'raw-room', dataType: 'json', data: { a: 1 }, ackId: 3 });
+  f = await raw.next();
+  assert.equal(f.isBinary, false);
+  assert.deepEqual(JSON.parse(f.data.toString()), { a: 1 });
+  sender.close();
+  raw.ws.close(1000);
+  await raw.closed;
+});

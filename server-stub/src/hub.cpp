@@ -13,7 +13,12 @@ using namespace wps;
 
 namespace {
 constexpr int kCloseNormal = 1000;
-constexpr int kClosePolicy = 1008;  // the protocol's "session gone, do not recover"
+constexpr int kCloseInvalidData = 1007;   // a frame whose data does not fit its dataType
+constexpr int kClosePolicy = 1008;        // the protocol's "session gone, do not recover"
+constexpr int kCloseInternalError = 1011; // a simple client's message nobody upstream handles
+
+// What Microsoft's emulator answers when no event handler (or listener) takes a user event.
+constexpr const char* kNoEventHandler = "No event handler or listener is configured.";
 
 // Connection ids and reconnection tokens come from the CSPRNG: a reconnection token is a bearer
 // credential for the session, and ids must not be guessable either.
@@ -170,17 +175,23 @@ void Hub::on_frame(const std::string& connectionId, const std::string& payload, 
     Conn* c = find_any(connectionId);
     if (!c) return;
     if (c->protocol == ClientProtocol::Simple) {
-        // Every frame is the "message" event: text as text, binary as base64 (the Payload convention).
+        // Every frame is the blocking "message" event: text as text, binary as base64 (the Payload
+        // convention). The service drops a client whose message event fails or that no event
+        // handler takes (Microsoft's emulator closes it with 1011).
+        if (!on_event) return close(*c, kCloseInternalError, kNoEventHandler);
         const Payload p = binary ? Payload{DataType::Binary, base64_encode(payload)} : Payload{DataType::Text, payload};
-        if (on_event) on_event(ConnectionInfo{c->id, c->userId, c->hub, {c->groups.begin(), c->groups.end()}, true, c->protocol},
-                               "message", p);
+        const std::string error = on_event(ConnectionInfo{c->id, c->userId, c->hub, {c->groups.begin(), c->groups.end()}, true, c->protocol},
+                                           "message", p);
+        if (!error.empty())
+            if (Conn* still = find_any(connectionId)) close(*still, kCloseInternalError, "The event handler refused the message.");
         return;
     }
     // JSON subprotocols: text frames, or UTF-8 JSON in binary frames (the service takes both).
     auto decoded = decode_client_frame(payload);
     if (!decoded) {
-        // The service declines a client whose frames do not match the protocol.
-        close(*c, kClosePolicy, "Invalid frame: " + decoded.error);
+        // The service declines a client whose frames do not match the protocol: 1007 (invalid
+        // payload data) when the data does not fit its dataType, as Microsoft's emulator does.
+        close(*c, decoded.invalid_data ? kCloseInvalidData : kClosePolicy, "Invalid frame: " + decoded.error);
         return;
     }
     handle(*c, *decoded.frame);
@@ -227,14 +238,18 @@ void Hub::handle(Conn& c, const ClientFrame& frame) {
     }
     if (auto* f = std::get_if<EventFrame>(&frame)) {
         if (f->ackId && is_duplicate(c, *f->ackId)) return;
-        std::string error;
-        if (on_event) {
-            ConnectionInfo info{c.id, c.userId, c.hub, {c.groups.begin(), c.groups.end()}, true, c.protocol};
-            error = on_event(info, f->event, Payload{f->dataType, f->data});
-        }
-        if (!error.empty()) return ack(c, f->ackId, error, "The event handler refused the event.");
-        remember(c, f->ackId);
-        return ack(c, f->ackId);
+        // No event handler configured: the event cannot be delivered, which Microsoft's emulator
+        // acknowledges as InternalServerError (the connection stays; the ackId is not remembered).
+        if (!on_event) return ack(c, f->ackId, "InternalServerError", kNoEventHandler);
+        const std::string self = c.id;
+        const auto ackId = f->ackId;
+        ConnectionInfo info{c.id, c.userId, c.hub, {c.groups.begin(), c.groups.end()}, true, c.protocol};
+        const std::string error = on_event(info, f->event, Payload{f->dataType, f->data});
+        Conn* me = find_any(self);  // the handler may have closed it
+        if (!me) return;
+        if (!error.empty()) return ack(*me, ackId, error, "The event handler refused the event.");
+        remember(*me, ackId);
+        return ack(*me, ackId);
     }
     if (auto* f = std::get_if<SequenceAckFrame>(&frame)) {
         while (!c.unacked.empty() && c.unacked.front().first <= f->sequenceId) {

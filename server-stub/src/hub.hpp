@@ -78,9 +78,9 @@ public:
     // that opened the session must not have expired.
     bool recover(const std::string& hub, const std::string& connectionId, const std::string& token, ClientProtocol protocol,
                  std::shared_ptr<ConnectionSink> sink, std::string& error);
-    // A WebSocket message from a client (`binary`: it came in a binary frame). Malformed frames
-    // close the connection with a reason. A simple client's message goes to on_event as the
-    // "message" event (binary data as base64).
+    // A WebSocket message from a client (`binary`: it came in a binary frame). Malformed frames close
+    // the connection with a reason: 1007 when only the data does not fit its dataType, else 1008.
+    // A simple client's message goes to on_event as the "message" event (binary data as base64).
     void on_frame(const std::string& connectionId, const std::string& payload, bool binary = false);
     // The socket went away. `normal_close`: the client closed it with code 1000, which ends the
     // session. Any other close code, or a dropped socket, leaves a reliable session waiting for
@@ -121,7 +121,10 @@ public:
     // Drops sockets without a close handshake, as a network failure would (sessions stay recoverable).
     std::size_t drop_sockets(const std::string& userId /* empty = all */);
 
-    // Upstream for "event" frames. Returns an error name ("" = success).
+    // Upstream for "event" frames and simple clients' messages (event "message"). Returns an error
+    // name ("" = success). Unset = no event handler configured: an event frame is acknowledged with
+    // InternalServerError "No event handler or listener is configured." and the connection stays;
+    // a simple client's message closes it with 1011 (docs/EMULATOR.md explains why).
     std::function<std::string(const ConnectionInfo&, const std::string& event, const Payload&)> on_event;
 
 private:

@@ -152,9 +152,14 @@ test('REST data plane: every operation through the server SDK', async () => {
   assert.equal(await service.hasPermission(u2.id, 'sendToGroup', { targetName: 'p' }), false);
   await assert.rejects(u2.client.sendToGroup('p', 'no longer', 'text', { ackId: 777 }), (e) => e.errorDetail?.name === 'Forbidden');
 
-  // Events without an upstream handler are acknowledged.
-  const ev = await u1.client.sendEvent('typing', { on: true }, 'json');
-  assert.equal(ev.isDuplicated, false);
+  // No event handler is configured (the stub has no upstream): the event is acknowledged with
+  // InternalServerError, as Microsoft's emulator does (docs/EMULATOR.md); the SDK rejects it after
+  // its retries, and the connection stays usable.
+  await assert.rejects(u1.client.sendEvent('typing', { on: true }, 'json'),
+    (e) => e.errorDetail?.name === 'InternalServerError' && /No event handler/.test(e.errorDetail.message));
+  got = waitFor(u1.client, 'server-message');
+  await service.sendToConnection(u1.id, 'still connected', { contentType: 'text/plain' });
+  assert.equal((await got).message.data, 'still connected');
 
   // Close a user's connections, then everyone's.
   const stopped2 = waitFor(u2.client, 'stopped', () => true, 10000);

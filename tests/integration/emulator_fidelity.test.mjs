@@ -134,3 +134,63 @@ test('a simple client receives binary messages as binary frames, text as text fr
   raw.ws.close(1000);
   await raw.closed;
 });
+
+// ---- item 12: 1007 for data that does not fit its dataType; events without a handler -----------
+
+test('data that does not match its dataType closes with 1007; other malformed frames with 1008', async () => {
+  const token = clientToken(stub, { sub: 'bad-data', roles: ['webpubsub.sendToGroup'] });
+  const cases = [
+    [{ type: 'sendToGroup', group: 'g', dataType: 'text', data: 42 }, 1007],
+    [{ type: 'sendToGroup', group: 'g', dataType: 'binary', data: 'not base64!' }, 1007],
+    [{ type: 'sendToGroup', group: 'g', dataType: 'json', data: null }, 1007],
+    [{ type: 'event', event: 'e', dataType: 'protobuf', data: 'AAEC' }, 1007],
+    [{ type: 'event', event: 'e', dataType: 'text', data: { not: 'a string' } }, 1007],
+    [{ type: 'sendToGroup', dataType: 'text', data: 'no group' }, 1008],
+    ['{not json', 1008],
+  ];
+  for (const [frame, code] of cases) {
+    const c = await connect(clientUrl(token), RELIABLE);
+    const hello = await c.next((f) => f.event === 'connected');
+    c.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+    const bye = await c.next((f) => f.type === 'system' && f.event === 'disconnected');
+    assert.match(bye.message, /Invalid frame: /);
+    const closed = await c.closed;
+    assert.equal(closed.code, code, `${JSON.stringify(frame)}: ${JSON.stringify(closed)}`);
+    assert.match(closed.reason, /Invalid frame: /);
+    // Declined: the session is gone, not waiting for recovery.
+    assert.equal(await state(hello.connectionId), undefined);
+  }
+});
+
+test('an event with no upstream handler is acknowledged with an error, as Microsoft\'s emulator does; the connection stays', async () => {
+  const c = await connect(clientUrl(clientToken(stub, { sub: 'eventer' })), JSON_V1);
+  await c.next((f) => f.event === 'connected');
+  c.send({ type: 'event', event: 'typing', dataType: 'json', data: { on: true }, ackId: 7 });
+  const ack = await c.next((f) => f.type === 'ack' && f.ackId === 7);
+  assert.equal(ack.success, false, JSON.stringify(ack));
+  assert.equal(ack.error?.name, 'InternalServerError');
+  assert.match(ack.error?.message, /No event handler/);
+  // Not processed, so not a duplicate: the same ackId gets the same answer.
+  c.send({ type: 'event', event: 'typing', dataType: 'json', data: { on: true }, ackId: 7 });
+  assert.equal((await c.next((f) => f.type === 'ack' && f.ackId === 7)).error?.name, 'InternalServerError');
+  // Fire-and-forget: no ack at all, and the connection is still open.
+  c.send({ type: 'event', event: 'typing', dataType: 'text', data: 'x' });
+  c.send({ type: 'ping' });
+  assert.equal((await c.next((f) => f.type === 'pong' || f.type === 'ack')).type, 'pong');
+  assert.equal(c.ws.readyState, WebSocket.OPEN);
+  c.close();
+});
+
+test('a simple client\'s frame with no upstream handler closes it (the service drops such clients)', async () => {
+  for (const payload of ['hello', Buffer.from([1, 2, 3])]) {
+    const raw = await rawConnect(clientUrl(clientToken(stub, { sub: 'raw-talker' })));
+    raw.ws.send(payload);
+    let timer;
+    const closed = await Promise.race([raw.closed, new Promise((r) => { timer = setTimeout(() => r(null), 3000); })]);
+    clearTimeout(timer);
+    if (!closed) raw.ws.terminate();
+    assert.ok(closed, `${typeof payload === 'string' ? 'text' : 'binary'} frame: the connection was left open`);
+    assert.equal(closed.code, 1011);
+    assert.match(closed.reason, /No event handler/);
+  }
+});

@@ -364,12 +364,12 @@ private:
         Hub::Connect c;
         c.hub = hub;
         c.protocol = proto;
-        // A recovery URL is always a recovery: without its token it fails, it never falls back to
-        // the access-token path.
+        // A recovery URL is always a recovery: it never falls back to the access-token path (the
+        // official client keeps access_token in it). Without its token it fails like any failed
+        // recovery, with close code 1008 after the upgrade (Hub::recover refuses an empty token),
+        // which tells the client to stop recovering and connect anew (as Microsoft's emulator does).
         const std::string rid = r.param("awps_connection_id").value_or("");
         const std::string rtok = r.param("awps_reconnection_token").value_or("");
-        if (!rid.empty() && rtok.empty())
-            return reject(req, 401, "Unauthorized", "Recovery needs awps_reconnection_token.");
         if (rid.empty()) {
             std::string token = r.param("access_token").value_or("");
             const std::string auth = r.header("authorization");

@@ -194,3 +194,50 @@ test('a simple client\'s frame with no upstream handler closes it (the service d
     assert.match(closed.reason, /No event handler/);
   }
 });
+
+// ---- item 13: recovery checks the subprotocol and needs its token --------------------------------
+
+test('recovery needs the reliable subprotocol: another one is refused with 1008 and the session is kept', async () => {
+  const url = clientUrl(clientToken(stub, { sub: 'proto-user' }));
+  const c = await connect(url, RELIABLE);
+  const hello = await c.next((f) => f.event === 'connected');
+  assert.equal((await stubApi(stub, 'POST', '/_stub/drop?userId=proto-user')).status, 200);
+  await c.closed;
+  const again = recoveryUrl(url, hello.connectionId, hello.reconnectionToken);
+  for (const protocol of [JSON_V1, null]) {
+    const r = await tryConnect(again, protocol);
+    assert.equal(r.status, 101);
+    const first = await connectedOrClosed(r.c, 3000);
+    assert.ok(!first.connected, `${protocol}: recovered without the reliable subprotocol`);
+    assert.equal(first.closed?.code, 1008, `${protocol}: ${JSON.stringify(first)}`);
+    assert.match(first.closed.reason, /json\.reliable\.webpubsub\.azure\.v1/);
+  }
+  // The refused attempts did not take the session: the right subprotocol still recovers it.
+  const ok = await connect(again, RELIABLE);
+  assert.equal((await ok.next((f) => f.event === 'connected')).connectionId, hello.connectionId);
+  ok.ws.close(1000);
+  await ok.closed;
+});
+
+test('a recovery URL without its reconnection token fails with 1008 and never becomes a new connection', async () => {
+  const url = clientUrl(clientToken(stub, { sub: 'tokenless' }));
+  const c = await connect(url, RELIABLE);
+  const hello = await c.next((f) => f.event === 'connected');
+  assert.equal((await stubApi(stub, 'POST', '/_stub/drop?userId=tokenless')).status, 200);
+  await c.closed;
+  // The access token is valid and still in the URL: it must not be used instead.
+  for (const tokenParam of [undefined, '']) {
+    const r = await tryConnect(recoveryUrl(url, hello.connectionId, tokenParam), RELIABLE);
+    assert.equal(r.status, 101, `the client spec's failed recovery is a 1008 close, got HTTP ${r.status}`);
+    const first = await connectedOrClosed(r.c, 3000);
+    assert.ok(!first.connected, `a connection was made: ${JSON.stringify(first.connected)}`);
+    assert.equal(first.closed?.code, 1008);
+  }
+  const s = await stubApi(stub, 'GET', '/_stub/state');
+  assert.equal(s.json.connections.filter((x) => x.userId === 'tokenless').length, 1, 'no second connection for the user');
+  // The session itself is untouched and recovers with its token.
+  const ok = await connect(recoveryUrl(url, hello.connectionId, hello.reconnectionToken), RELIABLE);
+  assert.equal((await ok.next((f) => f.event === 'connected')).connectionId, hello.connectionId);
+  ok.ws.close(1000);
+  await ok.closed;
+});

@@ -9,12 +9,15 @@
 #include "sqlite_store.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 using namespace stub;
 using nlohmann::json;
@@ -275,6 +278,8 @@ int main(int argc, char** argv) {
     RestPublisher* publisher_ptr = nullptr;
     std::unique_ptr<RestPublisher> publisher;
     std::unique_ptr<OutboxWorker> worker;
+    std::thread settle;               // prints "ready" once the start-up outbox rows are handled
+    std::atomic<bool> stopping{false};
 
     std::string static_root;
     if (!cfg.static_dir.empty()) {
@@ -368,21 +373,42 @@ int main(int argc, char** argv) {
         worker->set_paused(cfg.outbox_paused);
         worker->start();
         const std::string& base = public_base;
-        std::cout << "chat-stub listening on " << local_base << (public_base != local_base ? " (public URL " + public_base + ")" : "") << "\n";
+        std::ostringstream out;
+        out << "chat-stub listening on " << local_base << (public_base != local_base ? " (public URL " + public_base + ")" : "") << "\n";
         if (cfg.seed)
-            for (const char* u : {"alice", "bob", "carol"}) std::cout << "  open " << base << "/?user=" << u << "\n";
+            for (const char* u : {"alice", "bob", "carol"}) out << "  open " << base << "/?user=" << u << "\n";
         // The key is a secret: printed for local development only.
-        std::cout << "Web PubSub emulator connection string:\n  Endpoint=" << base << ";AccessKey="
-                  << (cfg.dev ? cfg.access_key : std::string("<the --access-key value; not printed with --no-dev>")) << ";Version=1.0;\n";
-        if (!external.endpoint.empty()) std::cout << "publishing through external Web PubSub at " << external.endpoint << "\n";
-        std::cout << R"({"level":"info","msg":"ready","port":)" << port << "}" << std::endl;
+        out << "Web PubSub emulator connection string:\n  Endpoint=" << base << ";AccessKey="
+            << (cfg.dev ? cfg.access_key : std::string("<the --access-key value; not printed with --no-dev>")) << ";Version=1.0;\n";
+        if (!external.endpoint.empty()) out << "publishing through external Web PubSub at " << external.endpoint << "\n";
+        out << R"({"level":"info","msg":"ready","port":)" << port << "}\n";
+        // A known state at "ready": rows committed before start-up (the demo seed's welcome message
+        // and notification, or rows left by a killed run) have had their first publish attempt, so
+        // nothing the seed wrote reaches a client that joins, or a test that pauses the outbox,
+        // after "ready". The worker publishes through this server's own REST plane, which answers
+        // only once run_server's loop runs: hence the wait happens beside it. With the outbox paused
+        // (--outbox-paused) the rows stay pending and "ready" comes at once.
+        settle = std::thread([&, text = out.str()] {
+            const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+            while (!stopping && !cfg.outbox_paused && std::chrono::steady_clock::now() < give_up) {
+                bool settled = true;
+                try { settled = worker->paused() || store->due_outbox(unix_now_ms(), 1).empty(); } catch (...) {}
+                if (settled) break;
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+            if (!stopping) std::cout << text << std::flush;
+        });
     };
     try {
         run_server(cfg.bind, cfg.port, h);
     } catch (const std::exception& e) {
+        stopping = true;
+        if (settle.joinable()) settle.join();
         std::cerr << "chat-stub: " << e.what() << "\n";
         return 1;
     }
+    stopping = true;
+    if (settle.joinable()) settle.join();
     if (worker) worker->stop();
     return 0;
 }

@@ -13,6 +13,8 @@ test('kill -9 with an unpublished outbox, restart: rows are published to the gro
   try {
     let stub = await startStub({ db });
     let alice = await login(stub.base, 'alice');
+    // A known start: the demo seed's rows were published before the stub said "ready".
+    assert.deepEqual((await stubApi(stub, 'GET', '/_stub/state')).json.outbox.pending, 0, 'the seed is published before ready');
     assert.equal((await stubApi(stub, 'POST', '/_stub/outbox?pause=true')).status, 200);
     const ids = [];
     for (let i = 0; i < 3; i++) {

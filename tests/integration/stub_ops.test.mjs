@@ -79,6 +79,7 @@ test('outbox: failed publishes are retried without duplicates, then parked as de
   try {
     const alice = await login(stub.base, 'alice');
     const bob = await login(stub.base, 'bob');
+    // The seed's welcome message went out before "ready": the first message this join sees is ours.
     const c = await joinAs(stub.base, bob, 'conversation:demo');
 
     assert.equal((await stubApi(stub, 'POST', '/_stub/outbox?failNext=2')).status, 200);

@@ -72,6 +72,14 @@ private:
 std::size_t g_open_connections = 0;
 std::size_t g_queued_bytes = 0;  // bytes waiting in every WebSocket write queue
 
+// A WebSocket close reason is at most 123 bytes (RFC 6455; Beast throws past that): cut longer
+// ones at a UTF-8 character boundary. Reasons can carry text a client sent.
+websocket::close_reason close_reason_of(int code, const std::string& reason) {
+    std::size_t n = std::min<std::size_t>(reason.size(), 123);
+    while (n > 0 && n < reason.size() && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80) --n;
+    return websocket::close_reason(static_cast<websocket::close_code>(code), reason.substr(0, n));
+}
+
 Request to_request(const http::request<http::string_body>& req) {
     Request r;
     r.method = std::string(req.method_string());
@@ -119,7 +127,7 @@ public:
                 self->teardown("dropped");
                 return;
             }
-            self->pending_close_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+            self->pending_close_ = close_reason_of(code, reason);
             if (self->queue_.empty()) self->do_close();
         });
     }
@@ -166,7 +174,7 @@ private:
             std::string error;
             if (!h_.hub->recover(connect.hub, recover_id, recover_token, connect.protocol, self, error)) {
                 closing_ = true;
-                pending_close_ = websocket::close_reason(websocket::close_code::policy_error, error);
+                pending_close_ = close_reason_of(1008, error);
                 do_close();
                 return;
             }
@@ -195,7 +203,14 @@ private:
             }
             std::string payload = beast::buffers_to_string(self->buffer_.data());
             self->buffer_.consume(self->buffer_.size());
-            self->h_.hub->on_frame(self->id_, payload, self->ws_.got_binary());
+            try {
+                self->h_.hub->on_frame(self->id_, payload, self->ws_.got_binary());
+            } catch (const std::exception& e) {
+                // The frame's own error boundary: this socket is closed, the server goes on.
+                std::cerr << json{{"level", "error"}, {"msg", "frame failed"}, {"error", e.what()}}.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+                self->close(1011, "The server failed to handle the frame.");
+                return;
+            }
             self->do_read();
         });
     }
@@ -490,7 +505,15 @@ void run_server(const std::string& bind, int port, NetHandlers handlers) {
     asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](beast::error_code, int) { ioc.stop(); });
     if (handlers.ready) handlers.ready(listener->port());
-    ioc.run();
+    // The last error boundary: a handler that throws is logged and the loop goes on.
+    for (;;) {
+        try {
+            ioc.run();
+            break;
+        } catch (const std::exception& e) {
+            std::cerr << json{{"level", "error"}, {"msg", "io handler failed"}, {"error", e.what()}}.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+        }
+    }
 }
 
 namespace {

@@ -98,6 +98,14 @@ struct ServiceEncoder {
     json operator()(const UnknownFrame& f) const { return json{{"type", f.type}}; }
 };
 
+// Peer text quoted in an error message, cut to 32 bytes (errors end up in close reasons and logs).
+std::string quote_peer(const std::string& text) {
+    if (text.size() <= 32) return "'" + text + "'";
+    std::size_t n = 32;
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+    return "'" + text.substr(0, n) + "...'";
+}
+
 // Field readers: each returns false (and sets err) when a present field has the wrong type.
 bool read_string(const json& j, const char* key, std::string& out, std::string& err, bool required) {
     auto it = j.find(key);
@@ -129,7 +137,7 @@ bool read_data(const json& j, DataType& type, json& data, std::string& err, bool
     if (!read_string(j, "dataType", dt, err, false)) return false;
     auto parsed = parse_data_type(dt);
     if (!parsed || *parsed == DataType::Protobuf) {
-        err = "unknown dataType '" + dt + "' (json, text or binary)";
+        err = "unknown dataType " + quote_peer(dt) + " (json, text or binary)";
         invalid = true;
         return false;
     }
@@ -138,7 +146,7 @@ bool read_data(const json& j, DataType& type, json& data, std::string& err, bool
     if (it == j.end()) { err = "missing 'data'"; return false; }
     data = *it;
     if (!data_matches_type(type, data, from_service)) {
-        err = std::string("'data' does not match dataType '") + dt + "'";
+        err = "'data' does not match dataType " + quote_peer(dt);
         invalid = true;
         return false;
     }
@@ -206,7 +214,7 @@ Decoded<ClientFrame> decode_client_frame(std::string_view text) {
         return {ClientFrame{SequenceAckFrame{*seq}}, {}};
     }
     if (type == "ping") return {ClientFrame{PingFrame{}}, {}};
-    return fail<ClientFrame>("unknown frame type '" + type + "'");
+    return fail<ClientFrame>("unknown frame type " + quote_peer(type));
 }
 
 Decoded<ServiceFrame> decode_service_frame(std::string_view text) {
@@ -238,7 +246,7 @@ Decoded<ServiceFrame> decode_service_frame(std::string_view text) {
         MessageFrame f;
         std::string from;
         if (!read_string(j, "from", from, err, true)) return fail<ServiceFrame>(err);
-        if (from != "group" && from != "server") return fail<ServiceFrame>("unknown 'from' value '" + from + "'");
+        if (from != "group" && from != "server") return fail<ServiceFrame>("unknown 'from' value " + quote_peer(from));
         f.fromGroup = from == "group";
         if (f.fromGroup && !read_string(j, "group", f.group, err, true)) return fail<ServiceFrame>(err);
         std::string user;

@@ -225,13 +225,18 @@ test('a recovery URL without its reconnection token fails with 1008 and never be
   const hello = await c.next((f) => f.event === 'connected');
   assert.equal((await stubApi(stub, 'POST', '/_stub/drop?userId=tokenless')).status, 200);
   await c.closed;
-  // The access token is valid and still in the URL: it must not be used instead.
-  for (const tokenParam of [undefined, '']) {
-    const r = await tryConnect(recoveryUrl(url, hello.connectionId, tokenParam), RELIABLE);
-    assert.equal(r.status, 101, `the client spec's failed recovery is a 1008 close, got HTTP ${r.status}`);
+  // Whatever access token the URL carries (a valid one, none, an expired one), it is not what a
+  // recovery is judged by: the answer is the failed recovery's 1008, never a new connection and
+  // never the access-token path's 401.
+  const bare = `ws://${stub.host}:${stub.port}/client/hubs/chat`;
+  const expired = clientUrl(clientToken(stub, { sub: 'tokenless', ttl: -60 }));
+  for (const [base, tokenParam] of [[url, undefined], [url, ''], [bare, undefined], [expired, undefined]]) {
+    const what = `${base === url ? 'valid' : base === bare ? 'no' : 'expired'} access token, reconnection token ${JSON.stringify(tokenParam)}`;
+    const r = await tryConnect(recoveryUrl(base, hello.connectionId, tokenParam), RELIABLE);
+    assert.equal(r.status, 101, `${what}: the client spec's failed recovery is a 1008 close, got HTTP ${r.status}`);
     const first = await connectedOrClosed(r.c, 3000);
-    assert.ok(!first.connected, `a connection was made: ${JSON.stringify(first.connected)}`);
-    assert.equal(first.closed?.code, 1008);
+    assert.ok(!first.connected, `${what}: a connection was made: ${JSON.stringify(first.connected)}`);
+    assert.equal(first.closed?.code, 1008, what);
   }
   const s = await stubApi(stub, 'GET', '/_stub/state');
   assert.equal(s.json.connections.filter((x) => x.userId === 'tokenless').length, 1, 'no second connection for the user');

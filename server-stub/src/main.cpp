@@ -305,7 +305,8 @@ int main(int argc, char** argv) {
     h.allow_origins = cfg.allow_origins;
     h.dev = cfg.dev;
     h.log_requests = !cfg.quiet;
-    h.max_body_bytes = std::max(cfg.max_body_bytes, cfg.max_blob_bytes);  // JSON routes re-check max_body_bytes
+    h.max_body_bytes = cfg.max_body_bytes;
+    h.max_upload_bytes = cfg.max_blob_bytes;
     h.tick = [&] { hub.tick(); };
     h.http = [&](const Request& r) -> Response {
         if (r.path == "/healthz") {

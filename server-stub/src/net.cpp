@@ -23,6 +23,7 @@
 
 #include <sys/resource.h>
 
+#include <array>
 #include <deque>
 #include <fstream>
 #include <iostream>
@@ -71,6 +72,9 @@ private:
 
 std::size_t g_open_connections = 0;
 std::size_t g_queued_bytes = 0;  // bytes waiting in every WebSocket write queue
+std::size_t g_http_out_bytes = 0;  // response bodies being written to HTTP clients
+// Past this, new responses with a body get a 503: readers that never read cannot pile up files.
+constexpr std::size_t kHttpOutBudget = 256 * 1024 * 1024;
 
 // A WebSocket close reason is at most 123 bytes (RFC 6455; Beast throws past that): cut longer
 // ones at a UTF-8 character boundary. Reasons can carry text a client sent.
@@ -209,7 +213,7 @@ private:
                 // The frame's own error boundary: this socket is closed, the server goes on.
                 std::cerr << json{{"level", "error"}, {"msg", "frame failed"}, {"error", e.what()}}.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
                 self->close(1011, "The server failed to handle the frame.");
-                return;
+                // Reading on: the close completes the read, which tells the hub the socket is gone.
             }
             self->do_read();
         });
@@ -256,18 +260,34 @@ public:
     void start() { do_read(); }
 
 private:
+    // The header first, then the body with the limit of its route: only an upload may be larger
+    // than max_body_bytes, so no one can make the server buffer megabytes on any other path.
     void do_read() {
         parser_.emplace();
-        parser_->body_limit(h_.max_body_bytes);
         parser_->header_limit(16 * 1024);
+        // The header is checked against a Content-Length above the largest limit (Beast's default
+        // is 1 MiB); the route's own limit is set once the header says which route it is.
+        parser_->body_limit(std::max(h_.max_body_bytes, h_.max_upload_bytes));
         stream_.expires_after(kHttpReadTimeout);
-        http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            if (ec == http::error::body_limit) {
-                Response r = error_response(413, "PayloadTooLarge", "The request body exceeds the server's limit.");
-                return self->write(r, false, 11, "");
-            }
+        http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (ec == http::error::body_limit)
+                return self->write(error_response(413, "PayloadTooLarge", "The request body exceeds the server's limit."), false, 11, "");
             if (ec) return fail(ec, "http read");
-            self->on_request(self->parser_->release());
+            const auto& req = self->parser_->get();
+            const auto target = req.target();
+            const bool upload = req.method() == http::verb::post && target.substr(0, target.find('?')) == "/blobs";
+            const std::size_t limit = upload ? std::max(self->h_.max_body_bytes, self->h_.max_upload_bytes) : self->h_.max_body_bytes;
+            if (auto length = self->parser_->content_length(); length && *length > limit)
+                return self->write(error_response(413, "PayloadTooLarge", "The request body exceeds the server's limit."), false, 11, "");
+            self->parser_->body_limit(limit);  // for chunked bodies
+            http::async_read(self->stream_, self->buffer_, *self->parser_, [self](beast::error_code ec2, std::size_t) {
+                if (ec2 == http::error::body_limit) {
+                    Response r = error_response(413, "PayloadTooLarge", "The request body exceeds the server's limit.");
+                    return self->write(r, false, 11, "");
+                }
+                if (ec2) return fail(ec2, "http read");
+                self->on_request(self->parser_->release());
+            });
         });
     }
 
@@ -321,7 +341,10 @@ private:
         write(res, req.keep_alive(), req.version(), origin, req.method() == http::verb::head);
     }
 
-    void write(const Response& r, bool keep_alive, unsigned version, const std::string& origin, bool head = false) {
+    void write(const Response& r_in, bool keep_alive, unsigned version, const std::string& origin, bool head = false) {
+        const Response busy = error_response(503, "ServiceUnavailable", "The server is busy; try again in a moment.");
+        const bool over = !head && g_http_out_bytes + r_in.body.size() > kHttpOutBudget;
+        const Response& r = over ? busy : r_in;
         auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), version);
         res->set(http::field::server, "chat-stub");
         res->set("X-Content-Type-Options", "nosniff");
@@ -337,15 +360,36 @@ private:
             res->body() = r.body;
             res->prepare_payload();
         }
+        if (over) res->set(http::field::retry_after, "1");
         res->keep_alive(keep_alive);
-        http::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+        const std::size_t out = res->body().size();
+        g_http_out_bytes += out;
+        http::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive, out](beast::error_code ec, std::size_t) {
+            g_http_out_bytes -= out;
             if (ec) return fail(ec, "http write");
             if (!keep_alive) {
                 beast::error_code ignored;
                 self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                self->linger();
                 return;
             }
             self->do_read();
+        });
+    }
+
+    // A lingering close: after the answer, what the client still sends (the rest of a refused body)
+    // is read and dropped, up to 16 MiB or 5 s, so it sees the 413 rather than a reset.
+    void linger() {
+        stream_.expires_after(std::chrono::seconds(5));
+        if (!drain_) drain_ = std::make_unique<std::array<char, 64 * 1024>>();
+        stream_.async_read_some(asio::buffer(*drain_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+            self->drained_ += n;
+            if (ec || self->drained_ > 16 * 1024 * 1024) {
+                beast::error_code ignored;
+                self->stream_.socket().close(ignored);
+                return;
+            }
+            self->linger();
         });
     }
 
@@ -424,6 +468,8 @@ private:
     ConnectionSlot slot_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
+    std::unique_ptr<std::array<char, 64 * 1024>> drain_;
+    std::size_t drained_ = 0;
 };
 
 // Past the connection limit: a short 503 and the socket is closed (no session, no slot).

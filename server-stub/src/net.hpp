@@ -17,7 +17,8 @@ struct NetHandlers {
     std::string access_key;             // verifies client access tokens on /client/hubs/{hub}
     std::vector<std::string> allow_origins;  // CORS; "*" or empty + dev = any origin ("*", never echoed)
     bool dev = true;
-    std::size_t max_body_bytes = 1024 * 1024;
+    std::size_t max_body_bytes = 1024 * 1024;  // any request body, checked before it is read...
+    std::size_t max_upload_bytes = 0;           // ...except POST /blobs (attachments), when larger
     std::size_t max_connections = 2048;     // HTTP + WebSocket at once; capped by the fd limit
     bool log_requests = true;           // one JSON line per request on stderr
     std::function<void()> tick;         // once a second on the io thread (session expiry)

@@ -166,3 +166,27 @@ test('ulimit -n 64 and 100 connections: the stub does not spin (< 50% of a core)
     assert.ok(await waitFor(() => healthy(stub), { timeout: 30000 }), 'healthz is 200 once they are closed');
   } finally { await stub.stop(); }
 });
+
+test('a body larger than its route allows is refused from the header, before it is read (no login needed)', { timeout: 60000 }, async () => {
+  // Every route used to buffer up to the 5 MiB upload limit before routing: 100 anonymous
+  // connections held 500 MB. Only POST /blobs may exceed --max-body-bytes now.
+  const stub = await startStub({ args: ['--quiet'] });
+  try {
+    for (const target of ['/healthz', '/chat/reply', '/api/hubs/chat/:send', '/blobs?name=x']) {
+      const length = target.startsWith('/blobs') ? 6 * 1024 * 1024 : 2 * 1024 * 1024;
+      const st = await openSocket(stub);
+      st.socket.write(`POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`);
+      const answered = await waitFor(() => /^HTTP\/1\.1 \d{3}/.test(st.data), { timeout: 10000, interval: 20 });
+      assert.ok(answered, `${target}: an answer without the body`);
+      assert.match(st.data, /^HTTP\/1\.1 413/, target);
+      st.socket.destroy();
+    }
+    // A 2 MiB upload is within the upload limit: the server waits for its body.
+    const st = await openSocket(stub);
+    st.socket.write('POST /blobs?name=x HTTP/1.1\r\nHost: x\r\nContent-Length: 2097152\r\n\r\n');
+    await sleep(500);
+    assert.equal(st.data, '', 'the upload body is awaited');
+    st.socket.destroy();
+    assert.ok(await healthy(stub));
+  } finally { await stub.stop(); }
+});

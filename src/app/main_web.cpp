@@ -448,10 +448,6 @@ void frame() {
             for (std::string id = take_click(0); !id.empty(); id = take_click(0)) a.center->mark_read(id);
     }
     if (js_take_typing()) a.session->typing();
-    if (a.view.pick_file) {
-        js_pick_file();
-        a.view.pick_file = false;
-    }
     // Browser hints for the client: network up/down, page shown again.
     const bool online = web::browser_online(), visible = web::page_visible();
     if (auto* c = a.session->client()) {
@@ -521,6 +517,9 @@ void frame() {
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
     ImGuiIO& io = ImGui::GetIO();
+    // A frame drawn inside an input event (see chat_frame_now) can follow the last one within the
+    // clock's resolution (Firefox rounds performance.now() to 1 ms): ImGui needs time to advance.
+    if (io.DeltaTime <= 0.0f) io.DeltaTime = 1e-4f;
     io.DisplaySize = ImVec2(static_cast<float>(canvas_width()), static_cast<float>(canvas_height()));
     io.DisplayFramebufferScale = ImVec2(1, 1);
     io.MouseWheel += static_cast<float>(js_take_wheel());
@@ -562,9 +561,15 @@ void frame() {
         }
     // The feed panel floats over the history; the page's composer would cover it on short screens.
     if (a.feed.open) a.view.composer_visible = false;
+    // Clipboard writes, new windows and the file picker need the user's gesture: done in the frame
+    // that saw the click, which the page runs inside the mouseup/touchend (see chat_frame_now).
     if (!a.view.copy_request.empty()) {
         js_copy_text(a.view.copy_request.c_str());
         a.view.copy_request.clear();
+    }
+    if (a.view.pick_file) {
+        js_pick_file();
+        a.view.pick_file = false;
     }
     // The composer textarea follows the panel's layout (CSS px = device px / dpr).
     const bool focus = a.view.composer_visible && !a.composer_focused_once;
@@ -575,6 +580,14 @@ void frame() {
 }
 
 } // namespace
+
+// Draws a frame now, from inside a press or release on the canvas (shell/index.html). A canvas
+// button acts on release, in the next frame: drawn from the animation loop, that frame comes after
+// the input event, and WebKit (Safari) then refuses what needs a user gesture (navigator.clipboard
+// writes, window.open, the file input's click()). Drawn inside the event, it is the gesture.
+extern "C" EMSCRIPTEN_KEEPALIVE void chat_frame_now() {
+    if (g_app) frame();
+}
 
 int main() {
     if (!glfwInit()) return 1;

@@ -1,8 +1,14 @@
 # Node-side suites (node's test runner), registered with CTest in the native build:
 #   integration/  the stub over HTTP and WebSocket, and the official Azure SDKs against it
 #   security/     hostile input: every attack in docs/SECURITY.md replayed against the stub
-#   browser/      Playwright + Debian Chromium against the stub serving the wasm site
+#   browser/      the stub serving the wasm site, driven in each engine (tests/lib/browser.mjs):
+#                 chromium (playwright-core), firefox (puppeteer-core over WebDriver BiDi) and
+#                 webkit (WebKitWebDriver + selenium-webdriver); Firefox and WebKit run on a
+#                 private Xvfb display that each suite starts and stops itself.
 # They need the wasm site (build/wasm/site), so scripts/test builds both presets first.
+# Browser suites are registered once per engine as <engine>:browser/<suite>; one suite per
+# engine at a time (RESOURCE_LOCK), so ctest -j2 runs at most two browsers on the two cores.
+set(BROWSER_ENGINES chromium firefox webkit CACHE STRING "engines the browser suites run in")
 set(WASM_BUILD_DIR "${CMAKE_SOURCE_DIR}/build/wasm" CACHE PATH "the wasm preset's build folder")
 find_program(NODE_EXE node REQUIRED)
 set(NODE_TEST_ENV
@@ -16,11 +22,17 @@ file(GLOB NODE_SUITES CONFIGURE_DEPENDS
 foreach(suite ${NODE_SUITES})
   file(RELATIVE_PATH name "${CMAKE_CURRENT_SOURCE_DIR}" "${suite}")
   string(REPLACE ".test.mjs" "" name "${name}")
-  add_test(NAME "node:${name}" COMMAND ${NODE_EXE} --test --test-force-exit --test-reporter=spec "${suite}"
-           WORKING_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}")
-  set_tests_properties("node:${name}" PROPERTIES ENVIRONMENT "${NODE_TEST_ENV}" TIMEOUT 300)
   if(name MATCHES "^browser/")
-    set_tests_properties("node:${name}" PROPERTIES RESOURCE_LOCK chromium)
+    foreach(engine ${BROWSER_ENGINES})
+      add_test(NAME "${engine}:${name}" COMMAND ${NODE_EXE} --test --test-force-exit --test-reporter=spec "${suite}"
+               WORKING_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}")
+      set_tests_properties("${engine}:${name}" PROPERTIES ENVIRONMENT "${NODE_TEST_ENV};ENGINE=${engine}"
+                           TIMEOUT 900 RESOURCE_LOCK "browser-${engine}" LABELS "browser;${engine}")
+    endforeach()
+  else()
+    add_test(NAME "node:${name}" COMMAND ${NODE_EXE} --test --test-force-exit --test-reporter=spec "${suite}"
+             WORKING_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}")
+    set_tests_properties("node:${name}" PROPERTIES ENVIRONMENT "${NODE_TEST_ENV}" TIMEOUT 300)
   endif()
 endforeach()
 

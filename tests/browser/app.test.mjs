@@ -1,11 +1,13 @@
-// The browser app as users meet it: two or three people in Chromium against the stub.
+// The browser app as users meet it: two or three people against the stub, in the engine named by
+// ENGINE (chromium, firefox, webkit; see tests/lib/browser.mjs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startStub, login, api, stubApi } from '../lib/stub.mjs';
-import { launch, openChat, logText, clickTarget, nudge } from '../lib/browser.mjs';
+import { ENGINE, launch, openChat, logText, clickTarget, nudge, need, waitLive } from '../lib/browser.mjs';
+import { notBlank } from '../lib/png.mjs';
 
 let stub;
 let browser;
@@ -13,25 +15,24 @@ const shots = process.env.SCREENSHOT_DIR || tmpdir();
 before(async () => { stub = await startStub({ args: ['--send-rate', '0'] }); browser = await launch(); });
 after(async () => { await browser?.close(); await stub?.stop(); });
 
-const status = (page) => page.evaluate(() => document.getElementById('chat-status').textContent);
-const waitStatus = (page, s, timeout = 20000) => page.waitForFunction((x) => document.getElementById('chat-status').textContent === x, s, { timeout });
-const waitLog = (page, line, timeout = 15000) => page.waitForFunction((l) => [...document.querySelectorAll('#chat-log [data-message-id]')]
+const waitStatus = (page, s, timeout = 20000) => page.waitFor((x) => document.getElementById('chat-status').textContent === x, s, { timeout });
+const waitLog = (page, line, timeout = 15000) => page.waitFor((l) => [...document.querySelectorAll('#chat-log [data-message-id]')]
   .some((e) => e.textContent === l), line, { timeout });
 const count = async (page, line) => (await logText(page)).filter((l) => l === line).length;
-const notBlank = (png) => new Set(png.subarray(100).filter((_, i) => i % 7 === 0)).size > 20;
-const send = async (page, text) => { await page.focus('#composer'); await page.keyboard.type(text); await page.keyboard.press('Enter'); };
+const send = async (page, text) => { await page.focus('#composer'); await page.type(text); await page.press('Enter'); };
+const shot = (name) => path.join(shots, `${ENGINE}-${name}`);
 
 test('conversations: unread badge for another conversation, opening it marks it read on the server', async () => {
   const alice = await login(stub.base, 'alice');
   const side = await api(stub.base, alice, 'POST', '/chat/conversations', { title: 'Side project', members: ['bob'], context: { kind: 'project' } });
   const cid = side.json.conversation.conversationId;
   const bob = await openChat(browser, stub.base, 'bob');
-  await bob.page.waitForFunction((id) => document.querySelector(`#conv-list [data-conversation-id="${id}"]`), cid);
+  await bob.page.waitFor((id) => document.querySelector(`#conv-list [data-conversation-id="${id}"]`), cid);
   await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: cid, message: 'psst, over here', clientMessageId: 'side-1' });
-  await bob.page.waitForFunction((id) => document.querySelector(`#conv-list [data-conversation-id="${id}"]`)?.dataset.unread === '1', cid);
+  await bob.page.waitFor((id) => document.querySelector(`#conv-list [data-conversation-id="${id}"]`)?.dataset.unread === '1', cid);
   await clickTarget(bob.page, `conv:${cid}`);
   await waitLog(bob.page, 'alice: psst, over here');
-  await bob.page.waitForFunction((id) => document.querySelector(`#conv-list [data-conversation-id="${id}"]`)?.dataset.unread === '0', cid);
+  await bob.page.waitFor((id) => document.querySelector(`#conv-list [data-conversation-id="${id}"]`)?.dataset.unread === '0', cid);
   const bobToken = await login(stub.base, 'bob');
   for (let i = 0; i < 50; i++) {
     const list = await api(stub.base, bobToken, 'GET', '/chat/conversations');
@@ -46,15 +47,18 @@ test('conversations: unread badge for another conversation, opening it marks it 
 test('forced drop: banner shows the trouble, then catch-up brings what was missed, once', async () => {
   const alice = await login(stub.base, 'alice');
   const bob = await openChat(browser, stub.base, 'bob');
-  const seen = [];
-  await bob.page.exposeFunction('__status', (s) => seen.push(s));
-  await bob.page.evaluate(() => new MutationObserver(() => window.__status(document.getElementById('chat-status').textContent))
-    .observe(document.getElementById('chat-status'), { childList: true, characterData: true, subtree: true }));
+  // Every state the banner's mirror goes through, recorded in the page.
+  await bob.page.evaluate(() => {
+    window.__seen = [];
+    new MutationObserver(() => window.__seen.push(document.getElementById('chat-status').textContent))
+      .observe(document.getElementById('chat-status'), { childList: true, characterData: true, subtree: true });
+  });
   // A close the client cannot recover from (1008): a new connection and a catch-up from the API.
   assert.equal((await stubApi(stub, 'POST', '/_stub/close?userId=bob&reason=maintenance')).status, 200);
   await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'sent while bob was away', clientMessageId: `away-${Date.now()}` });
   await waitLog(bob.page, 'alice: sent while bob was away');
   await waitStatus(bob.page, 'connected');
+  const seen = await bob.page.evaluate(() => window.__seen);
   assert.ok(seen.some((s) => s === 'waiting-to-reconnect' || s === 'connecting'), `states seen: ${seen}`);
   assert.equal(await count(bob.page, 'alice: sent while bob was away'), 1);
   // A network-style drop of the socket: the reliable session recovers, nothing is duplicated.
@@ -73,10 +77,10 @@ test('deliberate close: no socket, no reconnect; reopening catches up', async ()
   await waitStatus(bob.page, 'closed');
   const chatConns = async () => (await stubApi(stub, 'GET', '/_stub/state')).json.connections
     .filter((c) => c.userId === 'bob' && c.attached && c.groups.includes('conversation:demo')).length;
-  await bob.page.waitForTimeout(3000);
+  await bob.page.wait(3000);
   assert.equal(await chatConns(), 0, 'the chat socket stays closed');
   await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'while closed', clientMessageId: `closed-${Date.now()}` });
-  await bob.page.waitForTimeout(500);
+  await bob.page.wait(500);
   assert.equal(await count(bob.page, 'alice: while closed'), 0);
   await nudge(bob.page);
   await clickTarget(bob.page, 'open-chat');
@@ -89,27 +93,27 @@ test('notifications: to a user and to everyone, live with a toast, after a reloa
   const alice = await login(stub.base, 'alice');
   const bob = await openChat(browser, stub.base, 'bob');
   const unread = () => bob.page.evaluate(() => document.getElementById('feed-status').textContent);
-  await bob.page.waitForFunction(() => /\d+ unread/.test(document.getElementById('feed-status').textContent));
+  await bob.page.waitFor(() => /\d+ unread/.test(document.getElementById('feed-status').textContent));
   const stamp = Date.now();
   await api(stub.base, alice, 'POST', '/notifications', { id: `for-bob-${stamp}`, title: 'Review requested', body: 'Alice asked you to review', target: { kind: 'user', id: 'bob' } });
   // Announcements to everyone with an external link come from the backend, not from a user.
   assert.equal((await stubApi(stub, 'POST', '/_stub/notifications', { id: `all-${stamp}`, title: 'Maintenance tonight', target: { kind: 'global' }, action: { label: 'Details', link: 'https://status.example' } })).status, 201);
-  await bob.page.waitForFunction((ids) => ids.every((id) => document.querySelector(`#feed-list [data-notification-id="${id}"]`)),
+  await bob.page.waitFor((ids) => ids.every((id) => document.querySelector(`#feed-list [data-notification-id="${id}"]`)),
     [`for-bob-${stamp}`, `all-${stamp}`]);
-  await bob.page.waitForTimeout(200);
-  await bob.page.screenshot({ path: path.join(shots, 'toast.png') });
+  await bob.page.wait(200);
+  await bob.page.screenshot({ path: shot('toast.png') });
   const before = Number((await unread()).split(' ')[0]);
   assert.ok(before >= 2);
   // After a reload they come from the API.
   await bob.page.reload();
-  await bob.page.waitForFunction((id) => document.querySelector(`#feed-list [data-notification-id="${id}"]`), `for-bob-${stamp}`);
-  await bob.page.waitForFunction((n) => document.getElementById('feed-status').textContent === `${n} unread notifications`, before);
+  await bob.page.waitFor((id) => document.querySelector(`#feed-list [data-notification-id="${id}"]`), `for-bob-${stamp}`);
+  await bob.page.waitFor((n) => document.getElementById('feed-status').textContent === `${n} unread notifications`, before);
   // Open the feed with the bell and mark everything read.
   await clickTarget(bob.page, 'bell');
   await clickTarget(bob.page, 'mark-all-read');
-  await bob.page.waitForFunction(() => document.getElementById('feed-status').textContent === '0 unread notifications');
-  await bob.page.waitForTimeout(300);
-  const feedShot = await bob.page.screenshot({ path: path.join(shots, 'feed.png') });
+  await bob.page.waitFor(() => document.getElementById('feed-status').textContent === '0 unread notifications');
+  await bob.page.wait(300);
+  const feedShot = await bob.page.screenshot({ path: shot('feed.png') });
   assert.ok(notBlank(feedShot));
   const bobToken = await login(stub.base, 'bob');
   assert.equal((await api(stub.base, bobToken, 'GET', '/notifications/unread-count')).json.unreadCount, 0);
@@ -127,13 +131,13 @@ test('older history pages in when scrolled to the top, without jumping; only vis
   assert.equal((await logText(carol.page)).length, 50, 'the latest page only');
   const rows = await carol.page.evaluate(() => Module.chat.rowsDrawn);
   assert.ok(rows > 0 && rows < 30, `virtualised: ${rows} rows drawn of 50`);
-  await carol.page.mouse.move(500, 300);
+  await carol.page.move(500, 300);
   for (let i = 0; i < 40 && (await logText(carol.page)).length < 100; i++) {
-    await carol.page.mouse.wheel(0, -2000);
-    await carol.page.waitForTimeout(100);
+    await carol.page.wheel(0, -2000);
+    await carol.page.wait(100);
   }
-  await carol.page.waitForFunction(() => document.querySelectorAll('#chat-log [data-message-id]').length >= 100);
-  await carol.page.waitForTimeout(300);
+  await carol.page.waitFor(() => document.querySelectorAll('#chat-log [data-message-id]').length >= 100);
+  await carol.page.wait(300);
   const y = await carol.page.evaluate(() => Module.chat.scrollY);
   assert.ok(y > 200, `the view stayed on the rows the user was reading (scrollY ${y}), it did not jump to the top`);
   await carol.context.close();
@@ -143,14 +147,14 @@ test('a failed send shows Retry; after the server is back, Retry sends it once',
   const dir = mkdtempSync(path.join(tmpdir(), 'chat-retry-'));
   let own = await startStub({ db: path.join(dir, 'chat.db'), args: ['--send-rate', '0'] });
   const port = own.port;
-  const context = await browser.newContext({ viewport: { width: 900, height: 640 } });
+  const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${own.base}/?user=alice&sendRetryWindowMs=2000`);
   await waitStatus(page, 'connected');
   await own.stop('SIGKILL');
   await send(page, 'survives an outage');
-  await page.waitForFunction(() => document.querySelector('#chat-outbox [data-state="pending"]'));
-  await page.waitForFunction(() => document.querySelector('#chat-outbox [data-state="failed"]'), null, { timeout: 20000 });
+  await page.waitFor(() => document.querySelector('#chat-outbox [data-state="pending"]'));
+  await page.waitFor(() => document.querySelector('#chat-outbox [data-state="failed"]'), null, { timeout: 20000 });
   own = await startStub({ db: path.join(dir, 'chat.db'), args: ['--send-rate', '0', '--port', String(port)] });
   await waitStatus(page, 'connected', 60000);
   await nudge(page);
@@ -169,8 +173,9 @@ test('attachment round trip: pick a file, upload, message carries the link, the 
   const alice = await openChat(browser, stub.base, 'alice');
   const bob = await openChat(browser, stub.base, 'bob');
   const bytes = Buffer.from('hello attachment \u2713');
-  await alice.page.setInputFiles('#attach', { name: 'notes.txt', mimeType: 'text/plain', buffer: bytes });
-  await bob.page.waitForFunction(() => [...document.querySelectorAll('#chat-log [data-message-id]')].some((e) => e.textContent === 'alice: '));
+  // The file picker's result, as the browser hands it to the page's <input type=file>.
+  await alice.page.setFiles('#attach', { name: 'notes.txt', mimeType: 'text/plain', buffer: bytes });
+  await bob.page.waitFor(() => [...document.querySelectorAll('#chat-log [data-message-id]')].some((e) => e.textContent === 'alice: '));
   const token = await login(stub.base, 'bob');
   const hist = await api(stub.base, token, 'GET', '/conversation/detail?conversationId=demo');
   const msg = hist.json.messages.reverse().find((m) => m.attachment);
@@ -187,15 +192,14 @@ test('typing indicator reaches the other user; screenshots of the panel are not 
   const alice = await openChat(browser, stub.base, 'alice');
   const bob = await openChat(browser, stub.base, 'bob');
   await alice.page.focus('#composer');
-  await alice.page.keyboard.type('hel');
-  await bob.page.waitForFunction(() => document.getElementById('chat-typing').textContent === 'alice is typing');
-  await bob.page.waitForTimeout(300);
-  const shot = await bob.page.screenshot({ path: path.join(shots, 'panel.png') });
-  assert.ok(notBlank(shot));
+  await alice.page.type('hel');
+  await bob.page.waitFor(() => document.getElementById('chat-typing').textContent === 'alice is typing');
+  await bob.page.wait(300);
+  assert.ok(notBlank(await bob.page.screenshot({ path: shot('panel.png') })));
   // The message itself ends the indicator.
-  await alice.page.keyboard.press('Enter');
+  await alice.page.press('Enter');
   await waitLog(bob.page, 'alice: hel');
-  await bob.page.waitForFunction(() => document.getElementById('chat-typing').textContent === '');
+  await bob.page.waitFor(() => document.getElementById('chat-typing').textContent === '');
   await alice.context.close();
   await bob.context.close();
 });
@@ -211,46 +215,64 @@ test('an image attachment shows a thumbnail that opens the file', async () => {
     const blob = await c.convertToBlob({ type: 'image/png' });
     return [...new Uint8Array(await blob.arrayBuffer())];
   }));
-  await alice.page.setInputFiles('#attach', { name: 'flag.png', mimeType: 'image/png', buffer: png });
-  await bob.page.waitForFunction(() => Object.keys(window.Module?.chat?.targets || {}).some((k) => k.startsWith('thumb:')),
+  await alice.page.setFiles('#attach', { name: 'flag.png', mimeType: 'image/png', buffer: png });
+  await bob.page.waitFor(() => Object.keys(window.Module?.chat?.targets || {}).some((k) => k.startsWith('thumb:')),
     null, { timeout: 20000 });
-  const popup = bob.context.waitForEvent('page');
-  await clickTarget(bob.page, 'thumb:*');
-  const opened = await popup;
-  assert.match(opened.url(), /\/blobs\/blob_[0-9a-f]+\?exp=\d+&sig=/);
-  await bob.page.screenshot({ path: path.join(shots, 'thumbnail.png') });
+  await bob.page.screenshot({ path: shot('thumbnail.png') });
+  // A click on the thumbnail opens the file in a new window (not blocked as a popup).
+  const opened = await bob.page.popup(() => clickTarget(bob.page, 'thumb:*'));
+  assert.match(opened, /\/blobs\/blob_[0-9a-f]+\?exp=\d+&sig=/);
   await alice.context.close();
   await bob.context.close();
 });
 
-test('two tabs of the same user: one toast per notification; the theme follows the system live', async () => {
-  const context = await browser.newContext({ viewport: { width: 900, height: 640 }, colorScheme: 'dark' });
+test('two tabs of the same user: one toast per notification; the theme follows the system', async (t) => {
+  const dark = browser.can.colorScheme === true ? 'dark' : undefined;
+  if (!dark) need(t, browser, 'colorScheme', 'open the tabs in a dark system theme');
+  const context = await browser.newContext({ colorScheme: dark });
   const tabs = [];
   for (let i = 0; i < 2; i++) {
     const page = await context.newPage();
     await page.goto(`${stub.base}/?user=carol`);
-    await waitStatus(page, 'connected');
-    await page.waitForFunction(() => /unread/.test(document.getElementById('feed-status').textContent));
+    await waitLive(page);
+    await page.waitFor(() => /unread/.test(document.getElementById('feed-status').textContent));
     tabs.push(page);
   }
   await new Promise((r) => setTimeout(r, 1000));  // both notification sockets joined
   const id = `tabs-${Date.now()}`;
   const alice = await login(stub.base, 'alice');
   await api(stub.base, alice, 'POST', '/notifications', { id, title: 'Only once', target: { kind: 'user', id: 'carol' } });
-  for (const p of tabs) await p.waitForFunction((n) => document.querySelector(`#feed-list [data-notification-id="${n}"]`), id);
+  for (const p of tabs) await p.waitFor((n) => document.querySelector(`#feed-list [data-notification-id="${n}"]`), id);
   const shown = [];
   for (const p of tabs) {
+    await p.bringToFront();
     await nudge(p);
-    await p.waitForTimeout(200);
+    await p.wait(200);
     shown.push(await p.evaluate((n) => `toast:${n}` in (Module.chat.targets || {}), id));
   }
   assert.deepEqual(shown.filter(Boolean).length, 1, `toast shown in exactly one tab (${shown})`);
-  // Switch the system theme: the canvas background follows without a reload.
-  const pixel = async (p) => (await p.screenshot({ clip: { x: 600, y: 400, width: 1, height: 1 } })).toString('base64');
-  const dark = await pixel(tabs[0]);
-  await tabs[0].emulateMedia({ colorScheme: 'light' });
-  await nudge(tabs[0]);
-  await tabs[0].waitForTimeout(300);
-  assert.notEqual(await pixel(tabs[0]), dark);
+  if (dark) {
+    const before = await tabs[0].pixel(600, 400);
+    assert.ok(before[0] < 80, `a dark background in a dark system theme (${before})`);
+    if (need(t, browser, 'liveColorScheme', 'switch the system theme to light while the page is open')) {
+      // The canvas background follows without a reload.
+      await context.setColorScheme('light');
+      await nudge(tabs[0]);
+      await tabs[0].wait(300);
+      const after = await tabs[0].pixel(600, 400);
+      assert.ok(after[0] > 180, `light after the switch (${before} -> ${after})`);
+    } else {
+      // The engine takes the system theme at start: a light one draws a light panel.
+      const light = await browser.newContext();
+      const page = await light.newPage();
+      await page.goto(`${stub.base}/?user=carol`);
+      await waitLive(page);
+      await nudge(page);
+      await page.wait(300);
+      const px = await page.pixel(600, 400);
+      assert.ok(px[0] > 180, `a light background in a light system theme (${px})`);
+      await light.close();
+    }
+  }
   await context.close();
 });

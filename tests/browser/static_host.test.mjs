@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startStub, SITE_DIR } from '../lib/stub.mjs';
-import { launch } from '../lib/browser.mjs';
+import { launch, waitLive } from '../lib/browser.mjs';
 
 let stub;
 let browser;
@@ -32,17 +32,16 @@ before(async () => {
 after(async () => { await browser?.close(); await stub?.stop(); host?.close(); });
 
 test('a static copy of the site on another origin talks to the backend given by ?api=', async () => {
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
+  const context = await browser.newContext();
+  const page = await context.newPage();
   await page.goto(`${origin}/?user=bob&api=${encodeURIComponent(stub.base)}`);
-  await page.waitForFunction(() => document.getElementById('chat-status')?.textContent === 'connected', null, { timeout: 30000 });
-  await page.waitForFunction(() => document.querySelectorAll('#chat-log [data-message-id]').length > 0);
+  await waitLive(page);
+  await page.waitFor(() => document.querySelectorAll('#chat-log [data-message-id]').length > 0);
   await page.focus('#composer');
-  await page.keyboard.type('from a static host');
-  await page.keyboard.press('Enter');
-  await page.waitForFunction(() => [...document.querySelectorAll('#chat-log [data-message-id]')]
+  await page.type('from a static host');
+  await page.press('Enter');
+  await page.waitFor(() => [...document.querySelectorAll('#chat-log [data-message-id]')]
     .some((e) => e.textContent === 'bob: from a static host'));
-  assert.deepEqual(errors, []);
-  await page.close();
+  assert.deepEqual(await page.pageErrors(), []);
+  await context.close();
 });

@@ -1,24 +1,107 @@
-// Debian's Chromium driven by playwright-core (never a downloaded browser).
-import { chromium } from 'playwright-core';
+// The browser tests' one driver interface. Each scenario is written once against it and runs in
+// the engine named by ENGINE (chromium, firefox or webkit; default chromium):
+//   chromium  Debian's Chromium through playwright-core (headless, CDP)     browser-chromium.mjs
+//   firefox   Debian's Firefox ESR through puppeteer-core (WebDriver BiDi)  browser-firefox.mjs
+//   webkit    WebKitGTK's MiniBrowser through WebKitWebDriver + selenium    browser-webkit.mjs
+// Firefox and WebKit run in a real window on a private Xvfb display started per launch (see
+// display.mjs); nothing is downloaded, every browser is a Debian package.
+//
+//   const browser = await launch();                 // browser.engine, browser.version, browser.can
+//   const ctx = await browser.newContext({ viewport, dpr, touch, colorScheme, clipboard });
+//   const page = await ctx.newPage();               // or openChat(browser, base, user)
+//   page.goto(url) .reload() .evaluate(fn, arg) .waitFor(fn, arg, {timeout}) .focus(sel) .value(sel)
+//   page.type(text) .press('Shift+Enter') .keyDown('Control') .keyUp('Control')     real key events
+//   page.click(x, y) .move(x, y) .down() .up() .wheel(dx, dy) .tap(x, y)            CSS px
+//   page.screenshot({ path }) -> PNG   .pixel(x, y) -> [r, g, b, a]   .setFiles(sel, file)
+//   page.popup(action) -> url of the window the action opened   .setOffline(bool)   .close()
+//   page.ime -> { setComposition(text), insertText(text), deadKey() } where the driver has one
+//
+// browser.can.<feature> is true, or a string saying why the engine cannot do that step. Tests ask
+// `need(t, browser, feature, step)`: a step that cannot run is reported by name with the reason
+// (a diagnostic line in the test's output), never skipped silently.
+export const ENGINE = process.env.ENGINE || 'chromium';
+export const ENGINES = ['chromium', 'firefox', 'webkit'];
 
-export async function launch() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--use-gl=swiftshader', '--enable-unsafe-swiftshader'],
-  });
+export async function launch(options = {}) {
+  if (!ENGINES.includes(ENGINE)) throw new Error(`ENGINE=${ENGINE}: expected one of ${ENGINES.join(', ')}`);
+  const mod = await import(`./browser-${ENGINE}.mjs`);
+  return mod.launch(options);
 }
 
-// Opens the chat as `user` and waits until the panel is live (socket connected, group joined).
+// True when the engine can do `feature`; otherwise reports the skipped step and returns false.
+export function need(t, browser, feature, step) {
+  const can = browser.can[feature];
+  if (can === true) return true;
+  t.diagnostic(`${ENGINE}: skipped step "${step}": ${can || `no ${feature} support`}`);
+  return false;
+}
+
+// For a test that is that one step: marks the whole test skipped, by name, with the reason.
+export function skipUnless(t, browser, feature, step) {
+  const can = browser.can[feature];
+  if (can === true) return true;
+  t.skip(`${ENGINE} cannot do "${step}": ${can || `no ${feature} support`}`);
+  return false;
+}
+
+// What every engine's page shares, built on the engine's primitives.
+export class BasePage {
+  // Polls `fn(arg)` in the page until it returns a truthy value, which is returned.
+  async waitFor(fn, arg, { timeout = 15000, interval = 50 } = {}) {
+    const end = Date.now() + timeout;
+    let last;
+    for (;;) {
+      try {
+        last = await this.evaluate(fn, arg);
+        if (last) return last;
+      } catch (e) {
+        if (Date.now() > end) throw e;
+      }
+      if (Date.now() > end) throw new Error(`waitFor timed out after ${timeout} ms in ${ENGINE}: ${String(fn).slice(0, 200)} (arg ${JSON.stringify(arg)}, last ${JSON.stringify(last)})`);
+      await sleep(interval);
+    }
+  }
+  wait(ms) { return sleep(ms); }
+  // Uncaught errors and unhandled rejections the page reported.
+  async pageErrors() { return this.errors; }
+  focus(selector) { return this.evaluate((s) => { document.querySelector(s).focus(); }, selector); }
+  value(selector) { return this.evaluate((s) => document.querySelector(s).value, selector); }
+  text(selector) { return this.evaluate((s) => document.querySelector(s).textContent, selector); }
+  attr(selector, name) { return this.evaluate(([s, n]) => document.querySelector(s).getAttribute(n), [selector, name]); }
+  box(selector) {
+    return this.evaluate((s) => { const r = document.querySelector(s).getBoundingClientRect(); return { x: r.x, y: r.y, width: r.width, height: r.height }; }, selector);
+  }
+  async clickSelector(selector) {
+    const b = await this.box(selector);
+    await this.click(b.x + b.width / 2, b.y + b.height / 2);
+  }
+  async tapSelector(selector) {
+    const b = await this.box(selector);
+    await this.tap(b.x + b.width / 2, b.y + b.height / 2);
+  }
+  // One screen pixel at CSS position (x, y): [r, g, b, a].
+  async pixel(x, y) {
+    const { decodePng } = await import('./png.mjs');
+    const png = decodePng(await this.screenshot());
+    const dpr = png.width / (await this.evaluate(() => window.innerWidth));
+    return png.pixel(Math.round(x * dpr), Math.round(y * dpr));
+  }
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Opens the chat as `user` in a context of its own and waits until the panel is live (socket
+// connected, group joined). Page errors (uncaught exceptions) are collected in `errors`.
 export async function openChat(browser, base, user, viewport = { width: 900, height: 640 }) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(`${base}/?user=${user}`);
-  await page.waitForFunction(() => document.getElementById('chat-status')?.textContent === 'connected', null, { timeout: 30000 });
-  return { page, context, errors };
+  await waitLive(page);
+  return { page, context, errors: page.errors };
+}
+
+export function waitLive(page, timeout = 30000) {
+  return page.waitFor(() => document.getElementById('chat-status')?.textContent === 'connected', null, { timeout });
 }
 
 export function logText(page) {
@@ -28,17 +111,20 @@ export function logText(page) {
 // Clicks a named canvas item (Module.chat.targets, published every drawn frame) where a person
 // would: the centre of its rect. `name` may end with '*' to match a prefix.
 export async function clickTarget(page, name, { timeout = 15000 } = {}) {
-  const handle = await page.waitForFunction((n) => {
+  const [x, y] = await findTarget(page, name, { timeout });
+  await page.click(x, y);
+}
+
+export function findTarget(page, name, { timeout = 15000 } = {}) {
+  return page.waitFor((n) => {
     const t = window.Module?.chat?.targets || {};
     const key = n.endsWith('*') ? Object.keys(t).find((k) => k.startsWith(n.slice(0, -1))) : (n in t ? n : undefined);
     return key ? t[key] : null;
   }, name, { timeout });
-  const [x, y] = await handle.jsonValue();
-  await page.mouse.click(x, y);
 }
 
 // Wakes the page so it draws a frame (and republishes its targets).
 export async function nudge(page) {
-  await page.mouse.move(5, 5);
-  await page.mouse.move(6, 6);
+  await page.move(5, 5);
+  await page.move(6, 6);
 }

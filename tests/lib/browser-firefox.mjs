@@ -1,0 +1,132 @@
+// Firefox ESR (Debian's /usr/bin/firefox-esr) through puppeteer-core over WebDriver BiDi, in a
+// real window on a private Xvfb display (headless Firefox has no WebGL2 on this machine).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import puppeteer from 'puppeteer-core';
+import { BasePage, sleep } from './browser.mjs';
+import { startDisplay } from './display.mjs';
+
+const WHY = {
+  ime: 'WebDriver BiDi has no IME: input.performActions sends whole characters, never composition events',
+  deadKeys: 'WebDriver BiDi key actions carry characters, not layout keys: a dead key cannot be pressed',
+  colorScheme: 'puppeteer emulates prefers-color-scheme through CDP only; Firefox speaks WebDriver BiDi',
+};
+
+// `webgl2: false` starts a Firefox with WebGL2 switched off (pref webgl.enable-webgl2 = false).
+export async function launch({ webgl2 = true } = {}) {
+  const display = await startDisplay();
+  const files = mkdtempSync(path.join(tmpdir(), 'firefox-files-'));
+  let browser;
+  try {
+    browser = await puppeteer.launch({
+      browser: 'firefox',
+      executablePath: process.env.FIREFOX || '/usr/bin/firefox-esr',
+      headless: false,
+      defaultViewport: null,
+      env: { ...process.env, DISPLAY: display.display, MOZ_CRASHREPORTER_DISABLE: '1' },
+      extraPrefsFirefox: {
+        'webgl.enable-webgl2': webgl2,
+        // No "allow this site to read the clipboard?" prompt for the paste step.
+        'dom.events.testing.asyncClipboard': true,
+        // Windows behind others still draw (the app draws on requestAnimationFrame).
+        'widget.windows.window_occlusion_tracking.enabled': false,
+      },
+      protocolTimeout: 60000,
+      timeout: 60000,
+    });
+  } catch (e) {
+    await display.stop();
+    throw e;
+  }
+  const version = await browser.version();
+  return {
+    engine: 'firefox',
+    version: `Firefox ${version.split('/')[1] || version}`,
+    can: {
+      dpr: true, fractionalDpr: true, touch: true, offline: true, popups: true, clipboard: true,
+      ime: WHY.ime, deadKeys: WHY.deadKeys, colorScheme: WHY.colorScheme, liveColorScheme: WHY.colorScheme,
+    },
+    async newContext({ viewport = { width: 900, height: 640 }, dpr = 1, touch = false, colorScheme } = {}) {
+      if (colorScheme) throw new Error(WHY.colorScheme);
+      const ctx = await browser.createBrowserContext();
+      return {
+        async newPage() {
+          // A window of its own (not a background tab, which would stop drawing).
+          const page = await ctx.newPage({ type: 'window' });
+          await page.setViewport({ width: viewport.width, height: viewport.height, deviceScaleFactor: dpr, hasTouch: touch });
+          return new FirefoxPage(browser, page, files);
+        },
+        close: () => ctx.close(),
+      };
+    },
+    async close() {
+      try { await browser.close(); } finally {
+        await display.stop();
+        rmSync(files, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+const KEY = { Control: 'Control', Shift: 'Shift', Alt: 'Alt', Enter: 'Enter', V: 'v', A: 'a', C: 'c' };
+
+class FirefoxPage extends BasePage {
+  constructor(browser, page, files) {
+    super();
+    this.browser = browser;
+    this.page = page;
+    this.files = files;
+    this.errors = [];
+    page.on('pageerror', (e) => this.errors.push(String(e)));
+  }
+  goto(url) { return this.page.goto(url); }
+  reload() { return this.page.reload(); }
+  evaluate(fn, arg) { return this.page.evaluate(fn, arg); }
+  async waitFor(fn, arg, { timeout = 15000 } = {}) {
+    const h = await this.page.waitForFunction(fn, { timeout, polling: 50 }, arg);
+    return h.jsonValue();
+  }
+  type(text) { return this.page.keyboard.type(text); }
+  async press(combo) {
+    const keys = combo.split('+').map((k) => KEY[k] || k);
+    const last = keys.pop();
+    for (const k of keys) await this.page.keyboard.down(k);
+    await this.page.keyboard.press(last);
+    for (const k of keys.reverse()) await this.page.keyboard.up(k);
+  }
+  keyDown(key) { return this.page.keyboard.down(KEY[key] || key); }
+  keyUp(key) { return this.page.keyboard.up(KEY[key] || key); }
+  click(x, y) { return this.page.mouse.click(x, y); }
+  move(x, y) { return this.page.mouse.move(x, y); }
+  down() { return this.page.mouse.down(); }
+  up() { return this.page.mouse.up(); }
+  wheel(dx, dy) { return this.page.mouse.wheel({ deltaX: dx, deltaY: dy }); }
+  tap(x, y) { return this.page.touchscreen.tap(x, y); }
+  async screenshot({ path: file } = {}) { return Buffer.from(await this.page.screenshot({ path: file })); }
+  async setFiles(selector, { name, buffer }) {
+    const dir = mkdtempSync(path.join(this.files, 'f-'));
+    const file = path.join(dir, name);
+    writeFileSync(file, buffer);
+    const input = await this.page.$(selector);
+    await input.uploadFile(file);
+  }
+  async popup(action) {
+    const before = new Set(await this.browser.pages());
+    await action();
+    for (let i = 0; i < 200; i++) {
+      const fresh = (await this.browser.pages()).find((p) => !before.has(p) && p.url() !== 'about:blank');
+      if (fresh) {
+        const url = fresh.url();
+        await fresh.close();
+        return url;
+      }
+      await sleep(50);
+    }
+    throw new Error('no window opened');
+  }
+  setOffline(offline) { return this.page.setOfflineMode(offline); }
+  bringToFront() { return this.page.bringToFront(); }
+  close() { return this.page.close(); }
+  get ime() { return null; }
+}

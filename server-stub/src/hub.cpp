@@ -55,6 +55,32 @@ Hub::Conn* Hub::find_any(const std::string& id) {
 
 // ---- connection lifecycle -------------------------------------------------------------------
 
+bool Hub::admit(const std::string& hub, const std::string& user, std::string& error) const {
+    if (user.empty()) return true;
+    auto h = hubs_.find(hub);
+    if (h == hubs_.end()) return true;
+    auto u = h->second.users.find(user);
+    if (u == h->second.users.end() || u->second.size() < limits_.max_sessions_per_user) return true;
+    error = "Too many connections for this user (" + std::to_string(limits_.max_sessions_per_user) +
+            ", recoverable ones included); close some first.";
+    return false;
+}
+
+// A token bucket per connection for what it publishes to groups.
+bool Hub::may_publish(Conn& c, std::size_t bytes) {
+    const int64_t now = clock_();
+    if (c.publish_tokens < 0) {
+        c.publish_tokens = limits_.client_publish_burst_bytes;
+        c.publish_at_ms = now;
+    }
+    c.publish_tokens = std::min(limits_.client_publish_burst_bytes,
+                                c.publish_tokens + static_cast<double>(now - c.publish_at_ms) * limits_.client_publish_bytes_per_s / 1000.0);
+    c.publish_at_ms = now;
+    if (c.publish_tokens < static_cast<double>(bytes)) return false;
+    c.publish_tokens -= static_cast<double>(bytes);
+    return true;
+}
+
 std::string Hub::connect(const Connect& in, std::shared_ptr<ConnectionSink> sink) {
     Conn c;
     c.id = new_connection_id();
@@ -141,6 +167,7 @@ void Hub::remove(const std::string& hub, const std::string& id) {
     auto it = h->second.conns.find(id);
     if (it == h->second.conns.end()) return;
     Conn& c = it->second;
+    total_unacked_bytes_ -= c.unacked_bytes;
     for (const auto& g : c.groups) {
         auto gi = h->second.groups.find(g);
         if (gi != h->second.groups.end()) {
@@ -219,6 +246,9 @@ void Hub::handle(Conn& c, const ClientFrame& frame) {
         if (f->ackId && is_duplicate(c, *f->ackId)) return;
         if (!allowed(c, "webpubsub.sendToGroup", f->group))
             return ack(c, f->ackId, "Forbidden", "The connection has no permission to send to group '" + f->group + "'.");
+        const std::size_t size = f->data.is_string() ? f->data.get_ref<const std::string&>().size() : f->data.dump().size();
+        if (!may_publish(c, size))
+            return ack(c, f->ackId, "Throttled", "The connection publishes faster than the stub allows; slow down.");
         remember(c, f->ackId);
         const std::string hub = c.hub, self = c.id, from = c.userId;
         const auto ackId = f->ackId;
@@ -254,6 +284,7 @@ void Hub::handle(Conn& c, const ClientFrame& frame) {
     if (auto* f = std::get_if<SequenceAckFrame>(&frame)) {
         while (!c.unacked.empty() && c.unacked.front().first <= f->sequenceId) {
             c.unacked_bytes -= c.unacked.front().second->size();
+            total_unacked_bytes_ -= c.unacked.front().second->size();
             c.unacked.pop_front();
         }
         return;
@@ -357,7 +388,9 @@ void Hub::deliver(Conn& c, const MessageFrame& frame) {
     auto text = std::make_shared<const std::string>(encode(ServiceFrame{m}));
     c.unacked.emplace_back(*m.sequenceId, text);
     c.unacked_bytes += text->size();
-    if (c.unacked.size() > limits_.max_unacked_messages || c.unacked_bytes > limits_.max_unacked_bytes) {
+    total_unacked_bytes_ += text->size();
+    const bool over_budget = total_unacked_bytes_ > limits_.max_total_unacked_bytes && c.unacked_bytes > 1024 * 1024;
+    if (c.unacked.size() > limits_.max_unacked_messages || c.unacked_bytes > limits_.max_unacked_bytes || over_budget) {
         // The client does not acknowledge: the session cannot be kept (service behaviour).
         close(c, kClosePolicy, "Too many unacknowledged messages; the session was dropped.");
         return;

@@ -45,6 +45,14 @@ struct HubLimits {
     std::size_t max_unacked_bytes = 16 * 1024 * 1024;
     int64_t recovery_window_ms = 30000;
     std::size_t max_remembered_ack_ids = 10000;
+    // Protections of the stub (the service has its own quotas): sessions one user may hold,
+    // detached ones included; what one connection may publish to groups (bytes per second, and a
+    // burst that lets one full 1 MB frame through); the bytes all reliable sessions together may
+    // keep unacknowledged, past which a session holding more than 1 MiB of them is dropped.
+    std::size_t max_sessions_per_user = 32;
+    double client_publish_bytes_per_s = 256 * 1024;
+    double client_publish_burst_bytes = 2 * 1024 * 1024;
+    std::size_t max_total_unacked_bytes = 256 * 1024 * 1024;
 };
 
 // A message as the REST API or a group send produces it, before framing.
@@ -71,6 +79,8 @@ public:
         ClientProtocol protocol = ClientProtocol::Json;
         int64_t expires_at_ms = 0;  // the access token's exp: no recovery after it (0 = none)
     };
+    // Whether `user` may open one more session on `hub` (why not, in `error`).
+    bool admit(const std::string& hub, const std::string& user, std::string& error) const;
     // Registers a new connection and sends its "connected" frame. Returns the connection id.
     std::string connect(const Connect& c, std::shared_ptr<ConnectionSink> sink);
     // Re-attaches a reliable session. On failure returns false with the reason (close with 1008).
@@ -139,6 +149,8 @@ private:
         uint64_t next_seq = 1;
         std::deque<std::pair<uint64_t, std::shared_ptr<const std::string>>> unacked;
         std::size_t unacked_bytes = 0;
+        double publish_tokens = -1;  // client publish budget in bytes (-1: full, set on first use)
+        int64_t publish_at_ms = 0;
         std::set<uint64_t> ack_ids;
         std::deque<uint64_t> ack_order;
     };
@@ -167,6 +179,8 @@ private:
     HubLimits limits_;
     std::map<std::string, HubState> hubs_;
     uint64_t counter_ = 0;
+    std::size_t total_unacked_bytes_ = 0;
+    bool may_publish(Conn& c, std::size_t bytes);
 };
 
 ClientProtocol protocol_from_name(const std::string& name, bool& known);

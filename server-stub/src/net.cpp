@@ -459,6 +459,7 @@ private:
             list("webpubsub.group", c.groups);
             list("group", c.groups);
         }
+        if (std::string why; rid.empty() && !h_.hub->admit(c.hub, c.userId, why)) return reject(req, 429, "TooManyRequests", why);
         auto ws = std::make_shared<WsSession>(stream_.release_socket(), h_);
         ws->start(std::move(req), chosen, std::move(c), rid, rtok);
     }

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStub, login, api, rest, healthy } from '../lib/stub.mjs';
-import { connect, joinAs } from '../lib/ws.mjs';
+import { connect, joinAs, tryConnect } from '../lib/ws.mjs';
 
 let stub;
 let alice;
@@ -59,4 +59,54 @@ test('REST and tester close reasons of any length are cut, never fatal', async (
   const closed = await c.closed;
   assert.ok(Buffer.byteLength(closed.reason) <= 123);
   assert.ok(await healthy(stub));
+});
+
+test('one user holds at most 32 sessions, recoverable (detached) ones included: the next upgrade is a 429', { timeout: 120000 }, async () => {
+  // Detached reliable sessions used to escape every limit: 100 of them took the server to 786 MB.
+  const local = await startStub({ args: ['--quiet'] });
+  try {
+    const carol = await login(local.base, 'carol');
+    const url = async () => (await api(local.base, carol, 'POST', '/realtime/clientAccessUrl', { groups: [] })).json.url;
+    for (let i = 0; i < 32; i++) {
+      const c = await connect(await url(), 'json.reliable.webpubsub.azure.v1');
+      await c.next((f) => f.event === 'connected');
+      c.ws.terminate();  // dropped without a close frame: the session stays, detached
+    }
+    const refused = await tryConnect(await url(), 'json.reliable.webpubsub.azure.v1');
+    assert.equal(refused.status, 429, `33rd session: ${refused.status}`);
+    assert.match(refused.body, /Too many connections for this user/);
+    // Another user is not affected.
+    const other = await tryConnect((await api(local.base, await login(local.base, 'bob'), 'POST', '/realtime/clientAccessUrl', { groups: [] })).json.url);
+    assert.equal(other.status, 101);
+    other.c.close();
+  } finally { await local.stop(); }
+});
+
+test('a member flooding the typing group is throttled; the other members stay connected', { timeout: 120000 }, async () => {
+  // 20 frames of 1 MB to a group used to fill a member's 16 MiB unacked window faster than it
+  // acknowledges (1 s): it was dropped with 1008 and could not recover.
+  const bobSock = await joinAs(stub.base, bob, 'conversation:demo:typing', 'json.reliable.webpubsub.azure.v1');
+  let bobClosed = null;
+  bobSock.closed.then((c) => { bobClosed = c; });
+  let seq = 0;
+  bobSock.ws.on('message', (d) => { const f = JSON.parse(String(d)); if (f.sequenceId) seq = f.sequenceId; });
+  const ackTimer = setInterval(() => { if (seq) bobSock.send({ type: 'sequenceAck', sequenceId: seq }); }, 1000);
+  const flood = await joinAs(stub.base, alice, 'conversation:demo:typing', 'json.webpubsub.azure.v1');
+  const text = 'x'.repeat(1000 * 1000 - 200);
+  const results = [];
+  for (let i = 0; i < 20; i++) {
+    flood.send({ type: 'sendToGroup', group: 'conversation:demo:typing', dataType: 'text', data: text, ackId: 100 + i, noEcho: true });
+    const a = await flood.next((f) => f.ackId === 100 + i, 20000);
+    results.push(a.success ? 'ok' : a.error.name);
+  }
+  clearInterval(ackTimer);
+  assert.ok(results.filter((r) => r === 'ok').length <= 3, `accepted: ${results.join(',')}`);
+  assert.ok(results.includes('Throttled'), results.join(','));
+  assert.equal(bobClosed, null, 'bob was not disconnected');
+  // Small typing signals still pass after a pause.
+  await new Promise((r) => setTimeout(r, 500));
+  flood.send({ type: 'sendToGroup', group: 'conversation:demo:typing', dataType: 'json', data: { type: 'typing' }, ackId: 999 });
+  assert.equal((await flood.next((f) => f.ackId === 999, 10000)).success, true);
+  flood.close();
+  bobSock.close();
 });

@@ -17,7 +17,12 @@ std::string row_key(const chat::Message& m) { return m.messageId.empty() ? "loca
 
 constexpr float kThumbHeight = 120.0f;  // preview box height (x scale), fixed so rows never jump
 
-bool is_image(const chat::Message& m) { return m.attachment && m.attachment->contentType.rfind("image/", 0) == 0; }
+// A thumbnail is fetched without a click, so only for our own uploads (/blobs/..., served with a
+// sniffed image type): an off-site link would tell a third party who reads the conversation and
+// when. Other links stay click-to-open.
+bool is_image(const chat::Message& m) {
+    return m.attachment && m.attachment->contentType.rfind("image/", 0) == 0 && m.attachment->url.rfind("/blobs/", 0) == 0;
+}
 
 float measure(const chat::Message& m, bool separator, float width, float scale) {
     const float line = ImGui::GetTextLineHeightWithSpacing();

@@ -60,3 +60,24 @@ TEST_CASE("the composer area is reserved and reported for the page's textarea", 
     CHECK(h.view.composer_y > 500);
     CHECK(h.view.composer_y + h.view.composer_h < 700);
 }
+
+TEST_CASE("thumbnails are fetched only for our own uploads, never for an off-site image link", "[ui][security]") {
+    UiHarness h;
+    h.load(2);
+    h.frame();
+    auto live = [&](uint64_t seq, const std::string& url) {
+        nlohmann::json m{{"messageId", "img" + std::to_string(seq)}, {"conversationId", "demo"}, {"seq", seq}, {"senderId", "bob"},
+                         {"text", ""}, {"createdAt", 1},
+                         {"attachment", {{"url", url}, {"name", "p.png"}, {"contentType", "image/png"}, {"size", 10}}}};
+        h.socks.receive(nlohmann::json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"},
+                                       {"data", {{"type", "chat.message"}, {"message", m}}}}.dump());
+    };
+    // A tracking pixel: every member's browser would fetch it unasked.
+    live(3, "https://tracker.example/px.png?who=all");
+    for (int i = 0; i < 3; ++i) h.frame();
+    CHECK(h.view.thumbnail_requests.empty());
+    live(4, "/blobs/blob_0123456789abcdef0123?exp=1&sig=x");
+    for (int i = 0; i < 3; ++i) h.frame();
+    REQUIRE(h.view.thumbnail_requests.size() == 1);
+    CHECK(h.view.thumbnail_requests[0].rfind("/blobs/", 0) == 0);
+}

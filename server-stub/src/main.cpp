@@ -17,6 +17,7 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <vector>
 #include <thread>
 
 using namespace stub;
@@ -34,7 +35,8 @@ Usage: chat-stub [options]
   --db PATH                SQLite database file (default chat.db; created and migrated)
   --static DIR             serve the web client from DIR (the build's site folder)
   --hub NAME               Web PubSub hub name (default chat)
-  --access-key KEY         access key of the embedded emulator (default: random per start)
+  --access-key KEY         access key of the embedded emulator (default: $CHAT_STUB_ACCESS_KEY, else
+                           random per start; prefer the variable: argv is visible to local users)
   --pubsub-connection-string CS
                            publish through an external Web PubSub service instead of the
                            embedded emulator (Endpoint=https://...;AccessKey=...;Version=1.0;)
@@ -96,15 +98,25 @@ ConnString parse_connection_string(const std::string& cs) {
 
 // Bits of entropy the key's own character distribution shows (Shannon, per character times
 // length): a rough floor that refuses "aaaa...", "abababab..." and other placeholders.
+// The lower of two estimates: the characters' distribution, and the distribution of the steps
+// between neighbours (which sees runs like "0123456789abcdef..." or "abcd...ABCD...").
 double estimated_entropy_bits(const std::string& key) {
-    std::map<char, std::size_t> counts;
-    for (char ch : key) ++counts[ch];
-    double per_char = 0;
-    for (auto& [ch, n] : counts) {
-        const double p = static_cast<double>(n) / static_cast<double>(key.size());
-        per_char -= p * std::log2(p);
+    auto shannon = [](const std::vector<int>& symbols) {
+        std::map<int, std::size_t> counts;
+        for (int v : symbols) ++counts[v];
+        double bits = 0;
+        for (auto& [v, n] : counts) {
+            const double p = static_cast<double>(n) / static_cast<double>(symbols.size());
+            bits -= p * std::log2(p);
+        }
+        return bits * static_cast<double>(symbols.size());
+    };
+    std::vector<int> chars, steps;
+    for (std::size_t i = 0; i < key.size(); ++i) {
+        chars.push_back(static_cast<unsigned char>(key[i]));
+        if (i > 0) steps.push_back(static_cast<int>(static_cast<unsigned char>(key[i])) - static_cast<unsigned char>(key[i - 1]));
     }
-    return per_char * static_cast<double>(key.size());
+    return steps.empty() ? 0 : std::min(shannon(chars), shannon(steps));
 }
 
 // A /_stub/ number: digits only (and a leading '-' where allowed), or nullopt.
@@ -235,6 +247,9 @@ int main(int argc, char** argv) {
         std::cerr << "invalid number in the options (see --help)\n";
         return 2;
     }
+    // The key may come from the environment, which other local users cannot read (unlike argv).
+    if (cfg.access_key.empty())
+        if (const char* env = std::getenv("CHAT_STUB_ACCESS_KEY"); env && *env) cfg.access_key = env;
     if (cfg.access_key.empty()) cfg.access_key = random_hex(32);
     if (cfg.access_key.size() < 32 || estimated_entropy_bits(cfg.access_key) < 128) {
         std::cerr << "--access-key must be at least 32 characters of a random string (about 128 bits of entropy or more; "

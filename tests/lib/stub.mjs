@@ -8,7 +8,7 @@ import path from 'node:path';
 
 export const STUB_BIN = process.env.STUB_BIN || path.resolve(import.meta.dirname, '../../build/native/server-stub/chat-stub');
 export const SITE_DIR = process.env.SITE_DIR || path.resolve(import.meta.dirname, '../../build/wasm/site');
-export const ACCESS_KEY = 'test-access-key-0123456789abcdef0123456789';
+export const ACCESS_KEY = 'b3e1c97a0f5d2846e9a1c3f7d05b8e24a6c91f03d7e5b2a8';
 
 // Options: `args` are appended to the defaults; `staticDir` replaces SITE_DIR; `shell` runs the
 // binary through `sh -c '<shell>; exec "$0" "$@"'` (e.g. 'ulimit -n 64'), so proc.pid is still the

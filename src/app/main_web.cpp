@@ -581,10 +581,11 @@ void frame() {
 
 } // namespace
 
-// Draws a frame now, from inside a press or release on the canvas (shell/index.html). A canvas
-// button acts on release, in the next frame: drawn from the animation loop, that frame comes after
+// Runs a frame now (shell/index.html). From inside a press or release on the canvas: a canvas
+// button acts on release, in the next frame; drawn from the animation loop, that frame comes after
 // the input event, and WebKit (Safari) then refuses what needs a user gesture (navigator.clipboard
-// writes, window.open, the file input's click()). Drawn inside the event, it is the gesture.
+// writes, window.open, the file input's click()). Drawn inside the event, it is the gesture. From a
+// slow timer while the page is hidden (no animation frames then): the queued work, without drawing.
 extern "C" EMSCRIPTEN_KEEPALIVE void chat_frame_now() {
     if (g_app) frame();
 }

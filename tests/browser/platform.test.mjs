@@ -134,7 +134,7 @@ test('mobile viewport with touch: tap the composer, type, send', async (t) => {
     window.addEventListener('touchstart', () => { window.__touches++; }, true);
   });
   if (touch) await page.tapSelector('#composer'); else await page.clickSelector('#composer');
-  assert.equal(await page.evaluate(() => document.activeElement.id), 'composer');
+  await page.waitFor(() => document.activeElement.id === 'composer', null, { timeout: 5000 });
   const box = await page.box('#composer');
   assert.ok(box.y + box.height <= 720 && box.width > 300, 'the composer is on screen and full width');
   await page.type('sent from a phone');

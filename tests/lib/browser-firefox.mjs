@@ -50,14 +50,21 @@ export async function launch({ webgl2 = true } = {}) {
     async newContext({ viewport = { width: 900, height: 640 }, dpr = 1, touch = false, colorScheme } = {}) {
       if (colorScheme) throw new Error(WHY.colorScheme);
       const ctx = await browser.createBrowserContext();
+      const tiles = [];
       return {
         async newPage() {
           // A window of its own (not a background tab, which would stop drawing).
           const page = await ctx.newPage({ type: 'window' });
+          const tile = display.tiles.take();
+          tiles.push(tile);
+          await browser.setWindowBounds(await page.windowId(), { left: tile.x, top: tile.y, width: viewport.width + 100, height: viewport.height + 200 });
           await page.setViewport({ width: viewport.width, height: viewport.height, deviceScaleFactor: dpr, hasTouch: touch });
           return new FirefoxPage(browser, page, files);
         },
-        close: () => ctx.close(),
+        async close() {
+          await ctx.close();
+          for (const tile of tiles.splice(0)) tile.release();
+        },
       };
     },
     async close() {

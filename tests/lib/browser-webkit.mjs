@@ -65,11 +65,12 @@ export async function launch({ webgl2 = true } = {}) {
         await server.stop();
         throw e;
       }
-      const session = new Session(driver, viewport, files);
+      const session = new Session(driver, viewport, files, display.tiles);
       const ctx = {
         newPage: () => session.newPage(),
         async close() {
           contexts.delete(ctx);
+          for (const tile of session.tiles.splice(0)) tile.release();
           try { await driver.quit(); } catch { /* already gone */ }
           await server.stop();
         },
@@ -87,8 +88,10 @@ export async function launch({ webgl2 = true } = {}) {
 
 // One WebDriver session: commands go one at a time, each to its page's window.
 class Session {
-  constructor(driver, viewport, files) {
+  constructor(driver, viewport, files, tiler) {
     this.driver = driver;
+    this.tiler = tiler;
+    this.tiles = [];
     this.viewport = viewport;
     this.files = files;
     this.queue = Promise.resolve();
@@ -115,7 +118,9 @@ class Session {
       this.current = h;
       // The window's outer size less its inner size is the toolbar: size the page itself.
       const { width, height } = this.viewport;
-      await d.manage().window().setRect({ width, height });
+      const tile = this.tiler.take();
+      this.tiles.push(tile);
+      await d.manage().window().setRect({ x: tile.x, y: tile.y, width, height });
       const [iw, ih] = await d.executeScript('return [innerWidth, innerHeight]');
       if (iw !== width || ih !== height) await d.manage().window().setRect({ width: 2 * width - iw, height: 2 * height - ih });
       return h;

@@ -35,10 +35,25 @@ const live = new Set();
 // A normal exit closes the pipes anyway; this only makes the helpers go first.
 process.on('exit', () => { for (const p of live) try { p.stdin.end(); } catch { /* gone */ } });
 
+// Where windows go on the display: four tiles, so the windows of different people (contexts)
+// sit side by side as on their own screens, instead of covering each other (Firefox reports a
+// covered window as hidden, and a hidden page stops drawing).
+function tiler() {
+  const used = [false, false, false, false];
+  return {
+    take() {
+      const i = used.indexOf(false);
+      if (i < 0) return { x: 0, y: 0, release() {} };
+      used[i] = true;
+      return { x: (i % 2) * 1300, y: Math.floor(i / 2) * 1200, release() { used[i] = false; } };
+    },
+  };
+}
+
 // A private X display for one browser run (`BROWSER_DISPLAY=:N` uses an existing one instead).
 // Large enough for an 800x600 window at device pixel ratio 3.
 export async function startDisplay() {
-  if (process.env.BROWSER_DISPLAY) return { display: process.env.BROWSER_DISPLAY, stop: async () => {} };
+  if (process.env.BROWSER_DISPLAY) return { display: process.env.BROWSER_DISPLAY, tiles: tiler(), stop: async () => {} };
   const x = spawnTied('Xvfb', ['-displayfd', '1', '-screen', '0', '2600x2400x24', '-nolisten', 'tcp', '-noreset']);
   const display = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`Xvfb did not start:\n${x.stderr()}`)), 20000);
@@ -48,7 +63,7 @@ export async function startDisplay() {
     });
     x.exited.then(() => { clearTimeout(timer); reject(new Error(`Xvfb exited:\n${x.stderr()}`)); });
   });
-  return { display, stop: () => x.stop() };
+  return { display, tiles: tiler(), stop: () => x.stop() };
 }
 
 // A free TCP port on the loopback interface.

@@ -14,6 +14,7 @@
 //   page.click(x, y) .move(x, y) .down() .up() .wheel(dx, dy) .tap(x, y)            CSS px
 //   page.screenshot({ path }) -> PNG   .pixel(x, y) -> [r, g, b, a]   .setFiles(sel, file)
 //   page.popup(action) -> url of the window the action opened   .setOffline(bool)   .close()
+//   page.pageErrors() -> uncaught errors and unhandled rejections the page reported
 //   page.ime -> { setComposition(text), insertText(text), deadKey() } where the driver has one
 //
 // browser.can.<feature> is true, or a string saying why the engine cannot do that step. Tests ask
@@ -91,13 +92,13 @@ export class BasePage {
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Opens the chat as `user` in a context of its own and waits until the panel is live (socket
-// connected, group joined). Page errors (uncaught exceptions) are collected in `errors`.
+// connected, group joined). Page errors: `await page.pageErrors()`.
 export async function openChat(browser, base, user, viewport = { width: 900, height: 640 }) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   await page.goto(`${base}/?user=${user}`);
   await waitLive(page);
-  return { page, context, errors: page.errors };
+  return { page, context };
 }
 
 export function waitLive(page, timeout = 30000) {

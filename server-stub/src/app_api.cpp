@@ -19,7 +19,6 @@ namespace stub {
 
 using nlohmann::json;
 
-std::string conversation_group(const std::string& conversationId) { return "conversation:" + conversationId; }
 
 namespace {
 
@@ -30,7 +29,6 @@ constexpr int kCreateBurst = 10;
 constexpr int kUploadBurst = 10;
 constexpr int kNotifyPerMinute = 30;              // notifications one user may create (burst 30)
 constexpr int kNotifyBurst = 30;
-constexpr std::string_view kTypingSuffix = ":typing";
 
 // `429 Too Many Requests` with the wait in seconds.
 Response too_many(const std::string& what, int64_t wait) {
@@ -49,14 +47,18 @@ bool in_app_link(const std::string& link) {
            link.find("/../") == std::string::npos && link.find("/./") == std::string::npos;
 }
 
-// An attachment link a message may carry: exactly the shape upload_blob returns, or an https URL.
-bool safe_attachment_url(const std::string& url) {
-    static const std::regex ours("^/blobs/blob_[0-9a-f]{20}\\?exp=[0-9]{1,12}&sig=[A-Za-z0-9_-]{43}$");
+// An https URL with a plain host name, nothing a browser or a header could read otherwise.
+bool safe_https_url(const std::string& url) {
     if (url.size() > 2048 || url.find_first_of(std::string(" \r\n\t\0\"<>\\", 9)) != std::string::npos) return false;
-    if (std::regex_match(url, ours)) return true;
     wps::Url u;
     return url.rfind("https://", 0) == 0 && wps::parse_url(url, u) &&
            u.host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == std::string::npos;
+}
+
+// An attachment link a message may carry: exactly the shape upload_blob returns, or an https URL.
+bool safe_attachment_url(const std::string& url) {
+    static const std::regex ours("^/blobs/blob_[0-9a-f]{20}\\?exp=[0-9]{1,12}&sig=[A-Za-z0-9_-]{43}$");
+    return std::regex_match(url, ours) || safe_https_url(url);
 }
 
 json summary_json(const ConversationSummary& c) {
@@ -83,11 +85,9 @@ std::optional<json> body_object(const Request& r, Response& err) {
 std::optional<uint64_t> u64_param(const Request& r, const char* name, Response& err) {
     auto v = r.param(name);
     if (!v || v->empty()) return uint64_t{0};
-    if (v->find_first_not_of("0123456789") != std::string::npos || v->size() > 18) {
-        err = error_response(400, "BadRequest", std::string("'") + name + "' must be a non-negative integer.");
-        return std::nullopt;
-    }
-    return std::stoull(*v);
+    auto n = parse_uint(*v, INT64_MAX);
+    if (!n) err = error_response(400, "BadRequest", std::string("'") + name + "' must be a non-negative integer.");
+    return n;
 }
 
 bool valid_utf8(const std::string& s) {
@@ -220,15 +220,12 @@ Response AppApi::dev_login(const Request& r) {
 std::optional<std::string> AppApi::roles_for(const std::string& user, const std::string& group,
                                              std::vector<std::string>& roles) {
     const auto starts = [&](const char* prefix) { return group.rfind(prefix, 0) == 0; };
-    if (starts("conversation:")) {
+    if (const auto conv = chat::parse_conversation_group(group)) {
         // conversation:{id} carries stored messages and only the backend publishes there; members
         // may send to conversation:{id}:typing, which carries typing signals and nothing else.
-        std::string id = group.substr(13);
-        if (id.size() > kTypingSuffix.size() &&
-            id.compare(id.size() - kTypingSuffix.size(), kTypingSuffix.size(), kTypingSuffix) == 0)
-            id.resize(id.size() - kTypingSuffix.size());
+        const std::string& id = conv->conversationId;
         if (!store_.is_member(id, user)) return "You are not a member of conversation '" + id + "'.";
-        const std::string messages = conversation_group(id), typing = messages + std::string(kTypingSuffix);
+        const std::string messages = conversation_group(id), typing = chat::typing_group(id);
         roles.push_back("webpubsub.joinLeaveGroup." + messages);
         roles.push_back("webpubsub.joinLeaveGroup." + typing);
         roles.push_back("webpubsub.sendToGroup." + typing);
@@ -512,7 +509,7 @@ Response AppApi::create_notification(const Request& r, const std::string& creato
         if (!action->is_object()) return error_response(400, "BadRequest", "'action' must be {label, link}.");
         if (auto e = str(*action, "label", n.actionLabel, 64, true)) return *e;
         if (auto e = str(*action, "link", n.actionUrl, 2048, true)) return *e;
-        const bool ok = in_app_link(n.actionUrl) || (backend && safe_attachment_url(n.actionUrl) && n.actionUrl.rfind("https://", 0) == 0);
+        const bool ok = in_app_link(n.actionUrl) || (backend && safe_https_url(n.actionUrl));
         if (!ok)
             return error_response(400, "BadRequest", backend ? "'action.link' must be app:..., a /path or an https URL."
                                                              : "'action.link' must be an in-app link (app:... or a /path).");
@@ -639,10 +636,7 @@ Response AppApi::upload_blob(const Request& r, const std::string& user) {
 Response AppApi::download_blob(const Request& r) {
     const std::string& id = r.segments[1];
     const std::string sig = r.param("sig").value_or("");
-    const std::string exp_text = r.param("exp").value_or("");
-    int64_t exp = 0;
-    if (!exp_text.empty() && exp_text.size() <= 12 && exp_text.find_first_not_of("0123456789") == std::string::npos)
-        exp = std::stoll(exp_text);
+    const int64_t exp = static_cast<int64_t>(parse_uint(r.param("exp").value_or(""), INT64_MAX).value_or(0));
     if (sig.empty() || !equal_secret(sig, sign_blob(id, exp))) return error_response(403, "Forbidden", "Invalid attachment link signature.");
     if (exp < unix_now_s()) return error_response(403, "Forbidden", "The attachment link has expired.");
     auto meta = store_.blob(id);

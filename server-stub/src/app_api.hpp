@@ -8,6 +8,8 @@
 #include "http_types.hpp"
 #include "store.hpp"
 
+#include "core/groups.hpp"
+
 #include <functional>
 #include <map>
 #include <optional>
@@ -67,6 +69,6 @@ private:
     std::map<std::string, Bucket> send_buckets_, create_buckets_, upload_buckets_, notify_buckets_;
 };
 
-std::string conversation_group(const std::string& conversationId);
+using chat::conversation_group;  // core/groups.hpp
 
 } // namespace stub

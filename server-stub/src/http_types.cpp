@@ -39,6 +39,17 @@ void parse_target(Request& r) {
     }
 }
 
+std::optional<uint64_t> parse_uint(std::string_view text, uint64_t max) {
+    if (text.empty() || text.size() > 19) return std::nullopt;
+    uint64_t v = 0;
+    for (char ch : text) {
+        if (ch < '0' || ch > '9') return std::nullopt;
+        v = v * 10 + static_cast<uint64_t>(ch - '0');  // 19 digits cannot overflow uint64
+    }
+    if (v > max) return std::nullopt;
+    return v;
+}
+
 std::optional<std::string> path_of_url(const std::string& url, bool* has_query) {
     std::string target;
     if (!url.empty() && url[0] == '/' && (url.size() == 1 || url[1] != '/')) {

@@ -221,10 +221,10 @@ void Hub::on_frame(const std::string& connectionId, const std::string& payload, 
         close(*c, decoded.invalid_data ? kCloseInvalidData : kClosePolicy, "Invalid frame: " + decoded.error);
         return;
     }
-    handle(*c, *decoded.frame);
+    handle(*c, *decoded.frame, payload.size());
 }
 
-void Hub::handle(Conn& c, const ClientFrame& frame) {
+void Hub::handle(Conn& c, const ClientFrame& frame, std::size_t frame_bytes) {
     if (auto* f = std::get_if<JoinGroupFrame>(&frame)) {
         if (f->ackId && is_duplicate(c, *f->ackId)) return;
         if (f->group.empty() || f->group.size() > 1024) return ack(c, f->ackId, "BadRequest", "Invalid group name.");
@@ -246,8 +246,7 @@ void Hub::handle(Conn& c, const ClientFrame& frame) {
         if (f->ackId && is_duplicate(c, *f->ackId)) return;
         if (!allowed(c, "webpubsub.sendToGroup", f->group))
             return ack(c, f->ackId, "Forbidden", "The connection has no permission to send to group '" + f->group + "'.");
-        const std::size_t size = f->data.is_string() ? f->data.get_ref<const std::string&>().size() : f->data.dump().size();
-        if (!may_publish(c, size))
+        if (!may_publish(c, frame_bytes))  // charged by the frame as received: nothing re-serialised
             return ack(c, f->ackId, "Throttled", "The connection publishes faster than the stub allows; slow down.");
         remember(c, f->ackId);
         const std::string hub = c.hub, self = c.id, from = c.userId;

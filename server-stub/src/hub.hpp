@@ -173,7 +173,7 @@ private:
     void leave(Conn& c, const std::string& group);
     void remove(const std::string& hub, const std::string& id);
     void close(Conn& c, int code, const std::string& reason);
-    void handle(Conn& c, const wps::ClientFrame& frame);
+    void handle(Conn& c, const wps::ClientFrame& frame, std::size_t frame_bytes);
 
     Clock clock_;
     HubLimits limits_;

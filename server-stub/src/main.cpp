@@ -119,14 +119,6 @@ double estimated_entropy_bits(const std::string& key) {
     return steps.empty() ? 0 : std::min(shannon(chars), shannon(steps));
 }
 
-// A /_stub/ number: digits only (and a leading '-' where allowed), or nullopt.
-std::optional<long long> parse_int(const std::string& s, bool allow_negative = false) {
-    if (s.empty() || s.size() > 12) return std::nullopt;
-    std::size_t i = allow_negative && s[0] == '-' ? 1 : 0;
-    if (i == s.size() || s.find_first_not_of("0123456789", i) != std::string::npos) return std::nullopt;
-    return std::stoll(s);
-}
-
 // Publishes through the REST data plane, as a real backend does with the server SDK.
 class RestPublisher final : public Publisher {
 public:
@@ -261,8 +253,7 @@ int main(int argc, char** argv) {
         wps::Url u;
         const bool parsed = wps::parse_url(cfg.public_url, u);
         const bool host_ok = !u.host.empty() && u.host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-[]:") == std::string::npos;
-        const bool port_ok = !u.port.empty() && u.port.size() <= 5 && u.port.find_first_not_of("0123456789") == std::string::npos &&
-                             std::stoi(u.port) >= 1 && std::stoi(u.port) <= 65535;
+        const bool port_ok = parse_uint(u.port, 65535).value_or(0) >= 1;
         if (!parsed || (u.scheme != "http" && u.scheme != "https") || u.target != "/" ||
             cfg.public_url.find_first_of(" \t\r\n") != std::string::npos || !host_ok || !port_ok) {
             std::cerr << "--public-url must be an http(s) URL without a path, e.g. https://chat.example.com\n";
@@ -350,16 +341,16 @@ int main(int argc, char** argv) {
                 return json_response(200, json{{"closed", true}});
             }
             if (op == "outbox" && r.method == "POST") {
-                std::optional<long long> fail_next, delay_next, delay_ms = 1000;
-                if (auto f = r.param("failNext"); f && !(fail_next = parse_int(*f)))
+                std::optional<uint64_t> fail_next, delay_next, delay_ms = 1000;
+                if (auto f = r.param("failNext"); f && !(fail_next = parse_uint(*f, INT32_MAX)))
                     return error_response(400, "BadRequest", "'failNext' must be a non-negative integer.");
-                if (auto d = r.param("delayNext"); d && !(delay_next = parse_int(*d)))
+                if (auto d = r.param("delayNext"); d && !(delay_next = parse_uint(*d, INT32_MAX)))
                     return error_response(400, "BadRequest", "'delayNext' must be a non-negative integer.");
-                if (auto d = r.param("delayMs"); d && !(delay_ms = parse_int(*d)))
+                if (auto d = r.param("delayMs"); d && !(delay_ms = parse_uint(*d, INT32_MAX)))
                     return error_response(400, "BadRequest", "'delayMs' must be a non-negative integer.");
                 if (auto p = r.param("pause")) worker->set_paused(*p == "true" || *p == "1");
                 if (fail_next) worker->fail_next(static_cast<int>(*fail_next));
-                if (delay_next) worker->delay_next(static_cast<int>(*delay_next), *delay_ms);
+                if (delay_next) worker->delay_next(static_cast<int>(*delay_next), static_cast<int64_t>(*delay_ms));
                 return json_response(200, json{{"paused", worker->paused()}});
             }
             if (op == "notifications" && r.method == "POST") return app.create_notification_as_backend(r);

@@ -446,7 +446,8 @@ private:
             if (check.claims.contains("sub") && !check.claims["sub"].is_string())
                 return reject(req, 401, "Unauthorized", "Invalid access token: 'sub' must be a string.");
             c.userId = wps::string_or(check.claims, "sub");
-            c.expires_at_ms = static_cast<int64_t>(check.claims["exp"].get<double>()) * 1000;
+            // Clamped: a far-future exp (signed by the key holder) must not overflow the milliseconds.
+            c.expires_at_ms = static_cast<int64_t>(std::min(check.claims["exp"].get<double>(), 1e12)) * 1000;
             auto list = [&](const char* key, std::vector<std::string>& out) {
                 auto it = check.claims.find(key);
                 if (it == check.claims.end()) return;
@@ -475,10 +476,10 @@ private:
 
 // Past the connection limit: a short 503 and the socket is closed (no session, no slot).
 void refuse_busy(tcp::socket s) {
+    static const std::string kBody = R"({"error":{"code":"ServiceUnavailable","message":"Too many connections; try again in a moment."}})";
     static const std::string kBusy =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
-        "Content-Length: 96\r\n\r\n"
-        R"({"error":{"code":"ServiceUnavailable","message":"Too many connections; try again in a moment."}})";
+        "Content-Length: " + std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
     auto sock = std::make_shared<tcp::socket>(std::move(s));
     asio::async_write(*sock, asio::buffer(kBusy), [sock](beast::error_code, std::size_t) {
         beast::error_code ignored;

@@ -125,10 +125,7 @@ std::optional<Response> RestApi::handle(const Request& r) {
             return empty(204);
         }
         if (rest[0] == ":generateToken") {
-            int64_t minutes = 0;
-            const std::string m_text = r.param("minutesToExpire").value_or("60");
-            if (!m_text.empty() && m_text.size() <= 9 && m_text.find_first_not_of("0123456789") == std::string::npos)
-                minutes = std::stoll(m_text);
+            const int64_t minutes = static_cast<int64_t>(parse_uint(r.param("minutesToExpire").value_or("60"), 999999999).value_or(0));
             if (minutes < 1) return error_response(400, "BadRequest", "minutesToExpire must be an integer of at least 1.");
             std::vector<std::string> claims_text = r.params("role");
             for (const auto& g : r.params("group")) claims_text.push_back(g);

@@ -7,13 +7,13 @@
 // [SECTION] read state, typing, panel open/close
 #include "chat_session.hpp"
 
+#include "groups.hpp"
 #include "json_limits.hpp"
 
 #include "url.hpp"
 
 #include <algorithm>
 #include <cstdio>
-#include <string_view>
 
 namespace chat {
 
@@ -28,12 +28,9 @@ constexpr std::size_t kMaxGroups = 32;          // the backend grants at most 32
 constexpr uint64_t kTypingThrottleMs = 3000;
 constexpr uint64_t kTypingTtlMs = 6000;
 
-// Two groups per conversation. Only the backend publishes to conversation:{id} (stored messages,
-// through its outbox); members may send to conversation:{id}:typing, which carries nothing but
-// typing signals. A client-sent frame can therefore never pass for a stored message.
-std::string group_of(const std::string& conversationId) { return "conversation:" + conversationId; }
-std::string typing_group_of(const std::string& conversationId) { return "conversation:" + conversationId + ":typing"; }
-constexpr std::string_view kTypingSuffix = ":typing";
+// Two groups per conversation (groups.hpp): a client-sent frame can never pass for a stored message.
+std::string group_of(const std::string& conversationId) { return conversation_group(conversationId); }
+std::string typing_group_of(const std::string& conversationId) { return typing_group(conversationId); }
 
 std::string error_text(int status, const json& body, const std::string& transport) {
     return wps::ApiClient::error_text(status, body, transport);
@@ -254,13 +251,11 @@ void ChatSession::connect() {
             changed();
         };
         ev.group_message = [this](const wps::GroupMessage& m) {
-            if (!m.data.is_object() || m.group.rfind("conversation:", 0) != 0) return;
-            std::string conv = m.group.substr(13);
+            const auto parsed = parse_conversation_group(m.group);
+            if (!m.data.is_object() || !parsed) return;
+            const std::string& conv = parsed->conversationId;
             const std::string type = wps::string_or(m.data, "type");
-            const bool typing_group = conv.size() > kTypingSuffix.size() &&
-                                      conv.compare(conv.size() - kTypingSuffix.size(), kTypingSuffix.size(), kTypingSuffix) == 0;
-            if (typing_group) {
-                conv.resize(conv.size() - kTypingSuffix.size());
+            if (parsed->typing) {
                 // The service stamps fromUserId with the sender's authenticated id.
                 if (type == "typing" && m.fromUserId && *m.fromUserId != options_.user_id) {
                     typing_[conv][*m.fromUserId] = sched_.now_ms() + kTypingTtlMs;

@@ -72,12 +72,27 @@ export class BasePage {
   box(selector) {
     return this.evaluate((s) => { const r = document.querySelector(s).getBoundingClientRect(); return { x: r.x, y: r.y, width: r.width, height: r.height }; }, selector);
   }
+  // The element's box once it is shown and has stopped moving (the panel places the composer
+  // after its first frames; on a busy machine that placement can land after the page is live).
+  // A person taps what they see settled; so do the tests.
+  async settledBox(selector, { timeout = 10000 } = {}) {
+    const end = Date.now() + timeout;
+    let last = null;
+    for (;;) {
+      const b = await this.box(selector);
+      const same = last && b.x === last.x && b.y === last.y && b.width === last.width && b.height === last.height;
+      if (same && b.width > 0 && b.height > 0) return b;
+      if (Date.now() > end) throw new Error(`${selector} did not settle: last box ${JSON.stringify(b)}`);
+      last = b;
+      await this.wait(150);
+    }
+  }
   async clickSelector(selector) {
-    const b = await this.box(selector);
+    const b = await this.settledBox(selector);
     await this.click(b.x + b.width / 2, b.y + b.height / 2);
   }
   async tapSelector(selector) {
-    const b = await this.box(selector);
+    const b = await this.settledBox(selector);
     await this.tap(b.x + b.width / 2, b.y + b.height / 2);
   }
   // One screen pixel at CSS position (x, y): [r, g, b, a].

@@ -2,6 +2,7 @@
 #include "hub.hpp"
 
 #include "jwt.hpp"
+#include "odata_filter.hpp"
 
 #include "core/base64.hpp"
 
@@ -401,35 +402,44 @@ static MessageFrame server_frame(const Payload& p) {
     return MessageFrame{false, {}, std::nullopt, p.dataType, p.data, std::nullopt};
 }
 
-void Hub::send_to_all(const std::string& hub, const Payload& p, const std::set<std::string>& excluded) {
+static bool passes(const ODataFilter* filter, const std::string& id, const std::string& user, const std::set<std::string>& groups) {
+    return !filter || filter->matches(user, id, groups);
+}
+
+void Hub::send_to_all(const std::string& hub, const Payload& p, const std::set<std::string>& excluded,
+                      const ODataFilter* filter) {
     auto h = hubs_.find(hub);
     if (h == hubs_.end()) return;
     std::vector<std::string> ids;
     for (auto& [id, c] : h->second.conns)
-        if (!excluded.count(id)) ids.push_back(id);
+        if (!excluded.count(id) && passes(filter, id, c.userId, c.groups)) ids.push_back(id);
     for (auto& id : ids)
         if (Conn* c = find(hub, id)) deliver(*c, server_frame(p));
 }
 
 void Hub::send_to_group(const std::string& hub, const std::string& group, const Payload& p,
-                        const std::set<std::string>& excluded) {
+                        const std::set<std::string>& excluded, const ODataFilter* filter) {
     auto h = hubs_.find(hub);
     if (h == hubs_.end()) return;
     auto g = h->second.groups.find(group);
     if (g == h->second.groups.end()) return;
-    const std::set<std::string> members = g->second;
+    std::vector<std::string> members;  // chosen before delivery, which may close slow consumers
+    for (auto& id : g->second)
+        if (!excluded.count(id))
+            if (const Conn* c = find(hub, id); c && passes(filter, id, c->userId, c->groups)) members.push_back(id);
     MessageFrame m{true, group, std::nullopt, p.dataType, p.data, std::nullopt};
     for (auto& id : members)
-        if (!excluded.count(id))
-            if (Conn* c = find(hub, id)) deliver(*c, m);
+        if (Conn* c = find(hub, id)) deliver(*c, m);
 }
 
-void Hub::send_to_user(const std::string& hub, const std::string& user, const Payload& p) {
+void Hub::send_to_user(const std::string& hub, const std::string& user, const Payload& p, const ODataFilter* filter) {
     auto h = hubs_.find(hub);
     if (h == hubs_.end()) return;
     auto u = h->second.users.find(user);
     if (u == h->second.users.end()) return;
-    const std::set<std::string> ids = u->second;
+    std::vector<std::string> ids;
+    for (auto& id : u->second)
+        if (const Conn* c = find(hub, id); c && passes(filter, id, c->userId, c->groups)) ids.push_back(id);
     for (auto& id : ids)
         if (Conn* c = find(hub, id)) deliver(*c, server_frame(p));
 }
@@ -445,6 +455,28 @@ bool Hub::add_connection_to_group(const std::string& hub, const std::string& gro
     if (!c) return false;
     join(*c, group);
     return true;
+}
+std::vector<std::string> Hub::matching(const std::string& hub, const ODataFilter& filter) const {
+    std::vector<std::string> ids;
+    auto h = hubs_.find(hub);
+    if (h == hubs_.end()) return ids;
+    for (auto& [id, c] : h->second.conns)  // attached or waiting for recovery alike
+        if (filter.matches(c.userId, id, c.groups)) ids.push_back(id);
+    return ids;
+}
+std::size_t Hub::add_to_groups(const std::string& hub, const std::vector<std::string>& groups, const ODataFilter& filter) {
+    const auto ids = matching(hub, filter);
+    for (auto& id : ids)
+        if (Conn* c = find(hub, id))
+            for (auto& g : groups) join(*c, g);
+    return ids.size();
+}
+std::size_t Hub::remove_from_groups(const std::string& hub, const std::vector<std::string>& groups, const ODataFilter& filter) {
+    const auto ids = matching(hub, filter);
+    for (auto& id : ids)
+        if (Conn* c = find(hub, id))
+            for (auto& g : groups) leave(*c, g);
+    return ids.size();
 }
 void Hub::remove_connection_from_group(const std::string& hub, const std::string& group, const std::string& id) {
     if (Conn* c = find(hub, id)) leave(*c, group);

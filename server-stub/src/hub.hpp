@@ -9,7 +9,8 @@
 //  [X] acks with Duplicate / Forbidden / BadRequest; noEcho; ping/pong
 //  [X] REST operations: send to all/group/user/connection (with excluded), group membership,
 //      close, existence, list group connections
-//  [ ] OData filter expressions (refused with 400 by the REST layer)
+//  [X] OData filters (odata_filter.hpp) on sends to all/group/user and on group changes of all
+//      matching connections (:addToGroups / :removeFromGroups)
 #pragma once
 
 #include "core/protocol.hpp"
@@ -26,6 +27,8 @@
 namespace stub {
 
 using wps::json;
+
+class ODataFilter;
 
 class ConnectionSink {
 public:
@@ -100,10 +103,19 @@ public:
     void tick();
 
     // ---- REST data plane ----
-    void send_to_all(const std::string& hub, const Payload& p, const std::set<std::string>& excluded);
+    // A `filter` (optional) limits the recipients to the connections it matches; it is evaluated
+    // against each connection's state before anything is delivered.
+    void send_to_all(const std::string& hub, const Payload& p, const std::set<std::string>& excluded,
+                     const ODataFilter* filter = nullptr);
     void send_to_group(const std::string& hub, const std::string& group, const Payload& p,
-                       const std::set<std::string>& excluded);
-    void send_to_user(const std::string& hub, const std::string& user, const Payload& p);
+                       const std::set<std::string>& excluded, const ODataFilter* filter = nullptr);
+    void send_to_user(const std::string& hub, const std::string& user, const Payload& p,
+                      const ODataFilter* filter = nullptr);
+    // Adds every connection of `hub` that `filter` matches (sessions waiting for recovery too, as
+    // add_connection_to_group does) to each of `groups`; removes them likewise. Each connection is
+    // matched once, before any change. Returns how many connections matched.
+    std::size_t add_to_groups(const std::string& hub, const std::vector<std::string>& groups, const ODataFilter& filter);
+    std::size_t remove_from_groups(const std::string& hub, const std::vector<std::string>& groups, const ODataFilter& filter);
     void send_to_connection(const std::string& hub, const std::string& id, const Payload& p);
     bool add_connection_to_group(const std::string& hub, const std::string& group, const std::string& id);
     void remove_connection_from_group(const std::string& hub, const std::string& group, const std::string& id);
@@ -163,6 +175,7 @@ private:
     Conn* find(const std::string& hub, const std::string& id);
     const Conn* find(const std::string& hub, const std::string& id) const;
     Conn* find_any(const std::string& id);
+    std::vector<std::string> matching(const std::string& hub, const ODataFilter& filter) const;
     void deliver(Conn& c, const wps::MessageFrame& frame);
     void send_frame(Conn& c, const wps::ServiceFrame& frame);
     void ack(Conn& c, std::optional<uint64_t> ackId, const std::string& error = {}, const std::string& message = {});

@@ -5,6 +5,7 @@
 #include "core/json_limits.hpp"
 #include "hub.hpp"
 #include "jwt.hpp"
+#include "odata_filter.hpp"
 
 #include <regex>
 #include <set>
@@ -69,6 +70,21 @@ std::optional<Payload> payload_of(const Request& r, std::string& error) {
     return std::nullopt;
 }
 
+// What :addToGroups / :removeFromGroups take at most in one request (the stub's own bound).
+constexpr std::size_t kMaxGroupsPerRequest = 100;
+
+// The OData `filter` query parameter of a send: none when absent or empty; an error answer (400)
+// when it is given twice or does not parse.
+std::optional<Response> filter_param(const Request& r, std::optional<ODataFilter>& out) {
+    const auto values = r.params("filter");
+    if (values.size() > 1) return error_response(400, "BadRequest", "The 'filter' parameter is given more than once.");
+    if (values.empty() || values[0].empty()) return std::nullopt;
+    std::string why;
+    out = ODataFilter::parse(values[0], &why);
+    if (!out) return error_response(400, "BadRequest", why);
+    return std::nullopt;
+}
+
 Response empty(int status) {
     Response r;
     r.status = status;
@@ -105,9 +121,20 @@ std::optional<Response> RestApi::handle(const Request& r) {
     if (auto err = authenticate_service_request(r, key_)) return error_response(401, "Unauthorized", *err);
     const std::string& hub = s[2];
     if (!valid_hub(hub)) return error_response(400, "BadRequest", "Invalid hub name '" + hub + "'.");
-    if (r.param("filter")) return error_response(400, "NotSupported", "OData 'filter' is not supported by the stub emulator.");
     const std::vector<std::string> rest(s.begin() + 3, s.end());
     const std::string& m = r.method;
+    // `filter` belongs to the sends to all, a group and a user; anywhere else it is refused rather
+    // than ignored (a close or a removal that ignored its filter would reach every connection).
+    std::optional<ODataFilter> filter;
+    if (r.param("filter")) {
+        const bool filtered_send = m == "POST" && ((rest.size() == 1 && rest[0] == ":send") ||
+                                                   (rest.size() == 3 && (rest[0] == "groups" || rest[0] == "users") && rest[2] == ":send"));
+        if (!filtered_send)
+            return error_response(400, "BadRequest", "The 'filter' parameter applies only to sends to all, to a group and to a user "
+                                                     "(:addToGroups and :removeFromGroups take it in the body).");
+        if (auto bad = filter_param(r, filter)) return *bad;
+    }
+    const ODataFilter* const f = filter ? &*filter : nullptr;
     const std::string reason = r.param("reason").value_or("");
     std::string perr;
 
@@ -119,7 +146,7 @@ std::optional<Response> RestApi::handle(const Request& r) {
     };
 
     if (rest.size() == 1 && m == "POST") {
-        if (rest[0] == ":send") return send([&](const Payload& p) { hub_.send_to_all(hub, p, excluded_of(r)); });
+        if (rest[0] == ":send") return send([&](const Payload& p) { hub_.send_to_all(hub, p, excluded_of(r), f); });
         if (rest[0] == ":closeConnections") {
             hub_.close_all(hub, excluded_of(r), reason);
             return empty(204);
@@ -136,15 +163,14 @@ std::optional<Response> RestApi::handle(const Request& r) {
             return json_response(200, json{{"token", make_client_token(key_, endpoint_, hub, r.param("userId").value_or(""),
                                                                        r.params("role"), r.params("group"), minutes * 60)}});
         }
-        if (rest[0] == ":addToGroups" || rest[0] == ":removeFromGroups")
-            return error_response(400, "NotSupported", "Filter-based group changes are not supported by the stub emulator.");
+        if (rest[0] == ":addToGroups" || rest[0] == ":removeFromGroups") return groups_by_filter(hub, r, rest[0] == ":addToGroups");
     }
     if (rest.size() >= 2 && rest[0] == "groups") {
         const std::string& g = rest[1];
         if (!valid_group(g)) return error_response(400, "BadRequest", "Invalid group name.");
         if (rest.size() == 2 && m == "HEAD") return empty(hub_.group_exists(hub, g) ? 200 : 404);
         if (rest.size() == 3 && m == "POST" && rest[2] == ":send")
-            return send([&](const Payload& p) { hub_.send_to_group(hub, g, p, excluded_of(r)); });
+            return send([&](const Payload& p) { hub_.send_to_group(hub, g, p, excluded_of(r), f); });
         if (rest.size() == 3 && m == "POST" && rest[2] == ":closeConnections") {
             hub_.close_group(hub, g, excluded_of(r), reason);
             return empty(204);
@@ -169,7 +195,7 @@ std::optional<Response> RestApi::handle(const Request& r) {
         const std::string& u = rest[1];
         if (rest.size() == 2 && m == "HEAD") return empty(hub_.user_exists(hub, u) ? 200 : 404);
         if (rest.size() == 3 && m == "POST" && rest[2] == ":send")
-            return send([&](const Payload& p) { hub_.send_to_user(hub, u, p); });
+            return send([&](const Payload& p) { hub_.send_to_user(hub, u, p, f); });
         if (rest.size() == 3 && m == "POST" && rest[2] == ":closeConnections") {
             hub_.close_user(hub, u, excluded_of(r), reason);
             return empty(204);
@@ -221,6 +247,41 @@ std::optional<Response> RestApi::handle(const Request& r) {
         if (m == "HEAD") return empty(hub_.has_permission(hub, id, perm, target) ? 200 : 404);
     }
     return error_response(404, "NotFound", "No REST operation " + m + " " + r.path + ".");
+}
+
+// POST :addToGroups / :removeFromGroups, body {"groups":[...],"filter":"..."} as the JS SDK sends it
+// (addConnectionsToGroups / removeConnectionsFromGroups): 200 on success. As Microsoft's emulator:
+// a non-empty list of valid group names is required, and an absent or empty filter matches every
+// connection of the hub.
+Response RestApi::groups_by_filter(const std::string& hub, const Request& r, bool add) {
+    std::string ct = r.header("content-type");
+    ct = ct.substr(0, ct.find(';'));
+    for (auto& ch : ct) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (!ct.empty() && ct != "application/json")
+        return error_response(415, "UnsupportedMediaType", "The body of this request is JSON (Content-Type: application/json).");
+    std::string why;
+    const json body = wps::parse_json_bounded(r.body, &why);
+    if (body.is_discarded()) return error_response(400, "BadRequest", "The request body is not valid JSON: " + why + ".");
+    if (!body.is_object()) return error_response(400, "BadRequest", "The request body must be an object {\"groups\":[...],\"filter\":\"...\"}.");
+    const auto g = body.find("groups");
+    if (g == body.end() || !g->is_array() || g->empty() || g->size() > kMaxGroupsPerRequest)
+        return error_response(400, "BadRequest", "'groups' must be a list of 1 to " + std::to_string(kMaxGroupsPerRequest) + " group names.");
+    std::vector<std::string> groups;
+    for (const auto& v : *g) {
+        if (!v.is_string() || !valid_group(v.get_ref<const std::string&>()))
+            return error_response(400, "BadRequest", "Invalid group name in 'groups': each is 1 to 1024 characters, not all whitespace.");
+        groups.push_back(v.get<std::string>());
+    }
+    std::string text;
+    if (const auto fv = body.find("filter"); fv != body.end() && !fv->is_null()) {
+        if (!fv->is_string()) return error_response(400, "BadRequest", "'filter' must be a string (an OData filter).");
+        text = fv->get<std::string>();
+    }
+    std::optional<ODataFilter> filter = text.empty() ? ODataFilter::parse("true") : ODataFilter::parse(text, &why);
+    if (!filter) return error_response(400, "BadRequest", why);
+    if (add) hub_.add_to_groups(hub, groups, *filter);
+    else hub_.remove_from_groups(hub, groups, *filter);
+    return empty(200);
 }
 
 } // namespace stub

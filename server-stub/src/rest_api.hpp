@@ -27,6 +27,8 @@ public:
     std::optional<Response> handle(const Request& r);
 
 private:
+    Response groups_by_filter(const std::string& hub, const Request& r, bool add);
+
     Hub& hub_;
     std::string key_;
     std::string endpoint_;

@@ -169,7 +169,7 @@ std::optional<Response> AppApi::handle(const Request& r) {
     if (p == "/auth/dev-login" && m == "POST") return dev_login(r);
     if (r.segments.size() == 2 && r.segments[0] == "blobs" && (m == "GET" || m == "HEAD")) return download_blob(r);
     static const char* const kAuthed[] = {"/me", "/realtime/clientAccessUrl", "/chat/conversations", "/chat/reply",
-                                          "/chat/read", "/conversation/detail", "/notifications",
+                                          "/chat/subscribe", "/chat/read", "/conversation/detail", "/notifications",
                                           "/notifications/unread-count", "/notifications/read",
                                           "/notifications/seen", "/notifications/archive", "/blobs"};
     bool known = false;
@@ -189,6 +189,7 @@ std::optional<Response> AppApi::handle(const Request& r) {
     if (p == "/chat/conversations" && m == "GET") return list_conversations(*user);
     if (p == "/chat/conversations" && m == "POST") return create_conversation(r, *user);
     if (p == "/chat/reply" && m == "POST") return reply(r, *user);
+    if (p == "/chat/subscribe" && m == "POST") return subscribe(r, *user);
     if (p == "/chat/read" && m == "POST") return mark_read(r, *user);
     if (p == "/conversation/detail" && m == "GET") return detail(r, *user);
     if (p == "/notifications" && m == "POST") return create_notification(r, *user, false);
@@ -383,6 +384,48 @@ Response AppApi::reply(const Request& r, const std::string& user) {
     AppendResult res = store_.append_message(draft, conversation_group(draft.conversationId), unix_now_ms());
     if (res.created && outbox_notify_) outbox_notify_();
     return json_response(res.created ? 201 : 200, json{{"message", chat::to_json(res.message)}, {"duplicate", !res.created}});
+}
+
+// POST /chat/subscribe {connectionId, conversationId (null: none), previousConversationId?}: the
+// connection leaves the previous conversation's groups and joins this one's (its stored messages,
+// its typing signals, and the right to send typing signals). The client subscribes only to the
+// conversation it shows, so the number of conversations a user is in never limits what is live;
+// the others' activity reaches the user's own channel (conversation.activity).
+Response AppApi::subscribe(const Request& r, const std::string& user) {
+    Response err;
+    auto body = body_object(r, err);
+    if (!body) return err;
+    const json* conn = body->contains("connectionId") ? &(*body)["connectionId"] : nullptr;
+    if (!conn || !conn->is_string() || conn->get_ref<const std::string&>().empty() || conn->get_ref<const std::string&>().size() > 256)
+        return error_response(400, "BadRequest", "'connectionId' must be the connection id from the connected event.");
+    auto id_field = [&](const char* key, std::string& out) -> bool {
+        auto it = body->find(key);
+        if (it == body->end() || it->is_null()) return true;
+        if (!it->is_string() || it->get_ref<const std::string&>().empty() || it->get_ref<const std::string&>().size() > 256) return false;
+        out = it->get<std::string>();
+        return true;
+    };
+    std::string conv, previous;
+    if (!id_field("conversationId", conv) || !id_field("previousConversationId", previous))
+        return error_response(400, "BadRequest", "'conversationId' and 'previousConversationId' must be conversation ids or null.");
+    if (!conv.empty()) {
+        if (!store_.conversation_exists(conv)) return error_response(404, "NotFound", "Conversation '" + conv + "' does not exist.");
+        if (!store_.is_member(conv, user)) return error_response(403, "Forbidden", "You are not a member of this conversation.");
+    }
+    if (!groups_) return error_response(503, "ServiceUnavailable", "The server is starting.");
+    GroupChange change{user, conn->get<std::string>(), {}, {}, {}, {}};
+    if (!previous.empty() && previous != conv) {
+        change.leave = {conversation_group(previous), chat::typing_group(previous)};
+        change.revoke_send = {chat::typing_group(previous)};
+    }
+    if (!conv.empty()) {
+        change.join = {conversation_group(conv), chat::typing_group(conv)};
+        change.grant_send = {chat::typing_group(conv)};
+    }
+    std::string why;
+    if (const int status = groups_(change, why))
+        return error_response(status, status == 404 ? "NotFound" : "ServiceUnavailable", why);
+    return json_response(200, json{{"conversationId", conv.empty() ? json() : json(conv)}, {"groups", change.join}});
 }
 
 Response AppApi::detail(const Request& r, const std::string& user) {

@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace stub {
 
@@ -26,12 +27,25 @@ struct PubSubTarget {
     std::string hub;
 };
 
+// One connection's conversation groups, changed by POST /chat/subscribe. Only a connection of
+// `owner` (the signed-in user) may be changed: the service is asked with the filter
+// `connectionId eq '…' and userId eq '…'`, so another user's connection id changes nothing.
+struct GroupChange {
+    std::string owner, connectionId;
+    std::vector<std::string> leave, join;               // groups
+    std::vector<std::string> revoke_send, grant_send;   // sendToGroup permissions
+};
+// 0 when done; otherwise the HTTP status to answer (404: not the user's connection, 502/503: the
+// service failed) with `error` set.
+using GroupControl = std::function<int(const GroupChange&, std::string& error)>;
+
 class AppApi {
 public:
     AppApi(const Config& config, Store& store, std::function<void()> outbox_notify, PubSubTarget target);
     std::optional<Response> handle(const Request& r);
     // The embedded emulator's public base URL (--public-url, or the bound address).
     void set_public_endpoint(std::string endpoint) { target_.http_endpoint = std::move(endpoint); }
+    void set_group_control(GroupControl control) { groups_ = std::move(control); }
     // POST /_stub/notifications: the backend's own notifications (any target, https links).
     Response create_notification_as_backend(const Request& r);
     // Demo users, teams and a demo conversation they all belong to (idempotent).
@@ -44,6 +58,7 @@ private:
     Response list_conversations(const std::string& user);
     Response create_conversation(const Request& r, const std::string& user);
     Response reply(const Request& r, const std::string& user);
+    Response subscribe(const Request& r, const std::string& user);
     Response detail(const Request& r, const std::string& user);
     Response mark_read(const Request& r, const std::string& user);
     Response create_notification(const Request& r, const std::string& creator, bool backend);
@@ -65,6 +80,7 @@ private:
     Store& store_;
     std::function<void()> outbox_notify_;
     PubSubTarget target_;
+    GroupControl groups_;
     std::string secret_;
     std::map<std::string, Bucket> send_buckets_, create_buckets_, upload_buckets_, notify_buckets_;
 };

@@ -4,6 +4,7 @@
 #include "hub.hpp"
 #include "jwt.hpp"
 #include "net.hpp"
+#include "odata_filter.hpp"
 #include "outbox.hpp"
 #include "rest_api.hpp"
 #include "sqlite_store.hpp"
@@ -119,24 +120,57 @@ double estimated_entropy_bits(const std::string& key) {
     return steps.empty() ? 0 : std::min(shannon(chars), shannon(steps));
 }
 
-// Publishes through the REST data plane, as a real backend does with the server SDK.
+// Talks to the service through the REST data plane, as a real backend does with the server SDK.
 class RestPublisher final : public Publisher {
 public:
     RestPublisher(std::string endpoint, std::string key, std::string hub, std::string ca_file)
         : endpoint_(std::move(endpoint)), key_(std::move(key)), hub_(std::move(hub)), ca_file_(std::move(ca_file)) {}
     std::string publish_to_group(const std::string& group, const std::string& body) override {
-        const std::string url = endpoint_ + "/api/hubs/" + url_encode(hub_) + "/groups/" + url_encode(group) +
-                                "/:send?api-version=2024-12-01";
-        const std::string token = jwt_sign(json{{"aud", url}, {"exp", unix_now_s() + 300}, {"iat", unix_now_s()}}, key_);
-        std::string response, error;
-        const int status = http_request("POST", url, {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}},
-                                        body, response, error, 5000, ca_file_);
-        if (status == 202) return {};
-        if (status == 0) return "publish failed: " + error;
-        return "publish failed: HTTP " + std::to_string(status) + " " + response.substr(0, 200);
+        return call("POST", "/groups/" + url_encode(group) + "/:send", "", body, 202, "publish");
+    }
+    // One request per 100 users: a send to all with the filter `userId in (...)`.
+    std::string publish_to_users(const std::vector<std::string>& users, const std::string& body) override {
+        constexpr std::size_t kPerRequest = 100;
+        for (std::size_t i = 0; i < users.size(); i += kPerRequest) {
+            std::string filter = "userId in (";
+            for (std::size_t k = i; k < std::min(users.size(), i + kPerRequest); ++k)
+                filter += (k > i ? "," : "") + odata_quote(users[k]);
+            filter += ")";
+            if (auto err = call("POST", "/:send", "&filter=" + url_encode(filter), body, 202, "publish"); !err.empty()) return err;
+        }
+        return {};
+    }
+    // POST /chat/subscribe against an external service: groups change only for a connection of the
+    // signed-in user (the filter); the service cannot say whether it matched, so this returns 0.
+    int change_groups(const GroupChange& c, std::string& error) {
+        const std::string filter = "connectionId eq " + odata_quote(c.connectionId) + " and userId eq " + odata_quote(c.owner);
+        for (const auto& [op, groups] : {std::pair{":removeFromGroups", &c.leave}, std::pair{":addToGroups", &c.join}}) {
+            if (groups->empty()) continue;
+            error = call("POST", std::string("/") + op, "", json{{"groups", *groups}, {"filter", filter}}.dump(), 200, "group change");
+            if (!error.empty()) return 502;
+        }
+        for (const auto& g : c.revoke_send)
+            if (error = call("DELETE", "/permissions/sendToGroup/connections/" + url_encode(c.connectionId), "&targetName=" + url_encode(g), "", 204, "revoke"); !error.empty())
+                return 502;
+        for (const auto& g : c.grant_send)
+            if (error = call("PUT", "/permissions/sendToGroup/connections/" + url_encode(c.connectionId), "&targetName=" + url_encode(g), "", 200, "grant"); !error.empty())
+                return 502;
+        return 0;
     }
 
 private:
+    std::string call(const char* method, const std::string& path, const std::string& query, const std::string& body, int expect,
+                     const char* what) {
+        const std::string url = endpoint_ + "/api/hubs/" + url_encode(hub_) + path + "?api-version=2024-12-01" + query;
+        const std::string token = jwt_sign(json{{"aud", url}, {"exp", unix_now_s() + 300}, {"iat", unix_now_s()}}, key_);
+        std::string response, error;
+        std::map<std::string, std::string> headers{{"Authorization", "Bearer " + token}};
+        if (!body.empty()) headers["Content-Type"] = "application/json";
+        const int status = http_request(method, url, headers, body, response, error, 5000, ca_file_);
+        if (status == expect) return {};
+        if (status == 0) return std::string(what) + " failed: " + error;
+        return std::string(what) + " failed: HTTP " + std::to_string(status) + " " + response.substr(0, 200);
+    }
     std::string endpoint_, key_, hub_, ca_file_;
 };
 
@@ -303,6 +337,23 @@ int main(int argc, char** argv) {
     // Token audiences and access URLs come from configuration (set once the port is known), never
     // from a request's Host header.
     RestApi rest(hub, cfg.access_key);
+    // POST /chat/subscribe: the embedded emulator is changed in process (this thread owns the hub),
+    // an external service through its REST API, both with the same ownership filter.
+    app.set_group_control([&](const GroupChange& c, std::string& error) -> int {
+        if (!external.endpoint.empty()) {
+            if (!publisher_ptr) { error = "The server is starting."; return 503; }
+            return publisher_ptr->change_groups(c, error);
+        }
+        const auto owned = ODataFilter::parse("connectionId eq " + odata_quote(c.connectionId) + " and userId eq " + odata_quote(c.owner));
+        if (!owned || hub.remove_from_groups(cfg.hub, c.leave, *owned) == 0) {
+            error = "Connection '" + c.connectionId + "' is not one of your connections.";
+            return 404;
+        }
+        hub.add_to_groups(cfg.hub, c.join, *owned);
+        for (const auto& g : c.revoke_send) hub.revoke(cfg.hub, c.connectionId, "sendToGroup", g);
+        for (const auto& g : c.grant_send) hub.grant(cfg.hub, c.connectionId, "sendToGroup", g);
+        return 0;
+    });
     if (cfg.seed) app.seed();
 
     NetHandlers h;

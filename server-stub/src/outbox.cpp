@@ -64,7 +64,10 @@ std::size_t OutboxWorker::run_once(int64_t now_ms) {
             --fail_next_;
             error = "fault injection: publish failed";
         } else {
-            error = publisher_.publish_to_group(row.target, row.payloadJson);
+            // conversation.activity goes to each member's user channel (members as of publishing:
+            // someone added since still gets it, someone removed does not); the rest to a group.
+            error = row.type == "conversation.activity" ? publisher_.publish_to_users(store_.members(row.target), row.payloadJson)
+                                                        : publisher_.publish_to_group(row.target, row.payloadJson);
         }
         if (error.empty()) {
             store_.mark_published(row.eventId, unix_now_ms());

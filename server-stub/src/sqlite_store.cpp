@@ -308,6 +308,15 @@ bool SqliteStore::is_member(const std::string& conversationId, const std::string
     return s.step();
 }
 
+std::vector<std::string> SqliteStore::members(const std::string& conversationId) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt s(db_, "SELECT UserId FROM ConversationUsers WHERE ConversationId=?1 ORDER BY UserId");
+    s.bind(1, conversationId);
+    std::vector<std::string> out;
+    while (s.step()) out.push_back(s.text(0));
+    return out;
+}
+
 std::optional<ConversationSummary> SqliteStore::summary_locked(const std::string& id, const std::string& userId) {
     Stmt s(db_, "SELECT c.ConversationId, c.Title, c.ContextJson, c.LastSeq, m.LastReadSeq FROM Conversations c "
                 "JOIN ConversationUsers m ON m.ConversationId=c.ConversationId AND m.UserId=?2 "
@@ -381,6 +390,10 @@ AppendResult SqliteStore::append_message(const chat::Message& draft, const std::
     const json payload{{"type", "chat.message"}, {"eventId", m.messageId}, {"message", chat::to_json(m)}};
     Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
         .bind(1, m.messageId).bind(2, "chat.message").bind(3, group).bind(4, payload.dump()).bind(5, now).run();
+    // The members' activity event: what a conversation list needs (badge, preview, order), small.
+    Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
+        .bind(1, "act:" + m.messageId).bind(2, "conversation.activity").bind(3, m.conversationId)
+        .bind(4, chat::activity_json(m).dump()).bind(5, now).run();
     tx.commit();
     return AppendResult{m, true};
 }

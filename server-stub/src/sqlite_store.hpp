@@ -27,6 +27,7 @@ public:
                                     int64_t now) override;
     bool conversation_exists(const std::string& id) override;
     bool is_member(const std::string& conversationId, const std::string& userId) override;
+    std::vector<std::string> members(const std::string& conversationId) override;
     std::vector<ConversationSummary> conversations_for(const std::string& userId) override;
     std::optional<ConversationSummary> conversation(const std::string& id, const std::string& userId) override;
     AppendResult append_message(const chat::Message& draft, const std::string& group, int64_t now) override;

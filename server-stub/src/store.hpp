@@ -78,10 +78,13 @@ public:
                                             const std::string& createdBy, int64_t now) = 0;
     virtual bool conversation_exists(const std::string& id) = 0;
     virtual bool is_member(const std::string& conversationId, const std::string& userId) = 0;
+    virtual std::vector<std::string> members(const std::string& conversationId) = 0;
     virtual std::vector<ConversationSummary> conversations_for(const std::string& userId) = 0;
     virtual std::optional<ConversationSummary> conversation(const std::string& id, const std::string& userId) = 0;
 
-    // Stores the message and its outbox row (publishing to `group`) in one transaction.
+    // Stores the message and its outbox rows in one transaction: the message for `group` (type
+    // chat.message) and a small conversation.activity event for every member's user channel
+    // (type conversation.activity, target = the conversation id; eventId "act:" + messageId).
     virtual AppendResult append_message(const chat::Message& draft, const std::string& group, int64_t now) = 0;
     virtual std::vector<chat::Message> history(const std::string& conversationId, uint64_t afterSeq,
                                                uint64_t beforeSeq, std::size_t limit) = 0;

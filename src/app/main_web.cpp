@@ -30,6 +30,7 @@ struct App {
     GLFWwindow* window = nullptr;
     web::BrowserScheduler sched;
     web::FetchHttpClient http;
+    std::unique_ptr<wps::Realtime> realtime;    // the tab's one socket (outlives its users below)
     std::unique_ptr<chat::ChatSession> session;
     std::unique_ptr<notify::NotificationCenter> center;
     ui::ChatViewState view;
@@ -283,7 +284,12 @@ void sync_mirror(App& a) {
                          : !a.session->panel_open()                 ? "closed"
                          : c.offline                                 ? "offline"
                                                                      : wps::to_string(c.state);
-    if (c.state == wps::ClientState::Connected && a.session->catching_up()) status = "catching-up";
+    // "connected" only once the open conversation is subscribed and caught up (live for real).
+    if (c.state == wps::ClientState::Connected && a.session->panel_open() && a.session->phase() != chat::Phase::Failed)
+        status = a.session->in_sync() ? "connected"
+                 : !a.session->subscribe_error().empty() && !a.session->subscribed() ? "not-subscribed"
+                 : !a.session->subscribed() ? "subscribing"
+                                            : "catching-up";
     mirror_status(status.c_str());
     const auto typing = a.session->typing_users(a.sched.now_ms());
     std::string typing_text;
@@ -645,11 +651,11 @@ void start_app(const nlohmann::json& cfg) {
     const std::string window = setting("sendRetryWindowMs", "sendRetryWindowMs", "");
     if (!window.empty() && window.find_first_not_of("0123456789") == std::string::npos && window.size() < 10)
         opt.send_retry_window_ms = std::stoull(window);
-    a.session = std::make_unique<chat::ChatSession>(a.http, web::browser_socket_factory(), a.sched, &web::random01, opt);
+    // One socket per tab, shared: notifications hold it while the app is open, the chat panel while open.
+    a.realtime = std::make_unique<wps::Realtime>(a.http, web::browser_socket_factory(), a.sched, &web::random01, opt.api_base, opt.hub);
+    a.session = std::make_unique<chat::ChatSession>(a.http, *a.realtime, a.sched, &web::random01, opt);
     a.session->on_changed = [] { g_app->dirty = true; };
-    // Notifications keep their own connection while the app is open, chat panel or not.
-    a.center = std::make_unique<notify::NotificationCenter>(a.http, web::browser_socket_factory(), a.sched, &web::random01,
-                                                            opt.api_base, opt.hub);
+    a.center = std::make_unique<notify::NotificationCenter>(a.http, *a.realtime, a.sched, opt.api_base);
     a.center->on_changed = [] { g_app->dirty = true; };
     a.center->claim_toast = [](const std::string& id) { return js_claim_toast(id.c_str()) != 0; };
     a.session->on_signed_in = [] {

@@ -55,6 +55,37 @@ std::optional<Message> message_from_json(const json& j) {
     return m;
 }
 
+std::string preview_of(const Message& m, std::size_t max_bytes) {
+    std::string text = m.text.empty() && m.attachment ? "[" + m.attachment->name + "]" : m.text;
+    if (text.size() <= max_bytes) return text;
+    std::size_t cut = max_bytes > 3 ? max_bytes - 3 : 0;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+    return text.substr(0, cut) + "...";
+}
+
+json activity_json(const Message& m) {
+    return json{{"type", "conversation.activity"}, {"eventId", "act:" + m.messageId}, {"conversationId", m.conversationId},
+                {"messageId", m.messageId}, {"seq", m.seq}, {"senderId", m.senderId}, {"createdAt", m.createdAtMs},
+                {"preview", preview_of(m)}};
+}
+
+std::optional<Activity> activity_from_json(const json& j) {
+    if (!j.is_object() || j.value("type", json()) != "conversation.activity") return std::nullopt;
+    Activity a;
+    for (auto [key, out] : {std::pair{"conversationId", &a.conversationId}, std::pair{"messageId", &a.messageId},
+                            std::pair{"senderId", &a.senderId}, std::pair{"preview", &a.preview}}) {
+        auto it = j.find(key);
+        if (it == j.end() || !it->is_string()) return std::nullopt;
+        *out = it->get<std::string>();
+    }
+    auto seq = j.find("seq");
+    if (seq == j.end() || !seq->is_number_unsigned() || seq->get<uint64_t>() == 0 || a.conversationId.empty()) return std::nullopt;
+    a.seq = seq->get<uint64_t>();
+    auto at = j.find("createdAt");
+    if (at != j.end() && at->is_number_integer()) a.createdAtMs = at->get<int64_t>();
+    return a;
+}
+
 std::size_t Conversation::failed_count() const {
     std::size_t n = 0;
     for (const Message& m : local_) n += m.state == SendState::Failed;

@@ -42,6 +42,20 @@ nlohmann::json to_json(const Message& m);
 // Validates types; returns nullopt for anything that is not a stored message.
 std::optional<Message> message_from_json(const nlohmann::json& j);
 
+// What a conversation list shows for a message: its text, or "[name]" for a bare attachment,
+// cut to at most `max_bytes` on a UTF-8 character boundary (with "..." when cut).
+std::string preview_of(const Message& m, std::size_t max_bytes = 140);
+
+// conversation.activity: the small event every member's user channel receives for each stored
+// message (badge, preview and order of the conversation list, without joining its group).
+struct Activity {
+    std::string conversationId, messageId, senderId, preview;
+    uint64_t seq = 0;
+    int64_t createdAtMs = 0;
+};
+nlohmann::json activity_json(const Message& m);
+std::optional<Activity> activity_from_json(const nlohmann::json& j);
+
 class Conversation {
 public:
     explicit Conversation(std::string id = {}) : id_(std::move(id)) {}

@@ -20,16 +20,10 @@ namespace chat {
 using nlohmann::json;
 
 namespace {
-std::string preview_of(const Message& m) {
-    return m.text.empty() && m.attachment ? "[" + m.attachment->name + "]" : m.text;
-}
-
-constexpr std::size_t kMaxGroups = 32;          // the backend grants at most 32 groups per URL
 constexpr uint64_t kTypingThrottleMs = 3000;
 constexpr uint64_t kTypingTtlMs = 6000;
 
 // Two groups per conversation (groups.hpp): a client-sent frame can never pass for a stored message.
-std::string group_of(const std::string& conversationId) { return conversation_group(conversationId); }
 std::string typing_group_of(const std::string& conversationId) { return typing_group(conversationId); }
 
 std::string error_text(int status, const json& body, const std::string& transport) {
@@ -50,16 +44,45 @@ std::vector<Message> parse_messages(const json& j) {
 // [SECTION] plumbing
 // ============================================================================================
 
-ChatSession::ChatSession(wps::HttpClient& http, wps::SocketFactory sockets, wps::Scheduler& sched,
-                         wps::RandomSource random, SessionOptions options, wps::ClientOptions client_options)
-    : api_(http, options.api_base), sockets_(std::move(sockets)), sched_(sched), random_(std::move(random)), options_(std::move(options)),
-      client_options_(std::move(client_options)) {}
+ChatSession::ChatSession(wps::HttpClient& http, wps::Realtime& realtime, wps::Scheduler& sched, wps::RandomSource random,
+                         SessionOptions options)
+    : api_(http, options.api_base), realtime_(realtime), sched_(sched), random_(std::move(random)), options_(std::move(options)) {
+    wps::ClientEvents ev;
+    ev.connected = [this](const std::string&, const std::optional<std::string>&) {
+        subscribe_refused_.clear();  // a new connection: try again what was refused on the last one
+        subscribe_next();
+        changed();
+    };
+    ev.group_message = [this](const wps::GroupMessage& m) { on_group_message(m); };
+    ev.server_message = [this](const wps::ServerMessage& m) {
+        if (auto a = activity_from_json(m.data)) on_activity(*a);
+    };
+    // A recovered session keeps its connection id and groups; a new one starts with none.
+    ev.status_changed = [this](const wps::ClientStatus&) {
+        subscribe_next();
+        changed();
+    };
+    ev.disconnected = [this](const wps::DisconnectInfo&) { changed(); };
+    ev.stopped = [this](const wps::StopInfo&) { changed(); };
+    listener_ = realtime_.listen(std::move(ev));
+}
 
-ChatSession::~ChatSession() { *alive_ = false; }
+ChatSession::~ChatSession() {
+    *alive_ = false;
+    realtime_.unlisten(listener_);
+    realtime_.release("chat");
+}
 
-const wps::ClientStatus& ChatSession::connection() const {
-    static const wps::ClientStatus stopped;
-    return client_ ? client_->status() : stopped;
+const wps::ClientStatus& ChatSession::connection() const { return realtime_.status(); }
+
+bool ChatSession::subscribed() const {
+    return !current_.empty() && subscribed_ == current_ && subscribed_conn_ == realtime_.status().connection_id &&
+           realtime_.connected();
+}
+
+bool ChatSession::in_sync() const {
+    auto it = loaded_.find(current_);
+    return panel_open_ && subscribed() && catching_up_ == 0 && it != loaded_.end() && it->second;
 }
 
 const Conversation& ChatSession::conversation() const {
@@ -119,6 +142,7 @@ void ChatSession::start() {
         if (status != 200 || !j.contains("token") || !j["token"].is_string()) return fail("Sign-in failed: " + error_text(status, j, err));
         token_ = j["token"].get<std::string>();
         api_.set_token(token_);
+        realtime_.set_token(token_);
         display_name_ = wps::string_or(j, "displayName", options_.user_id);
         teams_.clear();
         if (j.contains("teams") && j["teams"].is_array())
@@ -158,9 +182,18 @@ void ChatSession::load_conversations(bool then_open) {
             }
             if (!s.id.empty()) list.push_back(std::move(s));
         }
-        // The open conversation is read as it is shown.
-        for (auto& s : list)
+        // The open conversation is read as it is shown; live activity that arrived while this
+        // list was on its way is not undone by it.
+        for (auto& s : list) {
             if (s.id == current_ && panel_open_) s.unread = 0;
+            if (const ConversationSummary* old = summary(s.id); old && old->lastSeq > s.lastSeq) {
+                s.lastSeq = old->lastSeq;
+                s.preview = old->preview;
+                s.previewSender = old->previewSender;
+                s.lastAt = old->lastAt;
+                s.unread = std::max(s.unread, old->unread);
+            }
+        }
         list_ = std::move(list);
         if (then_open) {
             if (list_.empty()) return fail("You are not in any conversation yet.");
@@ -180,8 +213,9 @@ void ChatSession::open_conversation(const std::string& id) {
         load_latest(id);
     } else {
         mark_read_soon();
-        if (connection().state == wps::ClientState::Connected) catch_up();
+        if (subscribed()) catch_up();
     }
+    subscribe_next();  // moves the subscription here (or catches up once it is)
     changed();
 }
 
@@ -203,6 +237,9 @@ void ChatSession::load_latest(const std::string& id) {
                 const bool first = phase_ != Phase::Ready;
                 phase_ = Phase::Ready;
                 if (id == current_) mark_read_soon();
+                // Subscribed before this page was read? Then messages stored in between are
+                // fetched now (otherwise the subscription's own catch-up follows the page).
+                if (id == current_ && subscribed()) catch_up();
                 changed();
                 if (first) connect();
             });
@@ -233,87 +270,124 @@ void ChatSession::load_older() {
 // ============================================================================================
 
 void ChatSession::connect() {
-    if (!client_) {
-        auto provider = [this](std::function<void(bool, std::string)> done) {
-            json groups = json::array();
-            for (const auto& c : list_)
-                if (groups.size() < kMaxGroups) groups.push_back(group_of(c.id));
-            const json body{{"hubName", options_.hub}, {"groups", groups}};
-            request("POST", "/realtime/clientAccessUrl", &body, [done](int status, const json& j, const std::string& err) {
-                if (status == 200 && j.contains("url") && j["url"].is_string()) return done(true, j["url"].get<std::string>());
-                done(false, error_text(status, j, err));
-            });
-        };
-        client_ = std::make_unique<wps::PubSubClient>(provider, sockets_, sched_, random_, client_options_);
-        auto& ev = client_->events();
-        ev.connected = [this](const std::string&, const std::optional<std::string>&) {
-            join_all();
-            changed();
-        };
-        ev.group_message = [this](const wps::GroupMessage& m) {
-            const auto parsed = parse_conversation_group(m.group);
-            if (!m.data.is_object() || !parsed) return;
-            const std::string& conv = parsed->conversationId;
-            const std::string type = wps::string_or(m.data, "type");
-            if (parsed->typing) {
-                // The service stamps fromUserId with the sender's authenticated id.
-                if (type == "typing" && m.fromUserId && *m.fromUserId != options_.user_id) {
-                    typing_[conv][*m.fromUserId] = sched_.now_ms() + kTypingTtlMs;
-                    changed();
-                }
-                return;
-            }
-            // Stored messages come from the backend (no fromUserId); a frame some client sent is
-            // never taken for one, whatever it claims.
-            if (type != "chat.message" || m.fromUserId) return;
-            auto msg = message_from_json(m.data.value("message", json()));
-            if (!msg || msg->conversationId != conv) return;
-            typing_[conv].erase(msg->senderId);  // a message ends that user's typing indicator
-            if (ConversationSummary* s = summary(conv)) {
-                const bool fresh = msg->seq > s->lastSeq;
-                if (fresh) {
-                    s->lastSeq = msg->seq;
-                    s->preview = preview_of(*msg);
-                    s->previewSender = msg->senderId;
-                    s->lastAt = msg->createdAtMs;
-                    if (msg->senderId != options_.user_id && !(conv == current_ && panel_open_)) ++s->unread;
-                }
-            }
-            if (loaded_[conv]) {
-                const bool gap = model(conv).add_live(*msg);
-                if (conv == current_) {
-                    if (gap) catch_up();
-                    mark_read_soon();
-                }
-            }
-            std::stable_sort(list_.begin(), list_.end(),
-                             [](const ConversationSummary& a, const ConversationSummary& b) { return a.lastAt > b.lastAt; });
-            changed();
-        };
-        ev.status_changed = [this](const wps::ClientStatus&) { changed(); };
-        ev.disconnected = [this](const wps::DisconnectInfo&) { changed(); };
-        ev.stopped = [this](const wps::StopInfo&) { changed(); };
-    }
-    client_->start();
+    if (panel_open_) realtime_.hold("chat");
+    subscribe_next();
 }
 
-void ChatSession::join_all() {
-    // Join every conversation group; once the open one is joined, catch it up and refresh the
-    // list so nothing published between the history load (or the drop) and the join is missed.
-    auto remaining = std::make_shared<std::size_t>(0);
-    for (const auto& c : list_) {
-        if (*remaining >= kMaxGroups) break;
-        ++*remaining;
-        const std::string id = c.id;
-        client_->join_group(group_of(id), [this, id](const wps::SendResult& r) {
-            if (r.ok && id == current_) {
-                catch_up();
+void ChatSession::on_group_message(const wps::GroupMessage& m) {
+    const auto parsed = parse_conversation_group(m.group);
+    if (!m.data.is_object() || !parsed) return;
+    const std::string& conv = parsed->conversationId;
+    const std::string type = wps::string_or(m.data, "type");
+    if (parsed->typing) {
+        // The service stamps fromUserId with the sender's authenticated id.
+        if (type == "typing" && m.fromUserId && *m.fromUserId != options_.user_id) {
+            typing_[conv][*m.fromUserId] = sched_.now_ms() + kTypingTtlMs;
+            changed();
+        }
+        return;
+    }
+    // Stored messages come from the backend (no fromUserId); a frame some client sent is
+    // never taken for one, whatever it claims.
+    if (type != "chat.message" || m.fromUserId) return;
+    auto msg = message_from_json(m.data.value("message", json()));
+    if (!msg || msg->conversationId != conv) return;
+    typing_[conv].erase(msg->senderId);  // a message ends that user's typing indicator
+    Activity a;
+    a.conversationId = conv;
+    a.messageId = msg->messageId;
+    a.senderId = msg->senderId;
+    a.seq = msg->seq;
+    a.createdAtMs = msg->createdAtMs;
+    a.preview = preview_of(*msg);
+    on_activity(a);
+    if (loaded_[conv]) {
+        const bool gap = model(conv).add_live(*msg);
+        if (conv == current_) {
+            if (gap) catch_up();
+            mark_read_soon();
+        }
+    }
+    changed();
+}
+
+// A message stored in one of the user's conversations: list order, preview, badge. Counted once
+// per sequence number, whether it came as activity, as the message itself, or both.
+void ChatSession::on_activity(const Activity& a) {
+    ConversationSummary* s = summary(a.conversationId);
+    if (!s) {
+        // A conversation this list does not know yet (the user was just added to it).
+        if (phase_ == Phase::Ready) load_conversations(false);
+        return;
+    }
+    if (a.seq <= s->lastSeq) return;
+    s->lastSeq = a.seq;
+    s->preview = a.preview;
+    s->previewSender = a.senderId;
+    s->lastAt = a.createdAtMs;
+    if (a.senderId != options_.user_id && !(a.conversationId == current_ && panel_open_)) ++s->unread;
+    sort_list();
+    changed();
+}
+
+void ChatSession::sort_list() {
+    std::stable_sort(list_.begin(), list_.end(),
+                     [](const ConversationSummary& a, const ConversationSummary& b) { return a.lastAt > b.lastAt; });
+}
+
+// Brings the connection's subscription to what the view needs (the open conversation while the
+// panel is open, none otherwise). One request at a time: when it answers, the next one (if the
+// user switched meanwhile) goes out, so the last choice always wins.
+void ChatSession::subscribe_next() {
+    if (subscribe_in_flight_ || subscribe_retry_armed_) return;
+    const wps::ClientStatus& st = realtime_.status();
+    if (st.state != wps::ClientState::Connected || st.connection_id.empty()) return;
+    if (subscribed_conn_ != st.connection_id) {  // a new connection is in no conversation group
+        subscribed_.clear();
+        subscribed_conn_ = st.connection_id;
+    }
+    const std::string want = panel_open_ && phase_ == Phase::Ready ? current_ : std::string();
+    if (want == subscribed_ || (!want.empty() && want == subscribe_refused_)) return;
+    subscribe_in_flight_ = true;
+    const std::string conn = st.connection_id, previous = subscribed_;
+    const json body{{"connectionId", conn}, {"conversationId", want.empty() ? json() : json(want)},
+                    {"previousConversationId", previous.empty() ? json() : json(previous)}};
+    request("POST", "/chat/subscribe", &body, [this, want, conn](int status, const json& j, const std::string& err) {
+        subscribe_in_flight_ = false;
+        if (conn != realtime_.status().connection_id) return subscribe_next();  // that connection is gone
+        if (status == 200) {
+            subscribed_ = want;
+            subscribe_error_.clear();
+            subscribe_attempts_ = 0;
+            if (!want.empty() && want == current_) {
+                // Everything stored before the subscription took effect: fetch it, and the badges.
+                if (loaded_[want]) catch_up();
                 load_conversations(false);
             }
+        } else if (status == 0 || status >= 500 || status == 429) {
+            subscribe_error_ = "Could not subscribe to live messages: " + error_text(status, j, err) + " (retrying)";
+            wps::RetryOptions ro;
+            ro.retry_delay_ms = 500;
+            ro.max_retry_delay_ms = 15000;
+            const uint64_t delay = wps::retry_delay_ms(ro, ++subscribe_attempts_, random_ ? random_() : 0.5);
+            subscribe_retry_armed_ = true;
+            std::weak_ptr<bool> alive = alive_;
+            sched_.after(delay, [this, alive] {
+                if (alive.expired()) return;
+                subscribe_retry_armed_ = false;
+                subscribe_next();
+            });
             changed();
-        });
-        client_->join_group(typing_group_of(id));
-    }
+            return;
+        } else {
+            // Refused (not a member any more, or not this user's connection): say so, and do not
+            // ask again for this conversation on this connection.
+            subscribe_refused_ = want;
+            subscribe_error_ = "Not receiving live messages: " + error_text(status, j, err);
+        }
+        subscribe_next();
+        changed();
+    });
 }
 
 void ChatSession::catch_up() {
@@ -476,14 +550,14 @@ void ChatSession::mark_read_soon() {
 }
 
 void ChatSession::typing() {
-    if (!client_ || connection().state != wps::ClientState::Connected || current_.empty()) return;
+    if (!subscribed()) return;  // the subscription grants sending typing signals to this conversation
     const uint64_t now = sched_.now_ms();
     if (last_typing_sent_ && now - last_typing_sent_ < kTypingThrottleMs) return;
     last_typing_sent_ = now;
     wps::SendOptions opt;
     opt.fireAndForget = true;
     opt.noEcho = true;
-    client_->send_to_group(typing_group_of(current_), json{{"type", "typing"}, {"userId", options_.user_id}}, wps::DataType::Json, opt);
+    realtime_.client().send_to_group(typing_group_of(current_), json{{"type", "typing"}, {"userId", options_.user_id}}, wps::DataType::Json, opt);
 }
 
 std::vector<std::string> ChatSession::typing_users(uint64_t now_ms) const {
@@ -497,14 +571,15 @@ std::vector<std::string> ChatSession::typing_users(uint64_t now_ms) const {
 
 void ChatSession::close_panel() {
     panel_open_ = false;
-    if (client_) client_->stop();
+    subscribe_next();  // leaves the conversation's groups if the connection stays (notifications)
+    realtime_.release("chat");
     changed();
 }
 
 void ChatSession::open_panel() {
     if (panel_open_) return;
     panel_open_ = true;
-    if (phase_ == Phase::Ready && client_) client_->start();
+    if (phase_ == Phase::Ready) connect();
     mark_read_soon();
     changed();
 }

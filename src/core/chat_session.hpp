@@ -1,11 +1,16 @@
 // chat_session.hpp - the chat panel's controller: sign-in, conversations, history, live updates,
 // ordered sends, read state and typing indicators.
 //
-// Platform-free: HTTP through the HttpClient port, the socket through PubSubClient. The flow is
-// the product's "no missed messages" path: load history over HTTP, connect (fresh access URL on
-// every try, granting the user's conversation groups), join them, then catch up the open
-// conversation from its last contiguous sequence and refresh the list's unread counts. Live
-// messages are deduplicated by messageId; a sequence gap triggers another incremental fetch.
+// Platform-free: HTTP through the HttpClient port, the socket through the tab's shared Realtime
+// connection. The flow is the product's "no missed messages" path: load history over HTTP, hold
+// the connection, subscribe it to the open conversation only (POST /chat/subscribe: the backend
+// checks membership and adds this connection to the conversation's groups), then catch up from
+// the last contiguous sequence and refresh the list. Switching conversation moves the
+// subscription (one request at a time, so the last choice wins) and catches up again; the view
+// is "Live" only once the open conversation is subscribed and caught up. Every other
+// conversation's activity (badge, preview, order) arrives on the user's own channel as a small
+// conversation.activity event, so the number of conversations never limits what is live.
+// Live messages are deduplicated by messageId; a sequence gap triggers another incremental fetch.
 // Sends are optimistic, go out one at a time per conversation (FIFO) through the HTTP API,
 // idempotent on clientMessageId, retried with backoff for a bounded time, then failed with Retry.
 #pragma once
@@ -14,6 +19,7 @@
 #include "chat_model.hpp"
 #include "ports.hpp"
 #include "pubsub_client.hpp"
+#include "realtime.hpp"
 
 #include <deque>
 #include <functional>
@@ -44,13 +50,13 @@ struct ConversationSummary {
 
 class ChatSession {
 public:
-    ChatSession(wps::HttpClient& http, wps::SocketFactory sockets, wps::Scheduler& sched, wps::RandomSource random,
-                SessionOptions options, wps::ClientOptions client_options = {});
+    ChatSession(wps::HttpClient& http, wps::Realtime& realtime, wps::Scheduler& sched, wps::RandomSource random,
+                SessionOptions options);
     ~ChatSession();
 
     void start();               // sign in, load, open the first conversation, connect
-    void close_panel();         // deliberate: stops the socket, never reconnects
-    void open_panel();          // reconnects (fresh URL) and catches up
+    void close_panel();         // deliberate: unsubscribes and lets the connection go (never reconnects for chat)
+    void open_panel();          // holds the connection again (fresh URL if it had stopped), subscribes, catches up
     bool panel_open() const { return panel_open_; }
 
     void open_conversation(const std::string& id);
@@ -79,9 +85,15 @@ public:
     const std::vector<ConversationSummary>& conversations() const { return list_; }
     const wps::ClientStatus& connection() const;
     bool catching_up() const { return catching_up_ > 0; }
+    // The open conversation is subscribed on the current connection (its messages arrive live).
+    bool subscribed() const;
+    // Why the open conversation could not be subscribed ("" when nothing was refused).
+    const std::string& subscribe_error() const { return subscribe_error_; }
+    // Subscribed, loaded and caught up: what the view may call "Live".
+    bool in_sync() const;
     int64_t last_synced_ms() const { return last_synced_ms_; }   // scheduler time of the last full catch-up
     std::size_t max_message_bytes() const { return max_message_bytes_; }
-    wps::PubSubClient* client() { return client_.get(); }
+    wps::PubSubClient* client() { return &realtime_.client(); }
 
     std::function<void()> on_changed;     // after every change the UI should show
     std::function<void()> on_signed_in;   // once, when the token is known
@@ -97,7 +109,10 @@ private:
     void load_conversations(bool then_open);
     void load_latest(const std::string& id);
     void connect();
-    void join_all();
+    void subscribe_next();
+    void on_activity(const Activity& a);
+    void on_group_message(const wps::GroupMessage& m);
+    void sort_list();
     void catch_up();
     void pump(const std::string& conversationId);
     void mark_read_soon();
@@ -107,12 +122,11 @@ private:
     Conversation& model(const std::string& id);
 
     wps::ApiClient api_;
-    wps::SocketFactory sockets_;
+    wps::Realtime& realtime_;
+    int listener_ = 0;
     wps::Scheduler& sched_;
     wps::RandomSource random_;
     SessionOptions options_;
-    wps::ClientOptions client_options_;
-    std::unique_ptr<wps::PubSubClient> client_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
     Phase phase_ = Phase::SigningIn;
@@ -125,6 +139,11 @@ private:
     std::map<std::string, bool> in_flight_;
     std::map<std::string, std::map<std::string, uint64_t>> typing_;  // conv -> user -> expiry
     std::size_t max_message_bytes_ = 4000;
+    // Subscription of the shared connection: which conversation it is in (on which connection),
+    // one request at a time, retried with backoff after transient failures.
+    std::string subscribed_, subscribed_conn_, subscribe_error_, subscribe_refused_;
+    bool subscribe_in_flight_ = false, subscribe_retry_armed_ = false;
+    uint32_t subscribe_attempts_ = 0;
     int catching_up_ = 0;
     bool catch_up_again_ = false;
     bool panel_open_ = false;

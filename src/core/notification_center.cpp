@@ -25,18 +25,32 @@ std::optional<std::string> cursor_of(const json& j) {
 }
 } // namespace
 
-NotificationCenter::NotificationCenter(wps::HttpClient& http, wps::SocketFactory sockets, wps::Scheduler& sched,
-                                       wps::RandomSource random, std::string api_base, std::string hub,
-                                       wps::ClientOptions client_options)
-    : api_(http, std::move(api_base)), sockets_(std::move(sockets)), sched_(sched), random_(std::move(random)),
-      hub_(std::move(hub)), client_options_(std::move(client_options)) {}
-
-NotificationCenter::~NotificationCenter() = default;
-
-const wps::ClientStatus& NotificationCenter::connection() const {
-    static const wps::ClientStatus stopped;
-    return client_ ? client_->status() : stopped;
+NotificationCenter::NotificationCenter(wps::HttpClient& http, wps::Realtime& realtime, wps::Scheduler& sched, std::string api_base)
+    : api_(http, std::move(api_base)), realtime_(realtime), sched_(sched) {
+    wps::ClientEvents ev;
+    ev.connected = [this](const std::string&, const std::optional<std::string>&) {
+        if (!groups_.empty()) join_groups();
+    };
+    ev.group_message = [this](const wps::GroupMessage& m) {
+        if (m.group.rfind("notifications:", 0) != 0 || wps::string_or(m.data, "type") != "notification") return;
+        auto item = item_from_json(m.data.value("notification", json()));
+        if (!item || !feed_.add_live(*item)) return;
+        if (!claim_toast || claim_toast(item->id)) {
+            toasts_.push_back(Toast{item->id, item->title, item->body, sched_.now_ms() + kToastMs});
+            while (toasts_.size() > kMaxToasts) toasts_.pop_front();
+        }
+        changed();
+    };
+    ev.status_changed = [this](const wps::ClientStatus&) { changed(); };
+    listener_ = realtime_.listen(std::move(ev));
 }
+
+NotificationCenter::~NotificationCenter() {
+    realtime_.unlisten(listener_);
+    realtime_.release("notifications");
+}
+
+const wps::ClientStatus& NotificationCenter::connection() const { return realtime_.status(); }
 
 void NotificationCenter::changed() {
     if (on_changed) on_changed();
@@ -49,47 +63,28 @@ void NotificationCenter::request(const std::string& method, const std::string& p
 
 void NotificationCenter::start(const std::string& token, const std::string& user, const std::vector<std::string>& teams) {
     api_.set_token(token);
+    realtime_.set_token(token);
     user_ = user;
     groups_ = {"notifications:user:" + user};
     for (const auto& t : teams) groups_.push_back("notifications:team:" + t);
     groups_.push_back("notifications:global");
+    realtime_.set_joinable("notifications", groups_);
     load_first_page();
-    if (!client_) {
-        auto provider = [this](std::function<void(bool, std::string)> done) {
-            const json body{{"hubName", hub_}, {"groups", groups_}};
-            request("POST", "/realtime/clientAccessUrl", &body, [done](int status, const json& j) {
-                if (status == 200 && j.contains("url") && j["url"].is_string()) return done(true, j["url"].get<std::string>());
-                done(false, "access URL: HTTP " + std::to_string(status));
-            });
-        };
-        client_ = std::make_unique<wps::PubSubClient>(provider, sockets_, sched_, random_, client_options_);
-        client_->events().connected = [this](const std::string&, const std::optional<std::string>&) {
-            auto pending = std::make_shared<std::size_t>(groups_.size());
-            for (const auto& g : groups_)
-                client_->join_group(g, [this, pending](const wps::SendResult&) {
-                    // Once every group is joined, recompute from the API: nothing sent while we
-                    // were away (or before the join) is missed, and the badge is the server's.
-                    if (--*pending == 0) load_first_page();
-                });
-        };
-        client_->events().group_message = [this](const wps::GroupMessage& m) {
-            if (wps::string_or(m.data, "type") != "notification") return;
-            auto item = item_from_json(m.data.value("notification", json()));
-            if (!item || !feed_.add_live(*item)) return;
-            if (!claim_toast || claim_toast(item->id)) {
-                toasts_.push_back(Toast{item->id, item->title, item->body, sched_.now_ms() + kToastMs});
-                while (toasts_.size() > kMaxToasts) toasts_.pop_front();
-            }
-            changed();
-        };
-        client_->events().status_changed = [this](const wps::ClientStatus&) { changed(); };
-    }
-    client_->start();
+    realtime_.hold("notifications");
+    if (realtime_.connected()) join_groups();  // the chat panel opened the connection first
 }
 
-void NotificationCenter::stop() {
-    if (client_) client_->stop();
+void NotificationCenter::join_groups() {
+    auto pending = std::make_shared<std::size_t>(groups_.size());
+    for (const auto& g : groups_)
+        realtime_.client().join_group(g, [this, pending](const wps::SendResult&) {
+            // Once every group is joined, recompute from the API: nothing sent while we were
+            // away (or before the join) is missed, and the badge is the server's.
+            if (--*pending == 0) load_first_page();
+        });
 }
+
+void NotificationCenter::stop() { realtime_.release("notifications"); }
 
 void NotificationCenter::load_first_page() {
     ++loading_;

@@ -1,8 +1,8 @@
 // notification_center.hpp - the notification feed's controller (platform-free).
 //
-// Its own connection (notifications stay live while the app is open, whether or not the chat
-// panel is), joined to notifications:user:{me}, notifications:team:{t} for each team and
-// notifications:global. Hybrid load: the first page and the unread count come from the API,
+// Holds the tab's shared connection (wps::Realtime) while the app is open, whether or not the
+// chat panel is, and joins notifications:user:{me}, notifications:team:{t} for each team and
+// notifications:global on it. Hybrid load: the first page and the unread count come from the API,
 // live items from the socket; after every (re)connect the first page is fetched again, so the
 // badge never drifts and items sent while the page was closed appear.
 #pragma once
@@ -11,6 +11,7 @@
 #include "notification_model.hpp"
 #include "ports.hpp"
 #include "pubsub_client.hpp"
+#include "realtime.hpp"
 
 #include <deque>
 #include <functional>
@@ -27,8 +28,7 @@ struct Toast {
 
 class NotificationCenter {
 public:
-    NotificationCenter(wps::HttpClient& http, wps::SocketFactory sockets, wps::Scheduler& sched, wps::RandomSource random,
-                       std::string api_base, std::string hub = "chat", wps::ClientOptions client_options = {});
+    NotificationCenter(wps::HttpClient& http, wps::Realtime& realtime, wps::Scheduler& sched, std::string api_base);
     ~NotificationCenter();
 
     // Starts after sign-in with the session's bearer token, user and teams.
@@ -57,14 +57,14 @@ private:
     void post_mark(const char* path, const nlohmann::json& body);
     void changed();
 
+    void join_groups();
+
     wps::ApiClient api_;
-    wps::SocketFactory sockets_;
+    wps::Realtime& realtime_;
+    int listener_ = 0;
     wps::Scheduler& sched_;
-    wps::RandomSource random_;
-    std::string hub_, user_;
+    std::string user_;
     std::vector<std::string> groups_;
-    wps::ClientOptions client_options_;
-    std::unique_ptr<wps::PubSubClient> client_;
     Feed feed_;
     std::deque<Toast> toasts_;
     int loading_ = 0;

@@ -43,7 +43,7 @@ void connection_banner(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms)
     ImVec4 color(0.3f, 0.75f, 0.4f, 1);
     bool trouble = false;
     if (!s.panel_open()) {
-        text = "Chat closed - not connected";
+        text = "Chat closed - not receiving messages";
         color = ImVec4(0.55f, 0.55f, 0.55f, 1);
     } else if (c.offline) {
         text = "Offline - waiting for the network";
@@ -52,8 +52,16 @@ void connection_banner(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms)
     } else {
         switch (c.state) {
         case wps::ClientState::Connected:
-            text = s.catching_up() ? "Catching up..." : "Live";
-            if (s.catching_up()) color = ImVec4(0.85f, 0.7f, 0.3f, 1);
+            // Live only when the open conversation's messages really arrive: subscribed and caught up.
+            if (s.in_sync()) {
+                text = "Live";
+            } else if (!s.subscribed() && !s.subscribe_error().empty()) {
+                text = s.subscribe_error();
+                color = error_color();
+            } else {
+                text = s.subscribed() ? "Catching up..." : "Joining the conversation...";
+                color = ImVec4(0.85f, 0.7f, 0.3f, 1);
+            }
             break;
         case wps::ClientState::Connecting:
             text = "Connecting...";

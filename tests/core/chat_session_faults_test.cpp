@@ -11,7 +11,7 @@ using nlohmann::json;
 namespace {
 
 // A tiny in-memory backend: answers the session's HTTP calls from `truth` and plays the service
-// on the fake sockets (connected frame, join acks, live group messages).
+// on the fake sockets (connected frame, live group messages once subscribed).
 struct FakeBackend {
     fake::FakeScheduler sched;
     fake::FakeSockets socks;
@@ -79,6 +79,12 @@ struct FakeBackend {
             return {200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})", ""};
         if (u.find("/realtime/clientAccessUrl") != std::string::npos) return {200, R"({"url":"ws://x/client/hubs/chat?t=1"})", ""};
         if (u.find("/chat/read") != std::string::npos) return {200, "{}", ""};
+        if (u.find("/chat/subscribe") != std::string::npos) {
+            // The backend adds the connection to the group: live messages flow from now on.
+            const json body = json::parse(r.body);
+            joined = body["conversationId"] == "demo" && body["connectionId"] == "c" + std::to_string(connections);
+            return {200, "{}", ""};
+        }
         if (u.find("/conversation/detail") != std::string::npos) {
             uint64_t after = 0;
             if (auto p = u.find("afterSeq="); p != std::string::npos) after = std::stoull(u.substr(p + 9));
@@ -109,8 +115,8 @@ TEST_CASE("a drop at any step of a conversation loses and duplicates nothing", "
             o.keep_alive_interval_ms = 0;
             o.recovery_window_ms = 0;  // recovery is refused here: every drop needs a new connection
             o.reconnect_retry.retry_delay_ms = 200;
-            chat::ChatSession s(b.http, b.socks.factory(), b.sched, [] { return 0.5; },
-                                chat::SessionOptions{"", "alice", "chat", 50, "demo"}, o);
+            wps::Realtime rt(b.http, b.socks.factory(), b.sched, [] { return 0.5; }, "", "chat", o);
+            chat::ChatSession s(b.http, rt, b.sched, [] { return 0.5; }, chat::SessionOptions{"", "alice", "chat", 50, "demo"});
             b.truth.push_back(b.message(1));  // history before the panel opened
             s.start();
             b.serve();

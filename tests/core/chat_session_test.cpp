@@ -1,5 +1,6 @@
 // The chat panel controller against a fake HTTP backend, fake socket and fake clock.
 #include "core/chat_session.hpp"
+#include "core/notification_center.hpp"
 #include "platform/fake/fake_platform.hpp"
 
 #include <catch2/catch.hpp>
@@ -18,8 +19,10 @@ struct Rig {
     fake::FakeScheduler sched;
     fake::FakeSockets socks;
     fake::FakeHttp http;
+    wps::Realtime realtime;
     chat::ChatSession session;
-    Rig() : session(http, socks.factory(), sched, [] { return 0.5; }, chat::SessionOptions{"", "alice", "chat", 50}, opts()) {}
+    Rig() : realtime(http, socks.factory(), sched, [] { return 0.5; }, "", "chat", opts()),
+            session(http, realtime, sched, [] { return 0.5; }, chat::SessionOptions{"", "alice", "chat", 50}) {}
     static ClientOptions opts() {
         ClientOptions o;
         o.keep_alive_interval_ms = 0;
@@ -36,17 +39,20 @@ struct Rig {
         socks.open();
         socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1","reconnectionToken":"r"})");
     }
-    void join_ack() {
-        // Each conversation is two groups: its messages (backend only) and its typing signals.
-        const auto sent = socks.last().sent;
-        std::vector<std::string> joined;
-        for (const auto& text : sent) {
-            auto j = json::parse(text);
-            if (j["type"] != "joinGroup") continue;
-            joined.push_back(j["group"].get<std::string>());
-            socks.receive(json{{"type", "ack"}, {"ackId", j["ackId"]}, {"success", true}}.dump());
+    // The backend subscribes this connection to the open conversation (the client joins nothing itself).
+    void join_ack(const std::string& conv = "demo", const std::string& previous = "", const std::string& conn = "c1") {
+        REQUIRE(http.has("/chat/subscribe"));
+        json body;
+        for (const auto& p : http.pending)
+            if (p.request.url == "/chat/subscribe") body = json::parse(p.request.body);
+        CHECK(body["connectionId"] == conn);
+        CHECK(body["conversationId"] == conv);
+        CHECK(body["previousConversationId"] == (previous.empty() ? json() : json(previous)));
+        for (const auto& text : socks.last().sent) {
+            const json f = json::parse(text);
+            CHECK_FALSE((f["type"] == "joinGroup" && f["group"].get<std::string>().rfind("conversation:", 0) == 0));
         }
-        REQUIRE(joined == std::vector<std::string>{"conversation:demo", "conversation:demo:typing"});
+        REQUIRE(http.answer("/chat/subscribe", 200, json{{"conversationId", conv}}.dump()));
     }
     void live(const json& m, uint64_t seqId) {
         socks.receive(json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"},
@@ -197,37 +203,56 @@ TEST_CASE("a chat.message some client sent is never taken for a stored message",
     CHECK(r.seqs() == std::vector<uint64_t>{1, 2});
 }
 
-TEST_CASE("live messages in other conversations raise their unread badge; opening one marks it read", "[session]") {
+json activity(const std::string& conv, uint64_t seq, const std::string& sender = "bob") {
+    return json{{"type", "message"}, {"from", "server"}, {"dataType", "json"},
+                {"data", {{"type", "conversation.activity"}, {"conversationId", conv}, {"messageId", conv + "-m" + std::to_string(seq)},
+                          {"seq", seq}, {"senderId", sender}, {"createdAt", 100 + seq}, {"preview", "t" + std::to_string(seq)}}}};
+}
+
+TEST_CASE("activity in other conversations raises their badge once per message; opening one marks it read", "[session]") {
     Rig r;
     r.session.start();
     r.http.answer("/auth/dev-login", 200, R"({"token":"T"})");
     r.http.answer("/config", 200, "{}");
     r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"},{"conversationId":"c2","title":"Other","unread":1,"lastSeq":4,"lastReadSeq":3}]})");
     r.http.answer("/conversation/detail", 200, R"({"messages":[],"hasMore":false})");
-    auto body = json::parse(r.http.pending.back().request.body);
-    CHECK(body["groups"] == json::array({"conversation:demo", "conversation:c2"}));
+    // The access URL asks for no conversation group: subscriptions are made by the backend.
+    CHECK(json::parse(r.http.pending.back().request.body)["groups"] == json::array());
     r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})");
     r.socks.open();
     r.socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1","reconnectionToken":"r"})");
-    json m = msg(5, "bob");
-    m["conversationId"] = "c2";
-    r.socks.receive(json{{"type", "message"}, {"from", "group"}, {"group", "conversation:c2"}, {"dataType", "json"},
-                         {"data", {{"type", "chat.message"}, {"message", m}}}, {"sequenceId", 1}}.dump());
+    r.join_ack();
+    r.socks.receive(activity("c2", 5).dump());
+    r.socks.receive(activity("c2", 5).dump());  // an outbox retry: counted once
+    r.socks.receive(activity("c2", 3).dump());  // older than what the list has: nothing
     CHECK(r.session.conversations()[0].id == "c2");  // sorted by latest activity
     CHECK(r.session.conversations()[0].unread == 2);
     CHECK(r.session.conversations()[0].preview == "t5");
+    // The open conversation's own activity raises no badge; an unknown conversation reloads the list.
+    r.socks.receive(activity("demo", 9).dump());
+    CHECK(r.session.conversations()[0].id == "demo");
+    CHECK(r.session.conversations()[0].unread == 0);
+    while (r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo","lastSeq":1},{"conversationId":"c2","title":"Other","unread":2,"lastSeq":5}]})")) {
+    }
+    r.socks.receive(activity("new-one", 1).dump());
+    REQUIRE(r.http.has("/chat/conversations"));
+    r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"new-one","title":"New","unread":1,"lastSeq":1},{"conversationId":"demo","title":"Demo","lastSeq":1},{"conversationId":"c2","title":"Other","unread":2,"lastSeq":5}]})");
+    CHECK(r.session.conversations().size() == 3);
+    json m = msg(5, "bob");
+    m["conversationId"] = "c2";
     r.session.open_conversation("c2");
     REQUIRE(r.http.answer("conversationId=c2", 200, json{{"messages", json::array({m})}, {"hasMore", true}}.dump()));
     CHECK(r.session.title() == "Other");
     r.sched.advance(500);
     REQUIRE(r.http.has("/chat/read"));
     CHECK(json::parse(r.http.pending.back().request.body) == json{{"conversationId", "c2"}, {"seq", 5}});
-    CHECK(r.session.conversations()[0].unread == 0);
+    for (const auto& c : r.session.conversations()) CHECK(c.unread == (c.id == "new-one" ? 1u : 0u));
 }
 
 TEST_CASE("closing the panel stops the socket and never reconnects; opening asks for a fresh URL", "[session]") {
     Rig r;
     r.boot(json::array());
+    r.join_ack();
     r.session.close_panel();
     CHECK(r.session.connection().state == ClientState::Stopped);
     r.sched.advance(600000);
@@ -261,4 +286,171 @@ TEST_CASE("a send waits while the browser is offline and goes out when it is bac
     const std::string cmid = json::parse(r.http.pending.back().request.body)["clientMessageId"];
     r.http.answer("/chat/reply", 201, json{{"message", msg(1, "alice", cmid)}}.dump());
     CHECK(r.session.conversation().ordered().back()->state == chat::SendState::Sent);
+}
+
+// ---- subscriptions: any number of conversations, one socket per tab ----
+
+namespace {
+
+// Signs in as alice with `n` conversations; "demo" is the least recently active (last in the list).
+void start_with(Rig& r, int n) {
+    r.session.start();
+    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T"})"));
+    REQUIRE(r.http.answer("/config", 200, "{}"));
+    json convs = json::array();
+    for (int i = n - 1; i >= 1; --i)
+        convs.push_back({{"conversationId", "c" + std::to_string(i)}, {"title", "C" + std::to_string(i)}, {"lastSeq", 0}});
+    convs.push_back({{"conversationId", "demo"}, {"title", "Demo"}, {"lastSeq", 0}});
+    REQUIRE(r.http.answer("/chat/conversations", 200, json{{"conversations", convs}}.dump()));
+    REQUIRE(r.http.answer("conversationId=demo", 200, R"({"messages":[],"hasMore":false})"));
+    REQUIRE(r.http.has("/realtime/clientAccessUrl"));
+    CHECK(json::parse(r.http.pending.back().request.body)["groups"] == json::array());
+    REQUIRE(r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})"));
+    r.socks.open();
+    r.socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1","reconnectionToken":"r"})");
+}
+
+std::size_t pending(const Rig& r, const std::string& url_part) {
+    std::size_t n = 0;
+    for (const auto& p : r.http.pending) n += p.request.url.find(url_part) != std::string::npos;
+    return n;
+}
+
+json subscribe_body(const Rig& r) {
+    for (const auto& p : r.http.pending)
+        if (p.request.url == "/chat/subscribe") return json::parse(p.request.body);
+    return json();
+}
+
+json live_in(const std::string& conv, uint64_t seq) {
+    json m = msg(seq);
+    m["conversationId"] = conv;
+    m["messageId"] = conv + "-m" + std::to_string(seq);
+    return json{{"type", "message"}, {"from", "group"}, {"group", "conversation:" + conv}, {"dataType", "json"},
+                {"data", {{"type", "chat.message"}, {"message", m}}}};
+}
+
+} // namespace
+
+TEST_CASE("500 conversations: the least recently active one is open, subscribed first, and live", "[session][subscribe]") {
+    Rig r;
+    start_with(r, 500);
+    CHECK_FALSE(r.session.in_sync());  // not Live before the subscription
+    r.join_ack("demo");
+    CHECK(r.session.subscribed());
+    REQUIRE(r.http.answer("afterSeq=0", 200, R"({"messages":[],"hasMore":false})"));
+    CHECK(r.session.in_sync());
+    r.socks.receive(live_in("demo", 1).dump());
+    CHECK(r.seqs() == std::vector<uint64_t>{1});
+    // Others' activity arrives on the user channel: their badges rise, live.
+    r.socks.receive(activity("c250", 1).dump());
+    r.socks.receive(activity("c499", 1).dump());
+    for (const auto& c : r.session.conversations())
+        CHECK(c.unread == (c.id == "c250" || c.id == "c499" ? 1u : 0u));
+}
+
+TEST_CASE("switching quickly across 50 conversations: one subscribe at a time, the last choice wins, then caught up", "[session][subscribe]") {
+    Rig r;
+    start_with(r, 60);
+    r.join_ack("demo");
+    r.http.answer("afterSeq=0", 200, R"({"messages":[],"hasMore":false})");
+    for (int i = 1; i <= 50; ++i) r.session.open_conversation("c" + std::to_string(i));
+    CHECK(pending(r, "/chat/subscribe") == 1);  // never two in flight: they could be applied out of order
+    CHECK(subscribe_body(r)["conversationId"] == "c1");
+    REQUIRE(r.http.answer("/chat/subscribe", 200, "{}"));
+    CHECK(pending(r, "/chat/subscribe") == 1);
+    CHECK(subscribe_body(r)["conversationId"] == "c50");
+    CHECK(subscribe_body(r)["previousConversationId"] == "c1");
+    CHECK_FALSE(r.session.in_sync());
+    REQUIRE(r.http.answer("/chat/subscribe", 200, "{}"));
+    CHECK(r.session.subscribed());
+    // c50's first page was requested before the subscription took effect: once both are done, a
+    // catch-up from its last sequence fetches whatever was stored in between.
+    REQUIRE(r.http.answer("conversationId=c50&limit", 200, R"({"messages":[],"hasMore":false})"));
+    CHECK_FALSE(r.session.in_sync());
+    REQUIRE(r.http.has("conversationId=c50&afterSeq=0"));
+    json m = live_in("c50", 1)["data"]["message"];
+    REQUIRE(r.http.answer("conversationId=c50&afterSeq=0", 200, json{{"messages", {m}}, {"hasMore", false}}.dump()));
+    CHECK(r.session.in_sync());
+    CHECK(r.seqs() == std::vector<uint64_t>{1});
+    r.socks.receive(live_in("c50", 1).dump());  // the live copy of the same message: still once
+    r.socks.receive(live_in("c50", 2).dump());
+    CHECK(r.seqs() == std::vector<uint64_t>{1, 2});
+}
+
+TEST_CASE("a refused subscription is said, never Live; a transient failure is retried", "[session][subscribe]") {
+    Rig r;
+    start_with(r, 3);
+    REQUIRE(r.http.answer("/chat/subscribe", 503, R"({"error":{"message":"busy"}})"));
+    CHECK_FALSE(r.session.in_sync());
+    CHECK(r.session.subscribe_error().find("busy") != std::string::npos);
+    CHECK_FALSE(r.http.has("/chat/subscribe"));
+    r.sched.advance(20000);  // backoff with jitter, then again
+    REQUIRE(r.http.answer("/chat/subscribe", 403, R"({"error":{"message":"You are not a member of this conversation."}})"));
+    CHECK(r.session.subscribe_error() == "Not receiving live messages: You are not a member of this conversation.");
+    CHECK_FALSE(r.session.in_sync());
+    r.sched.advance(60000);
+    CHECK_FALSE(r.http.has("/chat/subscribe"));  // not asked again for the same conversation
+    r.session.open_conversation("c1");            // another one is
+    CHECK(subscribe_body(r)["conversationId"] == "c1");
+}
+
+TEST_CASE("a new connection subscribes again; a recovered one keeps its subscription", "[session][subscribe]") {
+    Rig r;
+    start_with(r, 2);
+    r.join_ack("demo");
+    r.http.answer("afterSeq=0", 200, R"({"messages":[],"hasMore":false})");
+    // Recovery (reliable protocol): same connection id, no new subscribe.
+    r.socks.drop(1006);
+    r.sched.advance(2000);
+    r.socks.open();
+    CHECK_FALSE(r.http.has("/chat/subscribe"));
+    // A close that cannot be recovered: a new connection has no groups.
+    r.socks.drop(1008);
+    r.sched.advance(60000);
+    REQUIRE(r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=b"})"));
+    r.socks.open();
+    r.socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c2","reconnectionToken":"r"})");
+    r.join_ack("demo", "", "c2");
+}
+
+TEST_CASE("one socket per tab: chat and notifications share it; closing the chat keeps it for the feed", "[session][subscribe]") {
+    Rig r;
+    notify::NotificationCenter center(r.http, r.realtime, r.sched, "");
+    r.session.on_signed_in = [&] { center.start(r.session.token(), "alice", {"core"}); };
+    r.session.start();
+    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T"})"));
+    // The feed holds the connection first and declares its groups for the access URL.
+    REQUIRE(r.http.has("/realtime/clientAccessUrl"));
+    json url_body;
+    for (const auto& p : r.http.pending)
+        if (p.request.url == "/realtime/clientAccessUrl") url_body = json::parse(p.request.body);
+    CHECK(url_body["groups"] == json::array({"notifications:global", "notifications:team:core", "notifications:user:alice"}));
+    REQUIRE(r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})"));
+    r.socks.open();
+    r.socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1","reconnectionToken":"r"})");
+    REQUIRE(r.http.answer("/config", 200, "{}"));
+    REQUIRE(r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})"));
+    REQUIRE(r.http.answer("conversationId=demo", 200, R"({"messages":[],"hasMore":false})"));
+    r.join_ack("demo");
+    CHECK(r.socks.all.size() == 1);
+    // Notification groups are joined by the client on the same socket.
+    std::size_t joins = 0;
+    for (const auto& text : r.socks.last().sent) joins += json::parse(text)["type"] == "joinGroup";
+    CHECK(joins == 3);
+    // Closing the chat: unsubscribed, the socket stays for the feed; reopening subscribes again.
+    r.session.close_panel();
+    CHECK(subscribe_body(r)["conversationId"].is_null());
+    CHECK(subscribe_body(r)["previousConversationId"] == "demo");
+    REQUIRE(r.http.answer("/chat/subscribe", 200, "{}"));
+    CHECK(r.realtime.connected());
+    r.session.open_panel();
+    r.join_ack("demo");
+    CHECK(r.socks.all.size() == 1);
+    // The last holder gone: the socket stops and nothing reconnects.
+    r.session.close_panel();
+    center.stop();
+    CHECK(r.session.connection().state == ClientState::Stopped);
+    r.sched.advance(600000);
+    CHECK(r.socks.all.size() == 1);
 }

@@ -15,7 +15,8 @@ struct Rig {
     fake::FakeScheduler sched;
     fake::FakeSockets socks;
     fake::FakeHttp http;
-    notify::NotificationCenter center{http, socks.factory(), sched, [] { return 0.5; }, "", "chat", opts()};
+    wps::Realtime realtime{http, socks.factory(), sched, [] { return 0.5; }, "", "chat", opts()};
+    notify::NotificationCenter center{http, realtime, sched, ""};
     std::vector<std::string> claimed;
     static ClientOptions opts() {
         ClientOptions o;
@@ -47,7 +48,7 @@ TEST_CASE("hybrid load, own groups, live items with one toast each, recompute af
     CHECK(r.center.feed().unread() == 1);
     REQUIRE(r.http.has("/realtime/clientAccessUrl"));
     CHECK(json::parse(r.http.pending.back().request.body)["groups"] ==
-          json::array({"notifications:user:bob", "notifications:team:core", "notifications:global"}));
+          json::array({"notifications:global", "notifications:team:core", "notifications:user:bob"}));
     r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})");
     r.connect();
     // All three groups joined: the first page is fetched again (recompute).

@@ -84,21 +84,25 @@ test('outbox: failed publishes are retried without duplicates, then parked as de
 
     assert.equal((await stubApi(stub, 'POST', '/_stub/outbox?failNext=2')).status, 200);
     const sent = await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'eventually', clientMessageId: 'o1' });
-    const m = await c.next((f) => f.type === 'message', 5000);
-    assert.equal(m.data.message.messageId, sent.json.message.messageId, 'delivered after two failed tries');
+    const m = await c.next((f) => f.type === 'message' && f.from === 'group', 5000);
+    assert.equal(m.data.message.messageId, sent.json.message.messageId, 'delivered after failed tries');
+    const activity = await c.next((f) => f.type === 'message' && f.from === 'server', 5000);
+    assert.equal(activity.data.messageId, sent.json.message.messageId, 'the activity row is retried too');
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(c.frames.filter((f) => f.type === 'message').length, 0, 'exactly once');
 
-    assert.equal((await stubApi(stub, 'POST', '/_stub/outbox?failNext=3')).status, 200);
+    // Both rows of the next message fail every try: each is parked as dead after 3 attempts.
+    assert.equal((await stubApi(stub, 'POST', '/_stub/outbox?failNext=6')).status, 200);
     const doomed = await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'doomed', clientMessageId: 'o2' });
     let state;
     for (let i = 0; i < 50; i++) {
       state = (await stubApi(stub, 'GET', '/_stub/state')).json;
-      if (state.outbox.dead === 1) break;
+      if (state.outbox.dead === 2) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.equal(state.outbox.dead, 1);
-    assert.equal(state.outbox.deadRows[0].eventId, doomed.json.message.messageId);
+    assert.equal(state.outbox.dead, 2);
+    assert.deepEqual(state.outbox.deadRows.map((d) => d.eventId).sort(),
+      [doomed.json.message.messageId, `act:${doomed.json.message.messageId}`].sort());
     assert.equal(state.outbox.deadRows[0].retryCount, 3);
     assert.match(state.outbox.deadRows[0].lastError, /fault injection/);
     // The message itself is stored: history has it even though the live publish died.

@@ -180,14 +180,15 @@ TEST_CASE("native client: a server-side close (1008) makes a new connection and 
 TEST_CASE("native chat sessions: alice sends, bob's model shows it exactly once", "[integration]") {
     Env env;
     chat::SessionOptions a_opt{env.stub.base(), "alice", "chat", 50}, b_opt{env.stub.base(), "bob", "chat", 50};
-    chat::ChatSession alice(env.http, native::asio_socket_factory(env.ioc), env.sched, [] { return 0.25; }, a_opt);
-    chat::ChatSession bob(env.http, native::asio_socket_factory(env.ioc), env.sched, [] { return 0.75; }, b_opt);
+    wps::Realtime a_rt(env.http, native::asio_socket_factory(env.ioc), env.sched, [] { return 0.25; }, env.stub.base());
+    wps::Realtime b_rt(env.http, native::asio_socket_factory(env.ioc), env.sched, [] { return 0.75; }, env.stub.base());
+    chat::ChatSession alice(env.http, a_rt, env.sched, [] { return 0.25; }, a_opt);
+    chat::ChatSession bob(env.http, b_rt, env.sched, [] { return 0.75; }, b_opt);
     alice.start();
     bob.start();
-    auto live = [](chat::ChatSession& s) {
-        return s.phase() == chat::Phase::Ready && s.connection().state == wps::ClientState::Connected && !s.catching_up() &&
-               s.client()->pending_acks() == 0;
-    };
+    // Live = subscribed through POST /chat/subscribe (the stub added the connection to the group)
+    // and caught up.
+    auto live = [](chat::ChatSession& s) { return s.phase() == chat::Phase::Ready && s.in_sync() && s.client()->pending_acks() == 0; };
     REQUIRE(env.run_until([&] { return live(alice) && live(bob); }));
     std::string why;
     REQUIRE(alice.send("from the native session", why));

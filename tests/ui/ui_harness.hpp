@@ -15,12 +15,13 @@ struct UiHarness {
     wps::fake::FakeScheduler sched;
     wps::fake::FakeSockets socks;
     wps::fake::FakeHttp http;
+    wps::Realtime realtime;
     chat::ChatSession session;
     ui::ChatViewState view;
 
     explicit UiHarness(std::size_t page = 50)
-        : session(http, socks.factory(), sched, [] { return 0.5; }, chat::SessionOptions{"", "alice", "chat", page, "demo"},
-                  quiet()) {
+        : realtime(http, socks.factory(), sched, [] { return 0.5; }, "", "chat", quiet()),
+          session(http, realtime, sched, [] { return 0.5; }, chat::SessionOptions{"", "alice", "chat", page, "demo"}) {
         ImGui::CreateContext();
         ImGuiIO& io = ImGui::GetIO();
         io.IniFilename = nullptr;
@@ -59,6 +60,8 @@ struct UiHarness {
         http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})");
         socks.open();
         socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1"})");
+        http.answer("/chat/subscribe", 200, R"({"conversationId":"demo"})");
+        http.answer("afterSeq=", 200, R"({"messages":[],"hasMore":false})");
     }
 
     // One frame with the mouse at (x, y), optionally pressed.

@@ -1,0 +1,61 @@
+// realtime.hpp - the tab's one Web PubSub connection, shared by the chat panel and the
+// notification feed (platform-free).
+//
+// Azure Web PubSub bills and limits concurrent connections, so a tab holds one socket, not one
+// per feature. Each feature holds the connection while it needs it (the feed while the app runs,
+// the chat panel while it is open): the socket opens on the first hold, once a sign-in token is
+// known, and stops (never to reconnect) when the last holder lets go. Every start and reconnect
+// asks the backend for a fresh access URL that lets the connection join the groups the holders
+// declared (set_joinable). Events fan out to every listener.
+#pragma once
+
+#include "api_client.hpp"
+#include "pubsub_client.hpp"
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace wps {
+
+class Realtime {
+public:
+    Realtime(HttpClient& http, SocketFactory sockets, Scheduler& sched, RandomSource random, std::string api_base,
+             std::string hub = "chat", ClientOptions options = {});
+    ~Realtime();
+    Realtime(const Realtime&) = delete;
+    Realtime& operator=(const Realtime&) = delete;
+
+    void set_token(std::string token);  // the app session's bearer token (starts a waiting hold)
+    // Groups `owner` wants this connection to be allowed to join (asked for in the access URL).
+    // Changing them while connected reconnects with a fresh URL: declare them before holding.
+    void set_joinable(const std::string& owner, std::vector<std::string> groups);
+
+    void hold(const std::string& owner);
+    void release(const std::string& owner);
+    bool held_by(const std::string& owner) const { return holders_.count(owner) > 0; }
+
+    // Every event a listener sets is called, in the order listeners were added.
+    int listen(ClientEvents events);
+    void unlisten(int id);
+
+    PubSubClient& client() { return *client_; }
+    const ClientStatus& status() const { return client_->status(); }
+    bool connected() const { return status().state == ClientState::Connected; }
+
+private:
+    void update();
+    template <class F> void each(F&& f);
+
+    ApiClient api_;
+    std::string hub_;
+    std::unique_ptr<PubSubClient> client_;
+    std::set<std::string> holders_;
+    std::map<std::string, std::vector<std::string>> joinable_;
+    std::map<int, ClientEvents> listeners_;
+    int next_listener_ = 1;
+};
+
+} // namespace wps

@@ -1,0 +1,92 @@
+// Any number of conversations, one socket per tab (issue 17), in every engine: bob is in 500
+// conversations and opens the least recently active one; its messages arrive live, the others'
+// badges rise live, and switching quickly across 50 conversations while messages flow into them
+// loses and duplicates nothing.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStub, login, api, stubApi } from '../lib/stub.mjs';
+import { launch, waitLive, logText } from '../lib/browser.mjs';
+
+let stub;
+let browser;
+let alice;
+const convs = [];  // ids, oldest activity first is convs[0] (no message at all)
+
+before(async () => {
+  stub = await startStub({ args: ['--create-rate', '0', '--send-rate', '0'] });
+  browser = await launch();
+  alice = await login(stub.base, 'alice');
+  for (let i = 0; i < 500; i++) {
+    const r = await api(stub.base, alice, 'POST', '/chat/conversations', { title: `Room ${i}`, members: ['bob'] });
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+    convs.push(r.json.conversation.conversationId);
+  }
+  // Every room but the first has some activity, so the first is the least recently active.
+  for (let i = 1; i < convs.length; i++) await say(convs[i], `old ${i}`);
+});
+after(async () => { await browser?.close(); await stub?.stop(); });
+
+async function say(conversationId, message) {
+  const r = await api(stub.base, alice, 'POST', '/chat/reply', { conversationId, message, clientMessageId: `${conversationId}-${message}` });
+  assert.ok(r.status === 201 || r.status === 200, JSON.stringify(r.json));
+}
+
+const bobSockets = async () => (await stubApi(stub, 'GET', '/_stub/state')).json.connections.filter((c) => c.userId === 'bob' && c.attached);
+
+test('500 conversations: the least recently active is live, badges rise live, one socket for chat and notifications', async (t) => {
+  const context = await browser.newContext({ viewport: { width: 900, height: 640 } });
+  const page = await context.newPage();
+  await page.goto(`${stub.base}/?user=bob&conversation=${convs[0]}`);
+  await waitLive(page);
+  t.after(() => context.close());
+  // Bob's 500 rooms and the demo conversation.
+  assert.equal(await page.evaluate(() => document.querySelectorAll('#conv-list [data-conversation-id]').length), 501);
+  const burst = Array.from({ length: 30 }, (_, i) => `live ${i}`);
+  await Promise.all(burst.map((m) => say(convs[0], m)));
+  await page.waitFor((n) => document.querySelectorAll('#chat-log [data-message-id]').length >= n, burst.length);
+  const log = await logText(page);
+  for (const m of burst) assert.equal(log.filter((l) => l === `alice: ${m}`).length, 1, `${m} exactly once`);
+  // Another conversation's badge rises live, without a reload.
+  await say(convs[250], 'elsewhere');
+  await page.waitFor((id) => document.querySelector(`#conv-list [data-conversation-id="${id}"]`)?.dataset.unread === '2', convs[250]);
+  // One socket: the chat subscription and the notification groups are on the same connection.
+  const sockets = await bobSockets();
+  assert.equal(sockets.length, 1, `one WebSocket per tab (${JSON.stringify(sockets)})`);
+  assert.ok(sockets[0].groups.includes(`conversation:${convs[0]}`), sockets[0].groups.join(','));
+  assert.ok(sockets[0].groups.includes('notifications:user:bob'), sockets[0].groups.join(','));
+  assert.ok(sockets[0].groups.filter((g) => g.startsWith('conversation:') && !g.endsWith(':typing')).length === 1,
+    'only the open conversation is subscribed');
+  assert.deepEqual(await page.pageErrors(), []);
+});
+
+test('switching quickly across 50 conversations while messages flow into them loses nothing', async (t) => {
+  const context = await browser.newContext({ viewport: { width: 900, height: 640 } });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await page.goto(`${stub.base}/?user=bob&conversation=${convs[0]}`);
+  await waitLive(page);
+  const rooms = convs.slice(100, 150);
+  const sent = new Map(rooms.map((id) => [id, []]));
+  const click = (id) => page.evaluate((c) => document.querySelector(`#conv-list [data-conversation-id="${c}"]`).click(), id);
+  for (const [i, id] of rooms.entries()) {
+    await click(id);
+    // Messages land in the room just opened, the one before and one not yet opened.
+    const targets = [id, rooms[Math.max(0, i - 1)], rooms[(i + 7) % rooms.length]];
+    await Promise.all(targets.map((room, k) => {
+      const m = `flow ${i}.${k}`;
+      sent.get(room).push(m);
+      return say(room, m);
+    }));
+  }
+  // Every room, opened again, shows each of its messages exactly once.
+  for (const id of rooms) {
+    await click(id);
+    await page.waitFor((c) => document.getElementById('chat-status').textContent === 'connected' &&
+      [...document.querySelectorAll('#conv-list [data-conversation-id]')].some((b) => b.dataset.conversationId === c && /\(open\)/.test(b.textContent)), id);
+    await page.waitFor((n) => [...document.querySelectorAll('#chat-log [data-message-id]')]
+      .filter((e) => e.textContent.startsWith('alice: flow ')).length >= n, sent.get(id).length);
+    const log = (await logText(page)).filter((l) => l.startsWith('alice: flow '));
+    assert.deepEqual([...log].sort(), sent.get(id).map((m) => `alice: ${m}`).sort(), `room ${id}`);
+  }
+  assert.equal((await bobSockets()).length, 1, 'still one socket');
+});

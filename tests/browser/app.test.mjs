@@ -70,7 +70,7 @@ test('forced drop: banner shows the trouble, then catch-up brings what was misse
   await bob.context.close();
 });
 
-test('deliberate close: no socket, no reconnect; reopening catches up', async () => {
+test('deliberate close: the chat is unsubscribed and stays so (the socket serves notifications); reopening catches up', async () => {
   const alice = await login(stub.base, 'alice');
   const bob = await openChat(browser, stub.base, 'bob');
   await clickTarget(bob.page, 'close-chat');
@@ -78,7 +78,7 @@ test('deliberate close: no socket, no reconnect; reopening catches up', async ()
   const chatConns = async () => (await stubApi(stub, 'GET', '/_stub/state')).json.connections
     .filter((c) => c.userId === 'bob' && c.attached && c.groups.includes('conversation:demo')).length;
   await bob.page.wait(3000);
-  assert.equal(await chatConns(), 0, 'the chat socket stays closed');
+  assert.equal(await chatConns(), 0, 'no connection of bob is in the conversation group');
   await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'while closed', clientMessageId: `closed-${Date.now()}` });
   await bob.page.wait(500);
   assert.equal(await count(bob.page, 'alice: while closed'), 0);

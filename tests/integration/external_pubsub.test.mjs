@@ -37,7 +37,11 @@ before(async () => {
       requests.push({ method: req.method, url: req.url, body, claims });
       const aud = `https://localhost:${port}${req.url}`;
       if (!claims || (claims.aud !== aud && claims.aud !== aud.split('?')[0])) { res.writeHead(401); res.end('{"code":"Unauthorized"}'); return; }
-      res.writeHead(202);
+      // The statuses the real service answers (docs: webpubsub-protocol.md §3).
+      const op = req.url.split('?')[0];
+      const status = /\/:(addToGroups|removeFromGroups)$/.test(op) ? 200
+        : op.includes('/permissions/') ? (req.method === 'PUT' ? 200 : 204) : 202;
+      res.writeHead(status);
       res.end();
     });
   });
@@ -87,5 +91,34 @@ test('an untrusted certificate is refused: the row is retried and parked with th
     assert.ok(state.outbox.dead >= 1);
     assert.match(state.outbox.deadRows.map((r) => r.lastError).join(' '), /certificate|verify/i);
     assert.equal(requests.slice(before).filter((r) => r.body.includes('never trusted')).length, 0);
+  } finally { await stub.stop(); }
+});
+
+test('subscriptions and activity go to the external service: filters keep them to the right connection and members', async () => {
+  const stub = await startStub({ args: ['--pubsub-connection-string', `Endpoint=https://localhost:${port};AccessKey=${KEY};Version=1.0;`,
+    '--pubsub-ca-file', path.join(dir, 'cert.pem')] });
+  try {
+    const alice = await login(stub.base, 'alice');
+    const before = requests.length;
+    const sub = await api(stub.base, alice, 'POST', '/chat/subscribe', { connectionId: "conn-'1", conversationId: 'demo', previousConversationId: null });
+    assert.equal(sub.status, 200, JSON.stringify(sub.json));
+    const calls = requests.slice(before);
+    const add = calls.find((r) => r.url.startsWith('/api/hubs/chat/:addToGroups?'));
+    assert.ok(add, calls.map((r) => r.url).join('\n'));
+    // The filter names the connection and the signed-in user (quotes doubled, as OData escapes them).
+    assert.deepEqual(JSON.parse(add.body), { groups: ['conversation:demo', 'conversation:demo:typing'], filter: "connectionId eq 'conn-''1' and userId eq 'alice'" });
+    const grant = calls.find((r) => r.method === 'PUT' && r.url.includes('/permissions/sendToGroup/connections/'));
+    assert.ok(grant && grant.url.includes('targetName=conversation%3Ademo%3Atyping'), 'typing may be sent to the subscribed conversation');
+    // A message: the group publish and one activity send to the members, by filter.
+    const sent = await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'activity', clientMessageId: 'ext-act' });
+    let act;
+    for (let i = 0; i < 50 && !act; i++) {
+      act = requests.find((r) => r.url.startsWith('/api/hubs/chat/:send?') && r.body.includes(`act:${sent.json.message.messageId}`));
+      if (!act) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(act, 'the activity event reached the service');
+    const filter = new URL(act.url, 'https://x').searchParams.get('filter');
+    assert.equal(filter, "userId in ('alice','bob','carol')");
+    assert.equal(JSON.parse(act.body).type, 'conversation.activity');
   } finally { await stub.stop(); }
 });

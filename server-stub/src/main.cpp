@@ -128,14 +128,16 @@ public:
     std::string publish_to_group(const std::string& group, const std::string& body) override {
         return call("POST", "/groups/" + url_encode(group) + "/:send", "", body, 202, "publish");
     }
-    // One request per 100 users: a send to all with the filter `userId in (...)`.
-    std::string publish_to_users(const std::vector<std::string>& users, const std::string& body) override {
+    // One request per 100 users: a send to all with the filter `userId in (...)` (and
+    // `not('group' in groups)` to skip connections that get the message in that group).
+    std::string publish_to_users(const std::vector<std::string>& users, const std::string& body, const std::string& except_group) override {
         constexpr std::size_t kPerRequest = 100;
         for (std::size_t i = 0; i < users.size(); i += kPerRequest) {
             std::string filter = "userId in (";
             for (std::size_t k = i; k < std::min(users.size(), i + kPerRequest); ++k)
                 filter += (k > i ? "," : "") + odata_quote(users[k]);
             filter += ")";
+            if (!except_group.empty()) filter += " and not(" + odata_quote(except_group) + " in groups)";
             if (auto err = call("POST", "/:send", "&filter=" + url_encode(filter), body, 202, "publish"); !err.empty()) return err;
         }
         return {};

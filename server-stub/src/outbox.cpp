@@ -3,6 +3,8 @@
 
 #include "jwt.hpp"
 
+#include "core/groups.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -65,9 +67,11 @@ std::size_t OutboxWorker::run_once(int64_t now_ms) {
             error = "fault injection: publish failed";
         } else {
             // conversation.activity goes to each member's user channel (members as of publishing:
-            // someone added since still gets it, someone removed does not); the rest to a group.
-            error = row.type == "conversation.activity" ? publisher_.publish_to_users(store_.members(row.target), row.payloadJson)
-                                                        : publisher_.publish_to_group(row.target, row.payloadJson);
+            // someone added since still gets it, someone removed does not), except connections
+            // subscribed to the conversation: they have the message itself. The rest to a group.
+            error = row.type == "conversation.activity"
+                        ? publisher_.publish_to_users(store_.members(row.target), row.payloadJson, chat::conversation_group(row.target))
+                        : publisher_.publish_to_group(row.target, row.payloadJson);
         }
         if (error.empty()) {
             store_.mark_published(row.eventId, unix_now_ms());

@@ -24,8 +24,10 @@ public:
     virtual ~Publisher() = default;
     // Sends JSON to a group. Returns "" on success, otherwise the error text.
     virtual std::string publish_to_group(const std::string& group, const std::string& json) = 0;
-    // Sends JSON to every connection of these users (their user channels). "" on success.
-    virtual std::string publish_to_users(const std::vector<std::string>& users, const std::string& json) = 0;
+    // Sends JSON to every connection of these users (their user channels) that is not in
+    // `except_group` (empty: all of them). "" on success.
+    virtual std::string publish_to_users(const std::vector<std::string>& users, const std::string& json,
+                                         const std::string& except_group) = 0;
 };
 
 struct OutboxOptions {

@@ -118,7 +118,8 @@ test('subscriptions and activity go to the external service: filters keep them t
     }
     assert.ok(act, 'the activity event reached the service');
     const filter = new URL(act.url, 'https://x').searchParams.get('filter');
-    assert.equal(filter, "userId in ('alice','bob','carol')");
+    // Members only, and not the connections subscribed to the conversation (they get the message).
+    assert.equal(filter, "userId in ('alice','bob','carol') and not('conversation:demo' in groups)");
     assert.equal(JSON.parse(act.body).type, 'conversation.activity');
   } finally { await stub.stop(); }
 });

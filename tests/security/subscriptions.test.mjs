@@ -72,6 +72,14 @@ test('conversation.activity reaches every connection of the members, and nobody 
     }
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(c.frames.filter((f) => f.type === 'message').length, 0);
+    // Subscribed to the conversation: the message itself, and no activity besides (one frame).
+    assert.equal((await api(stub.base, bob, 'POST', '/chat/subscribe', { connectionId: b.id, conversationId: secret })).status, 200);
+    const again = await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: secret, message: 'open', clientMessageId: 'act-2' });
+    const m = await b.next((x) => x.type === 'message' && x.from === 'group');
+    assert.equal(m.data.message.messageId, again.json.message.messageId);
+    await a.next((x) => x.type === 'message' && x.from === 'server' && x.data.messageId === again.json.message.messageId);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(b.frames.filter((f) => f.type === 'message').length, 0, `only the group message: ${JSON.stringify(b.frames)}`);
   } finally { a.close(); b.close(); c.close(); }
 });
 

@@ -115,6 +115,8 @@ void AppApi::seed() {
     store_.upsert_user(User{"alice", "Alice Martin", {"core"}});
     store_.upsert_user(User{"bob", "Bob Chen", {"core"}});
     store_.upsert_user(User{"carol", "Carol Diaz", {"design"}});
+    for (int i = 1; i <= config_.demo_users; ++i)
+        store_.upsert_user(User{"user-" + std::to_string(i), "User " + std::to_string(i), {"load"}});
     if (!store_.conversation_exists("demo")) {
         store_.create_conversation("demo", "Launch planning",
                                    json{{"kind", "project"}, {"name", "Launch planning"}}.dump(),

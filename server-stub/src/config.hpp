@@ -32,6 +32,7 @@ struct Config {
     std::size_t max_blob_bytes = 5 * 1024 * 1024;
     int64_t blob_url_ttl_s = 3600;            // signed attachment URLs
     bool seed = true;
+    int demo_users = 0;                       // extra seeded users user-1..user-N (load tests, demos)
     bool dev = true;                          // dev-login enabled, CORS any origin unless --allow-origin
     bool quiet = false;                       // no per-request log lines
     bool stub_api = false;                    // /_stub/ fault injection and inspection

@@ -56,6 +56,8 @@ Usage: chat-stub [options]
   --allow-origin ORIGIN    allow cross-origin requests from ORIGIN (repeatable; '*' = any, answered
                            as '*'; bearer tokens only, no cookies)
   --no-seed                do not create the demo users and conversation
+  --demo-users N           also seed users user-1 .. user-N (team "load"; for load tests and big
+                           demos; at most 100000)
   --no-dev                 deployment mode: no /auth/dev-login, no user-created notifications,
                            CORS only for --allow-origin, the access key is never printed
   --quiet                  no per-request log lines
@@ -263,6 +265,7 @@ int main(int argc, char** argv) {
             else if (a == "--max-blob-bytes") cfg.max_blob_bytes = std::stoul(need(i));
             else if (a == "--allow-origin") cfg.allow_origins.push_back(need(i));
             else if (a == "--no-seed") cfg.seed = false;
+            else if (a == "--demo-users") cfg.demo_users = std::clamp(std::stoi(need(i)), 0, 100000);
             else if (a == "--no-dev") cfg.dev = false;
             else if (a == "--enable-stub-api") cfg.stub_api = true;
             else if (a == "--quiet") cfg.quiet = true;

@@ -196,7 +196,11 @@ std::string describe(const Token& t) {
         if (lower != t.word && is_keyword(lower)) out += " (keywords are lowercase: '" + lower + "')";
         return out;
     }
-    case Token::K::Str: return "the string literal '" + (t.str.size() > 20 ? t.str.substr(0, 20) + "..." : t.str) + "'";
+    case Token::K::Str: {
+        std::string out = "the string literal '";
+        for (char ch : t.str.substr(0, 20)) out += show_char(ch);
+        return out + (t.str.size() > 20 ? "...'" : "'");
+    }
     case Token::K::Int: return "the number " + std::to_string(t.num);
     case Token::K::LParen: return "'('";
     case Token::K::RParen: return "')'";

@@ -33,8 +33,8 @@ inline constexpr std::size_t kODataMaxConcat = 16;                // concat() ca
 
 class ODataFilter {
 public:
-    // nullopt and *error set (what is wrong and its position: a 0-based byte offset) when `text`
-    // is not a valid filter. Never throws.
+    // nullopt and *error set (what is wrong and its position: a 0-based byte offset; printable
+    // ASCII, other bytes of the text shown as \xNN) when `text` is not a valid filter. Never throws.
     static std::optional<ODataFilter> parse(std::string_view text, std::string* error = nullptr);
 
     // Whether a connection passes. An empty userId is an anonymous connection: userId is null.

@@ -205,7 +205,7 @@ TEST_CASE("odata: literals, quoting and odata_quote", "[odata]") {
     }
 }
 
-TEST_CASE("odata: identifier names are case-insensitive; keywords and function names are lowercase", "[odata]") {
+TEST_CASE("odata: identifier names are case-insensitive, keywords and function names are lowercase", "[odata]") {
     CHECK(match("USERID eq 'a'", "a"));
     CHECK(match("UserId eq 'a' and ConnectionID eq 'c1'", "a", "c1"));
     CHECK(error_of("userId EQ 'a'").find("expected 'and', 'or' or the end of the filter, found 'EQ'") != std::string::npos);

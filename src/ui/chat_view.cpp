@@ -1,6 +1,7 @@
 // chat_view.cpp - see chat_view.hpp.
 #include "chat_view.hpp"
 #include "targets.hpp"
+#include "text.hpp"
 
 #include <imgui.h>
 
@@ -128,17 +129,12 @@ void conversation_list(chat::ChatSession& s, ChatViewState& st, float width) {
         target("conv:" + c.id);
         ImDrawList* dl = ImGui::GetWindowDrawList();
         const ImU32 text = ImGui::GetColorU32(ImGuiCol_Text), dim = ImGui::GetColorU32(ImGuiCol_TextDisabled);
-        dl->AddText(start, text, c.title.c_str());
-        std::string preview = c.preview.empty() ? std::string("No messages yet") : c.previewSender + ": " + c.preview;
+        const float size = ImGui::GetFontSize();
         const float avail = width - 24 * st.scale;
-        if (ImGui::CalcTextSize(preview.c_str()).x > avail) {
-            while (!preview.empty() && ImGui::CalcTextSize((preview + "...").c_str()).x > avail) {
-                preview.pop_back();
-                while (!preview.empty() && (static_cast<unsigned char>(preview.back()) & 0xC0) == 0x80) preview.pop_back();
-            }
-            preview += "...";
-        }
-        dl->AddText(ImVec2(start.x, start.y + line), dim, preview.c_str());
+        const float title_avail = c.unread > 0 ? avail - 30 * st.scale : avail;
+        text_port().draw(dl, start, text_port().ellipsize(c.title, size, title_avail), size, text, 0);
+        const std::string preview = c.preview.empty() ? std::string("No messages yet") : c.previewSender + ": " + c.preview;
+        text_port().draw(dl, ImVec2(start.x, start.y + line), text_port().ellipsize(preview, size, avail), size, dim, 0);
         if (c.unread > 0) {
             char badge[24];
             std::snprintf(badge, sizeof badge, "%llu", static_cast<unsigned long long>(c.unread));
@@ -171,10 +167,18 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
     const float close_w = ImGui::CalcTextSize(s.panel_open() ? "Close chat" : "Open chat").x + style.FramePadding.x * 2;
     const float bell_w = ImGui::CalcTextSize("Bell (999)").x + style.FramePadding.x * 2;
     const float right = w - style.WindowPadding.x - close_w;
-    ImGui::Text("%s", s.title().empty() ? "Chat" : s.title().c_str());
+    const float title_room = std::max(60.0f, right - bell_w - style.ItemSpacing.x * 2 - style.WindowPadding.x);
     if (wide) {
+        // Title, then "signed in as" in what is left (both user content: the text port draws them).
+        const float size = ImGui::GetFontSize();
+        const std::string title = text_port().ellipsize(s.title().empty() ? "Chat" : s.title(), size, title_room * 0.6f);
+        text(title);
         ImGui::SameLine();
-        ImGui::TextDisabled("  signed in as %s", s.display_name().empty() ? s.user_id().c_str() : s.display_name().c_str());
+        const float left = title_room - text_port().measure(title, size, 0).x - style.ItemSpacing.x;
+        text_ellipsized("  signed in as " + (s.display_name().empty() ? s.user_id() : s.display_name()), std::max(20.0f, left),
+                        ImGui::GetColorU32(ImGuiCol_TextDisabled));
+    } else {
+        text_ellipsized(s.title().empty() ? "Chat" : s.title(), title_room);
     }
     ImGui::SameLine(right - bell_w - style.ItemSpacing.x);
     if (header_extra) header_extra();
@@ -215,13 +219,25 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
     }
     ImGui::BeginGroup();
     if (!wide && s.conversations().size() > 1) {
-        if (ImGui::BeginCombo("##conversation", s.title().c_str())) {
+        // A picker: the combo's own label is blank, the text port draws the open conversation's title.
+        const ImVec2 at = ImGui::GetCursorScreenPos();
+        const float combo_w = ImGui::CalcItemWidth();
+        const bool open = ImGui::BeginCombo("##conversation", "");
+        text_port().draw(ImGui::GetWindowDrawList(), ImVec2(at.x + style.FramePadding.x, at.y + style.FramePadding.y),
+                         text_port().ellipsize(s.title(), ImGui::GetFontSize(), combo_w - ImGui::GetFrameHeight() - style.FramePadding.x * 2),
+                         ImGui::GetFontSize(), ImGui::GetColorU32(ImGuiCol_Text), 0);
+        if (open) {
             for (const auto& c : s.conversations()) {
-                std::string label = c.title + (c.unread ? " (" + std::to_string(c.unread) + ")" : "");
-                if (ImGui::Selectable(label.c_str(), c.id == s.current_id())) {
+                ImGui::PushID(c.id.c_str());
+                const ImVec2 row = ImGui::GetCursorScreenPos();
+                if (ImGui::Selectable("##pick", c.id == s.current_id(), 0, ImVec2(0, ImGui::GetTextLineHeight()))) {
                     s.open_conversation(c.id);
                     st.history.jump_to_bottom = true;
                 }
+                const std::string label = c.title + (c.unread ? " (" + std::to_string(c.unread) + ")" : "");
+                text_port().draw(ImGui::GetWindowDrawList(), row, text_port().ellipsize(label, ImGui::GetFontSize(), combo_w),
+                                 ImGui::GetFontSize(), ImGui::GetColorU32(ImGuiCol_Text), 0);
+                ImGui::PopID();
             }
             ImGui::EndCombo();
         }
@@ -240,7 +256,8 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
     } else {
         std::string who = typing[0];
         for (std::size_t i = 1; i < typing.size(); ++i) who += ", " + typing[i];
-        ImGui::TextDisabled("%s %s typing...", who.c_str(), typing.size() == 1 ? "is" : "are");
+        text_ellipsized(who + (typing.size() == 1 ? " is typing..." : " are typing..."), ImGui::GetContentRegionAvail().x,
+                        ImGui::GetColorU32(ImGuiCol_TextDisabled));
     }
 
     // Composer area: the page lays its textarea over this rect (native text entry, IME, paste).

@@ -1,6 +1,7 @@
 // chat_view_history.cpp - the virtualised message list (see chat_view.hpp).
 #include "chat_view.hpp"
 #include "targets.hpp"
+#include "text.hpp"
 
 #include <imgui.h>
 
@@ -29,7 +30,7 @@ float measure(const chat::Message& m, bool separator, float width, float scale) 
     const float spacing = ImGui::GetStyle().ItemSpacing.y;
     float h = line + spacing;  // header + gap after the row
     if (separator) h += line;
-    if (!m.text.empty()) h += ImGui::CalcTextSize(m.text.c_str(), m.text.c_str() + m.text.size(), false, width).y + spacing;
+    if (!m.text.empty()) h += text_port().measure(m.text, ImGui::GetFontSize(), width).y + spacing;
     if (m.attachment) h += line;
     if (is_image(m)) h += kThumbHeight * scale + spacing;
     return h;
@@ -47,7 +48,7 @@ void draw_row(chat::ChatSession& s, ChatViewState& st, const HistoryLayout::Row&
     const bool mine = m.senderId == s.user_id();
     const ImVec4 me_col = st.light ? ImVec4(0.1f, 0.3f, 0.7f, 1) : ImVec4(0.55f, 0.75f, 1, 1);
     const ImVec4 other_col = st.light ? ImVec4(0.6f, 0.35f, 0.0f, 1) : ImVec4(0.95f, 0.8f, 0.5f, 1);
-    ImGui::TextColored(mine ? me_col : other_col, "%s", m.senderId.c_str());
+    text(m.senderId, ImGui::GetColorU32(mine ? me_col : other_col));
     ImGui::SameLine();
     ImGui::TextDisabled("%s", format_time(m.createdAtMs).c_str());
     ImGui::SameLine();
@@ -63,11 +64,7 @@ void draw_row(chat::ChatSession& s, ChatViewState& st, const HistoryLayout::Row&
         if (ImGui::SmallButton("Retry")) retry = m.clientMessageId;
         target("retry:" + m.clientMessageId);
     }
-    if (!m.text.empty()) {
-        ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + width);
-        ImGui::TextUnformatted(m.text.c_str(), m.text.c_str() + m.text.size());
-        ImGui::PopTextWrapPos();
-    }
+    if (!m.text.empty()) text_wrapped(m.text, width);
     if (is_image(m)) {
         Thumbnail& t = st.thumbnails[m.attachment->url];
         if (!t.requested) {
@@ -90,10 +87,10 @@ void draw_row(chat::ChatSession& s, ChatViewState& st, const HistoryLayout::Row&
         }
     }
     if (m.attachment) {
-        char label[320];
-        std::snprintf(label, sizeof label, "[attachment] %s (%.1f KB)", m.attachment->name.c_str(),
-                      static_cast<double>(m.attachment->size) / 1024.0);
-        if (ImGui::SmallButton(label)) st.copy_request.clear(), st.open_url = m.attachment->url;
+        char size[48];
+        std::snprintf(size, sizeof size, " (%.1f KB)", static_cast<double>(m.attachment->size) / 1024.0);
+        const std::string name = text_port().ellipsize(m.attachment->name, ImGui::GetFontSize(), std::max(40.0f, width * 0.7f));
+        if (text_button("##attachment", "[attachment] " + name + size)) st.copy_request.clear(), st.open_url = m.attachment->url;
     }
     ImGui::PopID();
 }

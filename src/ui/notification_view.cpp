@@ -3,6 +3,7 @@
 
 #include "chat_view.hpp"
 #include "targets.hpp"
+#include "text.hpp"
 
 #include <imgui.h>
 
@@ -46,16 +47,14 @@ void draw_feed(notify::NotificationCenter& center, FeedViewState& st, float disp
         if (!it->read) ImGui::TextColored(ImVec4(0.35f, 0.6f, 1, 1), "\xe2\x97\x8f");  // ● unread
         else ImGui::TextDisabled(" ");
         ImGui::SameLine();
-        ImGui::TextUnformatted(it->title.c_str());
+        const std::string when = format_time(it->createdAt);
+        const float room = ImGui::GetContentRegionAvail().x - ImGui::CalcTextSize(when.c_str()).x - ImGui::GetStyle().ItemSpacing.x;
+        text_ellipsized(it->title, std::max(40.0f, room));
         ImGui::SameLine();
-        ImGui::TextDisabled("%s", format_time(it->createdAt).c_str());
-        if (!it->body.empty()) {
-            ImGui::PushTextWrapPos(0.0f);
-            ImGui::TextDisabled("%s", it->body.c_str());
-            ImGui::PopTextWrapPos();
-        }
+        ImGui::TextDisabled("%s", when.c_str());
+        if (!it->body.empty()) text_wrapped(it->body, ImGui::GetContentRegionAvail().x, ImGui::GetColorU32(ImGuiCol_TextDisabled));
         if (!it->actionLabel.empty()) {
-            if (ImGui::SmallButton(it->actionLabel.c_str())) {
+            if (text_button("##action", text_port().ellipsize(it->actionLabel, ImGui::GetFontSize(), 200 * st.scale))) {
                 st.open_url = it->actionLink;
                 read_id = it->id;
             }
@@ -99,11 +98,14 @@ void draw_toasts(notify::NotificationCenter& center, FeedViewState& st, float di
         ImGui::Begin(name, nullptr,
                      ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoFocusOnAppearing |
                          ImGuiWindowFlags_NoNav | ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoSavedSettings);
-        ImGui::TextUnformatted(t->title.c_str());
+        text_ellipsized(t->title, w - 16 * st.scale);
         if (!t->body.empty()) {
-            ImGui::PushTextWrapPos(w - 16 * st.scale);
-            ImGui::TextDisabled("%s", t->body.c_str());
-            ImGui::PopTextWrapPos();
+            // At most three lines: a toast is a glance, the feed has the rest.
+            std::string body = t->body;
+            const float size = ImGui::GetFontSize(), bw = w - 16 * st.scale;
+            if (text_port().measure(body, size, bw).y > size * 3.6f)
+                body = text_port().ellipsize(body, size, bw * 2.5f);
+            text_wrapped(body, bw, ImGui::GetColorU32(ImGuiCol_TextDisabled));
         }
         if (ImGui::SmallButton("Open feed")) st.open = true;
         target("toast:" + t->id);

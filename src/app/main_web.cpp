@@ -7,10 +7,12 @@
 #include "core/chat_session.hpp"
 #include "core/json_limits.hpp"
 #include "core/notification_center.hpp"
+#include "platform/web/text_web.hpp"
 #include "platform/web/web_platform.hpp"
 #include "ui/chat_view.hpp"
 #include "ui/notification_view.hpp"
 #include "ui/targets.hpp"
+#include "ui/text.hpp"
 
 #include <GLFW/glfw3.h>
 #include <emscripten.h>
@@ -33,6 +35,7 @@ struct App {
     std::unique_ptr<wps::Realtime> realtime;    // the tab's one socket (outlives its users below)
     std::unique_ptr<chat::ChatSession> session;
     std::unique_ptr<notify::NotificationCenter> center;
+    web::WebTextPort text;                      // user content: the browser shapes and rasterizes it
     ui::ChatViewState view;
     ui::FeedViewState feed;
     std::set<std::string> mirrored;
@@ -285,7 +288,7 @@ void sync_mirror(App& a) {
                          : c.offline                                 ? "offline"
                                                                      : wps::to_string(c.state);
     // "connected" only once the open conversation is subscribed and caught up (live for real).
-    if (c.state == wps::ClientState::Connected && a.session->panel_open() && a.session->phase() != chat::Phase::Failed)
+    if (c.state == wps::ClientState::Connected && !c.offline && a.session->panel_open() && a.session->phase() != chat::Phase::Failed)
         status = a.session->in_sync() ? "connected"
                  : !a.session->subscribe_error().empty() && !a.session->subscribed() ? "not-subscribed"
                  : !a.session->subscribed() ? "subscribing"
@@ -356,6 +359,19 @@ void load_fonts(float dpr) {
     io.Fonts->Build();
     if (!io.Fonts->Fonts.empty()) io.Fonts->Fonts[0]->FallbackChar = 0xFFFD;
 }
+
+// Test hooks for the text port (Module.chat.text*): what the last drawn frame rasterized and
+// called into JS for (both 0 when nothing new was shown), running totals, pages alive.
+EM_JS(void, js_text_stats, (int rasterized, double rasterized_total, int js_calls, double js_calls_total, int pages, double evictions, int dropped), {
+    var c = Module.chat;
+    c.textRasterized = rasterized;
+    c.textRasterizedTotal = rasterized_total;
+    c.textJsCalls = js_calls;
+    c.textJsCallsTotal = js_calls_total;
+    c.textPages = pages;
+    c.textEvictions = evictions;
+    c.textDropped = dropped;
+});
 
 EM_JS(int, js_clipboard, (char* out, int cap), {
     var t = Module.chat.clipboard || "";
@@ -485,6 +501,7 @@ void frame() {
         // WebGL context restored: every GL object (buffers, shaders, font texture) is recreated.
         ImGui_ImplOpenGL3_Shutdown();
         ImGui_ImplOpenGL3_Init("#version 300 es");
+        a.text.invalidate_rasters();  // the text pages died with the context: rasterized again on demand
         for (auto& [url, t] : a.view.thumbnails)
             if (!t.rgba.empty()) t.texture = upload_texture(t);
         a.context_lost = false;
@@ -506,6 +523,7 @@ void frame() {
         if (a.view.light) ImGui::StyleColorsLight(&fresh); else ImGui::StyleColorsDark(&fresh);
         fresh.ScaleAllSizes(dpr);
         ImGui::GetStyle() = fresh;
+        a.text.invalidate_rasters();  // text drawn in the old theme's colours is not shown again
     }
     if (dpr != a.dpr) {
         // Moved to a screen with another pixel ratio, or zoomed: re-rasterise the font and rescale.
@@ -517,6 +535,7 @@ void frame() {
         if (a.view.light) ImGui::StyleColorsLight(&fresh); else ImGui::StyleColorsDark(&fresh);
         fresh.ScaleAllSizes(dpr);
         ImGui::GetStyle() = fresh;
+        a.text.invalidate_all();  // sizes change with the ratio: new layouts and rasters
         a.dpr = dpr;
     }
     a.view.composer_bytes = static_cast<std::size_t>(js_composer_bytes());
@@ -529,6 +548,7 @@ void frame() {
     io.DisplaySize = ImVec2(static_cast<float>(canvas_width()), static_cast<float>(canvas_height()));
     io.DisplayFramebufferScale = ImVec2(1, 1);
     io.MouseWheel += static_cast<float>(js_take_wheel());
+    a.text.begin_frame();
     ImGui::NewFrame();
     ui::targets().clear();
     a.view.scale = dpr;
@@ -545,6 +565,12 @@ void frame() {
     if (a.view.light) glClearColor(0.95f, 0.95f, 0.96f, 1); else glClearColor(0.1f, 0.1f, 0.12f, 1);
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    {
+        const auto ts = a.text.stats();
+        js_text_stats(static_cast<int>(ts.rasterized_frame), static_cast<double>(ts.rasterized_total), static_cast<int>(ts.js_calls_frame),
+                      static_cast<double>(ts.js_calls_total), static_cast<int>(ts.pages), static_cast<double>(ts.evictions),
+                      static_cast<int>(ts.dropped_frame));
+    }
     js_frame_drawn();
     {
         // Test hook: clickable canvas items by name, in CSS px (centre x, centre y, w, h).
@@ -619,6 +645,8 @@ int main() {
     ImGui_ImplGlfw_InitForOpenGL(a.window, true);
     glfwSetScrollCallback(a.window, nullptr);  // the page normalises wheel deltas itself
     ImGui_ImplOpenGL3_Init("#version 300 es");
+    // User content through the browser's text (the GL context exists now: its pages are textures).
+    ui::set_text_port(&a.text);
     io.SetClipboardTextFn = set_clipboard;
     io.GetClipboardTextFn = get_clipboard;
     io.ConfigInputTextCursorBlink = false;  // no redraws just to blink

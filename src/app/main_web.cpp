@@ -325,24 +325,22 @@ std::string take_click(int which) {
     return buf;
 }
 
+// ImGui's atlas: the interface's own labels only (user content goes through the text port). The
+// ranges are the subset src/app/CMakeLists.txt cuts from DejaVu Sans; they must agree.
 void load_fonts(float dpr) {
     ImGuiIO& io = ImGui::GetIO();
     static const ImWchar ranges[] = {
-        0x0020, 0x00FF,  // Basic Latin + Latin-1
-        0x0100, 0x024F,  // Latin Extended-A/B
-        0x0370, 0x03FF,  // Greek
-        0x0400, 0x04FF,  // Cyrillic
-        0x2000, 0x206F,  // General punctuation
-        0x20A0, 0x20CF,  // Currency
-        0x2190, 0x21FF,  // Arrows
-        0x25A0, 0x25FF,  // Geometric shapes (status dot)
-        0xFFFD, 0xFFFD,  // Replacement character
+        0x0020, 0x007E,  // ASCII
+        0x00A0, 0x00FF,  // Latin-1 (no-break space, ×, °, accented letters)
+        0x2010, 0x2027,  // dashes, quotes, bullet, ellipsis
+        0x2030, 0x203A,  // per mille, primes, angle quotes
+        0x20AC, 0x20AC,  // euro
+        0x2190, 0x2193,  // arrows
+        0x25B2, 0x25B2, 0x25B6, 0x25B6, 0x25BC, 0x25BC, 0x25C0, 0x25C0,  // triangles
+        0x25CB, 0x25CB, 0x25CF, 0x25CF,  // circles (status dot)
+        0x2713, 0x2713, 0x2715, 0x2715,  // check, cross
+        0xFFFD, 0xFFFD,  // replacement character
         0,
-    };
-    // Monochrome emoji and symbols (Symbola subset), merged into the same font.
-    static const ImWchar emoji[] = {
-        0x2600, 0x27BF, 0x1F389, 0x1F38A, 0x1F44A, 0x1F450, 0x1F525, 0x1F525,
-        0x1F600, 0x1F64F, 0x1F680, 0x1F6C5, 0x1F914, 0x1F914, 0,
     };
     ImFontConfig cfg;
     cfg.OversampleH = 2;
@@ -350,11 +348,6 @@ void load_fonts(float dpr) {
         io.Fonts->AddFontDefault();
         return;
     }
-    ImFontConfig merge;
-    merge.MergeMode = true;
-    merge.OversampleH = 1;
-    merge.GlyphMinAdvanceX = 16.0f * dpr;
-    io.Fonts->AddFontFromFileTTF("/fonts/emoji.ttf", 16.0f * dpr, &merge, emoji);
     // Characters outside the atlas show U+FFFD instead of nothing.
     io.Fonts->Build();
     if (!io.Fonts->Fonts.empty()) io.Fonts->Fonts[0]->FallbackChar = 0xFFFD;

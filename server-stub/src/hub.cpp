@@ -252,8 +252,8 @@ void Hub::handle(Conn& c, const ClientFrame& frame, std::size_t frame_bytes) {
         remember(c, f->ackId);
         const std::string hub = c.hub, self = c.id, from = c.userId;
         const auto ackId = f->ackId;
-        MessageFrame m{true, f->group, from.empty() ? std::nullopt : std::optional<std::string>(from), f->dataType,
-                       f->data, std::nullopt};
+        Publication m{MessageFrame{true, f->group, from.empty() ? std::nullopt : std::optional<std::string>(from), f->dataType,
+                                   f->data, std::nullopt}};
         auto& h = hubs_[hub];
         auto g = h.groups.find(f->group);
         if (g != h.groups.end()) {
@@ -370,23 +370,51 @@ void Hub::send_frame(Conn& c, const ServiceFrame& frame) {
 }
 
 void Hub::deliver(Conn& c, const MessageFrame& frame) {
+    Publication pub{frame};
+    deliver(c, pub);
+}
+
+// One publication reaches many connections: it is serialised once, lazily per protocol. The json
+// protocol's frame is shared as it is; the reliable protocol's is that text with the connection's
+// sequenceId added as the last member (one copy, no re-serialisation); simple clients share the
+// data itself.
+void Hub::deliver(Conn& c, Publication& pub) {
+    const MessageFrame& frame = pub.frame;
     if (c.protocol == ClientProtocol::Simple) {
         // A simple client gets the data itself: binary in a binary frame, text as it is, json as
         // its serialisation (both in text frames).
         if (!c.sink) return;
-        if (frame.dataType == DataType::Binary && frame.data.is_string())
-            if (auto bytes = base64_decode(frame.data.get_ref<const std::string&>()))
-                return c.sink->send_binary(std::make_shared<const std::string>(std::move(*bytes)));
-        c.sink->send(std::make_shared<const std::string>(
-            frame.data.is_string() ? frame.data.get<std::string>()
-                                   : frame.data.dump(-1, ' ', false, json::error_handler_t::replace)));
+        if (!pub.simple_done) {
+            pub.simple_done = true;
+            if (frame.dataType == DataType::Binary && frame.data.is_string())
+                if (auto bytes = base64_decode(frame.data.get_ref<const std::string&>()))
+                    pub.simple_binary = std::make_shared<const std::string>(std::move(*bytes));
+            if (!pub.simple_binary)
+                pub.simple_text = std::make_shared<const std::string>(
+                    frame.data.is_string() ? frame.data.get<std::string>() : frame.data.dump(-1, ' ', false, json::error_handler_t::replace));
+        }
+        if (pub.simple_binary) return c.sink->send_binary(pub.simple_binary);
+        c.sink->send(pub.simple_text);
         return;
     }
-    if (c.protocol == ClientProtocol::Json) return send_frame(c, ServiceFrame{frame});
-    MessageFrame m = frame;
-    m.sequenceId = c.next_seq++;
-    auto text = std::make_shared<const std::string>(encode(ServiceFrame{m}));
-    c.unacked.emplace_back(*m.sequenceId, text);
+    if (!pub.json_text) {
+        MessageFrame unsequenced = frame;
+        unsequenced.sequenceId.reset();
+        pub.json_text = std::make_shared<const std::string>(encode(ServiceFrame{unsequenced}));
+    }
+    if (c.protocol == ClientProtocol::Json) {
+        if (c.sink) c.sink->send(pub.json_text);
+        return;
+    }
+    const uint64_t seq = c.next_seq++;
+    const std::string& base = *pub.json_text;  // a JSON object: "{...}"
+    char member[40];
+    const int n = std::snprintf(member, sizeof member, ",\"sequenceId\":%llu}", static_cast<unsigned long long>(seq));
+    std::string framed;
+    framed.reserve(base.size() + static_cast<std::size_t>(n));
+    framed.append(base, 0, base.size() - 1).append(member, static_cast<std::size_t>(n));
+    auto text = std::make_shared<const std::string>(std::move(framed));
+    c.unacked.emplace_back(seq, text);
     c.unacked_bytes += text->size();
     total_unacked_bytes_ += text->size();
     const bool over_budget = total_unacked_bytes_ > limits_.max_total_unacked_bytes && c.unacked_bytes > 1024 * 1024;
@@ -413,8 +441,9 @@ void Hub::send_to_all(const std::string& hub, const Payload& p, const std::set<s
     std::vector<std::string> ids;
     for (auto& [id, c] : h->second.conns)
         if (!excluded.count(id) && passes(filter, id, c.userId, c.groups)) ids.push_back(id);
+    Publication pub{server_frame(p)};
     for (auto& id : ids)
-        if (Conn* c = find(hub, id)) deliver(*c, server_frame(p));
+        if (Conn* c = find(hub, id)) deliver(*c, pub);
 }
 
 void Hub::send_to_group(const std::string& hub, const std::string& group, const Payload& p,
@@ -427,9 +456,9 @@ void Hub::send_to_group(const std::string& hub, const std::string& group, const 
     for (auto& id : g->second)
         if (!excluded.count(id))
             if (const Conn* c = find(hub, id); c && passes(filter, id, c->userId, c->groups)) members.push_back(id);
-    MessageFrame m{true, group, std::nullopt, p.dataType, p.data, std::nullopt};
+    Publication pub{MessageFrame{true, group, std::nullopt, p.dataType, p.data, std::nullopt}};
     for (auto& id : members)
-        if (Conn* c = find(hub, id)) deliver(*c, m);
+        if (Conn* c = find(hub, id)) deliver(*c, pub);
 }
 
 void Hub::send_to_user(const std::string& hub, const std::string& user, const Payload& p, const ODataFilter* filter) {
@@ -440,8 +469,9 @@ void Hub::send_to_user(const std::string& hub, const std::string& user, const Pa
     std::vector<std::string> ids;
     for (auto& id : u->second)
         if (const Conn* c = find(hub, id); c && passes(filter, id, c->userId, c->groups)) ids.push_back(id);
+    Publication pub{server_frame(p)};
     for (auto& id : ids)
-        if (Conn* c = find(hub, id)) deliver(*c, server_frame(p));
+        if (Conn* c = find(hub, id)) deliver(*c, pub);
 }
 
 void Hub::send_to_connection(const std::string& hub, const std::string& id, const Payload& p) {

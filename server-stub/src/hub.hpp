@@ -176,7 +176,14 @@ private:
     const Conn* find(const std::string& hub, const std::string& id) const;
     Conn* find_any(const std::string& id);
     std::vector<std::string> matching(const std::string& hub, const ODataFilter& filter) const;
+    struct Publication {
+        explicit Publication(wps::MessageFrame f) : frame(std::move(f)) {}
+        wps::MessageFrame frame;
+        std::shared_ptr<const std::string> json_text, simple_text, simple_binary;  // encoded once, lazily
+        bool simple_done = false;
+    };
     void deliver(Conn& c, const wps::MessageFrame& frame);
+    void deliver(Conn& c, Publication& pub);
     void send_frame(Conn& c, const wps::ServiceFrame& frame);
     void ack(Conn& c, std::optional<uint64_t> ackId, const std::string& error = {}, const std::string& message = {});
     bool is_duplicate(Conn& c, uint64_t ackId);

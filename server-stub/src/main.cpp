@@ -5,6 +5,7 @@
 #include "jwt.hpp"
 #include "net.hpp"
 #include "odata_filter.hpp"
+#include "core/json_limits.hpp"
 #include "outbox.hpp"
 #include "rest_api.hpp"
 #include "sqlite_store.hpp"
@@ -15,6 +16,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -178,6 +180,48 @@ private:
     std::string endpoint_, key_, hub_, ca_file_;
 };
 
+// Publishes to the embedded emulator in process: the payload is parsed on the worker's thread,
+// then the hub (owned by the io thread) delivers it there; the row is marked published once the
+// frames are queued on the connections, as a REST 202 would have meant. No HTTP, no JWT.
+class HubPublisher final : public Publisher {
+public:
+    HubPublisher(Hub& hub, std::string hub_name, std::shared_ptr<IoPoster> poster)
+        : hub_(hub), name_(std::move(hub_name)), poster_(std::move(poster)) {}
+    std::string publish_to_group(const std::string& group, const std::string& body) override {
+        return run(body, [this, group](const Payload& p) { hub_.send_to_group(name_, group, p, {}); });
+    }
+    std::string publish_to_users(const std::vector<std::string>& users, const std::string& body, const std::string& except_group) override {
+        std::string filter = "userId in (";
+        for (std::size_t k = 0; k < users.size(); ++k) filter += (k ? "," : "") + odata_quote(users[k]);
+        filter += ")";
+        if (!except_group.empty()) filter += " and not(" + odata_quote(except_group) + " in groups)";
+        std::string why;
+        auto parsed = ODataFilter::parse(filter, &why);
+        if (!parsed) return "activity filter: " + why;  // (user ids are quoted: cannot happen)
+        auto f = std::make_shared<ODataFilter>(std::move(*parsed));
+        return run(body, [this, f](const Payload& p) { hub_.send_to_all(name_, p, {}, f.get()); });
+    }
+
+private:
+    std::string run(const std::string& body, std::function<void(const Payload&)> send) {
+        json data = wps::parse_json_bounded(body);
+        if (data.is_discarded()) return "publish failed: the outbox row is not JSON";
+        auto done = std::make_shared<std::promise<void>>();
+        auto future = done->get_future();
+        auto payload = std::make_shared<Payload>(Payload{wps::DataType::Json, std::move(data)});
+        if (!poster_->post([send = std::move(send), payload, done] {
+                send(*payload);
+                done->set_value();
+            }))
+            return "publish failed: the server is stopping";
+        if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return "publish failed: the io thread did not answer in 5 s";
+        return {};
+    }
+    Hub& hub_;
+    std::string name_;
+    std::shared_ptr<IoPoster> poster_;
+};
+
 std::string content_type_for(const std::string& path) {
     auto ends = [&](const char* ext) {
         const std::string e(ext);
@@ -318,10 +362,10 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    // The publisher learns the embedded endpoint once the port is bound.
-    std::string publish_endpoint = external.endpoint;
-    RestPublisher* publisher_ptr = nullptr;
-    std::unique_ptr<RestPublisher> publisher;
+    const std::string publish_endpoint = external.endpoint;
+    RestPublisher* publisher_ptr = nullptr;  // the external service's REST API (null: embedded)
+    std::unique_ptr<Publisher> publisher;
+    auto poster = std::make_shared<IoPoster>();
     std::unique_ptr<OutboxWorker> worker;
     std::thread settle;               // prints "ready" once the start-up outbox rows are handled
     std::atomic<bool> stopping{false};
@@ -417,6 +461,7 @@ int main(int argc, char** argv) {
         return static_file(static_root, r);
     };
     h.max_connections = cfg.max_connections;
+    h.poster = poster;
     h.ready = [&](int actual) {
         port = actual;
         // The embedded emulator is reached on the bound address (loopback for a wildcard bind).
@@ -426,13 +471,17 @@ int main(int argc, char** argv) {
         const std::string public_base = cfg.public_url.empty() ? local_base : cfg.public_url;
         rest.set_public_endpoint(public_base);
         if (external.endpoint.empty()) app.set_public_endpoint(public_base);
-        if (publish_endpoint.empty()) publish_endpoint = local_base;
-        publisher = std::make_unique<RestPublisher>(publish_endpoint, target.access_key, cfg.hub, cfg.pubsub_ca_file);
-        publisher_ptr = publisher.get();
+        if (!external.endpoint.empty()) {
+            auto rest_publisher = std::make_unique<RestPublisher>(publish_endpoint, target.access_key, cfg.hub, cfg.pubsub_ca_file);
+            publisher_ptr = rest_publisher.get();
+            publisher = std::move(rest_publisher);
+        } else {
+            publisher = std::make_unique<HubPublisher>(hub, cfg.hub, poster);
+        }
         OutboxOptions oo;
         oo.max_attempts = std::max(1, cfg.outbox_max_attempts);
         oo.base_retry_ms = std::max<int64_t>(1, cfg.outbox_retry_ms);
-        worker = std::make_unique<OutboxWorker>(*store, *publisher_ptr, oo);
+        worker = std::make_unique<OutboxWorker>(*store, *publisher, oo);
         worker->set_paused(cfg.outbox_paused);
         worker->start();
         const std::string& base = public_base;
@@ -448,7 +497,7 @@ int main(int argc, char** argv) {
         // A known state at "ready": rows committed before start-up (the demo seed's welcome message
         // and notification, or rows left by a killed run) have had their first publish attempt, so
         // nothing the seed wrote reaches a client that joins, or a test that pauses the outbox,
-        // after "ready". The worker publishes through this server's own REST plane, which answers
+        // after "ready". The worker publishes through the io thread (in process, or its REST plane), which runs
         // only once run_server's loop runs: hence the wait happens beside it. With the outbox paused
         // (--outbox-paused) the rows stay pending and "ready" comes at once.
         settle = std::thread([&, text = out.str()] {

@@ -525,6 +525,21 @@ private:
 
 } // namespace
 
+bool IoPoster::post(std::function<void()> work) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!post_) return false;
+    post_(std::move(work));
+    return true;
+}
+void IoPoster::bind(std::function<void(std::function<void()>)> post) {
+    std::lock_guard<std::mutex> lock(mu_);
+    post_ = std::move(post);
+}
+void IoPoster::unbind() {
+    std::lock_guard<std::mutex> lock(mu_);
+    post_ = nullptr;
+}
+
 void run_server(const std::string& bind, int port, NetHandlers handlers) {
     // Leave descriptors for the database, attachments and the outbox's HTTP client.
     rlimit lim{};
@@ -552,6 +567,11 @@ void run_server(const std::string& bind, int port, NetHandlers handlers) {
     tick();
     asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](beast::error_code, int) { ioc.stop(); });
+    if (handlers.poster) handlers.poster->bind([&ioc](std::function<void()> work) { asio::post(ioc, std::move(work)); });
+    struct Unbind {
+        std::shared_ptr<IoPoster> p;
+        ~Unbind() { if (p) p->unbind(); }
+    } unbind{handlers.poster};
     if (handlers.ready) handlers.ready(listener->port());
     // The last error boundary: a handler that throws is logged and the loop goes on.
     for (;;) {

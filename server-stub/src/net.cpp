@@ -14,6 +14,7 @@
 #include "jwt.hpp"
 
 #include <boost/asio.hpp>
+#include <thread>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
@@ -72,6 +73,7 @@ private:
 
 std::size_t g_open_connections = 0;
 std::size_t g_queued_bytes = 0;  // bytes waiting in every WebSocket write queue
+std::thread::id g_io_thread;       // the thread that runs the io loop (run_server)
 std::size_t g_http_out_bytes = 0;  // response bodies being written to HTTP clients
 // Past this, new responses with a body get a 503: readers that never read cannot pile up files.
 constexpr std::size_t kHttpOutBudget = 256 * 1024 * 1024;
@@ -143,20 +145,27 @@ private:
     };
 
     void enqueue(std::shared_ptr<const std::string> data, bool binary) {
+        // The hub runs on the io thread: a frame from there is queued at once (no handler
+        // allocation per delivery); from any other thread it is posted.
+        if (std::this_thread::get_id() == g_io_thread) return push(std::move(data), binary);
         asio::post(ws_.get_executor(), [self = shared_from_this(), data = std::move(data), binary]() mutable {
-            if (self->closing_) return;
-            const bool over_budget = g_queued_bytes + data->size() > kGlobalQueueBudget && self->queued_bytes_ > kFairShareBytes;
-            if (self->queue_.size() >= kMaxWriteQueue || self->queued_bytes_ + data->size() > kMaxWriteQueueBytes || over_budget) {
-                // A reader this slow cannot take a close frame either: drop the queue and the
-                // socket now, so memory stays bounded (a reliable session stays recoverable).
-                self->teardown("slow consumer");
-                return;
-            }
-            self->queued_bytes_ += data->size();
-            g_queued_bytes += data->size();
-            self->queue_.push_back(Outgoing{std::move(data), binary});
-            if (self->queue_.size() == 1) self->do_write();
+            self->push(std::move(data), binary);
         });
+    }
+
+    void push(std::shared_ptr<const std::string> data, bool binary) {
+        if (closing_) return;
+        const bool over_budget = g_queued_bytes + data->size() > kGlobalQueueBudget && queued_bytes_ > kFairShareBytes;
+        if (queue_.size() >= kMaxWriteQueue || queued_bytes_ + data->size() > kMaxWriteQueueBytes || over_budget) {
+            // A reader this slow cannot take a close frame either: drop the queue and the
+            // socket now, so memory stays bounded (a reliable session stays recoverable).
+            teardown("slow consumer");
+            return;
+        }
+        queued_bytes_ += data->size();
+        g_queued_bytes += data->size();
+        queue_.push_back(Outgoing{std::move(data), binary});
+        if (queue_.size() == 1) do_write();
     }
 
     // Closes the TCP socket without a close handshake; pending reads and writes end with errors.
@@ -567,6 +576,7 @@ void run_server(const std::string& bind, int port, NetHandlers handlers) {
     tick();
     asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](beast::error_code, int) { ioc.stop(); });
+    g_io_thread = std::this_thread::get_id();  // ioc.run() below runs on this thread only
     if (handlers.poster) handlers.poster->bind([&ioc](std::function<void()> work) { asio::post(ioc, std::move(work)); });
     struct Unbind {
         std::shared_ptr<IoPoster> p;

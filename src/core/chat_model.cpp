@@ -185,6 +185,19 @@ std::size_t Conversation::unread(uint64_t lastReadSeq, const std::string& me) co
     return n;
 }
 
+std::vector<const Message*> Conversation::stored_after(uint64_t seq) const {
+    std::vector<const Message*> out;
+    for (auto it = stored_.upper_bound(seq); it != stored_.end(); ++it) out.push_back(&it->second);
+    return out;
+}
+
+std::vector<const Message*> Conversation::locals() const {
+    std::vector<const Message*> out;
+    out.reserve(local_.size());
+    for (const Message& m : local_) out.push_back(&m);
+    return out;
+}
+
 std::vector<const Message*> Conversation::ordered() const {
     std::vector<const Message*> out;
     out.reserve(size());

@@ -82,6 +82,11 @@ public:
 
     // Stored messages by sequence, then local (pending/failed) ones in creation order.
     std::vector<const Message*> ordered() const;
+    // Stored messages after `seq`, ascending: what arrived since a view last looked (O(k log n)).
+    // Stored messages never move or change, so their addresses stay valid; local ones may.
+    std::vector<const Message*> stored_after(uint64_t seq) const;
+    std::vector<const Message*> locals() const;
+    std::size_t stored_count() const { return stored_.size(); }
     std::size_t size() const { return stored_.size() + local_.size(); }
     std::size_t failed_count() const;
     // Changes on every mutation: views rebuild their layout only when it moved.

@@ -30,6 +30,11 @@ struct HistoryLayout {
     float cache_width = -1;
     uint64_t version = 0;          // the conversation's version the rows were built from
     float total = 0;
+    // The stored rows (a prefix of `rows`; local ones follow): a change that only appended stored
+    // messages extends them instead of rebuilding 100,000 rows.
+    std::size_t stored_rows = 0;
+    uint64_t first_seq = 0, last_seq = 0;
+    float stored_total = 0;
     std::string conversation;
     std::size_t seen_count = 0;    // messages when the user was last at the bottom
     std::string anchor_key;        // first visible row, for anchor-preserving prepend

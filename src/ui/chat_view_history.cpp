@@ -109,22 +109,18 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
         L.height_cache.clear();
         L.cache_width = width;
         L.version = 0;
+        L.stored_rows = 0;  // every row is measured again
     }
 
     // Rows: pointers plus cached heights, rebuilt only when the conversation changed (not per
-    // frame); only rows never seen at this width are measured.
+    // frame); only rows never seen at this width are measured. A change that appended stored
+    // messages (a live one, a catch-up) extends the stored rows: its cost does not grow with the
+    // history.
+    const chat::Conversation& conv = s.conversation();
     const std::string old_first = L.rows.empty() ? std::string() : L.rows.front().key;
-    const bool rebuild = L.version != s.conversation().version();
-    std::vector<const chat::Message*> msgs;
-    if (rebuild) {
-        msgs = s.conversation().ordered();
-        L.version = s.conversation().version();
-        L.rows.clear();
-        L.rows.reserve(msgs.size());
-    }
     float offset = 0;
     int64_t prev_day = -2;
-    for (const chat::Message* m : msgs) {
+    auto add_row = [&](const chat::Message* m) {
         HistoryLayout::Row row;
         row.msg = m;
         row.key = row_key(*m);
@@ -138,8 +134,33 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
         row.offset = offset;
         offset += row.height;
         L.rows.push_back(std::move(row));
+    };
+    if (L.version != conv.version()) {
+        L.version = conv.version();
+        std::vector<const chat::Message*> appended;
+        bool extend = L.stored_rows > 0 && L.rows.size() >= L.stored_rows && conv.first_seq() == L.first_seq &&
+                      conv.stored_count() >= L.stored_rows;
+        if (extend) {
+            appended = conv.stored_after(L.last_seq);
+            extend = appended.size() == conv.stored_count() - L.stored_rows;  // nothing inserted in between
+        }
+        if (extend) {
+            L.rows.resize(L.stored_rows);  // local rows are laid out again (few; their addresses may move)
+            offset = L.stored_total;
+            prev_day = day_of(L.rows.back().msg->createdAtMs);
+        } else {
+            L.rows.clear();
+            L.rows.reserve(conv.size());
+            appended = conv.stored_after(0);
+        }
+        for (const chat::Message* m : appended) add_row(m);
+        L.stored_rows = L.rows.size();
+        L.stored_total = offset;
+        L.first_seq = conv.first_seq();
+        L.last_seq = conv.last_seq();
+        for (const chat::Message* m : conv.locals()) add_row(m);
+        L.total = offset;
     }
-    if (rebuild) L.total = offset;
     const std::size_t count = L.rows.size();
 
     float scroll = ImGui::GetScrollY();

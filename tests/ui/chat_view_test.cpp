@@ -81,3 +81,42 @@ TEST_CASE("thumbnails are fetched only for our own uploads, never for an off-sit
     REQUIRE(h.view.thumbnail_requests.size() == 1);
     CHECK(h.view.thumbnail_requests[0].rfind("/blobs/", 0) == 0);
 }
+
+TEST_CASE("appended messages extend the layout exactly as a full rebuild would lay it out", "[ui]") {
+    using nlohmann::json;
+    UiHarness h;
+    h.load(300);
+    for (int i = 0; i < 2; ++i) h.frame();
+    auto live = [&](std::size_t seq, int64_t at, const std::string& cmid = "") {
+        h.socks.receive(json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"},
+                             {"data", {{"type", "chat.message"},
+                                       {"message", {{"messageId", "live" + std::to_string(seq)}, {"conversationId", "demo"}, {"seq", seq},
+                                                    {"senderId", "bob"}, {"text", "live " + std::to_string(seq) + " with some words to wrap"},
+                                                    {"clientMessageId", cmid}, {"createdAt", at}}}}}}
+                            .dump());
+    };
+    std::string why;
+    REQUIRE(h.session.send("pending one", why));  // a local row after the stored ones
+    h.frame();
+    live(301, int64_t(1795000000000) + 301 * 60000);
+    live(302, int64_t(1795000000000) + 400 * 86400000LL);  // another day: a separator row
+    h.frame();
+    const auto incremental = h.view.history.rows;
+    const float total = h.view.history.total;
+    // Lay the same conversation out from scratch.
+    h.view.history.stored_rows = 0;
+    h.view.history.version = 0;
+    h.frame();
+    const auto& full = h.view.history.rows;
+    REQUIRE(incremental.size() == full.size());
+    REQUIRE(full.size() == 303);
+    for (std::size_t i = 0; i < full.size(); ++i) {
+        INFO("row " << i);
+        CHECK(incremental[i].key == full[i].key);
+        CHECK(incremental[i].day_separator == full[i].day_separator);
+        CHECK(incremental[i].offset == Approx(full[i].offset));
+        CHECK(incremental[i].msg == full[i].msg);
+    }
+    CHECK(total == Approx(h.view.history.total));
+    CHECK(full.back().msg->state == chat::SendState::Pending);  // local rows stay after the stored ones
+}

@@ -64,7 +64,10 @@ void draw_row(chat::ChatSession& s, ChatViewState& st, const HistoryLayout::Row&
         if (ImGui::SmallButton("Retry")) retry = m.clientMessageId;
         target("retry:" + m.clientMessageId);
     }
-    if (!m.text.empty()) text_wrapped(m.text, width);
+    if (!m.text.empty()) {
+        text_wrapped(m.text, width);
+        target("text:" + row.key);  // the laid-out text's box (test hook: pixel comparisons)
+    }
     if (is_image(m)) {
         Thumbnail& t = st.thumbnails[m.attachment->url];
         if (!t.requested) {

@@ -28,7 +28,9 @@ bool is_image(const chat::Message& m) {
 float measure(const chat::Message& m, bool separator, float width, float scale) {
     const float line = ImGui::GetTextLineHeightWithSpacing();
     const float spacing = ImGui::GetStyle().ItemSpacing.y;
-    float h = line + spacing;  // header + gap after the row
+    // Header (the sender's name, drawn by the text port: its line may be taller than ImGui's) and
+    // the gap after the row.
+    float h = std::max(ImGui::GetTextLineHeight(), text_port().measure(m.senderId, ImGui::GetFontSize(), 0).y) + 2 * spacing;
     if (separator) h += line;
     if (!m.text.empty()) h += text_port().measure(m.text, ImGui::GetFontSize(), width).y + spacing;
     if (m.attachment) h += line;

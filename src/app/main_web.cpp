@@ -40,6 +40,7 @@ struct App {
     ui::FeedViewState feed;
     std::set<std::string> mirrored;
     std::string mirrored_conversation;
+    uint64_t mirrored_version = 0, mirrored_last_seq = 0;  // the conversation as the mirror last saw it
     bool dirty = true;               // the models changed: mirror + redraw
     int frames_left = 3;             // frames still to draw after activity (ImGui settles in a few)
     uint64_t last_draw_ms = 0;
@@ -275,12 +276,23 @@ void sync_mirror(App& a) {
     if (a.mirrored_conversation != a.session->current_id()) {
         a.mirrored_conversation = a.session->current_id();
         a.mirrored.clear();
+        a.mirrored_version = 0;
+        a.mirrored_last_seq = 0;
         mirror_clear_log(a.session->title().c_str());
     }
-    for (const chat::Message* m : a.session->conversation().ordered()) {
-        if (m->messageId.empty() || a.mirrored.count(m->messageId)) continue;
-        a.mirrored.insert(m->messageId);
-        mirror_append(m->messageId.c_str(), m->senderId.c_str(), m->text.c_str());
+    // Only what changed: messages appended since the last look (a live message costs the same in
+    // a conversation of 100,000 as in one of 100); a page of older ones or a filled gap walks all.
+    const chat::Conversation& conv = a.session->conversation();
+    const bool conv_changed = a.mirrored_version != conv.version();
+    if (conv_changed) {
+        a.mirrored_version = conv.version();
+        auto fresh = conv.stored_after(a.mirrored_last_seq);
+        if (a.mirrored.size() + fresh.size() != conv.stored_count()) fresh = conv.stored_after(0);
+        for (const chat::Message* m : fresh) {
+            if (!a.mirrored.insert(m->messageId).second) continue;
+            mirror_append(m->messageId.c_str(), m->senderId.c_str(), m->text.c_str());
+        }
+        a.mirrored_last_seq = conv.last_seq();
     }
     const auto& c = a.session->connection();
     std::string status = a.session->phase() == chat::Phase::Failed ? "error: " + a.session->error()
@@ -299,12 +311,13 @@ void sync_mirror(App& a) {
     for (const auto& u : typing) typing_text += (typing_text.empty() ? "" : ", ") + u;
     if (!typing_text.empty()) typing_text += typing.size() == 1 ? " is typing" : " are typing";
     mirror_typing(typing_text.c_str());
-    nlohmann::json local = nlohmann::json::array();
-    for (const chat::Message* m : a.session->conversation().ordered())
-        if (m->messageId.empty())
+    if (conv_changed) {
+        nlohmann::json local = nlohmann::json::array();
+        for (const chat::Message* m : conv.locals())
             local.push_back({{"id", m->clientMessageId}, {"text", m->text},
                              {"state", m->state == chat::SendState::Failed ? "failed" : "pending"}, {"error", m->error}});
-    mirror_local(local.dump().c_str());
+        mirror_local(local.dump().c_str());
+    }
     nlohmann::json convs = nlohmann::json::array();
     for (const auto& cs : a.session->conversations())
         convs.push_back({{"id", cs.id}, {"title", cs.title}, {"unread", cs.unread}, {"current", cs.id == a.session->current_id()}});

@@ -124,6 +124,16 @@ double estimated_entropy_bits(const std::string& key) {
     return steps.empty() ? 0 : std::min(shannon(chars), shannon(steps));
 }
 
+// The filter of a conversation.activity send: these users' connections, except those in
+// `except_group` (they get the message itself).
+std::string users_filter(const std::vector<std::string>& users, std::size_t begin, std::size_t end, const std::string& except_group) {
+    std::string filter = "userId in (";
+    for (std::size_t k = begin; k < end; ++k) filter += (k > begin ? "," : "") + odata_quote(users[k]);
+    filter += ")";
+    if (!except_group.empty()) filter += " and not(" + odata_quote(except_group) + " in groups)";
+    return filter;
+}
+
 // Talks to the service through the REST data plane, as a real backend does with the server SDK.
 class RestPublisher final : public Publisher {
 public:
@@ -137,11 +147,7 @@ public:
     std::string publish_to_users(const std::vector<std::string>& users, const std::string& body, const std::string& except_group) override {
         constexpr std::size_t kPerRequest = 100;
         for (std::size_t i = 0; i < users.size(); i += kPerRequest) {
-            std::string filter = "userId in (";
-            for (std::size_t k = i; k < std::min(users.size(), i + kPerRequest); ++k)
-                filter += (k > i ? "," : "") + odata_quote(users[k]);
-            filter += ")";
-            if (!except_group.empty()) filter += " and not(" + odata_quote(except_group) + " in groups)";
+            const std::string filter = users_filter(users, i, std::min(users.size(), i + kPerRequest), except_group);
             if (auto err = call("POST", "/:send", "&filter=" + url_encode(filter), body, 202, "publish"); !err.empty()) return err;
         }
         return {};
@@ -191,15 +197,16 @@ public:
         return run(body, [this, group](const Payload& p) { hub_.send_to_group(name_, group, p, {}); });
     }
     std::string publish_to_users(const std::vector<std::string>& users, const std::string& body, const std::string& except_group) override {
-        std::string filter = "userId in (";
-        for (std::size_t k = 0; k < users.size(); ++k) filter += (k ? "," : "") + odata_quote(users[k]);
-        filter += ")";
-        if (!except_group.empty()) filter += " and not(" + odata_quote(except_group) + " in groups)";
-        std::string why;
-        auto parsed = ODataFilter::parse(filter, &why);
-        if (!parsed) return "activity filter: " + why;  // (user ids are quoted: cannot happen)
-        auto f = std::make_shared<ODataFilter>(std::move(*parsed));
-        return run(body, [this, f](const Payload& p) { hub_.send_to_all(name_, p, {}, f.get()); });
+        // In slices: a filter's `in` list is bounded (kODataMaxInValues), a conversation is not.
+        constexpr std::size_t kPerFilter = 500;
+        for (std::size_t i = 0; i < users.size(); i += kPerFilter) {
+            std::string why;
+            auto parsed = ODataFilter::parse(users_filter(users, i, std::min(users.size(), i + kPerFilter), except_group), &why);
+            if (!parsed) return "activity filter: " + why;  // (user ids are quoted: cannot happen)
+            auto f = std::make_shared<ODataFilter>(std::move(*parsed));
+            if (auto err = run(body, [this, f](const Payload& p) { hub_.send_to_all(name_, p, {}, f.get()); }); !err.empty()) return err;
+        }
+        return {};
     }
 
 private:

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <zlib.h>
 #include <future>
 #include <iostream>
 #include <map>
@@ -248,6 +249,53 @@ std::string content_type_for(const std::string& path) {
 
 constexpr std::uintmax_t kMaxStaticFileBytes = 64 * 1024 * 1024;
 
+// gzip (RFC 1952) of `in` at the best level; empty when zlib fails.
+std::string gzip_bytes(const std::string& in) {
+    z_stream z{};
+    if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) return {};
+    std::string out(deflateBound(&z, in.size()), '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    z.avail_in = static_cast<uInt>(in.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    const int rc = deflate(&z, Z_FINISH);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return rc == Z_STREAM_END ? out : std::string();
+}
+
+// Whether the client takes gzip: a "gzip" (or "*") coding in Accept-Encoding without q=0.
+bool accepts_gzip(const std::string& header) {
+    std::size_t start = 0;
+    while (start < header.size()) {
+        std::size_t end = header.find(',', start);
+        if (end == std::string::npos) end = header.size();
+        std::string item = header.substr(start, end - start);
+        start = end + 1;
+        std::string coding = item.substr(0, item.find(';'));
+        coding.erase(0, coding.find_first_not_of(" \t"));
+        coding.erase(coding.find_last_not_of(" \t") + 1);
+        for (auto& ch : coding) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (coding != "gzip" && coding != "*") continue;
+        const auto q = item.find("q=");
+        if (q != std::string::npos && std::strtod(item.c_str() + q + 2, nullptr) <= 0.0) continue;
+        return true;
+    }
+    return false;
+}
+
+// The site's files in memory with their gzip, by canonical path (size and mtime tell a changed
+// file); a handful of files, bounded anyway.
+struct StaticEntry {
+    std::uintmax_t size = 0;
+    std::int64_t mtime = 0;
+    std::string bytes, gzip;
+};
+std::map<std::string, StaticEntry>& static_cache() {
+    static std::map<std::string, StaticEntry> cache;
+    return cache;
+}
+
 // Serves regular files under `root` (already canonical). The path is taken from the decoded
 // segments, each of which must be a plain name; the file's canonical path (symlinks resolved)
 // must still be under the root.
@@ -269,14 +317,44 @@ Response static_file(const std::string& root, const Request& r) {
         return error_response(404, "NotFound", "No file " + r.path + ".");
     const auto size = fs::file_size(file, ec);
     if (ec || size > kMaxStaticFileBytes) return error_response(404, "NotFound", "No file " + r.path + ".");
-    std::ifstream f(file, std::ios::binary);
-    if (!f) return error_response(404, "NotFound", "No file " + r.path + ".");
-    std::ostringstream ss;
-    ss << f.rdbuf();
+    const auto mtime = fs::last_write_time(file, ec).time_since_epoch().count();
+    if (ec) return error_response(404, "NotFound", "No file " + r.path + ".");
+    auto& cache = static_cache();
+    auto it = cache.find(file.native());
+    if (it == cache.end() || it->second.size != size || it->second.mtime != mtime) {
+        std::ifstream f(file, std::ios::binary);
+        if (!f) return error_response(404, "NotFound", "No file " + r.path + ".");
+        std::ostringstream ss;
+        ss << f.rdbuf();
+        if (cache.size() >= 64) cache.clear();
+        StaticEntry e{size, mtime, ss.str(), {}};
+        const std::string type = content_type_for(rel);
+        const bool compressible = type.rfind("text/", 0) == 0 || type == "application/wasm" || type == "application/json" ||
+                                  type == "image/svg+xml" || type == "application/octet-stream";
+        if (compressible && e.bytes.size() > 1024) {
+            e.gzip = gzip_bytes(e.bytes);
+            if (e.gzip.size() >= e.bytes.size()) e.gzip.clear();
+        }
+        it = cache.insert_or_assign(file.native(), std::move(e)).first;
+    }
+    const StaticEntry& e = it->second;
+    // Revalidation instead of a download: every file is no-cache (the names carry no content
+    // hash), and its ETag (size + modification time, per encoding) answers If-None-Match with 304.
+    const bool gz = !e.gzip.empty() && accepts_gzip(r.header("accept-encoding"));
+    char tag[64];
+    std::snprintf(tag, sizeof tag, "\"%llx-%llx%s\"", static_cast<unsigned long long>(e.size), static_cast<unsigned long long>(e.mtime),
+                  gz ? "-gz" : "");
     Response res;
-    res.body = ss.str();
     res.content_type = content_type_for(rel);
     res.headers.emplace_back("Cache-Control", "no-cache");
+    res.headers.emplace_back("ETag", tag);
+    if (!e.gzip.empty()) res.headers.emplace_back("Vary", "Accept-Encoding");
+    if (r.header("if-none-match").find(tag) != std::string::npos) {
+        res.status = 304;
+        return res;
+    }
+    if (gz) res.headers.emplace_back("Content-Encoding", "gzip");
+    res.body = gz ? e.gzip : e.bytes;
     return res;
 }
 

@@ -35,15 +35,23 @@ constexpr uint64_t kBannerGraceMs = 2000;  // brief blips never flash a "reconne
 ImVec4 warn_color() { return ImVec4(0.95f, 0.55f, 0.35f, 1); }
 ImVec4 error_color() { return ImVec4(0.9f, 0.35f, 0.35f, 1); }
 
-// Connection state, honest: offline / reconnecting (after a grace period, with the attempt, the
-// countdown and "Reconnect now") / catching up / live, plus when the view was last in sync.
-void connection_banner(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
-    uint64_t& trouble_since = st.trouble_since_ms;
+} // namespace
+
+BannerState banner_state(const chat::ChatSession& s, BannerMemory& memory, uint64_t now_ms) {
+    uint64_t& trouble_since = memory.trouble_since_ms;
     const wps::ClientStatus& c = s.connection();
     std::string text;
     ImVec4 color(0.3f, 0.75f, 0.4f, 1);
     bool trouble = false;
+    if (s.phase() == chat::Phase::Failed) {
+        // Nothing to be live with: the error itself is shown under the banner.
+        return BannerState{"Not connected", error_color(), false};
+    }
+    if (s.phase() != chat::Phase::Ready) {
+        return BannerState{s.phase() == chat::Phase::SigningIn ? "Signing in..." : "Loading...", ImVec4(0.85f, 0.7f, 0.3f, 1), false};
+    }
     if (!s.panel_open()) {
+        memory.was_live = false;
         text = "Chat closed - not receiving messages";
         color = ImVec4(0.55f, 0.55f, 0.55f, 1);
     } else if (c.offline) {
@@ -56,6 +64,7 @@ void connection_banner(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms)
             // Live only when the open conversation's messages really arrive: subscribed and caught up.
             if (s.in_sync()) {
                 text = "Live";
+                memory.was_live = true;
             } else if (!s.subscribed() && !s.subscribe_error().empty()) {
                 text = s.subscribe_error();
                 color = error_color();
@@ -93,7 +102,25 @@ void connection_banner(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms)
     }
     if (trouble && !trouble_since) trouble_since = now_ms;
     if (!trouble) trouble_since = 0;
-    if (trouble && now_ms - trouble_since < kBannerGraceMs && !c.offline) text = "Live", color = ImVec4(0.3f, 0.75f, 0.4f, 1);
+    // A brief blip does not flash a warning: it keeps showing "Live" for a moment, but only when
+    // the view was live before it (never before the first time it was in sync).
+    if (trouble && now_ms - trouble_since < kBannerGraceMs && !c.offline && memory.was_live)
+        text = "Live", color = ImVec4(0.3f, 0.75f, 0.4f, 1);
+    return BannerState{text, color, trouble};
+}
+
+namespace {
+
+// Connection state, honest: offline / reconnecting (after a grace period, with the attempt, the
+// countdown and "Reconnect now") / catching up / live, plus when the view was last in sync.
+void connection_banner(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
+    const uint64_t& trouble_since = st.banner.trouble_since_ms;
+    const wps::ClientStatus& c = s.connection();
+    const BannerState b = banner_state(s, st.banner, now_ms);
+    const bool trouble = b.trouble;
+    const std::string& text = b.text;
+    const ImVec4 color = b.color;
+
     ImGui::TextColored(color, "\xe2\x97\x8f %s", text.c_str());  // ● state
     if (trouble && now_ms - trouble_since >= kBannerGraceMs && s.last_synced_ms() > 0) {
         ImGui::SameLine();

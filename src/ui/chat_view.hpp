@@ -9,6 +9,8 @@
 
 #include "core/chat_session.hpp"
 
+#include <imgui.h>
+
 #include <functional>
 #include <map>
 #include <string>
@@ -52,13 +54,24 @@ struct Thumbnail {
     std::vector<unsigned char> rgba;  // kept to re-create the texture after a context loss
 };
 
+// What the connection banner says: "Live" only when the open conversation's messages really
+// arrive (subscribed and caught up), never before the view was first in sync, never over an error.
+struct BannerMemory {
+    uint64_t trouble_since_ms = 0;  // when the connection last left "live" (grace period)
+    bool was_live = false;          // the view has been live since the panel opened
+};
+struct BannerState {
+    std::string text;
+    ImVec4 color;
+    bool trouble = false;  // a state that needs the user's attention once the grace period passed
+};
 struct ChatViewState {
     // The composer is a DOM textarea laid over this rect (device px); the view only reserves it.
     float composer_x = 0, composer_y = 0, composer_w = 0, composer_h = 0;
     bool composer_visible = false;
     std::size_t composer_bytes = 0;  // current length, from the page
     std::string last_error;
-    uint64_t trouble_since_ms = 0;   // when the connection last left "live" (banner grace period)
+    BannerMemory banner;             // the banner's grace period
     float scale = 1.0f;
     bool light = false;              // light theme (follows the system preference)
     float scroll_y = 0, scroll_max = 0;  // message list scroll, for the page's test hook
@@ -78,6 +91,8 @@ struct ChatViewState {
 void draw_chat_panel(chat::ChatSession& session, ChatViewState& st, float x, float y, float w, float h, uint64_t now_ms,
                      const std::function<void()>& header_extra);
 void draw_history(chat::ChatSession& session, ChatViewState& st, uint64_t now_ms);
+
+BannerState banner_state(const chat::ChatSession& s, BannerMemory& memory, uint64_t now_ms);
 
 std::string format_time(int64_t unix_ms);  // "14:05" (UTC)
 std::string format_day(int64_t unix_ms);   // "Sat 28 Nov 2026" (UTC)

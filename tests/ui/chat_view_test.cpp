@@ -120,3 +120,43 @@ TEST_CASE("appended messages extend the layout exactly as a full rebuild would l
     CHECK(total == Approx(h.view.history.total));
     CHECK(full.back().msg->state == chat::SendState::Pending);  // local rows stay after the stored ones
 }
+
+TEST_CASE("the banner says Live only when the conversation is live, never over an error or before the first sync", "[ui]") {
+    {
+        UiHarness h;
+        h.session.start();
+        h.http.answer("/auth/dev-login", 501, R"({"error":{"message":"Not Implemented"}})");  // a static host
+        ui::BannerMemory mem;
+        const auto b = ui::banner_state(h.session, mem, h.sched.now_ms());
+        CHECK(b.text == "Not connected");
+        h.frame();  // and the panel draws without a crash
+    }
+    {
+        UiHarness h;
+        h.session.start();
+        h.http.answer("/auth/dev-login", 200, R"({"token":"T"})");
+        h.http.answer("/config", 200, "{}");
+        h.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})");
+        h.http.answer("/conversation/detail", 200, R"({"messages":[],"hasMore":false})");
+        ui::BannerMemory mem;
+        // The first connection fails at once: a warning, not a flash of "Live" (never live yet).
+        h.http.answer("/realtime/clientAccessUrl", 503, R"({"error":{"message":"busy"}})");
+        CHECK(ui::banner_state(h.session, mem, h.sched.now_ms()).text.rfind("Reconnecting", 0) == 0);
+        h.sched.advance(60000);
+        h.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})");
+        h.socks.open();
+        h.socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1"})");
+        CHECK(ui::banner_state(h.session, mem, h.sched.now_ms()).text == "Joining the conversation...");
+        h.http.answer("/chat/subscribe", 200, "{}");
+        CHECK(ui::banner_state(h.session, mem, h.sched.now_ms()).text == "Catching up...");
+        h.http.answer("afterSeq=", 200, R"({"messages":[],"hasMore":false})");
+        CHECK(ui::banner_state(h.session, mem, h.sched.now_ms()).text == "Live");
+        // Live before: a blip keeps "Live" for the grace period, then says what is going on.
+        h.socks.drop(1006);
+        CHECK(ui::banner_state(h.session, mem, h.sched.now_ms()).text == "Live");
+        h.sched.advance(2500);
+        const auto later = ui::banner_state(h.session, mem, h.sched.now_ms());
+        CHECK(later.text != "Live");
+        CHECK(later.trouble);
+    }
+}

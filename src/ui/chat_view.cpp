@@ -224,7 +224,8 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
     ImGui::Separator();
 
     if (s.phase() == chat::Phase::Failed) {
-        ImGui::TextColored(error_color(), "%s", s.error().c_str());
+        // Server messages may quote user content (a title, an id): the text port draws any script.
+        text_wrapped(s.error(), ImGui::GetContentRegionAvail().x, ImGui::GetColorU32(error_color()));
         ImGui::End();
         return;
     }
@@ -307,7 +308,7 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
     target("attach");
     if (!st.last_error.empty()) {
         ImGui::SameLine();
-        ImGui::TextColored(error_color(), "  %s", st.last_error.c_str());
+        text_ellipsized("  " + st.last_error, ImGui::GetContentRegionAvail().x, ImGui::GetColorU32(error_color()));
     }
     ImGui::EndGroup();
     ImGui::End();

@@ -61,7 +61,7 @@ void draw_row(chat::ChatSession& s, ChatViewState& st, const HistoryLayout::Row&
         ImGui::TextDisabled("sending...");
     } else if (m.state == chat::SendState::Failed) {
         ImGui::SameLine();
-        ImGui::TextColored(ImVec4(0.9f, 0.35f, 0.35f, 1), "not sent: %s", m.error.c_str());
+        text_ellipsized("not sent: " + m.error, std::max(60.0f, width * 0.6f), ImGui::GetColorU32(ImVec4(0.9f, 0.35f, 0.35f, 1)));
         ImGui::SameLine();
         if (ImGui::SmallButton("Retry")) retry = m.clientMessageId;
         target("retry:" + m.clientMessageId);

@@ -36,7 +36,8 @@ void draw_feed(notify::NotificationCenter& center, FeedViewState& st, float disp
     ImGui::SameLine();
     if (ImGui::SmallButton("Mark all read")) center.mark_all_read();
     target("mark-all-read");
-    if (!center.error().empty()) ImGui::TextColored(ImVec4(0.9f, 0.35f, 0.35f, 1), "%s", center.error().c_str());
+    if (!center.error().empty())
+        text_wrapped(center.error(), ImGui::GetContentRegionAvail().x, ImGui::GetColorU32(ImVec4(0.9f, 0.35f, 0.35f, 1)));
     ImGui::Separator();
     ImGui::BeginChild("feed-items");
     const auto items = center.feed().ordered();

@@ -167,6 +167,16 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
         L.total = offset;
     }
     const std::size_t count = L.rows.size();
+    if (count == 0 && !s.catching_up()) {
+        // An empty conversation says so (and what to do), rather than showing a blank list.
+        const char* empty = "No messages yet. Say hello!";
+        const ImVec2 ts = ImGui::CalcTextSize(empty);
+        ImGui::SetCursorPos(ImVec2(std::max(0.0f, (width - ts.x) * 0.5f), std::max(0.0f, ImGui::GetWindowHeight() * 0.4f)));
+        ImGui::TextDisabled("%s", empty);
+        target("empty-conversation");
+        st.scroll_y = st.scroll_max = 0;
+        return;
+    }
 
     float scroll = ImGui::GetScrollY();
     const float view_h = ImGui::GetWindowHeight();

@@ -160,3 +160,18 @@ TEST_CASE("the banner says Live only when the conversation is live, never over a
         CHECK(later.trouble);
     }
 }
+
+TEST_CASE("an empty conversation says so", "[ui]") {
+    {
+        UiHarness h;
+        h.load(0);
+        h.frame();
+        bool empty_shown = false;
+        for (const auto& t : ui::targets()) empty_shown = empty_shown || t.name == "empty-conversation";
+        CHECK(empty_shown);
+    }
+    UiHarness full;  // one ImGui context at a time
+    full.load(3);
+    full.frame();
+    for (const auto& t : ui::targets()) CHECK(t.name != "empty-conversation");
+}

@@ -133,8 +133,20 @@ test('mobile viewport with touch: tap the composer, type, send', async (t) => {
     window.__touches = 0;
     window.addEventListener('touchstart', () => { window.__touches++; }, true);
   });
-  if (touch) await page.tapSelector('#composer'); else await page.clickSelector('#composer');
-  await page.waitFor(() => document.activeElement.id === 'composer', null, { timeout: 5000 });
+  // Under CPU load Firefox's driver can stretch a tap's touchstart..touchend past the long-press
+  // delay (seen twice in CI): no click, no focus. A person's tap is short, so such a tap is
+  // repeated (at most twice more) rather than taken for a failure; the count is checked below.
+  let taps = 0;
+  for (;;) {
+    ++taps;
+    if (touch) await page.tapSelector('#composer'); else await page.clickSelector('#composer');
+    try {
+      await page.waitFor(() => document.activeElement.id === 'composer', null, { timeout: 5000 });
+      break;
+    } catch (e) {
+      if (taps >= 3) throw e;
+    }
+  }
   const box = await page.box('#composer');
   assert.ok(box.y + box.height <= 720 && box.width > 300, 'the composer is on screen and full width');
   await page.type('sent from a phone');
@@ -144,7 +156,7 @@ test('mobile viewport with touch: tap the composer, type, send', async (t) => {
   const [x, y] = await findTarget(page, 'close-chat');
   if (touch) await page.tap(x, y); else await page.click(x, y);
   await page.waitFor(() => document.getElementById('chat-status').textContent === 'closed');
-  if (touch) assert.equal(await page.evaluate(() => window.__touches), 2, 'both taps arrived as touch events');
+  if (touch) assert.equal(await page.evaluate(() => window.__touches), taps + 1, 'every tap arrived as touch events');
   await context.close();
 });
 

@@ -108,7 +108,9 @@ void text_wrapped(std::string_view s, float wrap_width, ImU32 color) {
     const ImVec2 pos = ImGui::GetCursorScreenPos();
     if (ImGui::IsRectVisible(pos, ImVec2(pos.x + box.x, pos.y + box.y)))
         text_port().draw(ImGui::GetWindowDrawList(), pos, s, size, or_text_color(color), wrap_width);
-    ImGui::Dummy(ImVec2(wrap_width > 0 ? std::max(box.x, 1.0f) : box.x, std::max(box.y, size)));
+    // A wrapped paragraph's box is its column: a right-to-left one is drawn against the column's
+    // right edge, so the item (and its target) must span the column, not the ink's width.
+    ImGui::Dummy(ImVec2(wrap_width > 0 ? wrap_width : box.x, std::max(box.y, size)));
 }
 
 bool text_button(const char* id, std::string_view label) {

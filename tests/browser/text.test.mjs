@@ -24,8 +24,9 @@
 //    size and a long line drifts by several device px at DPR 2). Lines: the PORT's own line
 //    breaks from chatTextLayout, one block per line (white-space: pre; no DOM line breaking, so
 //    DOM-vs-Intl.Segmenter break differences cannot matter), each with direction rtl/ltr as the
-//    port's line says (its paragraph's first strong character) and RTL lines right-aligned, as
-//    the port draws them.
+//    port's line says (its paragraph's first strong character); an RTL line ends at the box's
+//    right edge, starting on the whole pixel the port starts it on (round(box width - line
+//    width)), LTR lines start at the left edge.
 //  - Measure: both crops are reduced to a grid of cells an eighth of a line height square (3x3
 //    device px at DPR 1, 6x6 at DPR 2); per cell and channel the mean difference from the
 //    background colour (signed, so colour counts, not just coverage). D = sum|canvas - dom| /
@@ -34,7 +35,8 @@
 //    taken, so sub-pixel baseline or pen-position rounding and anti-aliasing do not count.
 //    Threshold: D <= 0.1. Proof the measure can fail: the same lines with every grapheme but
 //    spaces replaced by U+FFFD, drawn the same way, must give D >= 0.3 against the canvas crop
-//    (measured 2026-11-29: same text 0.000-0.02 in all three engines; U+FFFD 0.35-0.6).
+//    (measured 2026-11-29, every sample, engine, DPR and theme: same text 0.000-0.034, U+FFFD
+//    0.39-0.72).
 //  - Colour emoji: the crop has >= 40 x dpr^2 saturated pixels (max - min channel >= 96).
 //  - Alignment, per line (its middle half of rows; the canvas ink searched across the whole text
 //    column): an RTL line's ink ends at the box's right edge, an LTR line's starts at its left
@@ -258,8 +260,12 @@ async function showReference(page, specs) {
       s.lines.forEach((l, i) => {
         const d = document.createElement('div');
         d.textContent = l.text;
-        d.style.cssText = `position:absolute;left:0;top:${i * s.lh}px;width:${s.w}px;height:${s.lh}px;line-height:${s.lh}px;`
-          + `white-space:pre;direction:${l.rtl ? 'rtl' : 'ltr'};unicode-bidi:isolate;text-align:${l.rtl ? 'right' : 'left'};margin:0;padding:0`;
+        // An RTL line ends at the box's right edge, starting on a whole pixel as the port places
+        // it (x = round(box width - line width)): right-aligned text would start at a fraction of a
+        // pixel, which Chromium and Firefox draw with other anti-aliasing.
+        const left = l.rtl ? Math.floor(s.w - l.width + 0.5) : 0;
+        d.style.cssText = `position:absolute;left:${left}px;top:${i * s.lh}px;width:${s.w - left + 8}px;height:${s.lh}px;line-height:${s.lh}px;`
+          + `white-space:pre;direction:${l.rtl ? 'rtl' : 'ltr'};unicode-bidi:isolate;text-align:left;margin:0;padding:0`;
         box.appendChild(d);
       });
       root.appendChild(box);
@@ -420,7 +426,7 @@ async function checkConfiguration(t, { dpr, theme }) {
         const specs = (tofuLines) => work.map((w) => ({
           x: w.box.x, y: w.box.y, w: Math.round(w.box.w * dpr), h: w.lay.lines.length * lh, lh, dpr,
           bg: `rgb(${w.bg.join(',')})`, fg: `rgb(${fg.join(',')})`, font,
-          lines: w.lay.lines.map((l) => ({ text: tofuLines ? tofu(l.text) : l.text, rtl: l.rtl })),
+          lines: w.lay.lines.map((l) => ({ text: tofuLines ? tofu(l.text) : l.text, rtl: l.rtl, width: l.width })),
         }));
         timing.shots -= Date.now();
         await showReference(page, specs(false));

@@ -326,8 +326,18 @@ Response static_file(const std::string& root, const Request& r) {
         if (!f) return error_response(404, "NotFound", "No file " + r.path + ".");
         std::ostringstream ss;
         ss << f.rdbuf();
-        if (cache.size() >= 64) cache.clear();
+        // Bounded by bytes, not only by entries: a site folder may hold large files (up to
+        // kMaxStaticFileBytes each); those are served but not kept.
+        constexpr std::uintmax_t kMaxCachedFileBytes = 8 * 1024 * 1024;
         StaticEntry e{size, mtime, ss.str(), {}};
+        if (size > kMaxCachedFileBytes) {
+            Response big;
+            big.content_type = content_type_for(rel);
+            big.headers.emplace_back("Cache-Control", "no-cache");
+            big.body = std::move(e.bytes);
+            return big;
+        }
+        if (cache.size() >= 32) cache.clear();
         const std::string type = content_type_for(rel);
         const bool compressible = type.rfind("text/", 0) == 0 || type == "application/wasm" || type == "application/json" ||
                                   type == "image/svg+xml" || type == "application/octet-stream";

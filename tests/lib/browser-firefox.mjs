@@ -121,16 +121,18 @@ class FirefoxPage extends BasePage {
   async popup(action) {
     const before = new Set(await this.browser.pages());
     await action();
-    for (let i = 0; i < 200; i++) {
-      const fresh = (await this.browser.pages()).find((p) => !before.has(p) && p.url() !== 'about:blank');
-      if (fresh) {
+    // A new window first shows about:blank; on a loaded machine its navigation can take seconds.
+    let fresh = null;
+    for (let i = 0; i < 400; i++) {
+      fresh = (await this.browser.pages()).find((p) => !before.has(p));
+      if (fresh && fresh.url() !== 'about:blank') {
         const url = fresh.url();
         await fresh.close();
         return url;
       }
       await sleep(50);
     }
-    throw new Error('no window opened');
+    throw new Error(fresh ? 'a window opened but stayed at about:blank' : 'no window opened');
   }
   setOffline(offline) { return this.page.setOfflineMode(offline); }
   bringToFront() { return this.page.bringToFront(); }

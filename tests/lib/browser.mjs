@@ -131,12 +131,23 @@ export async function clickTarget(page, name, { timeout = 15000 } = {}) {
   await page.click(x, y);
 }
 
-export function findTarget(page, name, { timeout = 15000 } = {}) {
-  return page.waitFor((n) => {
+// A named canvas target's [x, y, w, h] in CSS px, once it holds still: the same box in two reads
+// 200 ms apart (a thumbnail that just loaded, or a list still scrolling to its end, moves).
+export async function findTarget(page, name, { timeout = 15000 } = {}) {
+  const end = Date.now() + timeout;
+  const read = (left) => page.waitFor((n) => {
     const t = window.Module?.chat?.targets || {};
     const key = n.endsWith('*') ? Object.keys(t).find((k) => k.startsWith(n.slice(0, -1))) : (n in t ? n : undefined);
     return key ? t[key] : null;
-  }, name, { timeout });
+  }, name, { timeout: Math.max(1000, left) });
+  let last = await read(end - Date.now());
+  for (;;) {
+    await sleep(200);
+    const now = await read(end - Date.now());
+    if (now.every((v, i) => v === last[i])) return now;
+    if (Date.now() > end) throw new Error(`target ${name} did not settle: last ${JSON.stringify(now)}`);
+    last = now;
+  }
 }
 
 // Wakes the page so it draws a frame (and republishes its targets).

@@ -139,7 +139,7 @@ void Conversation::set_history_start(uint64_t firstSeq) {
 }
 
 void Conversation::add_pending(const std::string& clientMessageId, const std::string& senderId,
-                               const std::string& text, int64_t nowMs) {
+                               const std::string& text, int64_t nowMs, std::optional<Attachment> attachment) {
     if (find_local(clientMessageId)) return;
     for (const auto& [seq, m] : stored_)
         if (m.clientMessageId == clientMessageId) return;  // already stored
@@ -149,6 +149,7 @@ void Conversation::add_pending(const std::string& clientMessageId, const std::st
     m.senderId = senderId;
     m.text = text;
     m.createdAtMs = nowMs;
+    m.attachment = std::move(attachment);
     m.state = SendState::Pending;
     local_.push_back(std::move(m));
     ++version_;

@@ -66,8 +66,9 @@ public:
     // A live message. Returns true when it revealed a gap (caller should fetch afterSeq=contiguous_seq()).
     bool add_live(const Message& m);
 
+    // A message on its way (shown at once); it keeps its attachment so Retry can send it again.
     void add_pending(const std::string& clientMessageId, const std::string& senderId, const std::string& text,
-                     int64_t nowMs);
+                     int64_t nowMs, std::optional<Attachment> attachment = std::nullopt);
     void mark_failed(const std::string& clientMessageId, const std::string& error);
     void mark_pending(const std::string& clientMessageId);  // retrying
     const Message* find_local(const std::string& clientMessageId) const;

@@ -438,7 +438,7 @@ bool ChatSession::send(const std::string& text, std::string& why, std::optional<
     char buf[32];
     std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>((random_ ? random_() : 0.5) * 4294967295.0));
     const std::string cmid = options_.user_id + "-" + buf + "-" + std::to_string(++cmid_counter_);
-    model(current_).add_pending(cmid, options_.user_id, text, static_cast<int64_t>(sched_.now_ms()));
+    model(current_).add_pending(cmid, options_.user_id, text, static_cast<int64_t>(sched_.now_ms()), attachment);
     outbox_[current_].push_back(Outgoing{cmid, text, attachment, sched_.now_ms(), 0});
     last_typing_sent_ = 0;
     changed();

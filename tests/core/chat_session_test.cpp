@@ -156,6 +156,30 @@ TEST_CASE("a refused send (4xx) fails at once with the server's reason; Retry al
     CHECK(r.session.failed_count() == 0);
 }
 
+TEST_CASE("Retry of a failed attachment send sends the attachment again (and shows it while pending)", "[session]") {
+    Rig r;
+    r.boot(json::array());
+    std::string why;
+    chat::Attachment a{"/blobs/blob_ab?exp=1&sig=s", "flag.png", "image/png", 77};
+    REQUIRE(r.session.send("", why, a));
+    const chat::Message* pending = r.session.conversation().ordered().back();
+    REQUIRE(pending->attachment);
+    CHECK(pending->attachment->name == "flag.png");
+    const std::string cmid = json::parse(r.http.pending.back().request.body)["clientMessageId"];
+    r.http.answer("/chat/reply", 403, R"({"error":{"message":"no"}})");
+    REQUIRE(r.session.failed_count() == 1);
+    r.session.retry(cmid);
+    REQUIRE(r.http.has("/chat/reply"));
+    const json body = json::parse(r.http.pending.back().request.body);
+    CHECK(body["clientMessageId"] == cmid);
+    CHECK(body["message"] == "");
+    REQUIRE(body.contains("attachment"));
+    CHECK(body["attachment"]["url"] == a.url);
+    CHECK(body["attachment"]["name"] == "flag.png");
+    CHECK(body["attachment"]["contentType"] == "image/png");
+    CHECK(body["attachment"]["size"] == 77);
+}
+
 TEST_CASE("typing indicators: throttled fire-and-forget out, TTL and cleared by a message in", "[session]") {
     Rig r;
     r.boot(json::array());

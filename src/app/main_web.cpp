@@ -478,10 +478,8 @@ void frame() {
     if (js_take_typing()) a.session->typing();
     // Browser hints for the client: network up/down, page shown again.
     const bool online = web::browser_online(), visible = web::page_visible();
-    if (auto* c = a.session->client()) {
-        if (online != a.was_online) online ? c->notify_online() : c->notify_offline();
-        if (visible && !a.was_visible) c->notify_resumed();
-    }
+    if (online != a.was_online) online ? a.realtime->notify_online() : a.realtime->notify_offline();
+    if (visible && !a.was_visible) a.realtime->notify_resumed();
     a.was_online = online;
     a.was_visible = visible;
 

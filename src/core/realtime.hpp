@@ -41,6 +41,13 @@ public:
     int listen(ClientEvents events);
     void unlisten(int id);
 
+    // Browser hints for the tab's connection, whoever holds it (the feed alone when the chat is
+    // closed): network down/up (no dialling while down, at once when back) and page shown again
+    // (a liveness probe: the socket may be half-open after sleep).
+    void notify_offline() { client_->notify_offline(); }
+    void notify_online() { client_->notify_online(); }
+    void notify_resumed() { client_->notify_resumed(); }
+
     PubSubClient& client() { return *client_; }
     const ClientStatus& status() const { return client_->status(); }
     bool connected() const { return status().state == ClientState::Connected; }

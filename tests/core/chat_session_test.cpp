@@ -478,3 +478,39 @@ TEST_CASE("one socket per tab: chat and notifications share it; closing the chat
     r.sched.advance(600000);
     CHECK(r.socks.all.size() == 1);
 }
+
+TEST_CASE("network and resume hints reach the feed's socket while the chat is closed", "[session][subscribe]") {
+    Rig r;
+    notify::NotificationCenter center(r.http, r.realtime, r.sched, "");
+    center.start("T", "alice", {});
+    REQUIRE(r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})"));
+    r.socks.open();
+    r.socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1","reconnectionToken":"r"})");
+    REQUIRE(r.realtime.connected());
+    CHECK_FALSE(r.session.panel_open());
+    // Network down, then the socket drops: no dialling however long it lasts.
+    r.realtime.notify_offline();
+    r.socks.drop(1006);
+    std::size_t sockets = r.socks.all.size();
+    r.sched.advance(600000);
+    CHECK(r.socks.all.size() == sockets);
+    CHECK_FALSE(r.http.has("/realtime/clientAccessUrl"));
+    // Network back: dialled at once, no backoff wait.
+    r.realtime.notify_online();
+    CHECK((r.http.has("/realtime/clientAccessUrl") || r.socks.all.size() == sockets + 1));
+    if (r.http.has("/realtime/clientAccessUrl"))
+        REQUIRE(r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=b"})"));
+    r.socks.open();
+    r.socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c2","reconnectionToken":"r"})");
+    REQUIRE(r.realtime.connected());
+    // Page shown again after sleep: a liveness probe on the feed's socket; no answer drops it and
+    // the connection is dialled again.
+    const std::size_t sent = r.socks.last().sent.size();
+    r.realtime.notify_resumed();
+    REQUIRE(r.socks.last().sent.size() == sent + 1);
+    CHECK(json::parse(r.socks.last().sent.back())["type"] == "ping");
+    sockets = r.socks.all.size();
+    r.sched.advance(30000);
+    CHECK_FALSE(r.realtime.connected());
+    CHECK((r.http.has("/realtime/clientAccessUrl") || r.socks.all.size() > sockets));
+}

@@ -13,6 +13,7 @@
 #include "ui/notification_view.hpp"
 #include "ui/targets.hpp"
 #include "ui/text.hpp"
+#include "ui/theme.hpp"
 
 #include <GLFW/glfw3.h>
 #include <emscripten.h>
@@ -361,6 +362,14 @@ void load_fonts(float dpr) {
         io.Fonts->AddFontDefault();
         return;
     }
+    // The icons (ui::theme::icon) merged into the same font, centred on the text's line.
+    ImFontConfig icons;
+    icons.MergeMode = true;
+    icons.OversampleH = 2;
+    icons.PixelSnapH = true;
+    icons.GlyphMinAdvanceX = 16.0f * dpr;  // every icon as wide as the widest: buttons line up
+    icons.GlyphOffset = ImVec2(0, 1.0f * dpr);
+    io.Fonts->AddFontFromFileTTF("/fonts/icons.ttf", 14.0f * dpr, &icons, ui::theme::icon_ranges());
     // Characters outside the atlas show U+FFFD instead of nothing.
     io.Fonts->Build();
     if (!io.Fonts->Fonts.empty()) io.Fonts->Fonts[0]->FallbackChar = 0xFFFD;
@@ -378,6 +387,9 @@ EM_JS(void, js_text_stats, (int rasterized, double rasterized_total, int js_call
     c.textEvictions = evictions;
     c.textDropped = dropped;
 });
+
+// Minutes east of UTC where the viewer is (times in the panel are local).
+EM_JS(int, js_utc_offset_minutes, (), { return -new Date().getTimezoneOffset(); });
 
 EM_JS(int, js_clipboard, (char* out, int cap), {
     var t = Module.chat.clipboard || "";
@@ -523,10 +535,7 @@ void frame() {
     if (js_take_theme_change()) {
         // The system switched between light and dark: follow it without a reload.
         a.view.light = js_prefers_light() != 0;
-        ImGuiStyle fresh;
-        if (a.view.light) ImGui::StyleColorsLight(&fresh); else ImGui::StyleColorsDark(&fresh);
-        fresh.ScaleAllSizes(dpr);
-        ImGui::GetStyle() = fresh;
+        ui::theme::apply(a.view.light, a.dpr);
         a.text.invalidate_rasters();  // text drawn in the old theme's colours is not shown again
     }
     if (dpr != a.dpr) {
@@ -535,10 +544,7 @@ void frame() {
         load_fonts(dpr);
         ImGui_ImplOpenGL3_DestroyFontsTexture();
         ImGui_ImplOpenGL3_CreateFontsTexture();
-        ImGuiStyle fresh;
-        if (a.view.light) ImGui::StyleColorsLight(&fresh); else ImGui::StyleColorsDark(&fresh);
-        fresh.ScaleAllSizes(dpr);
-        ImGui::GetStyle() = fresh;
+        ui::theme::apply(a.view.light, dpr);
         a.text.invalidate_all();  // sizes change with the ratio: new layouts and rasters
         a.dpr = dpr;
     }
@@ -643,8 +649,8 @@ int main() {
     ImGuiIO& io = ImGui::GetIO();
     io.IniFilename = nullptr;  // no localStorage/FS writes
     a.view.light = js_prefers_light() != 0;
-    if (a.view.light) ImGui::StyleColorsLight(); else ImGui::StyleColorsDark();
-    ImGui::GetStyle().ScaleAllSizes(a.dpr);
+    ui::theme::apply(a.view.light, a.dpr);
+    ui::theme::set_utc_offset_minutes(js_utc_offset_minutes());
     load_fonts(a.dpr);
     ImGui_ImplGlfw_InitForOpenGL(a.window, true);
     glfwSetScrollCallback(a.window, nullptr);  // the page normalises wheel deltas itself

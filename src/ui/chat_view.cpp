@@ -10,24 +10,6 @@
 
 namespace ui {
 
-std::string format_time(int64_t unix_ms) {
-    const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%02d:%02d", tm.tm_hour, tm.tm_min);
-    return buf;
-}
-
-std::string format_day(int64_t unix_ms) {
-    const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%a %d %b %Y", &tm);
-    return buf;
-}
-
 namespace {
 
 constexpr uint64_t kBannerGraceMs = 2000;  // brief blips never flash a "reconnecting" banner

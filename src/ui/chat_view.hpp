@@ -94,7 +94,5 @@ void draw_history(chat::ChatSession& session, ChatViewState& st, uint64_t now_ms
 
 BannerState banner_state(const chat::ChatSession& s, BannerMemory& memory, uint64_t now_ms);
 
-std::string format_time(int64_t unix_ms);  // "14:05" (UTC)
-std::string format_day(int64_t unix_ms);   // "Sat 28 Nov 2026" (UTC)
 
 } // namespace ui

@@ -2,6 +2,7 @@
 #include "chat_view.hpp"
 #include "targets.hpp"
 #include "text.hpp"
+#include "theme.hpp"
 
 #include <imgui.h>
 
@@ -41,7 +42,7 @@ float measure(const chat::Message& m, bool separator, float width, float scale) 
 void draw_row(chat::ChatSession& s, ChatViewState& st, const HistoryLayout::Row& row, float width, std::string& retry) {
     const chat::Message& m = *row.msg;
     if (row.day_separator) {
-        const std::string day = "- " + format_day(m.createdAtMs) + " -";
+        const std::string day = "- " + theme::format_day_label(m.createdAtMs, 0) + " -";
         const float tw = ImGui::CalcTextSize(day.c_str()).x;
         ImGui::SetCursorPosX(std::max(0.0f, (width - tw) * 0.5f));
         ImGui::TextDisabled("%s", day.c_str());
@@ -52,7 +53,7 @@ void draw_row(chat::ChatSession& s, ChatViewState& st, const HistoryLayout::Row&
     const ImVec4 other_col = st.light ? ImVec4(0.6f, 0.35f, 0.0f, 1) : ImVec4(0.95f, 0.8f, 0.5f, 1);
     text(m.senderId, ImGui::GetColorU32(mine ? me_col : other_col));
     ImGui::SameLine();
-    ImGui::TextDisabled("%s", format_time(m.createdAtMs).c_str());
+    ImGui::TextDisabled("%s", theme::format_time(m.createdAtMs).c_str());
     ImGui::SameLine();
     if (ImGui::SmallButton("Copy")) st.copy_request = m.text;
     target("copy:" + row.key);

@@ -3,6 +3,7 @@
 
 #include "chat_view.hpp"
 #include "targets.hpp"
+#include "theme.hpp"
 #include "text.hpp"
 
 #include <imgui.h>
@@ -48,7 +49,7 @@ void draw_feed(notify::NotificationCenter& center, FeedViewState& st, float disp
         if (!it->read) ImGui::TextColored(ImVec4(0.35f, 0.6f, 1, 1), "\xe2\x97\x8f");  // ● unread
         else ImGui::TextDisabled(" ");
         ImGui::SameLine();
-        const std::string when = format_time(it->createdAt);
+        const std::string when = theme::format_time(it->createdAt);
         const float room = ImGui::GetContentRegionAvail().x - ImGui::CalcTextSize(when.c_str()).x - ImGui::GetStyle().ItemSpacing.x;
         text_ellipsized(it->title, std::max(40.0f, room));
         ImGui::SameLine();

@@ -1,6 +1,8 @@
 // chat_model.cpp - see chat_model.hpp.
 #include "chat_model.hpp"
 
+#include "chat_wire.hpp"
+
 #include <algorithm>
 
 namespace chat {
@@ -11,11 +13,7 @@ json to_json(const Message& m) {
     json j{{"messageId", m.messageId},   {"clientMessageId", m.clientMessageId}, {"conversationId", m.conversationId},
            {"seq", m.seq},               {"senderId", m.senderId},               {"text", m.text},
            {"createdAt", m.createdAtMs}};
-    if (m.attachment)
-        j["attachment"] = json{{"url", m.attachment->url},
-                               {"name", m.attachment->name},
-                               {"contentType", m.attachment->contentType},
-                               {"size", m.attachment->size}};
+    if (m.attachment) j["attachment"] = attachment_json(*m.attachment);
     return j;
 }
 
@@ -38,20 +36,8 @@ std::optional<Message> message_from_json(const json& j) {
     m.seq = seq->get<uint64_t>();
     auto at = j.find("createdAt");
     if (at != j.end() && at->is_number_integer()) m.createdAtMs = at->get<int64_t>();
-    auto att = j.find("attachment");
-    if (att != j.end() && att->is_object()) {
-        Attachment a;
-        auto s = [&](const char* k, std::string& out) {
-            auto it = att->find(k);
-            if (it != att->end() && it->is_string()) out = it->get<std::string>();
-        };
-        s("url", a.url);
-        s("name", a.name);
-        s("contentType", a.contentType);
-        auto sz = att->find("size");
-        if (sz != att->end() && sz->is_number_unsigned()) a.size = sz->get<uint64_t>();
-        if (!a.url.empty()) m.attachment = a;
-    }
+    // A malformed attachment is dropped, the message kept (chat_wire.hpp has the rules).
+    if (auto att = j.find("attachment"); att != j.end()) m.attachment = attachment_from_json(*att);
     return m;
 }
 

@@ -7,7 +7,7 @@
 // [SECTION] read state, typing, panel open/close
 #include "chat_session.hpp"
 
-#include "groups.hpp"
+#include "chat_wire.hpp"
 #include "json_limits.hpp"
 
 #include "url.hpp"
@@ -22,9 +22,6 @@ using nlohmann::json;
 namespace {
 constexpr uint64_t kTypingThrottleMs = 3000;
 constexpr uint64_t kTypingTtlMs = 6000;
-
-// Two groups per conversation (groups.hpp): a client-sent frame can never pass for a stored message.
-std::string typing_group_of(const std::string& conversationId) { return typing_group(conversationId); }
 
 std::string error_text(int status, const json& body, const std::string& transport) {
     return wps::ApiClient::error_text(status, body, transport);
@@ -289,8 +286,8 @@ void ChatSession::on_group_message(const wps::GroupMessage& m) {
     }
     // Stored messages come from the backend (no fromUserId); a frame some client sent is
     // never taken for one, whatever it claims.
-    if (type != "chat.message" || m.fromUserId) return;
-    auto msg = message_from_json(m.data.value("message", json()));
+    if (m.fromUserId) return;
+    auto msg = chat_message_from_event(m.data);
     if (!msg || msg->conversationId != conv) return;
     typing_[conv].erase(msg->senderId);  // a message ends that user's typing indicator
     Activity a;
@@ -453,9 +450,7 @@ void ChatSession::pump(const std::string& conv) {
     Outgoing& head = q.front();
     ++head.attempts;
     json body{{"conversationId", conv}, {"message", head.text}, {"clientMessageId", head.cmid}};
-    if (head.attachment)
-        body["attachment"] = json{{"url", head.attachment->url}, {"name", head.attachment->name},
-                                  {"contentType", head.attachment->contentType}, {"size", head.attachment->size}};
+    if (head.attachment) body["attachment"] = attachment_json(*head.attachment);
     const std::string cmid = head.cmid;
     request("POST", "/chat/reply", &body, [this, conv, cmid](int status, const json& j, const std::string& err) {
         in_flight_[conv] = false;
@@ -557,7 +552,7 @@ void ChatSession::typing() {
     wps::SendOptions opt;
     opt.fireAndForget = true;
     opt.noEcho = true;
-    realtime_.client().send_to_group(typing_group_of(current_), json{{"type", "typing"}, {"userId", options_.user_id}}, wps::DataType::Json, opt);
+    realtime_.client().send_to_group(typing_group(current_), json{{"type", "typing"}, {"userId", options_.user_id}}, wps::DataType::Json, opt);
 }
 
 std::vector<std::string> ChatSession::typing_users(uint64_t now_ms) const {

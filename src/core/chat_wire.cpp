@@ -1,0 +1,109 @@
+// chat_wire.cpp - see chat_wire.hpp.
+#include "chat_wire.hpp"
+
+namespace chat {
+
+using nlohmann::json;
+
+// ============================================================================================
+// [SECTION] group names
+// ============================================================================================
+
+std::string conversation_group(const std::string& conversationId) { return std::string(kConversationPrefix) + conversationId; }
+std::string typing_group(const std::string& conversationId) { return conversation_group(conversationId) + std::string(kTypingSuffix); }
+std::string user_notifications_group(const std::string& userId) { return std::string(kUserNotificationsPrefix) + userId; }
+std::string team_notifications_group(const std::string& teamId) { return std::string(kTeamNotificationsPrefix) + teamId; }
+std::string global_notifications_group() { return std::string(kGlobalNotificationsGroup); }
+
+namespace {
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+} // namespace
+
+std::optional<ConversationGroup> parse_conversation_group(std::string_view group) {
+    if (!starts_with(group, kConversationPrefix)) return std::nullopt;
+    std::string_view id = group.substr(kConversationPrefix.size());
+    // "conversation::typing" is the messages group of the conversation ":typing", not a typing group.
+    const bool typing = id.size() > kTypingSuffix.size() && id.substr(id.size() - kTypingSuffix.size()) == kTypingSuffix;
+    if (typing) id.remove_suffix(kTypingSuffix.size());
+    return ConversationGroup{std::string(id), typing};
+}
+
+std::optional<NotificationGroup> parse_notification_group(std::string_view group) {
+    if (starts_with(group, kUserNotificationsPrefix))
+        return NotificationGroup{NotificationAudience::User, std::string(group.substr(kUserNotificationsPrefix.size()))};
+    if (starts_with(group, kTeamNotificationsPrefix))
+        return NotificationGroup{NotificationAudience::Team, std::string(group.substr(kTeamNotificationsPrefix.size()))};
+    if (group == kGlobalNotificationsGroup) return NotificationGroup{NotificationAudience::Global, {}};
+    return std::nullopt;
+}
+
+// ============================================================================================
+// [SECTION] attachment
+// ============================================================================================
+
+json attachment_json(const Attachment& a) {
+    return json{{"url", a.url}, {"name", a.name}, {"contentType", a.contentType}, {"size", a.size}};
+}
+
+std::optional<Attachment> attachment_from_json(const json& j, std::string* why, AttachmentUrlRule url_ok) {
+    auto refuse = [&](std::string reason) -> std::optional<Attachment> {
+        if (why) *why = std::move(reason);
+        return std::nullopt;
+    };
+    if (!j.is_object()) return refuse("'attachment' must be an object with a 'url'.");
+    auto url = j.find("url");
+    if (url == j.end() || !url->is_string()) return refuse("'attachment' must be an object with a 'url'.");
+    Attachment a;
+    a.url = url->get<std::string>();
+    const bool url_accepted = url_ok ? url_ok(a.url) : !a.url.empty() && a.url.size() <= kMaxAttachmentUrlBytes;
+    if (!url_accepted) return refuse("'attachment.url' must be an uploaded file's link (/blobs/...) or an https URL.");
+    for (auto [key, out] : {std::pair{"name", &a.name}, std::pair{"contentType", &a.contentType}}) {
+        auto it = j.find(key);
+        if (it == j.end()) continue;
+        if (!it->is_string() || it->get_ref<const std::string&>().size() > kMaxAttachmentTextBytes ||
+            !valid_utf8(it->get_ref<const std::string&>()))
+            return refuse(std::string("'attachment.") + key + "' must be a string of at most " +
+                          std::to_string(kMaxAttachmentTextBytes) + " bytes.");
+        *out = it->get<std::string>();
+    }
+    if (auto size = j.find("size"); size != j.end()) {
+        // Parsed text holds a non-negative integer as unsigned; json built in code may hold it signed.
+        const bool non_negative = size->is_number_unsigned() || (size->is_number_integer() && size->get<int64_t>() >= 0);
+        if (!non_negative) return refuse("'attachment.size' must be a non-negative integer.");
+        a.size = size->get<uint64_t>();
+    }
+    return a;
+}
+
+bool valid_utf8(std::string_view s) {
+    std::size_t i = 0;
+    const std::size_t n = s.size();
+    while (i < n) {
+        const unsigned char c = static_cast<unsigned char>(s[i]);
+        const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (len == 0 || i + len > n) return false;
+        for (std::size_t k = 1; k < len; ++k)
+            if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+        i += len;
+    }
+    return true;
+}
+
+// ============================================================================================
+// [SECTION] chat.message
+// ============================================================================================
+
+json chat_message_event(const Message& stored) {
+    return json{{"type", kChatMessageEvent}, {"eventId", stored.messageId}, {"message", to_json(stored)}};
+}
+
+std::optional<Message> chat_message_from_event(const json& event) {
+    if (!event.is_object()) return std::nullopt;
+    auto type = event.find("type");
+    if (type == event.end() || !type->is_string() || type->get_ref<const std::string&>() != kChatMessageEvent) return std::nullopt;
+    auto message = event.find("message");
+    if (message == event.end()) return std::nullopt;
+    return message_from_json(*message);
+}
+
+} // namespace chat

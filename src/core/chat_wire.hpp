@@ -1,0 +1,112 @@
+// chat_wire.hpp - what the web client and the backend (the stub) must agree on, in one place:
+//
+//   [SECTION] group names      conversation:{id}, conversation:{id}:typing,
+//                              notifications:user:{id}, notifications:team:{id}, notifications:global
+//   [SECTION] attachment       the {url, name, contentType, size} object of a message, checked
+//   [SECTION] chat.message     the event the backend's outbox publishes to conversation:{id}
+//
+// Platform-free (std + nlohmann/json), in chat_core: the wasm client and the stub link the same
+// code, so a grant (backend) and a filter (client), or a writer and its reader, cannot drift.
+//
+// 2026-11-29: first version (issue 13, "Structure"), from groups.hpp (group names) and the four
+//             copies of the attachment JSON (chat_model.cpp, chat_session.cpp, the stub's
+//             app_api.cpp and sqlite_store.cpp) and the event the stub's store built itself.
+//             The client now drops an attachment whose fields have the wrong type or size
+//             instead of reading what it can (the stub never stored one).
+#pragma once
+
+#include "chat_model.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace chat {
+
+// ============================================================================================
+// [SECTION] group names
+// ============================================================================================
+//
+// A conversation has two groups: conversation:{id} carries stored messages and only the backend
+// publishes there (through its outbox); conversation:{id}:typing carries typing signals, which
+// members may send. Notifications go to one group per audience; the backend grants each user
+// their own, their teams' and the global one, read-only.
+
+inline constexpr std::string_view kConversationPrefix = "conversation:";
+inline constexpr std::string_view kTypingSuffix = ":typing";
+inline constexpr std::string_view kUserNotificationsPrefix = "notifications:user:";
+inline constexpr std::string_view kTeamNotificationsPrefix = "notifications:team:";
+inline constexpr std::string_view kGlobalNotificationsGroup = "notifications:global";
+
+std::string conversation_group(const std::string& conversationId);
+std::string typing_group(const std::string& conversationId);
+std::string user_notifications_group(const std::string& userId);
+std::string team_notifications_group(const std::string& teamId);
+std::string global_notifications_group();
+
+// The conversation a group name belongs to, and whether it is its typing group; nullopt for any
+// other group. The id is whatever follows the prefix (possibly empty: the caller decides).
+struct ConversationGroup {
+    std::string conversationId;
+    bool typing = false;
+};
+std::optional<ConversationGroup> parse_conversation_group(std::string_view group);
+
+// Whose notification group a name is; nullopt for any other group. `id` is the user or team id
+// after the prefix (possibly empty), empty for the global group.
+enum class NotificationAudience { User, Team, Global };
+struct NotificationGroup {
+    NotificationAudience audience = NotificationAudience::Global;
+    std::string id;
+};
+std::optional<NotificationGroup> parse_notification_group(std::string_view group);
+
+// ============================================================================================
+// [SECTION] attachment
+// ============================================================================================
+//
+// {"url": string, "name": string, "contentType": string, "size": non-negative integer}: what
+// POST /blobs answers, what a client sends with POST /chat/reply and what every stored message
+// carries. `url` is required; the others may be missing (empty / 0), but never of another type.
+
+inline constexpr std::size_t kMaxAttachmentTextBytes = 255;   // name, contentType (UTF-8 bytes)
+inline constexpr std::size_t kMaxAttachmentUrlBytes = 2048;   // when no stricter rule is given
+
+nlohmann::json attachment_json(const Attachment& a);
+
+// Which links a reader accepts. The backend passes its own rule (its upload links and https
+// URLs); without one, any non-empty string of at most kMaxAttachmentUrlBytes (the client reads
+// what its backend stored).
+using AttachmentUrlRule = bool (*)(const std::string& url);
+
+// The attachment, or nullopt with `why` set to the reason, worded as the backend's 400 answer:
+//   "'attachment' must be an object with a 'url'."
+//   "'attachment.url' must be an uploaded file's link (/blobs/...) or an https URL."
+//   "'attachment.name' must be a string of at most 255 bytes."   (also contentType; valid UTF-8)
+//   "'attachment.size' must be a non-negative integer."
+// Fields are checked in that order. Unknown fields are ignored.
+std::optional<Attachment> attachment_from_json(const nlohmann::json& j, std::string* why = nullptr,
+                                               AttachmentUrlRule url_ok = nullptr);
+
+// Whether `s` is well-formed UTF-8 by byte patterns (lead byte, then the right number of
+// continuation bytes); the backend refuses message texts and names that are not.
+bool valid_utf8(std::string_view s);
+
+// ============================================================================================
+// [SECTION] chat.message
+// ============================================================================================
+//
+// {"type": "chat.message", "eventId": messageId, "message": <to_json(Message)>}: one per stored
+// message, published by the backend's outbox to conversation:{id}. The eventId is the message id,
+// so a retried publish is a duplicate the client drops.
+
+inline constexpr char kChatMessageEvent[] = "chat.message";
+
+nlohmann::json chat_message_event(const Message& stored);
+// The stored message an event carries; nullopt for any other event or a malformed message.
+std::optional<Message> chat_message_from_event(const nlohmann::json& event);
+
+} // namespace chat

@@ -90,20 +90,6 @@ std::optional<uint64_t> u64_param(const Request& r, const char* name, Response& 
     return n;
 }
 
-bool valid_utf8(const std::string& s) {
-    std::size_t i = 0;
-    const std::size_t n = s.size();
-    while (i < n) {
-        const unsigned char c = static_cast<unsigned char>(s[i]);
-        const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (len == 0 || i + len > n) return false;
-        for (std::size_t k = 1; k < len; ++k)
-            if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
-        i += len;
-    }
-    return true;
-}
-
 } // namespace
 
 AppApi::AppApi(const Config& config, Store& store, std::function<void()> outbox_notify, PubSubTarget target)
@@ -135,7 +121,7 @@ void AppApi::seed() {
         n.actionLabel = "Open chat";
         n.actionUrl = "app:conversation/demo";
         n.createdBy = "backend";
-        store_.create_notification(n, "notifications:global", unix_now_ms());
+        store_.create_notification(n, chat::global_notifications_group(), unix_now_ms());
         if (outbox_notify_) outbox_notify_();
     }
 }
@@ -222,7 +208,6 @@ Response AppApi::dev_login(const Request& r) {
 
 std::optional<std::string> AppApi::roles_for(const std::string& user, const std::string& group,
                                              std::vector<std::string>& roles) {
-    const auto starts = [&](const char* prefix) { return group.rfind(prefix, 0) == 0; };
     if (const auto conv = chat::parse_conversation_group(group)) {
         // conversation:{id} carries stored messages and only the backend publishes there; members
         // may send to conversation:{id}:typing, which carries typing signals and nothing else.
@@ -234,22 +219,16 @@ std::optional<std::string> AppApi::roles_for(const std::string& user, const std:
         roles.push_back("webpubsub.sendToGroup." + typing);
         return std::nullopt;
     }
-    if (starts("notifications:user:")) {
-        if (group.substr(19) != user) return std::string("A user may only join their own notification group.");
-        roles.push_back("webpubsub.joinLeaveGroup." + group);
-        return std::nullopt;
-    }
-    if (starts("notifications:team:")) {
-        auto u = store_.user(user);
-        const std::string team = group.substr(19);
-        bool member = false;
-        if (u)
-            for (auto& t : u->teams) member = member || t == team;
-        if (!member) return "You are not a member of team '" + team + "'.";
-        roles.push_back("webpubsub.joinLeaveGroup." + group);
-        return std::nullopt;
-    }
-    if (group == "notifications:global") {
+    if (const auto n = chat::parse_notification_group(group)) {
+        if (n->audience == chat::NotificationAudience::User && n->id != user)
+            return std::string("A user may only join their own notification group.");
+        if (n->audience == chat::NotificationAudience::Team) {
+            auto u = store_.user(user);
+            bool member = false;
+            if (u)
+                for (auto& t : u->teams) member = member || t == n->id;
+            if (!member) return "You are not a member of team '" + n->id + "'.";
+        }
         roles.push_back("webpubsub.joinLeaveGroup." + group);  // read-only: no send role
         return std::nullopt;
     }
@@ -355,28 +334,15 @@ Response AppApi::reply(const Request& r, const std::string& user) {
         draft.clientMessageId = cm->get<std::string>();
     }
     if (auto att = body->find("attachment"); att != body->end() && !att->is_null()) {
-        if (!att->is_object() || !att->contains("url") || !(*att)["url"].is_string())
-            return error_response(400, "BadRequest", "'attachment' must be an object with a 'url'.");
-        chat::Attachment a;
-        a.url = (*att)["url"].get<std::string>();
-        if (!safe_attachment_url(a.url))
-            return error_response(400, "BadRequest", "'attachment.url' must be an uploaded file's link (/blobs/...) or an https URL.");
-        for (const char* k : {"name", "contentType"})
-            if (att->contains(k) && (!(*att)[k].is_string() || (*att)[k].get_ref<const std::string&>().size() > 255 ||
-                                     !valid_utf8((*att)[k].get<std::string>())))
-                return error_response(400, "BadRequest", std::string("'attachment.") + k + "' must be a string of at most 255 bytes.");
-        if (att->contains("size") && !(*att)["size"].is_number_unsigned())
-            return error_response(400, "BadRequest", "'attachment.size' must be a non-negative integer.");
-        a.name = wps::string_or(*att, "name");
-        a.contentType = wps::string_or(*att, "contentType");
-        a.size = wps::u64_or(*att, "size");
-        draft.attachment = a;
+        std::string why;
+        draft.attachment = chat::attachment_from_json(*att, &why, safe_attachment_url);
+        if (!draft.attachment) return error_response(400, "BadRequest", why);
     }
     if (msg.empty() && !draft.attachment) return error_response(400, "BadRequest", "The message is empty.");
     if (msg.size() > config_.max_message_bytes)
         return error_response(413, "PayloadTooLarge", "The message is " + std::to_string(msg.size()) +
                                                           " bytes; the limit is " + std::to_string(config_.max_message_bytes) + ".");
-    if (!valid_utf8(msg)) return error_response(400, "BadRequest", "The message is not valid UTF-8.");
+    if (!chat::valid_utf8(msg)) return error_response(400, "BadRequest", "The message is not valid UTF-8.");
     if (!store_.conversation_exists(draft.conversationId))
         return error_response(404, "NotFound", "Conversation '" + draft.conversationId + "' does not exist.");
     if (!store_.is_member(draft.conversationId, user))
@@ -486,9 +452,11 @@ json notification_json(const Notification& n) {
     return j;
 }
 
+// kind: user | team | global (checked by create_notification).
 std::string notification_group(const std::string& kind, const std::string& id) {
-    if (kind == "global") return "notifications:global";
-    return "notifications:" + kind + ":" + id;
+    if (kind == "user") return chat::user_notifications_group(id);
+    if (kind == "team") return chat::team_notifications_group(id);
+    return chat::global_notifications_group();
 }
 } // namespace
 
@@ -560,7 +528,7 @@ Response AppApi::create_notification(const Request& r, const std::string& creato
                                                              : "'action.link' must be an in-app link (app:... or a /path).");
     }
     for (const std::string* text : {&n.title, &n.body, &n.actionLabel})
-        if (!valid_utf8(*text)) return error_response(400, "BadRequest", "Notification texts must be valid UTF-8.");
+        if (!chat::valid_utf8(*text)) return error_response(400, "BadRequest", "Notification texts must be valid UTF-8.");
     n.createdBy = creator;
     if (!backend)
         if (const int64_t wait = rate_limited(notify_buckets_, creator, kNotifyPerMinute, kNotifyBurst))
@@ -651,7 +619,7 @@ Response AppApi::upload_blob(const Request& r, const std::string& user) {
         return error_response(413, "PayloadTooLarge", "The file is " + std::to_string(r.body.size()) + " bytes; the limit is " +
                                                           std::to_string(config_.max_blob_bytes) + ".");
     const std::string name = r.param("name").value_or("file");
-    if (!safe_file_name(name) || !valid_utf8(name))
+    if (!safe_file_name(name) || !chat::valid_utf8(name))
         return error_response(400, "BadRequest",
                               "'name' must be a file name of 1 to 255 bytes of UTF-8 without control characters, quotes, '/' or '\\'.");
     if (const int64_t wait = rate_limited(upload_buckets_, user, config_.upload_rate_per_min, kUploadBurst))
@@ -671,8 +639,9 @@ Response AppApi::upload_blob(const Request& r, const std::string& user) {
     store_.put_blob(meta);
     const int64_t exp = unix_now_s() + config_.blob_url_ttl_s;
     const std::string url = "/blobs/" + meta.id + "?exp=" + std::to_string(exp) + "&sig=" + sign_blob(meta.id, exp);
-    return json_response(201, json{{"url", url}, {"name", meta.name}, {"size", meta.size}, {"contentType", meta.contentType},
-                                   {"expiresAt", exp}});
+    json answer = chat::attachment_json(chat::Attachment{url, meta.name, meta.contentType, meta.size});
+    answer["expiresAt"] = exp;
+    return json_response(201, answer);
 }
 
 // Attachments are served so that nothing in them runs on this origin: raster images inline with

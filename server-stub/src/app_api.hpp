@@ -8,7 +8,7 @@
 #include "http_types.hpp"
 #include "store.hpp"
 
-#include "core/groups.hpp"
+#include "core/chat_wire.hpp"
 
 #include <functional>
 #include <map>
@@ -85,6 +85,6 @@ private:
     std::map<std::string, Bucket> send_buckets_, create_buckets_, upload_buckets_, notify_buckets_;
 };
 
-using chat::conversation_group;  // core/groups.hpp
+using chat::conversation_group;  // core/chat_wire.hpp
 
 } // namespace stub

@@ -3,7 +3,7 @@
 
 #include "jwt.hpp"
 
-#include "core/groups.hpp"
+#include "core/chat_wire.hpp"
 
 #include <algorithm>
 #include <chrono>

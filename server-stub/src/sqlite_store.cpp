@@ -3,6 +3,8 @@
 
 #include "jwt.hpp"
 
+#include "core/chat_wire.hpp"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -167,17 +169,7 @@ chat::Message read_message(const Stmt& s) {
     m.senderId = s.text(3);
     m.text = s.text(4);
     m.clientMessageId = s.text(5);
-    if (!s.null(6)) {
-        json a = json::parse(s.text(6), nullptr, false);
-        if (a.is_object()) {
-            chat::Attachment att;
-            att.url = a.value("url", "");
-            att.name = a.value("name", "");
-            att.contentType = a.value("contentType", "");
-            att.size = a.value("size", uint64_t{0});
-            m.attachment = att;
-        }
-    }
+    if (!s.null(6)) m.attachment = chat::attachment_from_json(json::parse(s.text(6), nullptr, false));
     m.createdAtMs = s.i64(7);
     return m;
 }
@@ -387,12 +379,11 @@ AppendResult SqliteStore::append_message(const chat::Message& draft, const std::
     ins.bind(1, m.messageId).bind(2, m.conversationId).bind(3, static_cast<int64_t>(m.seq)).bind(4, m.senderId)
         .bind(5, m.text);
     if (m.clientMessageId.empty()) ins.bind_null(6); else ins.bind(6, m.clientMessageId);
-    if (m.attachment) ins.bind(7, chat::to_json(m)["attachment"].dump()); else ins.bind_null(7);
+    if (m.attachment) ins.bind(7, chat::attachment_json(*m.attachment).dump()); else ins.bind_null(7);
     ins.bind(8, now).run();
     // The outbox row: the event clients receive, with the stable messageId as its id.
-    const json payload{{"type", "chat.message"}, {"eventId", m.messageId}, {"message", chat::to_json(m)}};
     Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
-        .bind(1, m.messageId).bind(2, "chat.message").bind(3, group).bind(4, payload.dump()).bind(5, now).run();
+        .bind(1, m.messageId).bind(2, chat::kChatMessageEvent).bind(3, group).bind(4, chat::chat_message_event(m).dump()).bind(5, now).run();
     // The members' activity event: what a conversation list needs (badge, preview, order), small.
     Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
         .bind(1, "act:" + m.messageId).bind(2, "conversation.activity").bind(3, m.conversationId)

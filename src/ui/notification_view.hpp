@@ -1,8 +1,26 @@
-// notification_view.hpp - the bell with its unread badge, the feed panel and toasts (ImGui).
+// notification_view.hpp - the bell with its unread badge, the feed panel and toasts (ImGui), in
+// the look of the Novu and Knock inboxes, drawn with the design tokens of theme.hpp.
+//
+// Bell: the bell icon with a numeric badge ("99+" past 99); a click opens or closes the feed.
+// Feed: header (title, "Mark all read", close), items grouped under "Today" / "Yesterday" / date
+// headers, each with an unread dot and a bolder title while unread, its body, a relative time
+// (the full date in a tooltip) and real buttons (the action link, mark read, archive); an empty
+// state, a loading state and an error state (with Retry when the app provides one); older pages
+// at the end of the list. Esc closes the feed.
+// Toasts: the same card look; hidden while the feed is open (the item is in the list).
+//
+// Click targets (browser tests click them; keep the names): bell, mark-all-read, mark-read:<id>,
+// archive:<id>, feed-older, toast:<id>; also feed-close, feed-action:<id>, feed-retry.
+// Inspection targets (tests check presence and order): bell-badge, feed-day:<label>,
+// feed-unread:<id>, feed-time:<id>, feed-empty, feed-loading, feed-error.
+//
+// Colours follow the light or dark palette that theme::apply() put into ImGui's style.
 #pragma once
 
 #include "core/notification_center.hpp"
 
+#include <cstdint>
+#include <functional>
 #include <string>
 
 namespace ui {
@@ -11,7 +29,15 @@ struct FeedViewState {
     bool open = false;
     std::string open_url;  // an action link the user clicked (the platform opens it)
     float scale = 1.0f;
+    // Loads the feed again after it failed to load. NotificationCenter has no reload call, so the
+    // app provides one; the error state shows a Retry button only when this is set (otherwise it
+    // says the feed is fetched again when the connection comes back, which the center does).
+    std::function<void()> retry;
+    std::string badge;  // the bell's badge as drawn last frame, "" when none (test hook)
 };
+
+// The bell's badge text: "" for 0, "1".."99", then "99+".
+std::string badge_text(uint64_t unread);
 
 void draw_bell(notify::NotificationCenter& center, FeedViewState& st);
 // The feed panel (when open) anchored at the top right of the display.

@@ -216,13 +216,6 @@ SqliteStore::SqliteStore(const std::string& path) {
 
 SqliteStore::~SqliteStore() { sqlite3_close(db_); }
 
-int SqliteStore::schema_version() {
-    std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, "PRAGMA user_version");
-    s.step();
-    return static_cast<int>(s.i64(0));
-}
-
 void SqliteStore::migrate() {
     Stmt v(db_, "PRAGMA user_version");
     v.step();
@@ -260,19 +253,6 @@ std::optional<User> SqliteStore::user(const std::string& id) {
     t.bind(1, id);
     while (t.step()) u.teams.push_back(t.text(0));
     return u;
-}
-
-std::vector<User> SqliteStore::users() {
-    std::vector<std::string> ids;
-    {
-        std::lock_guard<std::mutex> lock(mu_);
-        Stmt s(db_, "SELECT UserId FROM Users ORDER BY UserId");
-        while (s.step()) ids.push_back(s.text(0));
-    }
-    std::vector<User> out;
-    for (auto& id : ids)
-        if (auto u = user(id)) out.push_back(*u);
-    return out;
 }
 
 std::string SqliteStore::create_conversation(const std::string& id, const std::string& title,

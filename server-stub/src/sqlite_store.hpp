@@ -17,11 +17,8 @@ public:
     explicit SqliteStore(const std::string& path);
     ~SqliteStore() override;
 
-    int schema_version();
-
     void upsert_user(const User& u) override;
     std::optional<User> user(const std::string& id) override;
-    std::vector<User> users() override;
     std::string create_conversation(const std::string& id, const std::string& title, const std::string& contextJson,
                                     const std::vector<std::string>& members, const std::string& createdBy,
                                     int64_t now) override;

@@ -71,7 +71,6 @@ public:
 
     virtual void upsert_user(const User& u) = 0;
     virtual std::optional<User> user(const std::string& id) = 0;
-    virtual std::vector<User> users() = 0;
 
     virtual std::string create_conversation(const std::string& id, const std::string& title,
                                             const std::string& contextJson, const std::vector<std::string>& members,

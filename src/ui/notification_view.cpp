@@ -151,7 +151,7 @@ void draw_bell(notify::NotificationCenter& center, FeedViewState& st) {
     const ImVec2 bt = st.badge.empty() ? ImVec2(0, 0) : label_size(st.badge.c_str(), badge_size);
     const float badge_h = badge_size + 3 * s;
     const float badge_w = st.badge.empty() ? 0.0f : std::max(badge_h, bt.x + theme::kSpaceXs * s * 1.5f);
-    const float overlap = badge_w * 0.45f;
+    const float overlap = std::min(badge_w * 0.5f, icon.x * 0.4f);  // the bell stays visible under "99+"
     const ImVec2 pos = ImGui::GetCursorScreenPos();
     const ImVec2 size(pad * 2 + icon.x + (badge_w - overlap > 0 ? badge_w - overlap : 0.0f), line);
     if (ImGui::InvisibleButton("##bell", size)) st.open = !st.open;
@@ -234,29 +234,42 @@ void draw_item(const notify::Item& it, FeedViewState& st, float width, uint64_t 
 
     if (!it.body.empty()) text_wrapped(it.body, inner, u32(it.read ? p.muted : mix(p.text, p.muted, 0.3f)));
 
-    // Buttons: the action link (primary), mark read (while unread), archive.
+    // Buttons: the action link (primary), mark read (while unread), archive; they flow onto a
+    // second line when the panel is narrow. A ghost button's label lines up with the text above.
     ImGui::Dummy(ImVec2(0, theme::kSpaceXs * s * 0.5f));
+    const float frame_pad = theme::kSpaceSm * s, right = title_at.x + inner;
+    bool first = true;
+    auto place = [&](float w, bool ghost) {
+        bool line_start = first;
+        if (!first) {
+            ImGui::SameLine(0, theme::kSpaceXs * s);
+            if (ImGui::GetCursorScreenPos().x + w > right) ImGui::NewLine(), line_start = true;
+        }
+        if (line_start && ghost) ImGui::SetCursorPosX(ImGui::GetCursorPosX() - frame_pad);
+        first = false;
+    };
     if (!it.actionLabel.empty()) {
+        const std::string action = text_port().ellipsize(it.actionLabel, size, std::min(220 * s, inner * 0.6f));
+        place(text_port().measure(action, size, 0).x + frame_pad * 2, false);
         ButtonLook look(p, true, s);
-        if (text_button("##action", text_port().ellipsize(it.actionLabel, size, std::min(220 * s, inner * 0.6f)))) {
+        if (text_button("##action", action)) {
             st.open_url = it.actionLink;
             out.read_id = it.id;
         }
         target("feed-action:" + it.id);
-        ImGui::SameLine(0, theme::kSpaceSm * s);
     }
-    {
-        ButtonLook look(p, false, s);
-        if (!it.read) {
-            if (ImGui::Button((std::string(theme::icon::kCheck) + " Mark read").c_str())) out.read_id = it.id;
-            target("mark-read:" + it.id);
-            if (ImGui::IsItemHovered()) ImGui::SetTooltip("Mark as read");
-            ImGui::SameLine(0, theme::kSpaceXs * s);
-        }
-        if (ImGui::Button((std::string(theme::icon::kArchive) + " Archive").c_str())) out.archive_id = it.id;
-        target("archive:" + it.id);
-        if (ImGui::IsItemHovered()) ImGui::SetTooltip("Archive: hide it from the feed");
+    ButtonLook look(p, false, s);
+    if (!it.read) {
+        const std::string mark = std::string(theme::icon::kCheck) + " Mark read";
+        place(ImGui::CalcTextSize(mark.c_str()).x + frame_pad * 2, true);
+        if (ImGui::Button(mark.c_str())) out.read_id = it.id;
+        target("mark-read:" + it.id);
     }
+    const std::string archive = std::string(theme::icon::kArchive) + " Archive";
+    place(ImGui::CalcTextSize(archive.c_str()).x + frame_pad * 2, true);
+    if (ImGui::Button(archive.c_str())) out.archive_id = it.id;
+    target("archive:" + it.id);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Hide it from the feed");
     ImGui::EndGroup();
 
     const float bottom = ImGui::GetItemRectMax().y + pad;
@@ -527,6 +540,7 @@ void draw_toasts(notify::NotificationCenter& center, FeedViewState& st, float di
         {
             ButtonLook look(p, false, s);
             ImGui::PushStyleColor(ImGuiCol_Text, link_color(p));
+            ImGui::SetCursorPosX(ImGui::GetCursorPosX() - theme::kSpaceSm * s);  // the label lines up with the text
             if (ImGui::Button("Open feed")) st.open = true;
             ImGui::PopStyleColor();
             target("toast:" + t->id);

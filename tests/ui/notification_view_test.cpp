@@ -36,7 +36,7 @@ struct FeedRig {
 
     FeedRig() {
         ui::theme::set_utc_offset_minutes(0);
-        sched.advance(uint64_t(kNow));  // the app's clock is wall time: toasts and relative times share it
+        sched.advance(uint64_t(kNow) - sched.now_ms());  // the app's clock is wall time: toasts and relative times share it
         ImGui::CreateContext();
         ImGuiIO& io = ImGui::GetIO();
         io.IniFilename = nullptr;

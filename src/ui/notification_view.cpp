@@ -191,7 +191,7 @@ struct Intents {
 
 // One notification: a rounded row (tinted while unread) with the dot, the title and the time on
 // the first line, the body under it, then the buttons.
-void draw_item(const notify::Item& it, FeedViewState& st, float width, uint64_t now_ms, Intents& out) {
+void draw_item(const notify::Item& it, FeedViewState& st, float width, int64_t wall_ms, Intents& out) {
     const theme::Palette& p = palette();
     const float s = st.scale;
     const float pad = theme::kSpaceSm * s, dot_col = theme::kSpaceLg * s;
@@ -206,7 +206,7 @@ void draw_item(const notify::Item& it, FeedViewState& st, float width, uint64_t 
     ImGui::BeginGroup();
 
     // Title (user content, through the port): brighter and bolder while unread.
-    const std::string when = theme::format_relative(it.createdAt, now_ms);
+    const std::string when = theme::format_relative(it.createdAt, wall_ms);
     const ImVec2 when_size = label_size(when.c_str(), small);
     const float title_room = std::max(40 * s, inner - when_size.x - theme::kSpaceSm * s);
     const std::string title = text_port().ellipsize(it.title, size, title_room);
@@ -366,8 +366,9 @@ void feed_header(notify::NotificationCenter& center, FeedViewState& st, float wi
 
 } // namespace
 
-void draw_feed(notify::NotificationCenter& center, FeedViewState& st, float display_w, float display_h, uint64_t now_ms) {
+void draw_feed(notify::NotificationCenter& center, FeedViewState& st, float display_w, float display_h, uint64_t now_ms, int64_t wall_ms) {
     if (!st.open) return;
+    const int64_t wall = wall_ms >= 0 ? wall_ms : static_cast<int64_t>(now_ms);
     // Esc closes the panel (unless an ImGui popup is open: Esc is that popup's).
     if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape), false) && !ImGui::IsPopupOpen("", ImGuiPopupFlags_AnyPopupId)) {
         st.open = false;
@@ -442,12 +443,12 @@ void draw_feed(notify::NotificationCenter& center, FeedViewState& st, float disp
         if (d != day) {
             day = d;
             ImGui::Dummy(ImVec2(0, theme::kSpaceXs * s));
-            const std::string name = theme::format_day_label(it->createdAt, static_cast<int64_t>(now_ms));
+            const std::string name = theme::format_day_label(it->createdAt, wall);
             ImGui::SetCursorPosX(ImGui::GetCursorPosX() + theme::kSpaceSm * s);
             label(name.c_str(), theme::kTypeSmall * s, u32(p.muted));
             target("feed-day:" + name);
         }
-        draw_item(*it, st, list_w, now_ms, intents);
+        draw_item(*it, st, list_w, wall, intents);
     }
     if (center.feed().next_cursor()) {
         ImGui::Dummy(ImVec2(0, theme::kSpaceXs * s));
@@ -477,7 +478,7 @@ void draw_feed(notify::NotificationCenter& center, FeedViewState& st, float disp
 // [SECTION] toasts
 //-----------------------------------------------------------------------------
 
-void draw_toasts(notify::NotificationCenter& center, FeedViewState& st, float display_w, float display_h, uint64_t now_ms) {
+void draw_toasts(notify::NotificationCenter& center, FeedViewState& st, float display_w, float display_h, uint64_t now_ms, int64_t wall_ms) {
     // Top right under the header (the page's composer sits at the bottom), newest first. Not
     // while the feed is open: the item is at the top of its list.
     (void)display_h;
@@ -485,7 +486,8 @@ void draw_toasts(notify::NotificationCenter& center, FeedViewState& st, float di
     const theme::Palette& p = palette();
     const bool light = &p == &theme::palette(true);
     const float s = st.scale;
-    const auto toasts = center.toasts(now_ms);
+    const auto toasts = center.toasts(now_ms);  // expiry: the scheduler's clock
+    const int64_t wall = wall_ms >= 0 ? wall_ms : static_cast<int64_t>(now_ms);
     float y = kToastTop * s;
     int i = 0;
     for (auto t = toasts.rbegin(); t != toasts.rend(); ++t, ++i) {
@@ -521,7 +523,7 @@ void draw_toasts(notify::NotificationCenter& center, FeedViewState& st, float di
         // Title and relative time on one line, then at most three lines of body.
         const float col_w = w - theme::kSpaceMd * s * 2 - d - theme::kSpaceMd * s;
         const notify::Item* item = center.feed().find(t->id);
-        const std::string when = item ? theme::format_relative(item->createdAt, static_cast<int64_t>(now_ms)) : std::string("now");
+        const std::string when = item ? theme::format_relative(item->createdAt, wall) : std::string("now");
         const float small = theme::kTypeSmall * s;
         const ImVec2 ws = label_size(when.c_str(), small);
         ImGui::BeginGroup();

@@ -39,9 +39,15 @@ struct FeedViewState {
 // The bell's badge text: "" for 0, "1".."99", then "99+".
 std::string badge_text(uint64_t unread);
 
+// Two clocks: `now_ms` is the scheduler's (wps::Scheduler::now_ms, monotonic: in the browser ms
+// since the page loaded), which the center's toasts expire on; `wall_ms` is Unix time in ms
+// (Date.now()), which relative times ("5 min") and day headers ("Today") are computed from.
+// wall_ms < 0: now_ms is taken for both (right only where the scheduler runs on Unix time).
 void draw_bell(notify::NotificationCenter& center, FeedViewState& st);
 // The feed panel (when open) anchored at the top right of the display.
-void draw_feed(notify::NotificationCenter& center, FeedViewState& st, float display_w, float display_h, uint64_t now_ms);
-void draw_toasts(notify::NotificationCenter& center, FeedViewState& st, float display_w, float display_h, uint64_t now_ms);
+void draw_feed(notify::NotificationCenter& center, FeedViewState& st, float display_w, float display_h, uint64_t now_ms,
+               int64_t wall_ms = -1);
+void draw_toasts(notify::NotificationCenter& center, FeedViewState& st, float display_w, float display_h, uint64_t now_ms,
+                 int64_t wall_ms = -1);
 
 } // namespace ui

@@ -33,10 +33,10 @@ struct FeedRig {
     wps::Realtime realtime{http, socks.factory(), sched, [] { return 0.5; }, "", "chat", opts()};
     notify::NotificationCenter center{http, realtime, sched, ""};
     ui::FeedViewState view;
+    int64_t wall = kNow;
 
     FeedRig() {
         ui::theme::set_utc_offset_minutes(0);
-        sched.advance(uint64_t(kNow) - sched.now_ms());  // the app's clock is wall time: toasts and relative times share it
         ImGui::CreateContext();
         ImGuiIO& io = ImGui::GetIO();
         io.IniFilename = nullptr;
@@ -89,8 +89,10 @@ struct FeedRig {
         ImGui::SetCursorPosX(800);
         ui::draw_bell(center, view);
         ImGui::End();
-        ui::draw_feed(center, view, io.DisplaySize.x, io.DisplaySize.y, sched.now_ms());
-        ui::draw_toasts(center, view, io.DisplaySize.x, io.DisplaySize.y, sched.now_ms());
+        // Two clocks, as in the browser: the scheduler's (ms since the page loaded: toasts expire
+        // on it) and the wall clock (relative times, day headers).
+        ui::draw_feed(center, view, io.DisplaySize.x, io.DisplaySize.y, sched.now_ms(), wall);
+        ui::draw_toasts(center, view, io.DisplaySize.x, io.DisplaySize.y, sched.now_ms(), wall);
         ImGui::Render();
     }
 
@@ -349,4 +351,23 @@ TEST_CASE("toasts: a card per live item, hidden while the feed is open; Open fee
     r.frame();
     CHECK_FALSE(r.has("toast:live"));
     CHECK(r.has("feed-unread:live"));
+    // Closed again: the toast is back until it expires on the scheduler's clock, whatever the wall clock says.
+    r.view.open = false;
+    r.frame();
+    r.frame();
+    CHECK(r.has("toast:live"));
+    r.sched.advance(7000);
+    r.frame();
+    CHECK_FALSE(r.has("toast:live"));
+}
+
+TEST_CASE("relative times and day headers come from the wall clock, not the scheduler's", "[ui][feed]") {
+    FeedRig r;  // the scheduler runs from 1,000,000 ms (since the page loaded), the wall clock is kNow
+    r.load(json::array({item("a", 2, kNow - 5 * kMin), item("b", 1, kNow - kDay)}), 2);
+    r.open_feed();
+    CHECK(r.with_prefix("feed-day:") == std::vector<std::string>{"feed-day:Today", "feed-day:Yesterday"});
+    // A day later on the wall clock, the same items move under other headers.
+    r.wall = kNow + kDay;
+    r.frame();
+    CHECK(r.with_prefix("feed-day:") == std::vector<std::string>{"feed-day:Yesterday", "feed-day:Fri 27 Nov 2026"});
 }

@@ -231,6 +231,17 @@ EM_JS(void, js_report_scroll, (double y, double max, int rows, int ctrl), {
     Module.chat.scrollY = y; Module.chat.scrollMax = max; Module.chat.rowsDrawn = rows; Module.chat.keyCtrl = !!ctrl;
 });
 // Page state bridge (see shell/index.html, Module.chat).
+// The send button: the composer's text goes the way Enter sends it (see shell/index.html).
+EM_JS(void, js_submit_composer, (), {
+    var c = document.getElementById("composer");
+    if (!c || c.value.trim() === "") return;
+    Module.chat.submits.push(c.value);
+    c.value = "";
+    Module.chat.wake = 3;
+});
+EM_JS(double, js_date_now, (), { return Date.now(); });
+// Alt+Up/Down typed in the page's composer: -1 previous, +1 next conversation, 0 none.
+EM_JS(int, js_take_nav, (), { var n = Module.chat.nav || 0; Module.chat.nav = 0; return n; });
 EM_JS(int, js_take_wake, (), { var w = Module.chat.wake; Module.chat.wake = 0; return w; });
 EM_JS(double, js_take_wheel, (), { var w = Module.chat.wheel; Module.chat.wheel = 0; return w; });
 EM_JS(void, js_frame_drawn, (), { Module.chat.frames++; });
@@ -504,7 +515,8 @@ void frame() {
     const bool countdown = a.session->connection().state == wps::ClientState::WaitingToReconnect ||
                            !a.session->typing_users(now).empty() || (a.center && !a.center->toasts(now).empty()) ||
                            a.session->connection().state == wps::ClientState::Recovering;
-    if (countdown && now - a.last_draw_ms >= 1000) {
+    // Relative times ("now", "5 min") move on: a frame every 30 s keeps them true.
+    if (countdown ? now - a.last_draw_ms >= 1000 : now - a.last_draw_ms >= 30000) {
         a.frames_left = std::max(a.frames_left, 1);
         sync_mirror(a);  // typing indicators and toasts expire: the mirror follows once a second
     }
@@ -563,16 +575,21 @@ void frame() {
     ui::targets().clear();
     a.view.scale = dpr;
     a.feed.scale = dpr;
+    a.view.wall_ms = static_cast<int64_t>(js_date_now());
+    a.view.nav_request = js_take_nav();
     ui::draw_chat_panel(*a.session, a.view, 0, 0, io.DisplaySize.x, io.DisplaySize.y, a.sched.now_ms(), [&] {
         if (a.center) ui::draw_bell(*a.center, a.feed);
     });
     if (a.center) {
-        ui::draw_feed(*a.center, a.feed, io.DisplaySize.x, io.DisplaySize.y, a.sched.now_ms());
-        ui::draw_toasts(*a.center, a.feed, io.DisplaySize.x, io.DisplaySize.y, a.sched.now_ms());
+        ui::draw_feed(*a.center, a.feed, io.DisplaySize.x, io.DisplaySize.y, a.sched.now_ms(), a.view.wall_ms);
+        ui::draw_toasts(*a.center, a.feed, io.DisplaySize.x, io.DisplaySize.y, a.sched.now_ms(), a.view.wall_ms);
     }
     ImGui::Render();
     glViewport(0, 0, static_cast<int>(io.DisplaySize.x), static_cast<int>(io.DisplaySize.y));
-    if (a.view.light) glClearColor(0.95f, 0.95f, 0.96f, 1); else glClearColor(0.1f, 0.1f, 0.12f, 1);
+    {
+        const ImVec4 bg = ui::theme::palette(a.view.light).bg;
+        glClearColor(bg.x, bg.y, bg.z, 1);
+    }
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
     {
@@ -608,6 +625,10 @@ void frame() {
     if (!a.view.copy_request.empty()) {
         js_copy_text(a.view.copy_request.c_str());
         a.view.copy_request.clear();
+    }
+    if (a.view.send_request) {
+        js_submit_composer();  // the send button: what Enter does in the composer
+        a.view.send_request = false;
     }
     if (a.view.pick_file) {
         js_pick_file();

@@ -116,6 +116,20 @@ void ChatSession::changed() {
     if (on_changed) on_changed();
 }
 
+bool ChatSession::history_loaded() const {
+    auto it = loaded_.find(current_);
+    return it != loaded_.end() && it->second;
+}
+
+void ChatSession::retry_start() {
+    if (phase_ != Phase::Failed) return;
+    error_.clear();
+    if (token_.empty()) return start();
+    phase_ = Phase::Loading;  // signed in already (the feed started then): load again
+    changed();
+    load_conversations(true);
+}
+
 void ChatSession::fail(const std::string& why) {
     phase_ = Phase::Failed;
     error_ = why;
@@ -204,7 +218,9 @@ void ChatSession::load_conversations(bool then_open) {
 }
 
 void ChatSession::open_conversation(const std::string& id) {
-    if (!summary(id)) return;
+    const ConversationSummary* sum = summary(id);
+    if (!sum) return;
+    if (id != current_) first_unread_seq_ = sum->unread > 0 ? sum->lastReadSeq + 1 : 0;
     current_ = id;
     if (!loaded_[id]) {
         load_latest(id);

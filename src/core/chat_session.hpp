@@ -55,6 +55,7 @@ public:
     ~ChatSession();
 
     void start();               // sign in, load, open the first conversation, connect
+    void retry_start();         // after Phase::Failed: signs in again, or reloads if signed in
     void close_panel();         // deliberate: unsubscribes and lets the connection go (never reconnects for chat)
     void open_panel();          // holds the connection again (fresh URL if it had stopped), subscribes, catches up
     bool panel_open() const { return panel_open_; }
@@ -63,6 +64,10 @@ public:
     void load_older();          // beforeSeq paging of the open conversation
     bool loading_older() const { return loading_older_; }
     bool history_complete() const;
+    bool history_loaded() const;  // the open conversation's latest page has arrived
+    // The first message that was unread when the open conversation was opened (its "New
+    // messages" divider), 0 when nothing was. Kept until another conversation is opened.
+    uint64_t first_unread_seq() const { return first_unread_seq_; }
 
     // Sends `text` (optimistic). Returns false with `why` when it is refused locally.
     bool send(const std::string& text, std::string& why, std::optional<Attachment> attachment = std::nullopt);
@@ -131,6 +136,7 @@ private:
 
     Phase phase_ = Phase::SigningIn;
     std::string error_, token_, display_name_, current_;
+    uint64_t first_unread_seq_ = 0;
     std::vector<std::string> teams_;
     std::vector<ConversationSummary> list_;
     std::map<std::string, Conversation> models_;

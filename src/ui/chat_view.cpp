@@ -2,6 +2,7 @@
 #include "chat_view.hpp"
 #include "targets.hpp"
 #include "text.hpp"
+#include "theme.hpp"
 
 #include <imgui.h>
 
@@ -14,8 +15,18 @@ namespace {
 
 constexpr uint64_t kBannerGraceMs = 2000;  // brief blips never flash a "reconnecting" banner
 
-ImVec4 warn_color() { return ImVec4(0.95f, 0.55f, 0.35f, 1); }
-ImVec4 error_color() { return ImVec4(0.9f, 0.35f, 0.35f, 1); }
+// The palette of the theme in use (ImGui's text colour tells light from dark).
+const theme::Palette& pal() { return theme::palette(theme::luminance(ImGui::GetStyle().Colors[ImGuiCol_Text]) < 0.5); }
+ImVec4 error_color() { return pal().danger; }
+ImVec4 tone_color(Tone t) {
+    switch (t) {
+    case Tone::Ok: return pal().success;
+    case Tone::Busy: case Tone::Warn: return pal().warning;
+    case Tone::Error: return pal().danger;
+    case Tone::Muted: return pal().muted;
+    }
+    return pal().muted;
+}
 
 } // namespace
 
@@ -23,22 +34,22 @@ BannerState banner_state(const chat::ChatSession& s, BannerMemory& memory, uint6
     uint64_t& trouble_since = memory.trouble_since_ms;
     const wps::ClientStatus& c = s.connection();
     std::string text;
-    ImVec4 color(0.3f, 0.75f, 0.4f, 1);
+    Tone color = Tone::Ok;
     bool trouble = false;
     if (s.phase() == chat::Phase::Failed) {
         // Nothing to be live with: the error itself is shown under the banner.
-        return BannerState{"Not connected", error_color(), false};
+        return BannerState{"Not connected", Tone::Error, false};
     }
     if (s.phase() != chat::Phase::Ready) {
-        return BannerState{s.phase() == chat::Phase::SigningIn ? "Signing in..." : "Loading...", ImVec4(0.85f, 0.7f, 0.3f, 1), false};
+        return BannerState{s.phase() == chat::Phase::SigningIn ? "Signing in..." : "Loading...", Tone::Busy, false};
     }
     if (!s.panel_open()) {
         memory.was_live = false;
         text = "Chat closed - not receiving messages";
-        color = ImVec4(0.55f, 0.55f, 0.55f, 1);
+        color = Tone::Muted;
     } else if (c.offline) {
         text = "Offline - waiting for the network";
-        color = warn_color();
+        color = Tone::Warn;
         trouble = true;
     } else {
         switch (c.state) {
@@ -49,20 +60,20 @@ BannerState banner_state(const chat::ChatSession& s, BannerMemory& memory, uint6
                 memory.was_live = true;
             } else if (!s.subscribed() && !s.subscribe_error().empty()) {
                 text = s.subscribe_error();
-                color = error_color();
+                color = Tone::Error;
             } else {
                 text = s.subscribed() ? "Catching up..." : "Joining the conversation...";
-                color = ImVec4(0.85f, 0.7f, 0.3f, 1);
+                color = Tone::Busy;
             }
             break;
         case wps::ClientState::Connecting:
             text = "Connecting...";
-            color = ImVec4(0.85f, 0.7f, 0.3f, 1);
+            color = Tone::Busy;
             trouble = c.attempt > 0;
             break;
         case wps::ClientState::Recovering:
             text = "Reconnecting...";
-            color = ImVec4(0.85f, 0.7f, 0.3f, 1);
+            color = Tone::Busy;
             trouble = true;
             break;
         case wps::ClientState::WaitingToReconnect: {
@@ -71,13 +82,13 @@ BannerState banner_state(const chat::ChatSession& s, BannerMemory& memory, uint6
             std::snprintf(buf, sizeof buf, "Reconnecting - attempt %u, next try in %llu s", c.attempt,
                           static_cast<unsigned long long>(in));
             text = buf;
-            color = warn_color();
+            color = Tone::Warn;
             trouble = true;
             break;
         }
         case wps::ClientState::Stopped:
             text = "Disconnected";
-            color = error_color();
+            color = Tone::Error;
             trouble = true;
             break;
         }
@@ -87,7 +98,7 @@ BannerState banner_state(const chat::ChatSession& s, BannerMemory& memory, uint6
     // A brief blip does not flash a warning: it keeps showing "Live" for a moment, but only when
     // the view was live before it (never before the first time it was in sync).
     if (trouble && now_ms - trouble_since < kBannerGraceMs && !c.offline && memory.was_live)
-        text = "Live", color = ImVec4(0.3f, 0.75f, 0.4f, 1);
+        text = "Live", color = Tone::Ok;
     return BannerState{text, color, trouble};
 }
 
@@ -101,9 +112,11 @@ void connection_banner(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms)
     const BannerState b = banner_state(s, st.banner, now_ms);
     const bool trouble = b.trouble;
     const std::string& text = b.text;
-    const ImVec4 color = b.color;
+    const ImVec4 color = tone_color(b.tone);
 
-    ImGui::TextColored(color, "\xe2\x97\x8f %s", text.c_str());  // ● state
+    ImGui::TextColored(color, "\xe2\x97\x8f");  // ● state
+    ImGui::SameLine(0, theme::kSpaceXs * st.scale);
+    ui::text(b.text, ImGui::ColorConvertFloat4ToU32(color));  // may quote the server (a subscribe error)
     if (trouble && now_ms - trouble_since >= kBannerGraceMs && s.last_synced_ms() > 0) {
         ImGui::SameLine();
         ImGui::TextDisabled("(last in sync %llu s ago)",
@@ -123,39 +136,95 @@ void connection_banner(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms)
     }
 }
 
-void conversation_list(chat::ChatSession& s, ChatViewState& st, float width) {
+// Draws port text twice, a fraction of a pixel apart: a bolder weight for unread titles without
+// a second font (the browser's text has one weight per page).
+void bold_text(ImDrawList* dl, ImVec2 at, const std::string& t, float size, ImU32 col, float scale) {
+    text_port().draw(dl, at, t, size, col, 0);
+    text_port().draw(dl, ImVec2(at.x + 0.6f * scale, at.y), t, size, col, 0);
+}
+
+// A pill with a count (unread badges).
+void badge(ImDrawList* dl, ImVec2 right_centre, uint64_t n, float scale) {
+    char label[16];
+    if (n > 99) std::snprintf(label, sizeof label, "99+");
+    else std::snprintf(label, sizeof label, "%llu", static_cast<unsigned long long>(n));
+    const ImVec2 ts = ImGui::CalcTextSize(label);
+    const float h = ts.y + 2 * scale, w = std::max(h, ts.x + 10 * scale);
+    const ImVec2 a(right_centre.x - w, right_centre.y - h * 0.5f), b(right_centre.x, right_centre.y + h * 0.5f);
+    dl->AddRectFilled(a, b, ImGui::ColorConvertFloat4ToU32(pal().badge), h * 0.5f);
+    dl->AddText(ImVec2(a.x + (w - ts.x) * 0.5f, a.y + (h - ts.y) * 0.5f), ImGui::ColorConvertFloat4ToU32(pal().on_badge), label);
+}
+
+void conversation_list(chat::ChatSession& s, ChatViewState& st, float width, int64_t wall_ms) {
+    const theme::Palette& p = pal();
+    ImGui::PushStyleColor(ImGuiCol_ChildBg, p.surface);
+    ImGui::PushStyleColor(ImGuiCol_Border, p.surface);
     ImGui::BeginChild("conversations", ImVec2(width, 0), true);
-    ImGui::TextDisabled("Conversations");
+    ImGui::PopStyleColor(2);
+    {
+        const float size = theme::kTypeSmall * st.scale;
+        text_port().draw(ImGui::GetWindowDrawList(), ImGui::GetCursorScreenPos(), "Conversations", size,
+                         ImGui::ColorConvertFloat4ToU32(p.muted), 0);
+        ImGui::Dummy(ImVec2(1, text_port().measure("Conversations", size, 0).y));
+    }
+    const float small = theme::kTypeSmall * st.scale;
+    const float size = ImGui::GetFontSize();
+    const float avatar = 30 * st.scale;
+    const float row_h = std::max(avatar, size + text_port().measure("Ag", small, 0).y + 2 * st.scale) + theme::kSpaceSm * st.scale;
     for (const auto& c : s.conversations()) {
         ImGui::PushID(c.id.c_str());
         const bool selected = c.id == s.current_id();
         const ImVec2 start = ImGui::GetCursorScreenPos();
-        const float line = ImGui::GetTextLineHeightWithSpacing();
-        if (ImGui::Selectable("##row", selected, 0, ImVec2(0, line * 2))) {
+        const float row_w = ImGui::GetContentRegionAvail().x;
+        ImGui::PushStyleVar(ImGuiStyleVar_SelectableTextAlign, ImVec2(0, 0));
+        if (ImGui::Selectable("##row", selected, 0, ImVec2(0, row_h))) {
             s.open_conversation(c.id);
             st.history.jump_to_bottom = true;
         }
+        ImGui::PopStyleVar();
         target("conv:" + c.id);
         ImDrawList* dl = ImGui::GetWindowDrawList();
-        const ImU32 text = ImGui::GetColorU32(ImGuiCol_Text), dim = ImGui::GetColorU32(ImGuiCol_TextDisabled);
-        const float size = ImGui::GetFontSize();
-        const float avail = width - 24 * st.scale;
-        const float title_avail = c.unread > 0 ? avail - 30 * st.scale : avail;
-        text_port().draw(dl, start, text_port().ellipsize(c.title, size, title_avail), size, text, 0);
-        const std::string preview = c.preview.empty() ? std::string("No messages yet") : c.previewSender + ": " + c.preview;
-        text_port().draw(dl, ImVec2(start.x, start.y + line), text_port().ellipsize(preview, size, avail), size, dim, 0);
-        if (c.unread > 0) {
-            char badge[24];
-            std::snprintf(badge, sizeof badge, "%llu", static_cast<unsigned long long>(c.unread));
-            const ImVec2 ts = ImGui::CalcTextSize(badge);
-            const float r = std::max(ts.y, ts.x + 8 * st.scale) * 0.5f + 2 * st.scale;
-            const ImVec2 centre(start.x + width - r - 18 * st.scale, start.y + line * 0.5f);
-            dl->AddCircleFilled(centre, r, IM_COL32(210, 60, 60, 255));
-            dl->AddText(ImVec2(centre.x - ts.x * 0.5f, centre.y - ts.y * 0.5f), IM_COL32(255, 255, 255, 255), badge);
-        }
+        const float pad = theme::kSpaceXs * st.scale;
+        ImGui::SetCursorScreenPos(ImVec2(start.x + pad, start.y + (row_h - avatar) * 0.5f));
+        theme::avatar(c.id, c.title, avatar);
+        const float x = start.x + pad + avatar + theme::kSpaceSm * st.scale;
+        const float right = start.x + row_w - pad;
+        // Time at the right of the title line, the badge at the right of the preview line.
+        const std::string when = c.lastAt > 0 && wall_ms > 0 ? theme::format_relative(c.lastAt, wall_ms) : std::string();
+        const float when_w = when.empty() ? 0 : text_port().measure(when, small, 0).x;
+        const float y = start.y + theme::kSpaceXs * st.scale;
+        const ImU32 title_col = ImGui::ColorConvertFloat4ToU32(p.text);
+        const std::string title = text_port().ellipsize(c.title, size, std::max(20.0f, right - x - when_w - theme::kSpaceSm * st.scale));
+        if (c.unread > 0) bold_text(dl, ImVec2(x, y), title, size, title_col, st.scale);
+        else text_port().draw(dl, ImVec2(x, y), title, size, title_col, 0);
+        if (!when.empty())
+            text_port().draw(dl, ImVec2(right - when_w, y + 2 * st.scale), when, small, ImGui::ColorConvertFloat4ToU32(c.unread ? p.text : p.muted), 0);
+        const float py = y + std::max(size, text_port().measure(title, size, 0).y) + 1 * st.scale;
+        const float badge_w = c.unread > 0 ? ImGui::CalcTextSize("99+").x + 12 * st.scale : 0;
+        const std::string preview = c.preview.empty() ? std::string("No messages yet")
+                                                      : (c.previewSender == s.user_id() ? std::string("You") : c.previewSender) + ": " + c.preview;
+        text_port().draw(dl, ImVec2(x, py), text_port().ellipsize(preview, small, std::max(20.0f, right - x - badge_w)), small,
+                         ImGui::ColorConvertFloat4ToU32(p.muted), 0);
+        if (c.unread > 0) badge(dl, ImVec2(right, py + text_port().measure("Ag", small, 0).y * 0.5f), c.unread, st.scale);
+        ImGui::SetCursorScreenPos(ImVec2(start.x, start.y + row_h + ImGui::GetStyle().ItemSpacing.y));
+        ImGui::Dummy(ImVec2(0, 0));
+        ImGui::SetCursorScreenPos(ImVec2(start.x, start.y + row_h + ImGui::GetStyle().ItemSpacing.y));
         ImGui::PopID();
     }
     ImGui::EndChild();
+}
+
+// Previous/next conversation in the list's order (Alt+Up/Down).
+void step_conversation(chat::ChatSession& s, ChatViewState& st, int dir) {
+    const auto& list = s.conversations();
+    if (list.size() < 2 || dir == 0) return;
+    std::size_t i = 0;
+    while (i < list.size() && list[i].id != s.current_id()) ++i;
+    if (i == list.size()) i = 0;
+    const std::size_t next = dir < 0 ? (i == 0 ? 0 : i - 1) : std::min(list.size() - 1, i + 1);
+    if (next == i) return;
+    s.open_conversation(list[next].id);
+    st.history.jump_to_bottom = true;
 }
 
 } // namespace
@@ -173,30 +242,42 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
     // Header: conversation, me (when there is room), bell and open/close at the right edge.
     const bool wide = w / st.scale >= 640;
     const ImGuiStyle& style = ImGui::GetStyle();
-    const float close_w = ImGui::CalcTextSize(s.panel_open() ? "Close chat" : "Open chat").x + style.FramePadding.x * 2;
-    const float bell_w = ImGui::CalcTextSize("Bell (999)").x + style.FramePadding.x * 2;
+    const float icon_w = ImGui::GetFrameHeight() + ImGui::GetFontSize() * 0.4f;  // an icon button
+    const float close_w = s.panel_open() ? icon_w : ImGui::CalcTextSize("Open chat").x + style.FramePadding.x * 2;
+    const float bell_w = icon_w + ImGui::CalcTextSize("99+").x;
     const float right = w - style.WindowPadding.x - close_w;
     const float title_room = std::max(60.0f, right - bell_w - style.ItemSpacing.x * 2 - style.WindowPadding.x);
-    if (wide) {
-        // Title, then "signed in as" in what is left (both user content: the text port draws them).
+    {
         const float size = ImGui::GetFontSize();
-        const std::string title = text_port().ellipsize(s.title().empty() ? "Chat" : s.title(), size, title_room * 0.6f);
-        text(title);
-        ImGui::SameLine();
-        const float left = title_room - text_port().measure(title, size, 0).x - style.ItemSpacing.x;
-        text_ellipsized("  signed in as " + (s.display_name().empty() ? s.user_id() : s.display_name()), std::max(20.0f, left),
-                        ImGui::GetColorU32(ImGuiCol_TextDisabled));
-    } else {
-        text_ellipsized(s.title().empty() ? "Chat" : s.title(), title_room);
+        const std::string title = text_port().ellipsize(s.title().empty() ? "Chat" : s.title(), size, wide ? title_room * 0.6f : title_room);
+        const ImVec2 at = ImGui::GetCursorScreenPos();
+        bold_text(ImGui::GetWindowDrawList(), ImVec2(at.x, at.y + (ImGui::GetFrameHeight() - size) * 0.5f), title, size,
+                  ImGui::ColorConvertFloat4ToU32(pal().text), st.scale);
+        const float tw = text_port().measure(title, size, 0).x;
+        ImGui::Dummy(ImVec2(tw, ImGui::GetFrameHeight()));
+        if (wide) {
+            // "signed in as" in what is left (user content: the text port draws it).
+            ImGui::SameLine();
+            const float small = theme::kTypeSmall * st.scale;
+            const float left = title_room - tw - style.ItemSpacing.x;
+            const std::string me = text_port().ellipsize("signed in as " + (s.display_name().empty() ? s.user_id() : s.display_name()), small,
+                                                         std::max(20.0f, left));
+            const ImVec2 p = ImGui::GetCursorScreenPos();
+            const ImVec2 ms = text_port().measure(me, small, 0);
+            text_port().draw(ImGui::GetWindowDrawList(), ImVec2(p.x, p.y + (ImGui::GetFrameHeight() - ms.y) * 0.5f), me, small,
+                             ImGui::ColorConvertFloat4ToU32(pal().muted), 0);
+            ImGui::Dummy(ImVec2(ms.x, ImGui::GetFrameHeight()));
+        }
     }
     ImGui::SameLine(right - bell_w - style.ItemSpacing.x);
     if (header_extra) header_extra();
     ImGui::SameLine(right);
     if (s.panel_open()) {
-        if (ImGui::SmallButton("Close chat")) s.close_panel();
+        if (ImGui::Button(theme::icon::kClose)) s.close_panel();
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("Close chat (stop receiving messages)");
         target("close-chat");
     } else {
-        if (ImGui::SmallButton("Open chat")) {
+        if (ImGui::Button("Open chat")) {
             s.open_panel();
             st.history.jump_to_bottom = true;
         }
@@ -206,13 +287,24 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
     ImGui::Separator();
 
     if (s.phase() == chat::Phase::Failed) {
-        // Server messages may quote user content (a title, an id): the text port draws any script.
+        // An error state with what happened and a way out. Server messages may quote user content
+        // (a title, an id): the text port draws any script.
+        ImGui::Dummy(ImVec2(1, theme::kSpaceXl * st.scale));
+        ImGui::PushStyleColor(ImGuiCol_Text, pal().danger);
+        ImGui::TextUnformatted(theme::icon::kAlert);
+        ImGui::PopStyleColor();
+        ImGui::SameLine();
         text_wrapped(s.error(), ImGui::GetContentRegionAvail().x, ImGui::GetColorU32(error_color()));
+        ImGui::Dummy(ImVec2(1, theme::kSpaceSm * st.scale));
+        const std::string retry = std::string(theme::icon::kRetry) + "  Try again";
+        if (ImGui::Button(retry.c_str())) s.retry_start();
+        target("retry-start");
         ImGui::End();
         return;
     }
     if (s.phase() != chat::Phase::Ready) {
-        ImGui::TextDisabled(s.phase() == chat::Phase::SigningIn ? "Signing in..." : "Loading messages...");
+        ImGui::TextDisabled(s.phase() == chat::Phase::SigningIn ? "Signing in..." : "Loading conversations...");
+        draw_skeleton(ImGui::GetContentRegionAvail().x, st);
         ImGui::End();
         return;
     }
@@ -222,9 +314,15 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
         return;
     }
 
+    // Alt+Up/Down: previous/next conversation (from the canvas, or from the page's composer).
+    if (ImGui::GetIO().KeyAlt && ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_UpArrow))) st.nav_request = -1;
+    if (ImGui::GetIO().KeyAlt && ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_DownArrow))) st.nav_request = 1;
+    step_conversation(s, st, st.nav_request);
+    st.nav_request = 0;
+
     // Wide screens get a conversation list at the left; narrow ones a picker above the messages.
     if (wide) {
-        conversation_list(s, st, 230 * st.scale);
+        conversation_list(s, st, 250 * st.scale, st.wall_ms);
         ImGui::SameLine();
     }
     ImGui::BeginGroup();
@@ -279,18 +377,36 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
     st.composer_h = size.y;
     st.composer_visible = true;
     const bool over = st.composer_bytes > s.max_message_bytes();
+    const std::string attach = std::string(theme::icon::kPaperclip) + " Attach";
+    if (ImGui::SmallButton(attach.c_str())) st.pick_file = true;
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Attach a file");
+    target("attach");
+    ImGui::SameLine();
     ImGui::TextColored(over ? error_color() : ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled), "%zu / %zu bytes",
                        st.composer_bytes, s.max_message_bytes());
     if (wide) {
         ImGui::SameLine();
         ImGui::TextDisabled("  Enter sends, Shift+Enter new line");
     }
-    ImGui::SameLine();
-    if (ImGui::SmallButton("Attach file")) st.pick_file = true;
-    target("attach");
     if (!st.last_error.empty()) {
         ImGui::SameLine();
-        text_ellipsized("  " + st.last_error, ImGui::GetContentRegionAvail().x, ImGui::GetColorU32(error_color()));
+        const float send_w = ImGui::CalcTextSize("Send").x + ImGui::GetFontSize() * 2 + style.FramePadding.x * 2;
+        text_ellipsized("  " + st.last_error, std::max(20.0f, ImGui::GetContentRegionAvail().x - send_w), ImGui::GetColorU32(error_color()));
+    }
+    // The send button (for pointer and touch users; Enter does the same in the composer).
+    {
+        const std::string send = std::string(theme::icon::kSend) + " Send";
+        const float bw = ImGui::CalcTextSize(send.c_str()).x + style.FramePadding.x * 2;
+        ImGui::SameLine();
+        const ImVec2 at = ImGui::GetCursorScreenPos();
+        const float right_edge = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
+        ImGui::SetCursorScreenPos(ImVec2(std::max(at.x, right_edge - bw), at.y));
+        ImGui::PushStyleColor(ImGuiCol_Button, pal().accent);
+        ImGui::PushStyleColor(ImGuiCol_ButtonHovered, pal().accent);
+        ImGui::PushStyleColor(ImGuiCol_Text, pal().on_accent);
+        if (ImGui::SmallButton(send.c_str()) && !over) st.send_request = true;
+        ImGui::PopStyleColor(3);
+        target("send");
     }
     ImGui::EndGroup();
     ImGui::End();

@@ -25,6 +25,8 @@ struct HistoryLayout {
         const chat::Message* msg = nullptr;
         std::string key;           // messageId, or clientMessageId while local
         bool day_separator = false;
+        bool grouped = false;         // same sender within minutes: no avatar or header
+        bool unread_divider = false;  // "New messages" above this row
         float height = 0, offset = 0;
     };
     std::vector<Row> rows;
@@ -44,6 +46,11 @@ struct HistoryLayout {
     bool at_bottom = true;
     bool jump_to_bottom = true;
     bool dragging = false;         // a press on the list's background scrolls it while held
+    // The "New messages" divider: above the first message from someone else at or after the
+    // session's first unread one, until another conversation is opened.
+    uint64_t first_unread_seq = 0;  // the session's, when the rows were laid out
+    bool jump_to_divider = false;  // opened with unread messages: show the first of them
+    std::string actions_key;       // the row whose actions a long press (touch) revealed
 };
 
 // A decoded image attachment preview, uploaded as a texture by the platform.
@@ -60,9 +67,10 @@ struct BannerMemory {
     uint64_t trouble_since_ms = 0;  // when the connection last left "live" (grace period)
     bool was_live = false;          // the view has been live since the panel opened
 };
+enum class Tone { Ok, Busy, Warn, Error, Muted };  // drawn with the theme's palette
 struct BannerState {
     std::string text;
-    ImVec4 color;
+    Tone tone = Tone::Ok;
     bool trouble = false;  // a state that needs the user's attention once the grace period passed
 };
 struct ChatViewState {
@@ -76,10 +84,12 @@ struct ChatViewState {
     bool light = false;              // light theme (follows the system preference)
     float scroll_y = 0, scroll_max = 0;  // message list scroll, for the page's test hook
     std::string copy_request;        // text the user asked to copy (the platform writes it out)
-    bool feed_open = false;          // the notification feed panel
     int rows_drawn = 0;              // visible rows drawn last frame (test hook: virtualisation)
     std::size_t new_below = 0;       // messages that arrived while scrolled up
     std::string open_url;            // a link the user clicked (the platform opens it)
+    bool send_request = false;       // the send button: the platform submits the composer's text
+    int nav_request = 0;             // Alt+Up/Down from the page's composer: previous/next conversation
+    int64_t wall_ms = 0;             // the wall clock (unix ms) for relative times; 0: not shown
     bool pick_file = false;          // the user asked to attach a file (the platform opens its picker)
     std::map<std::string, Thumbnail> thumbnails;  // by attachment URL
     std::vector<std::string> thumbnail_requests;   // URLs the platform should fetch and decode
@@ -91,6 +101,8 @@ struct ChatViewState {
 void draw_chat_panel(chat::ChatSession& session, ChatViewState& st, float x, float y, float w, float h, uint64_t now_ms,
                      const std::function<void()>& header_extra);
 void draw_history(chat::ChatSession& session, ChatViewState& st, uint64_t now_ms);
+
+void draw_skeleton(float width, ChatViewState& st);  // placeholder rows while history loads
 
 BannerState banner_state(const chat::ChatSession& s, BannerMemory& memory, uint64_t now_ms);
 

@@ -11,9 +11,25 @@
 
 namespace ui {
 
-namespace {
+// Placeholder rows while the first history page loads.
+void draw_skeleton(float width, ChatViewState& st) {
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    const ImU32 col = ImGui::ColorConvertFloat4ToU32(theme::palette(st.light).raised);
+    const float scale = st.scale;
+    ImVec2 at = ImGui::GetCursorScreenPos();
+    for (float f : {0.55f, 0.8f, 0.35f, 0.7f, 0.5f}) {
+        const float r = theme::kAvatar * scale * 0.5f;
+        dl->AddCircleFilled(ImVec2(at.x + theme::kSpaceXs * scale + r, at.y + r), r, col, 24);
+        const float x = at.x + theme::kGutter * scale;
+        dl->AddRectFilled(ImVec2(x, at.y + 2 * scale), ImVec2(x + 90 * scale, at.y + 12 * scale), col, 4 * scale);
+        dl->AddRectFilled(ImVec2(x, at.y + 20 * scale), ImVec2(x + (width - theme::kGutter * scale) * f, at.y + 32 * scale), col, 4 * scale);
+        at.y += (theme::kAvatar + theme::kSpaceLg) * scale;
+    }
+    ImGui::Dummy(ImVec2(width, 5 * (theme::kAvatar + theme::kSpaceLg) * scale));
+    target("history-skeleton");
+}
 
-int64_t day_of(int64_t unix_ms) { return unix_ms >= 0 ? unix_ms / 86400000 : -1; }
+namespace {
 
 std::string row_key(const chat::Message& m) { return m.messageId.empty() ? "local:" + m.clientMessageId : m.messageId; }
 
@@ -26,49 +42,169 @@ bool is_image(const chat::Message& m) {
     return m.attachment && m.attachment->contentType.rfind("image/", 0) == 0 && m.attachment->url.rfind("/blobs/", 0) == 0;
 }
 
-float measure(const chat::Message& m, bool separator, float width, float scale) {
-    const float line = ImGui::GetTextLineHeightWithSpacing();
-    const float spacing = ImGui::GetStyle().ItemSpacing.y;
-    // Header (the sender's name, drawn by the text port: its line may be taller than ImGui's) and
-    // the gap after the row.
-    float h = std::max(ImGui::GetTextLineHeight(), text_port().measure(m.senderId, ImGui::GetFontSize(), 0).y) + 2 * spacing;
-    if (separator) h += line;
-    if (!m.text.empty()) h += text_port().measure(m.text, ImGui::GetFontSize(), width).y + spacing;
-    if (m.attachment) h += line;
-    if (is_image(m)) h += kThumbHeight * scale + spacing;
+// Row geometry, shared by measure() and draw_row() so estimates match what is drawn.
+struct RowMetrics {
+    float scale, gutter, text_w, line, small_line, spacing, top_pad;
+};
+RowMetrics metrics(float width, float scale) {
+    RowMetrics r;
+    r.scale = scale;
+    r.gutter = theme::kGutter * scale;
+    r.text_w = std::max(40.0f * scale, width - r.gutter - theme::kSpaceSm * scale);
+    r.line = ImGui::GetTextLineHeight();
+    r.small_line = text_port().measure("Ag", theme::kTypeSmall * scale, 0).y;
+    r.spacing = ImGui::GetStyle().ItemSpacing.y;
+    r.top_pad = theme::kSpaceSm * scale;
+    return r;
+}
+
+std::string cache_key_of(const HistoryLayout::Row& r) {
+    std::string k = r.key;
+    if (r.day_separator) k += "|s";
+    if (r.grouped) k += "|g";
+    if (r.unread_divider) k += "|n";
+    if (r.msg->state == chat::SendState::Failed) k += "|f";
+    return k;
+}
+
+float header_height(const chat::Message& m, const RowMetrics& r) {
+    return std::max({r.line, text_port().measure(m.senderId, ImGui::GetFontSize(), 0).y, r.small_line});
+}
+
+// Where the message's own box starts below a row's top (day separator, "New messages").
+float box_offset(const HistoryLayout::Row& row, const RowMetrics& r) {
+    float h = 0;
+    if (row.day_separator) h += 2 * theme::kSpaceMd * r.scale + r.small_line + r.spacing;
+    if (row.unread_divider) h += r.small_line + r.spacing;
     return h;
+}
+
+// One line of port text (at least the font's height) and the spacing after it, as the widgets in
+// text.hpp reserve it.
+float port_line(std::string_view text, float wrap, const RowMetrics& r) {
+    return std::max(text_port().measure(text, ImGui::GetFontSize(), wrap).y, ImGui::GetFontSize()) + r.spacing;
+}
+
+std::string attachment_label(const chat::Message& m, float text_w) {
+    char size[48];
+    std::snprintf(size, sizeof size, "  %.1f KB", static_cast<double>(m.attachment->size) / 1024.0);
+    return text_port().ellipsize(m.attachment->name, ImGui::GetFontSize(), std::max(40.0f, text_w * 0.7f)) + size;
+}
+
+std::string failed_label(const chat::Message& m, float text_w) {
+    const float retry_w = ImGui::CalcTextSize("Retry").x + ImGui::GetFontSize() * 1.5f + ImGui::GetStyle().FramePadding.x * 2;
+    return text_port().ellipsize("Not sent: " + m.error, ImGui::GetFontSize(), std::max(60.0f, text_w - retry_w - ImGui::GetFontSize() * 2));
+}
+
+// The row's height exactly as draw_row() lays it out (the drawn height corrects it if not).
+float measure(const HistoryLayout::Row& row, float width, float scale) {
+    const chat::Message& m = *row.msg;
+    const RowMetrics r = metrics(width, scale);
+    float c = row.grouped ? 0 : r.top_pad * 0.5f + header_height(m, r) + theme::kSpaceXs * 0.5f * scale;
+    if (!m.text.empty()) c += port_line(m.text, r.text_w, r);
+    if (is_image(m)) c += kThumbHeight * scale + r.spacing;
+    if (m.attachment) c += port_line(attachment_label(m, r.text_w), 0, r);
+    if (m.state == chat::SendState::Failed) c += port_line(failed_label(m, r.text_w), 0, r);
+    const float min_body = row.grouped ? 0 : r.top_pad + theme::kAvatar * scale;
+    return box_offset(row, r) + std::max(c, min_body) + theme::kSpaceXs * 0.5f * scale;
+}
+
+// A centred label between two rules (day separators, the "New messages" divider).
+void rule_label(const std::string& label, float width, ImU32 line_col, ImU32 text_col, float size) {
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    const ImVec2 at = ImGui::GetCursorScreenPos();
+    const ImVec2 ts = text_port().measure(label, size, 0);
+    const float x0 = at.x + (width - ts.x) * 0.5f;
+    const float mid = at.y + ts.y * 0.5f;
+    const float gap = 8 * size / theme::kTypeSmall;
+    dl->AddLine(ImVec2(at.x, mid), ImVec2(x0 - gap, mid), line_col);
+    dl->AddLine(ImVec2(x0 + ts.x + gap, mid), ImVec2(at.x + width, mid), line_col);
+    text_port().draw(dl, ImVec2(x0, at.y), label, size, text_col, 0);
+    ImGui::Dummy(ImVec2(width, ts.y));
+}
+
+bool icon_button(const char* icon, const char* id, const char* tip) {
+    ImGui::PushID(id);
+    const bool hit = ImGui::Button(icon);
+    if (ImGui::IsItemHovered() && tip) ImGui::SetTooltip("%s", tip);
+    ImGui::PopID();
+    return hit;
 }
 
 void draw_row(chat::ChatSession& s, ChatViewState& st, const HistoryLayout::Row& row, float width, std::string& retry) {
     const chat::Message& m = *row.msg;
+    const theme::Palette& pal = theme::palette(st.light);
+    const RowMetrics r = metrics(width, st.scale);
+    const float small = theme::kTypeSmall * st.scale;
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    const ImVec2 origin = ImGui::GetCursorScreenPos();  // the row's top-left (x at the list's left edge)
     if (row.day_separator) {
-        const std::string day = "- " + theme::format_day_label(m.createdAtMs, 0) + " -";
-        const float tw = ImGui::CalcTextSize(day.c_str()).x;
-        ImGui::SetCursorPosX(std::max(0.0f, (width - tw) * 0.5f));
-        ImGui::TextDisabled("%s", day.c_str());
+        ImGui::Dummy(ImVec2(1, theme::kSpaceMd * st.scale));
+        const std::string day = st.wall_ms > 0 ? theme::format_day_label(m.createdAtMs, st.wall_ms) : theme::format_day_label(m.createdAtMs, m.createdAtMs + 7 * 86400000LL);
+        rule_label(day, width, ImGui::ColorConvertFloat4ToU32(pal.border), ImGui::ColorConvertFloat4ToU32(pal.muted), small);
+        ImGui::Dummy(ImVec2(1, theme::kSpaceMd * st.scale - r.spacing * 2));
+    }
+    if (row.unread_divider) {
+        rule_label("New messages", width, ImGui::ColorConvertFloat4ToU32(pal.new_divider), ImGui::ColorConvertFloat4ToU32(pal.new_divider), small);
+        target("new-messages");
     }
     ImGui::PushID(row.key.c_str());
     const bool mine = m.senderId == s.user_id();
-    const ImVec4 me_col = st.light ? ImVec4(0.1f, 0.3f, 0.7f, 1) : ImVec4(0.55f, 0.75f, 1, 1);
-    const ImVec4 other_col = st.light ? ImVec4(0.6f, 0.35f, 0.0f, 1) : ImVec4(0.95f, 0.8f, 0.5f, 1);
-    text(m.senderId, ImGui::GetColorU32(mine ? me_col : other_col));
-    ImGui::SameLine();
-    ImGui::TextDisabled("%s", theme::format_time(m.createdAtMs).c_str());
-    ImGui::SameLine();
-    if (ImGui::SmallButton("Copy")) st.copy_request = m.text;
-    target("copy:" + row.key);
-    if (m.state == chat::SendState::Pending) {
-        ImGui::SameLine();
-        ImGui::TextDisabled("sending...");
-    } else if (m.state == chat::SendState::Failed) {
-        ImGui::SameLine();
-        text_ellipsized("not sent: " + m.error, std::max(60.0f, width * 0.6f), ImGui::GetColorU32(ImVec4(0.9f, 0.35f, 0.35f, 1)));
-        ImGui::SameLine();
-        if (ImGui::SmallButton("Retry")) retry = m.clientMessageId;
-        target("retry:" + m.clientMessageId);
+    // The message's own box: from here to the row's end (the cached height is what was drawn).
+    const float box_top = ImGui::GetCursorScreenPos().y;
+    const float row_end = origin.y + row.height;
+    const ImVec2 box_min(origin.x, box_top - (row.grouped ? 1.0f : r.top_pad * 0.5f));
+    const ImVec2 box_max(origin.x + width, row_end);
+    const bool hovered = ImGui::IsWindowHovered(ImGuiHoveredFlags_AllowWhenBlockedByActiveItem) && ImGui::IsMouseHoveringRect(box_min, box_max, false);
+    if (mine) dl->AddRectFilled(box_min, box_max, ImGui::ColorConvertFloat4ToU32(pal.own), theme::kRadiusMd * st.scale);
+    if (hovered) dl->AddRectFilled(box_min, box_max, ImGui::GetColorU32(ImGuiCol_HeaderHovered, mine ? 0.5f : 1.0f), theme::kRadiusMd * st.scale);
+    // Touch: a long press on a row reveals its actions (there is no hover).
+    if (hovered && ImGui::IsMouseDown(ImGuiMouseButton_Left) && ImGui::GetIO().MouseDownDuration[0] > 0.45f &&
+        ImGui::GetMouseDragDelta(ImGuiMouseButton_Left).y * ImGui::GetMouseDragDelta(ImGuiMouseButton_Left).y < 64 * st.scale * st.scale)
+        st.history.actions_key = row.key;
+    ImGui::SetCursorScreenPos(ImVec2(origin.x, box_top + (row.grouped ? 0 : r.top_pad * 0.5f)));
+    const float content_x = origin.x + r.gutter;
+    if (!row.grouped) {
+        // Avatar, then the sender's name and the time on one line.
+        const float y0 = ImGui::GetCursorScreenPos().y;
+        ImGui::SetCursorScreenPos(ImVec2(origin.x + theme::kSpaceXs * st.scale, y0 + 2 * st.scale));
+        theme::avatar(m.senderId, m.senderId, theme::kAvatar * st.scale);
+        target("avatar:" + row.key);
+        ImGui::SetCursorScreenPos(ImVec2(content_x, y0));
+        const float hh = header_height(m, r);
+        const ImVec2 name_size = text_port().measure(m.senderId, ImGui::GetFontSize(), 0);
+        text_port().draw(dl, ImVec2(content_x, y0), text_port().ellipsize(m.senderId, ImGui::GetFontSize(), r.text_w * 0.6f),
+                         ImGui::GetFontSize(), ImGui::ColorConvertFloat4ToU32(mine ? pal.accent : pal.text), 0);
+        const float name_w = std::min(name_size.x, r.text_w * 0.6f);
+        const std::string when = st.wall_ms > 0 ? theme::format_relative(m.createdAtMs, st.wall_ms) : theme::format_time(m.createdAtMs);
+        const ImVec2 when_size = text_port().measure(when, small, 0);
+        const ImVec2 when_at(content_x + name_w + theme::kSpaceSm * st.scale, y0 + (name_size.y - when_size.y) * 0.75f);
+        text_port().draw(dl, when_at, when, small, ImGui::ColorConvertFloat4ToU32(pal.muted), 0);
+        if (ImGui::IsMouseHoveringRect(when_at, ImVec2(when_at.x + when_size.x, when_at.y + when_size.y)) && ImGui::IsWindowHovered())
+            ImGui::SetTooltip("%s", theme::format_full(m.createdAtMs).c_str());
+        if (m.state == chat::SendState::Pending) {
+            const ImVec2 at(when_at.x + when_size.x + theme::kSpaceSm * st.scale, y0);
+            dl->AddText(at, ImGui::ColorConvertFloat4ToU32(pal.muted), theme::icon::kClock);
+        }
+        ImGui::SetCursorScreenPos(ImVec2(content_x, y0 + hh + theme::kSpaceXs * 0.5f * st.scale));
+        ImGui::Dummy(ImVec2(1, 0));
+        ImGui::SetCursorScreenPos(ImVec2(content_x, y0 + hh + theme::kSpaceXs * 0.5f * st.scale));
+    } else {
+        if (hovered) {
+            // Grouped rows show their time in the gutter on hover.
+            const std::string t = theme::format_time(m.createdAtMs);
+            text_port().draw(dl, ImVec2(origin.x + theme::kSpaceXs * st.scale, ImGui::GetCursorScreenPos().y + 2 * st.scale), t, small * 0.9f,
+                             ImGui::ColorConvertFloat4ToU32(pal.muted), 0);
+        }
+        if (m.state == chat::SendState::Pending)
+            dl->AddText(ImVec2(origin.x + width - ImGui::GetFontSize() * 1.5f, ImGui::GetCursorScreenPos().y), ImGui::ColorConvertFloat4ToU32(pal.muted),
+                        theme::icon::kClock);
+        ImGui::SetCursorScreenPos(ImVec2(content_x, ImGui::GetCursorScreenPos().y));
     }
+    ImGui::Indent(r.gutter);
     if (!m.text.empty()) {
-        text_wrapped(m.text, width);
+        const ImU32 col = m.state == chat::SendState::Pending ? ImGui::ColorConvertFloat4ToU32(pal.muted) : 0;
+        text_wrapped(m.text, r.text_w, col);
         target("text:" + row.key);  // the laid-out text's box (test hook: pixel comparisons)
     }
     if (is_image(m)) {
@@ -79,7 +215,7 @@ void draw_row(chat::ChatSession& s, ChatViewState& st, const HistoryLayout::Row&
         }
         const float box_h = kThumbHeight * st.scale;
         if (t.texture) {
-            const float w = t.h > 0 ? t.w * box_h / t.h : box_h;
+            const float w = std::min(r.text_w, t.h > 0 ? t.w * box_h / t.h : box_h);
             if (ImGui::ImageButton(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(t.texture)), ImVec2(w, box_h), ImVec2(0, 0),
                                    ImVec2(1, 1), 0))
                 st.open_url = m.attachment->url;
@@ -87,17 +223,47 @@ void draw_row(chat::ChatSession& s, ChatViewState& st, const HistoryLayout::Row&
         } else {
             ImGui::Dummy(ImVec2(box_h, box_h));
             const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
-            ImGui::GetWindowDrawList()->AddRect(a, b, ImGui::GetColorU32(ImGuiCol_Border));
-            ImGui::GetWindowDrawList()->AddText(ImVec2(a.x + 6 * st.scale, a.y + 6 * st.scale), ImGui::GetColorU32(ImGuiCol_TextDisabled),
-                                                t.failed ? "no preview" : "loading...");
+            dl->AddRectFilled(a, b, ImGui::ColorConvertFloat4ToU32(pal.raised), theme::kRadiusMd * st.scale);
+            const char* what = t.failed ? "no preview" : "loading...";
+            dl->AddText(ImVec2(a.x + 8 * st.scale, a.y + 8 * st.scale), ImGui::ColorConvertFloat4ToU32(pal.muted), what);
         }
     }
     if (m.attachment) {
-        char size[48];
-        std::snprintf(size, sizeof size, " (%.1f KB)", static_cast<double>(m.attachment->size) / 1024.0);
-        const std::string name = text_port().ellipsize(m.attachment->name, ImGui::GetFontSize(), std::max(40.0f, width * 0.7f));
-        if (text_button("##attachment", "[attachment] " + name + size)) st.copy_request.clear(), st.open_url = m.attachment->url;
+        ImGui::PushStyleColor(ImGuiCol_Text, pal.muted);
+        ImGui::TextUnformatted(theme::icon::kPaperclip);  // icons are ImGui's font; names the port's
+        ImGui::PopStyleColor();
+        ImGui::SameLine(0, theme::kSpaceXs * st.scale);
+        if (text_button("##attachment", attachment_label(m, r.text_w))) st.copy_request.clear(), st.open_url = m.attachment->url;
+        target("attachment:" + row.key);
     }
+    if (m.state == chat::SendState::Failed) {
+        ImGui::PushStyleColor(ImGuiCol_Text, pal.danger);
+        ImGui::TextUnformatted(theme::icon::kAlert);
+        ImGui::PopStyleColor();
+        ImGui::SameLine(0, theme::kSpaceXs * st.scale);
+        text(failed_label(m, r.text_w), ImGui::ColorConvertFloat4ToU32(pal.danger));
+        ImGui::SameLine();
+        const std::string label = std::string(theme::icon::kRetry) + " Retry";
+        if (ImGui::SmallButton(label.c_str())) retry = m.clientMessageId;
+        target("retry:" + m.clientMessageId);
+    }
+    ImGui::Unindent(r.gutter);
+    // Actions on hover (pointer) or after a long press (touch): no permanent button per row.
+    if ((hovered || st.history.actions_key == row.key) && !m.text.empty()) {
+        const ImVec2 after = ImGui::GetCursorScreenPos();
+        const float bw = ImGui::GetFrameHeight() + ImGui::GetFontSize() * 0.5f;
+        ImGui::SetCursorScreenPos(ImVec2(origin.x + width - bw - theme::kSpaceSm * st.scale, box_min.y + 2 * st.scale));
+        if (icon_button(theme::icon::kCopy, "copy", "Copy text")) {
+            st.copy_request = m.text;
+            st.history.actions_key.clear();
+        }
+        target("copy:" + row.key);
+        ImGui::SetCursorScreenPos(after);
+    }
+    // The avatar's height at least, then a small gap (what measure() assumed). The caller reads
+    // the drawn height as the cursor plus one item spacing.
+    const float end = std::max(ImGui::GetCursorScreenPos().y, box_top + (row.grouped ? 0 : r.top_pad + theme::kAvatar * st.scale));
+    ImGui::SetCursorScreenPos(ImVec2(origin.x, end + theme::kSpaceXs * 0.5f * st.scale - r.spacing));
     ImGui::PopID();
 }
 
@@ -109,6 +275,13 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
     if (L.conversation != s.current_id()) {
         L = HistoryLayout{};
         L.conversation = s.current_id();
+        L.first_unread_seq = s.first_unread_seq();
+        L.jump_to_divider = L.first_unread_seq > 0;
+    }
+    if (L.first_unread_seq != s.first_unread_seq()) {  // opened again: the divider moves
+        L.first_unread_seq = s.first_unread_seq();
+        L.version = 0;
+        L.stored_rows = 0;
     }
     const float width = ImGui::GetContentRegionAvail().x - ImGui::GetStyle().ScrollbarSize;
     if (width != L.cache_width) {
@@ -126,17 +299,26 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
     const std::string old_first = L.rows.empty() ? std::string() : L.rows.front().key;
     float offset = 0;
     int64_t prev_day = -2;
+    const chat::Message* prev = nullptr;
+    bool divider_placed = false;
     auto add_row = [&](const chat::Message* m) {
         HistoryLayout::Row row;
         row.msg = m;
         row.key = row_key(*m);
-        const int64_t day = day_of(m->createdAtMs);
+        const int64_t day = theme::local_day(m->createdAtMs);
         row.day_separator = day != prev_day;
         prev_day = day;
-        const std::string cache_key = row.key + (row.day_separator ? "|s" : "") +
-                                      (m->state == chat::SendState::Failed ? "|f" : "");
+        // "New messages" above the first message from someone else after what was read on opening.
+        row.unread_divider = L.first_unread_seq > 0 && !divider_placed && m->seq >= L.first_unread_seq && !m->messageId.empty() &&
+                             m->senderId != s.user_id();
+        divider_placed = divider_placed || row.unread_divider;
+        row.grouped = prev && !row.day_separator && !row.unread_divider && prev->senderId == m->senderId &&
+                      prev->state != chat::SendState::Failed && m->createdAtMs >= prev->createdAtMs &&
+                      m->createdAtMs - prev->createdAtMs < theme::kGroupWindowMs;
+        prev = m;
+        const std::string cache_key = cache_key_of(row);
         auto it = L.height_cache.find(cache_key);
-        row.height = it != L.height_cache.end() ? it->second : (L.height_cache[cache_key] = measure(*m, row.day_separator, width, st.scale));
+        row.height = it != L.height_cache.end() ? it->second : (L.height_cache[cache_key] = measure(row, width, st.scale));
         row.offset = offset;
         offset += row.height;
         L.rows.push_back(std::move(row));
@@ -153,7 +335,9 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
         if (extend) {
             L.rows.resize(L.stored_rows);  // local rows are laid out again (few; their addresses may move)
             offset = L.stored_total;
-            prev_day = day_of(L.rows.back().msg->createdAtMs);
+            prev_day = theme::local_day(L.rows.back().msg->createdAtMs);
+            prev = L.rows.back().msg;
+            for (const auto& r : L.rows) divider_placed = divider_placed || r.unread_divider;
         } else {
             L.rows.clear();
             L.rows.reserve(conv.size());
@@ -168,6 +352,12 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
         L.total = offset;
     }
     const std::size_t count = L.rows.size();
+    if (count == 0 && !s.history_loaded()) {
+        // The first page is on its way: the shape of what is coming (never "No messages yet").
+        draw_skeleton(width, st);
+        st.scroll_y = st.scroll_max = 0;
+        return;
+    }
     if (count == 0 && !s.catching_up()) {
         // An empty conversation says so (and what to do), rather than showing a blank list.
         const char* empty = "No messages yet. Say hello!";
@@ -197,6 +387,20 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
                 break;
             }
     }
+    // Opened with unread messages: the first of them at the top of the view when they do not fit.
+    if (L.jump_to_divider && count > 0) {
+        for (const auto& r : L.rows)
+            if (r.unread_divider) {
+                if (L.total - r.offset > view_h) {
+                    scroll = std::max(0.0f, r.offset - ImGui::GetTextLineHeight());
+                    ImGui::SetScrollY(scroll);
+                    L.jump_to_bottom = false;
+                    L.seen_count = count;
+                }
+                break;
+            }
+        L.jump_to_divider = false;
+    }
     const bool grew = count > L.seen_count;
     if (L.jump_to_bottom || (L.at_bottom && grew)) {
         scroll = std::max(0.0f, L.total - view_h);
@@ -214,8 +418,7 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
         ++st.rows_drawn;
         // Self-correcting heights: what was really drawn replaces the estimate.
         const float real = ImGui::GetCursorPosY() + ImGui::GetStyle().ItemSpacing.y - it->offset;
-        const std::string cache_key = it->key + (it->day_separator ? "|s" : "") +
-                                      (it->msg->state == chat::SendState::Failed ? "|f" : "");
+        const std::string cache_key = cache_key_of(*it);
         if (std::abs(real - it->height) > 0.5f) {
             L.height_cache[cache_key] = real;
             L.version = 0;  // re-lay out next frame with the measured height

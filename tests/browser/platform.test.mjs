@@ -52,8 +52,11 @@ test('system clipboard: copy a message, paste into the composer', async () => {
   const page = await context.newPage();
   await page.goto(`${stub.base}/?user=bob`);
   await waitLive(page);
-  // The Copy button of the seeded welcome message (the first one in the log).
+  // The Copy action of the seeded welcome message (the first one in the log): it shows while the
+  // pointer is over the message.
   const welcome = await page.evaluate(() => document.querySelector('#chat-log [data-message-id]').dataset.messageId);
+  const [tx, ty] = await findTarget(page, `text:${welcome}`);
+  await page.move(tx, ty);
   await clickTarget(page, `copy:${welcome}`);
   // Paste with the keyboard, as a person would (the copy may land a moment after the click).
   let pasted = '';

@@ -514,3 +514,41 @@ TEST_CASE("network and resume hints reach the feed's socket while the chat is cl
     CHECK_FALSE(r.realtime.connected());
     CHECK((r.http.has("/realtime/clientAccessUrl") || r.socks.all.size() > sockets));
 }
+
+TEST_CASE("Try again after a failure: signs in again, or only reloads once signed in", "[session]") {
+    Rig r;
+    r.session.start();
+    REQUIRE(r.http.answer("/auth/dev-login", 501, ""));
+    REQUIRE(r.session.phase() == chat::Phase::Failed);
+    r.session.retry_start();
+    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T"})"));
+    REQUIRE(r.http.answer("/config", 200, "{}"));
+    REQUIRE(r.http.answer("/chat/conversations", 500, R"({"error":{"message":"down"}})"));
+    REQUIRE(r.session.phase() == chat::Phase::Failed);
+    r.http.pending.clear();
+    int signed_in = 0;
+    r.session.on_signed_in = [&] { ++signed_in; };
+    r.session.retry_start();
+    CHECK_FALSE(r.http.has("/auth/dev-login"));  // the token is still good: the feed keeps its start
+    REQUIRE(r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})"));
+    REQUIRE(r.http.answer("conversationId=demo", 200, R"({"messages":[],"hasMore":false})"));
+    CHECK(r.session.phase() == chat::Phase::Ready);
+    CHECK(signed_in == 0);
+    r.session.retry_start();  // not failed: nothing happens
+    CHECK_FALSE(r.http.has("/chat/conversations"));
+}
+
+TEST_CASE("the first unread message is remembered when a conversation opens, until another opens", "[session]") {
+    Rig r;
+    r.session.start();
+    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T"})"));
+    REQUIRE(r.http.answer("/config", 200, "{}"));
+    REQUIRE(r.http.answer("/chat/conversations", 200,
+                          R"({"conversations":[{"conversationId":"demo","title":"Demo","unread":2,"lastReadSeq":8,"lastSeq":10},{"conversationId":"c2","title":"Two","lastReadSeq":3,"lastSeq":3}]})"));
+    CHECK(r.session.first_unread_seq() == 9);
+    REQUIRE(r.http.answer("conversationId=demo", 200, json{{"messages", json::array({msg(9), msg(10)})}, {"hasMore", true}}.dump()));
+    r.sched.advance(1000);  // marked read on the server: the divider stays where it was
+    CHECK(r.session.first_unread_seq() == 9);
+    r.session.open_conversation("c2");  // nothing unread there
+    CHECK(r.session.first_unread_seq() == 0);
+}

@@ -175,3 +175,157 @@ TEST_CASE("an empty conversation says so", "[ui]") {
     full.frame();
     for (const auto& t : ui::targets()) CHECK(t.name != "empty-conversation");
 }
+
+TEST_CASE("one sender's consecutive messages within minutes share one header and avatar", "[ui][design]") {
+    UiHarness h;
+    h.load(6);  // m1 bob, m2 bob, m3 carol, m4 bob, m5 bob, m6 carol, a minute apart
+    h.frame();
+    h.frame();
+    const auto& rows = h.view.history.rows;
+    REQUIRE(rows.size() == 6);
+    const bool grouped[] = {false, true, false, false, true, false};
+    for (std::size_t i = 0; i < 6; ++i) {
+        INFO("row " << i);
+        CHECK(rows[i].grouped == grouped[i]);
+        CHECK((h.find("avatar:" + rows[i].key) != nullptr) == !grouped[i]);
+    }
+    CHECK(rows[0].day_separator);
+    // A grouped row is shorter than a row with a header.
+    CHECK(rows[1].height < rows[3].height);
+}
+
+TEST_CASE("row actions show on hover only; Copy copies the message", "[ui][design]") {
+    UiHarness h;
+    h.load(6);
+    h.frame(-1, -1);
+    h.frame(-1, -1);
+    CHECK_FALSE(h.has_prefix("copy:"));  // no permanent button per row
+    const ui::Target* text = h.find("text:m6");
+    REQUIRE(text);
+    const float x = text->x + text->w / 2, y = text->y + text->h / 2;
+    h.frame(x, y);
+    h.frame(x, y);
+    REQUIRE(h.find("copy:m6"));
+    CHECK_FALSE(h.find("copy:m5"));
+    REQUIRE(h.click("copy:m6"));
+    CHECK(h.view.copy_request == "message number 6");
+    // The pointer leaves: the actions go.
+    h.frame(-1, -1);
+    h.frame(-1, -1);
+    CHECK_FALSE(h.has_prefix("copy:"));
+}
+
+TEST_CASE("a long press (touch) reveals a row's actions", "[ui][design]") {
+    UiHarness h;
+    h.load(6);
+    h.frame();
+    const ui::Target* text = h.find("text:m4");
+    REQUIRE(text);
+    const float x = text->x + 2, y = text->y + text->h / 2;
+    for (int i = 0; i < 40; ++i) h.frame(x, y, true);  // held ~0.7 s at 60 fps
+    h.frame(x, y, false);
+    h.frame(-1, -1);  // a touch ends: no pointer hovers any more
+    h.frame(-1, -1);
+    CHECK(h.find("copy:m4"));
+}
+
+TEST_CASE("New messages: a divider at the first unread message; opened there when the unread do not fit", "[ui][design]") {
+    {
+        UiHarness h;
+        h.load(200, R"({"conversations":[{"conversationId":"demo","title":"Demo","unread":3,"lastReadSeq":197}]})");
+        for (int i = 0; i < 3; ++i) h.frame();
+        std::size_t dividers = 0;
+        for (const auto& r : h.view.history.rows) dividers += r.unread_divider;
+        CHECK(dividers == 1);
+        for (const auto& r : h.view.history.rows)
+            if (r.unread_divider) CHECK(r.key == "m198");
+        CHECK(h.find("new-messages"));
+        CHECK(h.view.scroll_y == Approx(h.view.scroll_max).margin(2));  // three fit: at the bottom
+    }
+    {
+        UiHarness h;
+        h.load(200, R"({"conversations":[{"conversationId":"demo","title":"Demo","unread":100,"lastReadSeq":100}]})");
+        for (int i = 0; i < 3; ++i) h.frame();
+        CHECK(h.view.scroll_y < h.view.scroll_max - 100);  // opened at the divider, not the bottom
+        const ui::Target* divider = h.find("new-messages");
+        REQUIRE(divider);
+        CHECK(divider->y > 0);
+        CHECK(divider->y < 700);
+        CHECK(h.session.first_unread_seq() == 101);
+    }
+    {
+        UiHarness h;  // nothing unread: no divider
+        h.load(20);
+        for (int i = 0; i < 2; ++i) h.frame();
+        CHECK_FALSE(h.find("new-messages"));
+    }
+}
+
+TEST_CASE("Alt+Up/Down switch conversations, from the canvas and from the page's composer", "[ui][design]") {
+    UiHarness h;
+    h.load(3, R"({"conversations":[{"conversationId":"demo","title":"Demo"},{"conversationId":"c2","title":"Two"},{"conversationId":"c3","title":"Three"}]})");
+    h.frame();
+    REQUIRE(h.session.current_id() == "demo");
+    h.view.nav_request = 1;  // from the page (the composer has focus)
+    h.frame();
+    CHECK(h.session.current_id() == "c2");
+    // From the canvas: ImGui's key state.
+    ImGuiIO& io = ImGui::GetIO();
+    io.KeyMap[ImGuiKey_DownArrow] = 40;
+    io.KeyMap[ImGuiKey_UpArrow] = 38;
+    io.KeyAlt = true;
+    io.KeysDown[40] = true;
+    h.frame();
+    io.KeysDown[40] = false;
+    h.frame();
+    CHECK(h.session.current_id() == "c3");
+    io.KeysDown[38] = true;
+    h.frame();
+    io.KeysDown[38] = false;
+    io.KeyAlt = false;
+    h.frame();
+    CHECK(h.session.current_id() == "c2");
+    h.view.nav_request = -1;
+    h.frame();
+    h.view.nav_request = -1;  // already the first: stays
+    h.frame();
+    CHECK(h.session.current_id() == "demo");
+}
+
+TEST_CASE("loading shows a skeleton, never 'No messages yet'; a failed sign-in has Try again", "[ui][design]") {
+    {
+        UiHarness h;
+        h.session.start();
+        h.http.answer("/auth/dev-login", 200, R"({"token":"T"})");
+        h.http.answer("/config", 200, "{}");
+        h.frame();
+        CHECK(h.find("history-skeleton"));
+        h.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})");
+        h.frame();  // the list is here, the history not yet
+        CHECK(h.find("history-skeleton"));
+        CHECK_FALSE(h.find("empty-conversation"));
+        h.http.answer("/conversation/detail", 200, R"({"messages":[],"hasMore":false})");
+        h.frame();
+        CHECK_FALSE(h.find("history-skeleton"));
+        CHECK(h.find("empty-conversation"));
+    }
+    UiHarness h;
+    h.session.start();
+    h.http.answer("/auth/dev-login", 501, "");
+    h.frame();
+    REQUIRE(h.session.phase() == chat::Phase::Failed);
+    REQUIRE(h.find("retry-start"));
+    CHECK_FALSE(h.http.has("/auth/dev-login"));
+    REQUIRE(h.click("retry-start"));
+    CHECK(h.http.has("/auth/dev-login"));
+    CHECK(h.session.phase() == chat::Phase::SigningIn);
+}
+
+TEST_CASE("the send button asks the platform to send the composer's text", "[ui][design]") {
+    UiHarness h;
+    h.load(3);
+    h.frame();
+    CHECK_FALSE(h.view.send_request);
+    REQUIRE(h.click("send"));
+    CHECK(h.view.send_request);
+}

@@ -40,12 +40,12 @@ struct UiHarness {
     }
 
     // Signs in and loads a conversation of `n` messages (one history page), connected and live.
-    void load(std::size_t n) {
+    void load(std::size_t n, const std::string& conversations = R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})") {
         using nlohmann::json;
         session.start();
         http.answer("/auth/dev-login", 200, R"({"token":"T","displayName":"Alice"})");
         http.answer("/config", 200, "{}");
-        http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})");
+        http.answer("/chat/conversations", 200, conversations);
         std::string body = R"({"hasMore":false,"messages":[)";
         for (std::size_t i = 1; i <= n; ++i) {
             if (i > 1) body += ',';
@@ -73,6 +73,17 @@ struct UiHarness {
         ui::targets().clear();
         ui::draw_chat_panel(session, view, 0, 0, io.DisplaySize.x, io.DisplaySize.y, sched.now_ms(), {});
         ImGui::Render();
+    }
+
+    const ui::Target* find(const std::string& name) const {
+        for (const auto& t : ui::targets())
+            if (t.name == name) return &t;
+        return nullptr;
+    }
+    bool has_prefix(const std::string& prefix) const {
+        for (const auto& t : ui::targets())
+            if (t.name.rfind(prefix, 0) == 0) return true;
+        return false;
     }
 
     // Clicks a named target the way a person does: move there, press, release.

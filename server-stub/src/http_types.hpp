@@ -46,7 +46,7 @@ struct Response {
 using wps::url_decode;
 using wps::url_encode;
 // A non-negative decimal integer of at most `max`: digits only (no sign, no spaces); nullopt
-// otherwise. The one parser for numbers in paths, queries and flags.
+// otherwise. The one parser for numbers in paths and queries (flags: CLI11, cli.cpp).
 std::optional<uint64_t> parse_uint(std::string_view text, uint64_t max = UINT64_MAX / 10);
 
 // Fills path, segments and query from target.

@@ -1,0 +1,138 @@
+// publishers.cpp - see publishers.hpp.
+#include "publishers.hpp"
+
+#include "hub.hpp"
+#include "jwt.hpp"
+#include "net.hpp"
+#include "odata_filter.hpp"
+
+#include "core/json_limits.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <future>
+#include <map>
+
+namespace stub {
+
+using nlohmann::json;
+
+std::string activity_filter(const std::vector<std::string>& users, std::size_t begin, std::size_t end,
+                            const std::string& except_group) {
+    std::string filter = "userId in (";
+    for (std::size_t k = begin; k < end; ++k) filter += (k > begin ? "," : "") + odata_quote(users[k]);
+    filter += ")";
+    if (!except_group.empty()) filter += " and not(" + odata_quote(except_group) + " in groups)";
+    return filter;
+}
+
+namespace {
+// Only a connection of the signed-in user: another user's connection id changes nothing.
+std::string owned_connection_filter(const GroupChange& c) {
+    return "connectionId eq " + odata_quote(c.connectionId) + " and userId eq " + odata_quote(c.owner);
+}
+} // namespace
+
+// ============================================================================================
+// [SECTION] HubPublisher: the embedded emulator, in process
+// ============================================================================================
+
+HubPublisher::HubPublisher(Hub& hub, std::string hub_name, std::shared_ptr<IoPoster> poster)
+    : hub_(hub), name_(std::move(hub_name)), poster_(std::move(poster)) {}
+
+std::string HubPublisher::publish_to_group(const std::string& group, const std::string& body) {
+    return run(body, [this, group](const Payload& p) { hub_.send_to_group(name_, group, p, {}); });
+}
+
+std::string HubPublisher::publish_to_users(const std::vector<std::string>& users, const std::string& body,
+                                           const std::string& except_group) {
+    // In slices: a filter's `in` list is bounded (kODataMaxInValues), a conversation is not.
+    constexpr std::size_t kPerFilter = 500;
+    for (std::size_t i = 0; i < users.size(); i += kPerFilter) {
+        std::string why;
+        auto parsed = ODataFilter::parse(activity_filter(users, i, std::min(users.size(), i + kPerFilter), except_group), &why);
+        if (!parsed) return "activity filter: " + why;  // (user ids are quoted: cannot happen)
+        auto f = std::make_shared<ODataFilter>(std::move(*parsed));
+        if (auto err = run(body, [this, f](const Payload& p) { hub_.send_to_all(name_, p, {}, f.get()); }); !err.empty()) return err;
+    }
+    return {};
+}
+
+std::string HubPublisher::run(const std::string& body, std::function<void(const Payload&)> send) {
+    json data = wps::parse_json_bounded(body);
+    if (data.is_discarded()) return "publish failed: the outbox row is not JSON";
+    auto done = std::make_shared<std::promise<void>>();
+    auto future = done->get_future();
+    auto payload = std::make_shared<Payload>(Payload{wps::DataType::Json, std::move(data)});
+    if (!poster_->post([send = std::move(send), payload, done] {
+            send(*payload);
+            done->set_value();
+        }))
+        return "publish failed: the server is stopping";
+    if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return "publish failed: the io thread did not answer in 5 s";
+    return {};
+}
+
+int HubPublisher::change_groups(const GroupChange& c, std::string& error) {
+    const auto owned = ODataFilter::parse(owned_connection_filter(c));
+    if (!owned || hub_.remove_from_groups(name_, c.leave, *owned) == 0) {
+        error = "Connection '" + c.connectionId + "' is not one of your connections.";
+        return 404;
+    }
+    hub_.add_to_groups(name_, c.join, *owned);
+    for (const auto& g : c.revoke_send) hub_.revoke(name_, c.connectionId, "sendToGroup", g);
+    for (const auto& g : c.grant_send) hub_.grant(name_, c.connectionId, "sendToGroup", g);
+    return 0;
+}
+
+// ============================================================================================
+// [SECTION] RestPublisher: an external service's REST data plane
+// ============================================================================================
+
+RestPublisher::RestPublisher(std::string endpoint, std::string key, std::string hub, std::string ca_file)
+    : endpoint_(std::move(endpoint)), key_(std::move(key)), hub_(std::move(hub)), ca_file_(std::move(ca_file)) {}
+
+std::string RestPublisher::publish_to_group(const std::string& group, const std::string& body) {
+    return call("POST", "/groups/" + url_encode(group) + "/:send", "", body, 202, "publish");
+}
+
+std::string RestPublisher::publish_to_users(const std::vector<std::string>& users, const std::string& body,
+                                            const std::string& except_group) {
+    constexpr std::size_t kPerRequest = 100;
+    for (std::size_t i = 0; i < users.size(); i += kPerRequest) {
+        const std::string filter = activity_filter(users, i, std::min(users.size(), i + kPerRequest), except_group);
+        if (auto err = call("POST", "/:send", "&filter=" + url_encode(filter), body, 202, "publish"); !err.empty()) return err;
+    }
+    return {};
+}
+
+int RestPublisher::change_groups(const GroupChange& c, std::string& error) {
+    const std::string filter = owned_connection_filter(c);
+    for (const auto& [op, groups] : {std::pair{":removeFromGroups", &c.leave}, std::pair{":addToGroups", &c.join}}) {
+        if (groups->empty()) continue;
+        error = call("POST", std::string("/") + op, "", json{{"groups", *groups}, {"filter", filter}}.dump(), 200, "group change");
+        if (!error.empty()) return 502;
+    }
+    for (const auto& g : c.revoke_send)
+        if (error = call("DELETE", "/permissions/sendToGroup/connections/" + url_encode(c.connectionId), "&targetName=" + url_encode(g), "", 204, "revoke"); !error.empty())
+            return 502;
+    for (const auto& g : c.grant_send)
+        if (error = call("PUT", "/permissions/sendToGroup/connections/" + url_encode(c.connectionId), "&targetName=" + url_encode(g), "", 200, "grant"); !error.empty())
+            return 502;
+    return 0;
+}
+
+std::string RestPublisher::call(const char* method, const std::string& path, const std::string& query, const std::string& body,
+                                int expect, const char* what) {
+    const std::string url = endpoint_ + "/api/hubs/" + url_encode(hub_) + path + "?api-version=2024-12-01" + query;
+    const std::string token = jwt_sign(json{{"aud", url}, {"exp", unix_now_s() + 300}, {"iat", unix_now_s()}}, key_);
+    std::string response, error;
+    std::map<std::string, std::string> headers{{"Authorization", "Bearer " + token}};
+    if (!body.empty()) headers["Content-Type"] = "application/json";
+    const int status = http_request(method, url, headers, body, response, error, 5000, ca_file_);
+    if (status == expect) return {};
+    if (status == 0) return std::string(what) + " failed: " + error;
+    return std::string(what) + " failed: HTTP " + std::to_string(status) + " " + response.substr(0, 200);
+}
+
+} // namespace stub

@@ -14,6 +14,13 @@ after(async () => { await browser?.close(); await stub?.stop(); });
 
 const waitLog = (page, line) => page.waitFor((l) => [...document.querySelectorAll('#chat-log [data-message-id]')]
   .some((e) => e.textContent === l), line, { timeout: 15000 });
+// `user` has read `conversationId` up to its last message (with many unread, the panel opens at
+// the "New messages" divider instead of the bottom).
+async function markRead(user, conversationId) {
+  const token = await login(stub.base, user);
+  const c = (await api(stub.base, token, 'GET', '/chat/conversations')).json.conversations.find((x) => x.conversationId === conversationId);
+  assert.equal((await api(stub.base, token, 'POST', '/chat/read', { conversationId, seq: c.lastSeq })).status, 200);
+}
 const frames = (page) => page.evaluate(() => Module.chat.frames);
 const shots = process.env.SCREENSHOT_DIR || '/tmp';
 
@@ -94,6 +101,7 @@ for (const scale of [1, 1.5, 2, 3]) {
 test('wheel scrolls the history by a page-like distance in the natural direction', async () => {
   const token = await login(stub.base, 'alice');
   for (let i = 0; i < 60; i++) await api(stub.base, token, 'POST', '/chat/reply', { conversationId: 'demo', message: `filler ${i}`, clientMessageId: `fill-${i}` });
+  await markRead('bob', 'demo');
   const { page, context } = await openChat(browser, stub.base, 'bob');
   await page.waitFor(() => Module.chat.scrollMax > 500 && Math.abs(Module.chat.scrollY - Module.chat.scrollMax) < 2);
   const start = await page.evaluate(() => Module.chat.scrollY);
@@ -203,6 +211,7 @@ test('the accessible mirror: roles, labels, text content only', async () => {
 test('dragging the message list scrolls it (touch is delivered as a drag)', async () => {
   const token = await login(stub.base, 'carol');
   for (let i = 0; i < 40; i++) await api(stub.base, token, 'POST', '/chat/reply', { conversationId: 'demo', message: `drag filler ${i}`, clientMessageId: `drag-${i}` });
+  await markRead('bob', 'demo');
   const { page, context } = await openChat(browser, stub.base, 'bob');
   await page.waitFor(() => Module.chat.scrollMax > 300 && Math.abs(Module.chat.scrollY - Module.chat.scrollMax) < 2);
   const start = await page.evaluate(() => Module.chat.scrollY);

@@ -384,19 +384,22 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
     ImGui::SameLine();
     ImGui::TextColored(over ? error_color() : ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled), "%zu / %zu bytes",
                        st.composer_bytes, s.max_message_bytes());
-    if (wide) {
+    const std::string send = std::string(theme::icon::kSend) + " Send";
+    const float send_w = ImGui::CalcTextSize(send.c_str()).x + style.FramePadding.x * 2;
+    const char* hint = "  Enter sends, Shift+Enter new line";
+    const float row_right = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
+    if (wide && row_right - ImGui::GetItemRectMax().x > ImGui::CalcTextSize(hint).x + send_w + style.ItemSpacing.x * 3) {
         ImGui::SameLine();
-        ImGui::TextDisabled("  Enter sends, Shift+Enter new line");
+        ImGui::TextDisabled("%s", hint);
     }
     if (!st.last_error.empty()) {
         ImGui::SameLine();
-        const float send_w = ImGui::CalcTextSize("Send").x + ImGui::GetFontSize() * 2 + style.FramePadding.x * 2;
-        text_ellipsized("  " + st.last_error, std::max(20.0f, ImGui::GetContentRegionAvail().x - send_w), ImGui::GetColorU32(error_color()));
+        text_ellipsized("  " + st.last_error, std::max(20.0f, ImGui::GetContentRegionAvail().x - send_w - style.ItemSpacing.x * 2),
+                        ImGui::GetColorU32(error_color()));
     }
     // The send button (for pointer and touch users; Enter does the same in the composer).
     {
-        const std::string send = std::string(theme::icon::kSend) + " Send";
-        const float bw = ImGui::CalcTextSize(send.c_str()).x + style.FramePadding.x * 2;
+        const float bw = send_w;
         ImGui::SameLine();
         const ImVec2 at = ImGui::GetCursorScreenPos();
         const float right_edge = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;

@@ -1,5 +1,6 @@
 // notification_center.cpp - see notification_center.hpp.
 #include "notification_center.hpp"
+#include "chat_wire.hpp"
 
 #include "json_limits.hpp"
 
@@ -32,7 +33,7 @@ NotificationCenter::NotificationCenter(wps::HttpClient& http, wps::Realtime& rea
         if (!groups_.empty()) join_groups();
     };
     ev.group_message = [this](const wps::GroupMessage& m) {
-        if (m.group.rfind("notifications:", 0) != 0 || wps::string_or(m.data, "type") != "notification") return;
+        if (!chat::parse_notification_group(m.group) || wps::string_or(m.data, "type") != "notification") return;
         auto item = item_from_json(m.data.value("notification", json()));
         if (!item || !feed_.add_live(*item)) return;
         if (!claim_toast || claim_toast(item->id)) {
@@ -65,9 +66,9 @@ void NotificationCenter::start(const std::string& token, const std::string& user
     api_.set_token(token);
     realtime_.set_token(token);
     user_ = user;
-    groups_ = {"notifications:user:" + user};
-    for (const auto& t : teams) groups_.push_back("notifications:team:" + t);
-    groups_.push_back("notifications:global");
+    groups_ = {chat::user_notifications_group(user)};
+    for (const auto& t : teams) groups_.push_back(chat::team_notifications_group(t));
+    groups_.push_back(chat::global_notifications_group());
     realtime_.set_joinable("notifications", groups_);
     load_first_page();
     realtime_.hold("notifications");

@@ -69,13 +69,25 @@ namespace {
 
 constexpr int kMaxDemoUsers = 100000;
 
-// A number flag's bounds, checked on the text before CLI11 converts it: "-1" would wrap into a
-// huge unsigned value, and a number past 64 bits would be taken as the largest one. Text that is
-// no integer is left to the conversion's own error ("Could not convert"), as is a value past a
-// narrower type (int). No description: the help keeps the flag's own value name (N, SECONDS).
+// Only plain decimal integers: CLI11 converts with strtoull/strtoll in base 0, which would read
+// " -1" as the largest value, "0x0" as hex and "0100" as octal (64): no blanks, no prefixes, no
+// leading zeros.
+bool plain_decimal(const std::string& text) {
+    std::size_t i = !text.empty() && text[0] == '-' ? 1 : 0;
+    if (i >= text.size() || (text[i] == '0' && i + 1 < text.size())) return false;
+    for (; i < text.size(); ++i)
+        if (text[i] < '0' || text[i] > '9') return false;
+    return true;
+}
+
+// A number flag's bounds, checked on the text before CLI11 converts it: only decimal digits (see
+// plain_decimal), "-1" would wrap into a huge unsigned value, and a number past 64 bits would be
+// taken as the largest one. A value past a narrower type (int) is left to the conversion's own
+// error. No description: the help keeps the flag's own value name (N, SECONDS).
 CLI::Validator at_least(long long lo, const char* meaning = "") {
     return CLI::Validator(
         [lo, meaning](std::string& text) -> std::string {
+            if (!plain_decimal(text)) return "must be a whole number in decimal digits, not '" + text + "'";
             const char* first = text.data();
             const char* last = text.data() + text.size();
             long long v = 0;
@@ -93,6 +105,7 @@ CLI::Validator at_least(long long lo, const char* meaning = "") {
 CLI::Validator port_number() {
     return CLI::Validator(
         [](std::string& text) -> std::string {
+            if (!plain_decimal(text)) return "must be a port number from 0 to 65535, not '" + text + "'";
             long long v = 0;
             const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
             if (ec != std::errc() || end != text.data() + text.size() || (v >= 0 && v <= 65535)) return {};

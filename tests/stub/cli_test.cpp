@@ -170,11 +170,20 @@ TEST_CASE("cli: bad flags and values exit 2 with a line that names the flag", "[
     CHECK(refusal({"--bogus"}) == "chat-stub: The following argument was not expected: --bogus (see --help)\n");
     CHECK(refusal({"positional"}) == "chat-stub: The following argument was not expected: positional (see --help)\n");
     CHECK(refusal({"--port"}) == "chat-stub: --port: 1 required N missing (see --help)\n");
-    CHECK(refusal({"--port", "12abc"}) == "chat-stub: Could not convert: --port = 12abc (see --help)\n");
+    CHECK(refusal({"--port", "12abc"}) == "chat-stub: --port: must be a port number from 0 to 65535, not '12abc' (see --help)\n");
+    // CLI11 converts in base 0 after leading blanks: only plain decimal digits get that far.
+    CHECK(refusal({"--port", "-0x1"}) == "chat-stub: --port: must be a port number from 0 to 65535, not '-0x1' (see --help)\n");
+    CHECK(refusal({"--port", " 70000"}) == "chat-stub: --port: must be a port number from 0 to 65535, not ' 70000' (see --help)\n");
+    CHECK(refusal({"--max-body-bytes", " -1"}) == "chat-stub: --max-body-bytes: must be a whole number in decimal digits, not ' -1' (see --help)\n");
+    CHECK(refusal({"--token-ttl", "0x0"}) == "chat-stub: --token-ttl: must be a whole number in decimal digits, not '0x0' (see --help)\n");
+    CHECK(refusal({"--max-message-bytes", "0100"}) ==  // never read as octal 64
+          "chat-stub: --max-message-bytes: must be a whole number in decimal digits, not '0100' (see --help)\n");
+    CHECK(parse({"--max-message-bytes", "0"}).cl.config.max_message_bytes == 0);
+    CHECK(parse({"--port", "0"}).cl.config.port == 0);
     CHECK(refusal({"--port", "70000"}) == "chat-stub: --port: must be a port number from 0 to 65535, not 70000 (see --help)\n");
     CHECK(refusal({"--port", "-1"}) == "chat-stub: --port: must be a port number from 0 to 65535, not -1 (see --help)\n");
     CHECK(refusal({"--send-rate", "-1"}) == "chat-stub: --send-rate: must be 0 or more (0 = no limit), not -1 (see --help)\n");
-    CHECK(refusal({"--send-rate", "1.5"}) == "chat-stub: Could not convert: --send-rate = 1.5 (see --help)\n");
+    CHECK(refusal({"--send-rate", "1.5"}) == "chat-stub: --send-rate: must be a whole number in decimal digits, not '1.5' (see --help)\n");
     CHECK(refusal({"--send-rate", "99999999999"}) == "chat-stub: Could not convert: --send-rate = 99999999999 (see --help)\n");
     // Unsigned sizes: a negative value never wraps to a huge one, nor a 65-bit one to the largest.
     CHECK(refusal({"--max-message-bytes", "-1"}) == "chat-stub: --max-message-bytes: must be 0 or more, not -1 (see --help)\n");

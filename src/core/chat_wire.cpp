@@ -76,14 +76,28 @@ std::optional<Attachment> attachment_from_json(const json& j, std::string* why, 
 }
 
 bool valid_utf8(std::string_view s) {
+    // Well-formed UTF-8 as Unicode 15 table 3-7 defines it: no overlong forms (C0, C1, E0 80-9F,
+    // F0 80-8F), no surrogates (ED A0-BF), nothing past U+10FFFF (F4 90-BF, F5-FF).
     std::size_t i = 0;
     const std::size_t n = s.size();
+    auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
     while (i < n) {
-        const unsigned char c = static_cast<unsigned char>(s[i]);
-        const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (len == 0 || i + len > n) return false;
-        for (std::size_t k = 1; k < len; ++k)
-            if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+        const unsigned char c = at(i);
+        if (c < 0x80) { ++i; continue; }
+        std::size_t len = 0;
+        unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+        if (c >= 0xC2 && c <= 0xDF) len = 2;
+        else if (c == 0xE0) len = 3, lo = 0xA0;
+        else if (c >= 0xE1 && c <= 0xEC) len = 3;
+        else if (c == 0xED) len = 3, hi = 0x9F;
+        else if (c >= 0xEE && c <= 0xEF) len = 3;
+        else if (c == 0xF0) len = 4, lo = 0x90;
+        else if (c >= 0xF1 && c <= 0xF3) len = 4;
+        else if (c == 0xF4) len = 4, hi = 0x8F;
+        else return false;
+        if (i + len > n || at(i + 1) < lo || at(i + 1) > hi) return false;
+        for (std::size_t k = 2; k < len; ++k)
+            if ((at(i + k) >> 6) != 2) return false;
         i += len;
     }
     return true;

@@ -183,6 +183,12 @@ TEST_CASE("valid_utf8 accepts well-formed sequences and refuses cut or stray byt
     CHECK(chat::valid_utf8("\xCE\xB3 \xE2\x82\xAC \xF0\x9F\x98\x80"));  // 2, 3 and 4 bytes
     for (const char* bad : {"\x80", "\xC0", "\xCE", "\xE2\x82", "\xF0\x9F\x98", "\xF8\x88\x80\x80\x80", "\xCE\x41"})
         CHECK_FALSE(chat::valid_utf8(bad));
+    // Ill-formed though complete: overlong forms, surrogates, past U+10FFFF (a strict JSON dump throws on them).
+    for (const char* bad : {"\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF", "\xE0\x9F\xBF", "\xED\xA0\x80", "\xED\xBF\xBF",
+                            "\xF0\x8F\xBF\xBF", "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xF7\xBF\xBF\xBF"})
+        CHECK_FALSE(chat::valid_utf8(bad));
+    for (const char* good : {"\xC2\x80", "\xE0\xA0\x80", "\xED\x9F\xBF", "\xEE\x80\x80", "\xF0\x90\x80\x80", "\xF4\x8F\xBF\xBF"})
+        CHECK(chat::valid_utf8(good));
 }
 
 // ---- chat.message -------------------------------------------------------------------------------

@@ -713,8 +713,10 @@ void start_app(const nlohmann::json& cfg) {
     // One socket per tab, shared: notifications hold it while the app is open, the chat panel while open.
     a.realtime = std::make_unique<wps::Realtime>(a.http, web::browser_socket_factory(), a.sched, &web::random01, opt.api_base, opt.hub);
     a.session = std::make_unique<chat::ChatSession>(a.http, *a.realtime, a.sched, &web::random01, opt);
+    a.session->set_wall_clock([] { return static_cast<int64_t>(js_date_now()); });
     a.session->on_changed = [] { g_app->dirty = true; };
     a.center = std::make_unique<notify::NotificationCenter>(a.http, *a.realtime, a.sched, opt.api_base);
+    a.feed.retry = [&a] { a.center->reload(); };
     a.center->on_changed = [] { g_app->dirty = true; };
     a.center->claim_toast = [](const std::string& id) { return js_claim_toast(id.c_str()) != 0; };
     a.session->on_signed_in = [] {

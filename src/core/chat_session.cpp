@@ -116,6 +116,11 @@ void ChatSession::changed() {
     if (on_changed) on_changed();
 }
 
+std::string ChatSession::history_error() const {
+    auto it = load_errors_.find(current_);
+    return it != load_errors_.end() ? it->second : std::string();
+}
+
 bool ChatSession::history_loaded() const {
     auto it = loaded_.find(current_);
     return it != loaded_.end() && it->second;
@@ -223,6 +228,7 @@ void ChatSession::open_conversation(const std::string& id) {
     if (id != current_) first_unread_seq_ = sum->unread > 0 ? sum->lastReadSeq + 1 : 0;
     current_ = id;
     if (!loaded_[id]) {
+        load_errors_.erase(id);  // trying (again)
         load_latest(id);
     } else {
         mark_read_soon();
@@ -236,9 +242,12 @@ void ChatSession::load_latest(const std::string& id) {
     request("GET", "/conversation/detail?conversationId=" + wps::url_encode(id) + "&limit=" + std::to_string(options_.history_page),
             nullptr, [this, id](int status, const json& j, const std::string& err) {
                 if (status != 200) {
-                    if (phase_ != Phase::Ready) fail("Could not load messages: " + error_text(status, j, err));
+                    if (phase_ != Phase::Ready) return fail("Could not load messages: " + error_text(status, j, err));
+                    load_errors_[id] = "Could not load messages: " + error_text(status, j, err);
+                    changed();
                     return;
                 }
+                load_errors_.erase(id);
                 auto page = parse_messages(j);
                 Conversation& c = model(id);
                 if (!page.empty() && !wps::bool_or(j, "hasMore")) c.set_history_start(1);
@@ -451,7 +460,8 @@ bool ChatSession::send(const std::string& text, std::string& why, std::optional<
     char buf[32];
     std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>((random_ ? random_() : 0.5) * 4294967295.0));
     const std::string cmid = options_.user_id + "-" + buf + "-" + std::to_string(++cmid_counter_);
-    model(current_).add_pending(cmid, options_.user_id, text, static_cast<int64_t>(sched_.now_ms()), attachment);
+    model(current_).add_pending(cmid, options_.user_id, text,
+                                wall_clock_ ? wall_clock_() : static_cast<int64_t>(sched_.now_ms()), attachment);
     outbox_[current_].push_back(Outgoing{cmid, text, attachment, sched_.now_ms(), 0});
     last_typing_sent_ = 0;
     changed();
@@ -590,6 +600,8 @@ void ChatSession::close_panel() {
 void ChatSession::open_panel() {
     if (panel_open_) return;
     panel_open_ = true;
+    // What arrived while the panel was closed gets its "New messages" divider.
+    if (const ConversationSummary* sum = summary(current_)) first_unread_seq_ = sum->unread > 0 ? sum->lastReadSeq + 1 : 0;
     if (phase_ == Phase::Ready) connect();
     mark_read_soon();
     changed();

@@ -56,6 +56,9 @@ public:
 
     void start();               // sign in, load, open the first conversation, connect
     void retry_start();         // after Phase::Failed: signs in again, or reloads if signed in
+    // The wall clock (unix ms) for the time a pending message shows; the scheduler's clock until
+    // set (in the browser that one counts from page load).
+    void set_wall_clock(std::function<int64_t()> clock) { wall_clock_ = std::move(clock); }
     void close_panel();         // deliberate: unsubscribes and lets the connection go (never reconnects for chat)
     void open_panel();          // holds the connection again (fresh URL if it had stopped), subscribes, catches up
     bool panel_open() const { return panel_open_; }
@@ -65,6 +68,9 @@ public:
     bool loading_older() const { return loading_older_; }
     bool history_complete() const;
     bool history_loaded() const;  // the open conversation's latest page has arrived
+    // Why the open conversation's first page could not be loaded ("" when it did or is on its way);
+    // open_conversation() with the same id tries again.
+    std::string history_error() const;
     // The first message that was unread when the open conversation was opened (its "New
     // messages" divider), 0 when nothing was. Kept until another conversation is opened.
     uint64_t first_unread_seq() const { return first_unread_seq_; }
@@ -137,6 +143,8 @@ private:
     Phase phase_ = Phase::SigningIn;
     std::string error_, token_, display_name_, current_;
     uint64_t first_unread_seq_ = 0;
+    std::function<int64_t()> wall_clock_;
+    std::map<std::string, std::string> load_errors_;  // conversation -> why its first page failed
     std::vector<std::string> teams_;
     std::vector<ConversationSummary> list_;
     std::map<std::string, Conversation> models_;

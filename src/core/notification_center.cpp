@@ -101,6 +101,11 @@ void NotificationCenter::load_first_page() {
     });
 }
 
+void NotificationCenter::reload() {
+    if (loading_ > 0 || user_.empty()) return;
+    load_first_page();
+}
+
 void NotificationCenter::load_older() {
     if (!feed_.next_cursor() || loading_ > 0) return;
     ++loading_;

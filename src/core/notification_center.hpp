@@ -39,6 +39,7 @@ public:
     void mark_all_read();
     void archive(const std::string& id);
     void load_older();
+    void reload();  // the first page again (the feed's "Retry" after a failed load; no-op while loading)
 
     const Feed& feed() const { return feed_; }
     std::vector<Toast> toasts(uint64_t now_ms) const;

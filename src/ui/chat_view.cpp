@@ -111,7 +111,6 @@ void connection_banner(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms)
     const wps::ClientStatus& c = s.connection();
     const BannerState b = banner_state(s, st.banner, now_ms);
     const bool trouble = b.trouble;
-    const std::string& text = b.text;
     const ImVec4 color = tone_color(b.tone);
 
     ImGui::TextColored(color, "\xe2\x97\x8f");  // ● state

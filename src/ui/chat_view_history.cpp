@@ -158,6 +158,8 @@ void draw_row(chat::ChatSession& s, ChatViewState& st, const HistoryLayout::Row&
     const bool hovered = ImGui::IsWindowHovered(ImGuiHoveredFlags_AllowWhenBlockedByActiveItem) && ImGui::IsMouseHoveringRect(box_min, box_max, false);
     if (mine) dl->AddRectFilled(box_min, box_max, ImGui::ColorConvertFloat4ToU32(pal.own), theme::kRadiusMd * st.scale);
     if (hovered) dl->AddRectFilled(box_min, box_max, ImGui::GetColorU32(ImGuiCol_HeaderHovered, mine ? 0.5f : 1.0f), theme::kRadiusMd * st.scale);
+    // A tap elsewhere hides actions a long press revealed.
+    if (st.history.actions_key == row.key && !hovered && ImGui::IsMouseClicked(ImGuiMouseButton_Left)) st.history.actions_key.clear();
     // Touch: a long press on a row reveals its actions (there is no hover).
     if (hovered && ImGui::IsMouseDown(ImGuiMouseButton_Left) && ImGui::GetIO().MouseDownDuration[0] > 0.45f &&
         ImGui::GetMouseDragDelta(ImGuiMouseButton_Left).y * ImGui::GetMouseDragDelta(ImGuiMouseButton_Left).y < 64 * st.scale * st.scale)
@@ -280,6 +282,7 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
     }
     if (L.first_unread_seq != s.first_unread_seq()) {  // opened again: the divider moves
         L.first_unread_seq = s.first_unread_seq();
+        L.jump_to_divider = L.first_unread_seq > 0;
         L.version = 0;
         L.stored_rows = 0;
     }
@@ -352,6 +355,17 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
         L.total = offset;
     }
     const std::size_t count = L.rows.size();
+    if (count == 0 && !s.history_loaded() && !s.history_error().empty()) {
+        // The first page failed (the panel itself is fine): say why, and try again on request.
+        const theme::Palette& pal = theme::palette(st.light);
+        ImGui::Dummy(ImVec2(1, theme::kSpaceXl * st.scale));
+        text_wrapped(s.history_error(), width, ImGui::ColorConvertFloat4ToU32(pal.danger));
+        const std::string again = std::string(theme::icon::kRetry) + "  Try again";
+        if (ImGui::Button(again.c_str())) s.open_conversation(s.current_id());
+        target("retry-history");
+        st.scroll_y = st.scroll_max = 0;
+        return;
+    }
     if (count == 0 && !s.history_loaded()) {
         // The first page is on its way: the shape of what is coming (never "No messages yet").
         draw_skeleton(width, st);

@@ -152,6 +152,7 @@ std::string initials(std::string_view name) {
         const std::string_view rest = name.substr(i);
         std::size_t n = utf8_length_at(rest, 0);
         while (n < rest.size() && grapheme_safe_cut(rest, n) < n) n += utf8_length_at(rest, n);  // marks, joiners
+        if (n > 32) n = utf8_length_at(rest, 0);  // a pile of combining marks: the base letter alone
         std::string g(rest.substr(0, n));
         if (g.size() == 1 && g[0] >= 'a' && g[0] <= 'z') g[0] = static_cast<char>(g[0] - 'a' + 'A');
         out += g;

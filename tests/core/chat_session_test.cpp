@@ -552,3 +552,54 @@ TEST_CASE("the first unread message is remembered when a conversation opens, unt
     r.session.open_conversation("c2");  // nothing unread there
     CHECK(r.session.first_unread_seq() == 0);
 }
+
+TEST_CASE("a pending message is stamped with the wall clock, not the scheduler's", "[session]") {
+    fake::FakeScheduler sched;
+    fake::FakeSockets socks;
+    fake::FakeHttp http;
+    wps::Realtime realtime(http, socks.factory(), sched, [] { return 0.5; }, "", "chat", Rig::opts());
+    chat::ChatSession session(http, realtime, sched, [] { return 0.5; }, chat::SessionOptions{"", "alice", "chat", 50});
+    session.set_wall_clock([] { return int64_t(1795874700000); });
+    session.start();
+    REQUIRE(http.answer("/auth/dev-login", 200, R"({"token":"T"})"));
+    REQUIRE(http.answer("/config", 200, "{}"));
+    REQUIRE(http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})"));
+    REQUIRE(http.answer("/conversation/detail", 200, R"({"messages":[],"hasMore":false})"));
+    std::string why;
+    REQUIRE(session.send("hi", why));
+    CHECK(session.conversation().ordered().back()->createdAtMs == 1795874700000);
+}
+
+TEST_CASE("a conversation whose first page fails says why and loads on the next open", "[session]") {
+    Rig r;
+    r.session.start();
+    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T"})"));
+    REQUIRE(r.http.answer("/config", 200, "{}"));
+    REQUIRE(r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"},{"conversationId":"c2","title":"Two"}]})"));
+    REQUIRE(r.http.answer("conversationId=demo", 200, R"({"messages":[],"hasMore":false})"));
+    REQUIRE(r.session.phase() == chat::Phase::Ready);
+    CHECK(r.session.history_error().empty());
+    r.session.open_conversation("c2");
+    REQUIRE(r.http.answer("conversationId=c2", 500, R"({"error":{"message":"db down"}})"));
+    CHECK(r.session.phase() == chat::Phase::Ready);  // the panel works; this conversation did not load
+    CHECK_FALSE(r.session.history_loaded());
+    CHECK(r.session.history_error().find("db down") != std::string::npos);
+    r.session.open_conversation("c2");  // Try again
+    CHECK(r.session.history_error().empty());
+    REQUIRE(r.http.answer("conversationId=c2", 200, R"({"messages":[],"hasMore":false})"));
+    CHECK(r.session.history_loaded());
+}
+
+TEST_CASE("reopening the panel puts the divider at what arrived while it was closed", "[session]") {
+    Rig r;
+    r.boot(json::array({msg(1), msg(2)}));
+    r.join_ack();
+    r.http.answer("afterSeq=", 200, R"({"messages":[],"hasMore":false})");
+    r.sched.advance(1000);  // read up to 2
+    CHECK(r.session.first_unread_seq() == 0);
+    r.realtime.hold("feed");  // the notification feed keeps the socket while the chat is closed
+    r.session.close_panel();
+    r.socks.receive(activity("demo", 3).dump());
+    r.session.open_panel();
+    CHECK(r.session.first_unread_seq() == 3);
+}

@@ -90,3 +90,20 @@ TEST_CASE("mark read, mark all read and archive go to the API, which has the las
     r.center.load_older();
     REQUIRE(r.http.has("cursor=1"));
 }
+
+TEST_CASE("a failed first load says so; Retry loads it again, once", "[notify]") {
+    Rig r;
+    r.center.reload();  // not started: nothing to load
+    CHECK_FALSE(r.http.has("/notifications"));
+    r.center.start("T", "bob", {});
+    REQUIRE(r.http.answer("/notifications?limit=20", 503, R"({"error":{"message":"busy"}})"));
+    CHECK(r.center.error() == "Could not load notifications (HTTP 503)");
+    r.center.reload();
+    r.center.reload();  // a second click while loading asks nothing more
+    std::size_t asked = 0;
+    for (const auto& p : r.http.pending) asked += p.request.url == "/notifications?limit=20";
+    CHECK(asked == 1);
+    REQUIRE(r.http.answer("/notifications?limit=20", 200, json{{"items", {item("a", 1)}}, {"unreadCount", 1}}.dump()));
+    CHECK(r.center.error().empty());
+    CHECK(r.center.feed().unread() == 1);
+}

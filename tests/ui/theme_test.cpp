@@ -61,6 +61,9 @@ TEST_CASE("initials: first grapheme of the first two words, in any script", "[ui
     CHECK(initials("") == "?");
     CHECK(initials("   ") == "?");
     CHECK(initials("\xFF\xFE") == "\xFF");  // stray bytes: one at a time, never past the end
+    std::string pile = "a";
+    for (int i = 0; i < 100; ++i) pile += "\xCC\x81";  // a title of stacked combining marks
+    CHECK(initials(pile) == "A");  // the base letter alone, upper-cased
 }
 
 TEST_CASE("times: relative in the list, day labels for separators, local offset applied", "[ui][theme]") {

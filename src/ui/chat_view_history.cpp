@@ -312,8 +312,10 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
         row.day_separator = day != prev_day;
         prev_day = day;
         // "New messages" above the first message from someone else after what was read on opening.
+        // Only once the first unread message is loaded: above an older page still to come, the
+        // divider would sit on the wrong message (and opening there would page in everything unread).
         row.unread_divider = L.first_unread_seq > 0 && !divider_placed && m->seq >= L.first_unread_seq && !m->messageId.empty() &&
-                             m->senderId != s.user_id();
+                             m->senderId != s.user_id() && conv.first_seq() <= L.first_unread_seq;
         divider_placed = divider_placed || row.unread_divider;
         row.grouped = prev && !row.day_separator && !row.unread_divider && prev->senderId == m->senderId &&
                       prev->state != chat::SendState::Failed && m->createdAtMs >= prev->createdAtMs &&
@@ -406,7 +408,8 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
         for (const auto& r : L.rows)
             if (r.unread_divider) {
                 if (L.total - r.offset > view_h) {
-                    scroll = std::max(0.0f, r.offset - ImGui::GetTextLineHeight());
+                    // (Not quite the top: the top edge pages in older history.)
+                    scroll = std::max(2.0f, r.offset - ImGui::GetTextLineHeight());
                     ImGui::SetScrollY(scroll);
                     L.jump_to_bottom = false;
                     L.seen_count = count;

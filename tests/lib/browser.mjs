@@ -127,8 +127,23 @@ export function logText(page) {
 // Clicks a named canvas item (Module.chat.targets, published every drawn frame) where a person
 // would: the centre of its rect. `name` may end with '*' to match a prefix.
 export async function clickTarget(page, name, { timeout = 15000 } = {}) {
+  await findTarget(page, name, { timeout });
+  await drawingSettled(page);
   const [x, y] = await findTarget(page, name, { timeout });
   await page.click(x, y);
+}
+
+// Waits (at most 3 s) until the page has drawn no frame for 250 ms: a person clicks what has
+// stopped moving (a thumbnail that just decoded, a list that is still settling its heights).
+export async function drawingSettled(page) {
+  const end = Date.now() + 3000;
+  let last = await page.evaluate(() => Module.chat.frames);
+  while (Date.now() < end) {
+    await sleep(250);
+    const now = await page.evaluate(() => Module.chat.frames);
+    if (now === last) return;
+    last = now;
+  }
 }
 
 // A named canvas target's [x, y, w, h] in CSS px, once it holds still: the same box in two reads

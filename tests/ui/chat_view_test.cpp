@@ -329,3 +329,19 @@ TEST_CASE("the send button asks the platform to send the composer's text", "[ui]
     REQUIRE(h.click("send"));
     CHECK(h.view.send_request);
 }
+
+TEST_CASE("a conversation whose history fails to load says why and has Try again", "[ui][design]") {
+    UiHarness h;
+    h.load(3, R"({"conversations":[{"conversationId":"demo","title":"Demo"},{"conversationId":"c2","title":"Two"}]})");
+    h.frame();
+    h.session.open_conversation("c2");
+    REQUIRE(h.http.answer("conversationId=c2", 500, R"({"error":{"message":"db down"}})"));
+    h.frame();
+    CHECK_FALSE(h.find("history-skeleton"));
+    REQUIRE(h.find("retry-history"));
+    CHECK_FALSE(h.http.has("conversationId=c2"));
+    REQUIRE(h.click("retry-history"));
+    CHECK(h.http.has("conversationId=c2"));
+    h.frame();
+    CHECK(h.find("history-skeleton"));  // on its way again
+}

@@ -219,7 +219,9 @@ test('an image attachment shows a thumbnail that opens the file', async () => {
   await bob.page.waitFor(() => Object.keys(window.Module?.chat?.targets || {}).some((k) => k.startsWith('thumb:')),
     null, { timeout: 20000 });
   await bob.page.screenshot({ path: shot('thumbnail.png') });
-  // A click on the thumbnail opens the file in a new window (not blocked as a popup).
+  // A click on the thumbnail opens the file in a new window (not blocked as a popup). The user
+  // looks at bob's window: it is in front.
+  await bob.page.bringToFront();
   const opened = await bob.page.popup(() => clickTarget(bob.page, 'thumb:*'));
   assert.match(opened, /\/blobs\/blob_[0-9a-f]+\?exp=\d+&sig=/);
   await alice.context.close();

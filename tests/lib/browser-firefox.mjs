@@ -120,6 +120,16 @@ class FirefoxPage extends BasePage {
   }
   async popup(action) {
     const before = new Set(await this.browser.pages());
+    // Records the page's window.open calls: a failure then says whether the app asked at all.
+    await this.page.evaluate(() => {
+      if (window.__opens) return;
+      window.__opens = [];
+      const open = window.open;
+      window.open = function (...args) {
+        window.__opens.push({ url: String(args[0]), active: navigator.userActivation?.isActive });
+        return open.apply(this, args);
+      };
+    });
     await action();
     // A new window first shows about:blank; on a loaded machine its navigation can take seconds.
     let fresh = null;
@@ -132,7 +142,8 @@ class FirefoxPage extends BasePage {
       }
       await sleep(50);
     }
-    throw new Error(fresh ? 'a window opened but stayed at about:blank' : 'no window opened');
+    const seen = await this.page.evaluate(() => ({ opens: window.__opens, visibility: document.visibilityState, focus: document.hasFocus() }));
+    throw new Error(`${fresh ? 'a window opened but stayed at about:blank' : 'no window opened'}: ${JSON.stringify(seen)}`);
   }
   setOffline(offline) { return this.page.setOfflineMode(offline); }
   bringToFront() { return this.page.bringToFront(); }

@@ -130,6 +130,11 @@ export async function clickTarget(page, name, { timeout = 15000 } = {}) {
   await findTarget(page, name, { timeout });
   await drawingSettled(page);
   const [x, y] = await findTarget(page, name, { timeout });
+  // As a person does: the pointer comes to rest over the target (the page draws the hover), then
+  // presses, rather than a move, press and release all inside one frame.
+  const frames = await page.evaluate(() => Module.chat.frames);
+  await page.move(x, y);
+  for (let i = 0; i < 20 && (await page.evaluate(() => Module.chat.frames)) === frames; i++) await sleep(50);
   await page.click(x, y);
 }
 

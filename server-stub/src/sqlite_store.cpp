@@ -2,6 +2,7 @@
 #include "sqlite_store.hpp"
 
 #include "jwt.hpp"
+#include "sql_migrations.hpp"
 
 #include "core/chat_wire.hpp"
 
@@ -13,9 +14,6 @@
 namespace stub {
 
 using nlohmann::json;
-
-// Ids from the CSPRNG: blob ids are part of attachment links, and none should be guessable.
-std::string new_id(const std::string& prefix) { return prefix + random_hex(10); }
 
 namespace {
 
@@ -91,48 +89,9 @@ private:
     bool done_ = false;
 };
 
-// Schema migrations, applied in order; PRAGMA user_version records how many ran.
-const char* const kMigrations[] = {
-    // 1: users, conversations, messages, transactional outbox
-    R"sql(
-    CREATE TABLE Users(UserId TEXT PRIMARY KEY, DisplayName TEXT NOT NULL);
-    CREATE TABLE TeamMembers(TeamId TEXT NOT NULL, UserId TEXT NOT NULL, PRIMARY KEY(TeamId, UserId));
-    CREATE TABLE Conversations(
-        ConversationId TEXT PRIMARY KEY, Title TEXT NOT NULL, ContextJson TEXT NOT NULL DEFAULT '{}',
-        CreatedBy TEXT, CreatedAt INTEGER NOT NULL, LastSeq INTEGER NOT NULL DEFAULT 0);
-    CREATE TABLE ConversationUsers(
-        ConversationId TEXT NOT NULL, UserId TEXT NOT NULL, LastReadSeq INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY(ConversationId, UserId));
-    CREATE TABLE Messages(
-        MessageId TEXT PRIMARY KEY, ConversationId TEXT NOT NULL, Seq INTEGER NOT NULL, SenderId TEXT NOT NULL,
-        Body TEXT NOT NULL, ClientMessageId TEXT, AttachmentJson TEXT, CreatedAt INTEGER NOT NULL,
-        UNIQUE(ConversationId, Seq), UNIQUE(ConversationId, SenderId, ClientMessageId));
-    CREATE TABLE OutboxEvents(
-        EventId TEXT PRIMARY KEY, Type TEXT NOT NULL, Target TEXT NOT NULL, PayloadJson TEXT NOT NULL,
-        CreatedAt INTEGER NOT NULL, ProcessedAt INTEGER, RetryCount INTEGER NOT NULL DEFAULT 0,
-        NextAttemptAt INTEGER NOT NULL, LastError TEXT, Dead INTEGER NOT NULL DEFAULT 0);
-    CREATE INDEX OutboxDue ON OutboxEvents(ProcessedAt, Dead, NextAttemptAt);
-    )sql",
-    // 2: notifications with per-user state, blob metadata
-    R"sql(
-    CREATE TABLE Notifications(
-        Seq INTEGER PRIMARY KEY AUTOINCREMENT, NotificationId TEXT NOT NULL UNIQUE, TargetKind TEXT NOT NULL,
-        TargetId TEXT NOT NULL DEFAULT '', Title TEXT NOT NULL, Body TEXT NOT NULL, ActionLabel TEXT, ActionUrl TEXT,
-        CreatedAt INTEGER NOT NULL);
-    CREATE INDEX NotificationsTarget ON Notifications(TargetKind, TargetId, Seq);
-    CREATE TABLE NotificationReads(
-        NotificationId TEXT NOT NULL, UserId TEXT NOT NULL, SeenAt INTEGER, ReadAt INTEGER, ArchivedAt INTEGER,
-        PRIMARY KEY(NotificationId, UserId));
-    CREATE TABLE Blobs(
-        BlobId TEXT PRIMARY KEY, Name TEXT NOT NULL, ContentType TEXT NOT NULL, Size INTEGER NOT NULL,
-        UploaderId TEXT NOT NULL, CreatedAt INTEGER NOT NULL);
-    )sql",
-    // 3: who created a notification (an id is idempotent for its creator only); blob quotas
-    R"sql(
-    ALTER TABLE Notifications ADD COLUMN CreatedBy TEXT NOT NULL DEFAULT '';
-    CREATE INDEX BlobsUploader ON Blobs(UploaderId);
-    )sql",
-};
+// Schema migrations: server-stub/sql/sqlite/NNN_*.sql, compiled in (sql_migrations.hpp), applied
+// in order; PRAGMA user_version records how many ran.
+const auto& kMigrations = sql::k_sqlite_migrations;
 
 // Notifications a user can see: addressed to them, to one of their teams, or to everyone.
 constexpr const char* kVisible =
@@ -429,12 +388,8 @@ std::pair<Notification, bool> SqliteStore::create_notification(const Notificatio
     ins.bind(8, now).bind(9, in.createdBy).run();
     Notification n = *load(in.id);
     n.createdBy = in.createdBy;
-    json payload{{"type", "notification"}, {"eventId", n.id},
-                 {"notification", {{"id", n.id}, {"seq", n.seq}, {"title", n.title}, {"body", n.body},
-                                   {"target", {{"kind", n.targetKind}, {"id", n.targetId}}}, {"createdAt", n.createdAt}}}};
-    if (!n.actionLabel.empty()) payload["notification"]["action"] = json{{"label", n.actionLabel}, {"link", n.actionUrl}};
     Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
-        .bind(1, "ntf:" + n.id).bind(2, "notification").bind(3, group).bind(4, payload.dump()).bind(5, now).run();
+        .bind(1, "ntf:" + n.id).bind(2, "notification").bind(3, group).bind(4, notification_event_json(n)).bind(5, now).run();
     tx.commit();
     return {n, true};
 }

@@ -54,6 +54,4 @@ private:
     std::mutex mu_;
 };
 
-std::string new_id(const std::string& prefix);
-
 } // namespace stub

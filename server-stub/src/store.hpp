@@ -1,4 +1,6 @@
-// store.hpp - the app backend's storage interface (std-only; SQLite is one implementation).
+// store.hpp - the app backend's storage interface (std-only). Two implementations pass the same
+// storage suite (tests/stub/store_test.cpp): SqliteStore (one process, the default) and PgStore
+// (PostgreSQL, several backend instances on one database). Their SQL: server-stub/sql/<engine>/.
 //
 // Every write that must reach clients commits together with an OutboxEvents row in one
 // transaction; the outbox worker publishes those rows afterwards (transactional outbox).
@@ -104,12 +106,24 @@ public:
     virtual std::optional<BlobMeta> blob(const std::string& id) = 0;
     virtual uint64_t blob_bytes_of(const std::string& uploaderId) = 0;  // for per-user quotas
 
+    // Rows to publish now, oldest first. A store shared by several instances (PgStore) claims
+    // them for this instance until a lease expires: another instance gets them only after that,
+    // or once they are marked failed (and due again), and never while an older pending row of the
+    // same target is claimed by someone else (per-target publish order).
     virtual std::vector<OutboxRow> due_outbox(int64_t now, std::size_t limit) = 0;
+    // When due_outbox may next return something (none: no pending row).
     virtual std::optional<int64_t> next_outbox_due() = 0;
     virtual void mark_published(const std::string& eventId, int64_t now) = 0;
     virtual void mark_failed(const std::string& eventId, const std::string& error, int64_t nextAttemptAt, bool dead) = 0;
     virtual OutboxStats outbox_stats() = 0;
     virtual std::vector<OutboxRow> dead_outbox() = 0;
 };
+
+// A fresh id: `prefix` + 20 hex digits from the CSPRNG (blob ids are part of attachment links,
+// and none should be guessable).
+std::string new_id(const std::string& prefix);
+
+// The outbox payload of a stored notification (type "notification"): the same on every engine.
+std::string notification_event_json(const Notification& n);
 
 } // namespace stub

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Architecture fences (../shared/STYLE.md): emscripten only in the web platform folder and the
-# web main; Boost.Beast/Asio only in the stub's network adapter and the native ports; SQLite only
-# in its store. Prints the offending files and fails when a fence is crossed.
+# web main; Boost.Beast/Asio only in the stub's network adapter and the native ports; SQLite and
+# PostgreSQL only in their stores. Prints the offending files and fails when a fence is crossed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 fail=0
@@ -15,6 +15,7 @@ check() {  # pattern, allowed-path regex, what
 check '__EMSCRIPTEN__|#include <emscripten' '^src/platform/web/|^src/app/main_web\.cpp$' 'emscripten'
 check '#include <boost/(beast|asio)' '^server-stub/src/net\.cpp$|^src/platform/native/' 'Boost.Beast/Asio'
 check '#include <sqlite3\.h>' '^server-stub/src/sqlite_store\.cpp$' 'SQLite'
+check '#include <(pqxx/|libpq-fe\.h)' '^server-stub/src/pg_store\.cpp$' 'PostgreSQL (libpqxx/libpq)'
 check '#include <imgui' '^src/ui/|^src/app/' 'ImGui'
 [ $fail -eq 0 ] && echo "fences: ok"
 exit $fail

@@ -1,0 +1,740 @@
+// The storage suite (server-stub/src/store.hpp): the same cases against SqliteStore and PgStore,
+// through the Store interface, no sockets. Each case is registered once per engine:
+//   "store (sqlite): ..."      [store][sqlite]      an in-memory database per case
+//   "store (postgresql): ..."  [store][postgresql]  a schema of its own per case in the cluster
+//                                                   CHAT_TEST_PG_URL names (with_postgres.sh)
+// then PgStore's own cases (several instances on one database: concurrent writers, the outbox
+// claim and its lease, migrations), and the PostgreSQL URL checks, which need no server.
+//
+// ctest: native:stub:store (sqlite): * one test per case; native:stub:store:postgresql runs every
+// [postgresql] case in one process against a throwaway cluster (tests/stub/with_postgres.sh).
+#include "pg_store.hpp"  // first: the header is self-contained
+
+#include "jwt.hpp"
+#include "sqlite_store.hpp"
+
+#include "core/chat_wire.hpp"
+
+#include <catch2/catch.hpp>
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+using namespace stub;
+
+namespace {
+
+struct SqliteEngine {
+    SqliteStore db{":memory:"};
+    Store& store() { return db; }
+};
+
+// A schema of its own in the throwaway cluster (search_path set through the URL's options), so
+// cases never see each other's rows; dropped at the end.
+class PgEngine {
+public:
+    explicit PgEngine(bool open_store = true) {
+        const char* base = std::getenv("CHAT_TEST_PG_URL");
+        if (!base || !*base)
+            FAIL("CHAT_TEST_PG_URL is not set: the PostgreSQL cases need a server. Run them through "
+                 "tests/stub/with_postgres.sh (ctest -R 'stub:store:postgresql'), which starts a throwaway cluster "
+                 "(PostgreSQL 15 from scripts/setup).");
+        base_ = base;
+        schema_ = "t_" + random_hex(8);
+        {
+            pqxx::connection c(base_);
+            pqxx::nontransaction w(c);
+            w.exec("CREATE SCHEMA " + w.quote_name(schema_));
+        }
+        url_ = base_ + (base_.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema_;
+        if (open_store) db_ = open();
+    }
+    ~PgEngine() {
+        db_.reset();
+        try {
+            pqxx::connection c(base_);
+            pqxx::nontransaction w(c);
+            w.exec("DROP SCHEMA " + w.quote_name(schema_) + " CASCADE");
+        } catch (...) {
+        }
+    }
+    PgEngine(const PgEngine&) = delete;
+    PgEngine& operator=(const PgEngine&) = delete;
+    Store& store() { return *db_; }
+    PgStore& pg() { return *db_; }
+    // Another instance on the same database (its own connection and instance id).
+    std::unique_ptr<PgStore> open(PgOptions o = {}) { return std::make_unique<PgStore>(url_, o); }
+    const std::string& url() const { return url_; }
+
+private:
+    std::string base_, schema_, url_;
+    std::unique_ptr<PgStore> db_;
+};
+
+// A case written once against Store&, registered for both engines.
+#define STORE_CASE(NAME, FN)                                                          \
+    void FN(Store& s);                                                                \
+    TEST_CASE("store (sqlite): " NAME, "[store][sqlite]") {                           \
+        SqliteEngine e;                                                               \
+        FN(e.store());                                                                \
+    }                                                                                 \
+    TEST_CASE("store (postgresql): " NAME, "[store][postgresql]") {                   \
+        PgEngine e;                                                                   \
+        FN(e.store());                                                                \
+    }                                                                                 \
+    void FN(Store& s)
+
+chat::Message draft(const std::string& conv, const std::string& sender, const std::string& text,
+                    const std::string& clientId = "") {
+    chat::Message m;
+    m.conversationId = conv;
+    m.senderId = sender;
+    m.text = text;
+    m.clientMessageId = clientId;
+    return m;
+}
+
+void seed_users(Store& s) {
+    s.upsert_user(User{"alice", "Alice", {"core"}});
+    s.upsert_user(User{"bob", "Bob", {"core"}});
+    s.upsert_user(User{"carol", "Carol", {"design"}});
+}
+
+// Runs fn(0..n-1) on n threads and returns what they threw. Catch2's assertions are not
+// thread-safe: threads only report, the test checks afterwards.
+std::vector<std::string> on_threads(int n, const std::function<void(int)>& fn) {
+    std::mutex mu;
+    std::vector<std::string> errors;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < n; ++t)
+        threads.emplace_back([&, t] {
+            try {
+                fn(t);
+            } catch (const std::exception& ex) {
+                std::lock_guard<std::mutex> lock(mu);
+                errors.push_back(ex.what());
+            }
+        });
+    for (auto& th : threads) th.join();
+    return errors;
+}
+
+std::vector<uint64_t> seqs(const std::vector<chat::Message>& ms) {
+    std::vector<uint64_t> out;
+    for (auto& m : ms) out.push_back(m.seq);
+    return out;
+}
+
+std::vector<std::string> event_ids(const std::vector<OutboxRow>& rows) {
+    std::vector<std::string> out;
+    for (auto& r : rows) out.push_back(r.eventId);
+    return out;
+}
+
+std::vector<std::string> ids_of(const NotificationPage& p) {
+    std::vector<std::string> out;
+    for (auto& n : p.items) out.push_back(n.id);
+    return out;
+}
+
+Notification notification(const std::string& id, const std::string& kind, const std::string& target,
+                          const std::string& by = "backend") {
+    Notification n;
+    n.id = id;
+    n.targetKind = kind;
+    n.targetId = target;
+    n.title = "Title " + id;
+    n.body = "Body " + id;
+    n.createdBy = by;
+    return n;
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------
+// The shared suite
+// ---------------------------------------------------------------------------------------------
+
+STORE_CASE("users: upsert replaces the name and the teams", users_upsert) {
+    CHECK_FALSE(s.user("alice"));
+    s.upsert_user(User{"alice", "Alice", {"core", "admins"}});
+    auto u = s.user("alice");
+    REQUIRE(u);
+    CHECK(u->displayName == "Alice");
+    CHECK(u->teams == std::vector<std::string>{"admins", "core"});  // sorted
+    s.upsert_user(User{"alice", "Alice Martin", {"design"}});
+    u = s.user("alice");
+    REQUIRE(u);
+    CHECK(u->displayName == "Alice Martin");
+    CHECK(u->teams == std::vector<std::string>{"design"});
+}
+
+STORE_CASE("conversations: create, members, membership, summaries", conversations) {
+    seed_users(s);
+    CHECK(s.create_conversation("c1", "One", R"({"k":1})", {"bob", "alice", "alice"}, "alice", 100) == "c1");
+    const std::string generated = s.create_conversation("", "Two", "{}", {"alice", "carol"}, "carol", 200);
+    CHECK(generated.rfind("c_", 0) == 0);
+    CHECK(generated.size() == 22);
+    CHECK_THROWS(s.create_conversation("c1", "Again", "{}", {"carol"}, "carol", 300));  // ids are unique
+    CHECK(s.conversation_exists("c1"));
+    CHECK_FALSE(s.conversation_exists("c9"));
+    CHECK(s.is_member("c1", "bob"));
+    CHECK_FALSE(s.is_member("c1", "carol"));
+    CHECK_FALSE(s.is_member("c9", "bob"));
+    CHECK(s.members("c1") == std::vector<std::string>{"alice", "bob"});
+    CHECK(s.members("c9").empty());
+
+    auto mine = s.conversations_for("alice");
+    std::sort(mine.begin(), mine.end(), [](auto& a, auto& b) { return a.id < b.id; });
+    REQUIRE(mine.size() == 2);
+    CHECK(mine[0].id == "c1");
+    CHECK(mine[0].title == "One");
+    CHECK(mine[0].contextJson == R"({"k":1})");
+    CHECK(mine[0].members == std::vector<std::string>{"alice", "bob"});
+    CHECK(mine[0].lastSeq == 0);
+    CHECK(mine[0].unread == 0);
+    CHECK_FALSE(mine[0].lastMessage);
+    CHECK(mine[1].id == generated);
+    CHECK(s.conversations_for("bob").size() == 1);
+    CHECK(s.conversations_for("nobody").empty());
+    CHECK(s.conversation("c1", "bob"));
+    CHECK_FALSE(s.conversation("c1", "carol"));  // only for members
+    CHECK_FALSE(s.conversation("c9", "bob"));
+}
+
+STORE_CASE("messages: gap-free sequence numbers per conversation, stored as sent", messages_seq) {
+    seed_users(s);
+    s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
+    s.create_conversation("c2", "Two", "{}", {"alice", "bob"}, "alice", 100);
+    for (int i = 1; i <= 3; ++i) {
+        const AppendResult r = s.append_message(draft("c1", "alice", "hello " + std::to_string(i)), "conversation:c1", 1000 + i);
+        CHECK(r.created);
+        CHECK(r.message.seq == static_cast<uint64_t>(i));
+        CHECK(r.message.messageId.rfind("msg_", 0) == 0);
+        CHECK(r.message.createdAtMs == 1000 + i);
+        CHECK(r.message.state == chat::SendState::Sent);
+    }
+    CHECK(s.append_message(draft("c2", "bob", "other"), "conversation:c2", 2000).message.seq == 1);  // its own counter
+
+    chat::Message with_file = draft("c1", "bob", "");
+    with_file.attachment = chat::Attachment{"/blobs/blob_1", "plan.pdf", "application/pdf", 1234};
+    const AppendResult f = s.append_message(with_file, "conversation:c1", 3000);
+    CHECK(f.message.seq == 4);
+
+    const auto all = s.history("c1", 0, 0, 100);
+    CHECK(seqs(all) == std::vector<uint64_t>{1, 2, 3, 4});
+    CHECK(all[0].text == "hello 1");
+    CHECK(all[0].senderId == "alice");
+    CHECK(all[0].conversationId == "c1");
+    CHECK(all[0].clientMessageId.empty());
+    CHECK(all[0].createdAtMs == 1001);
+    REQUIRE(all[3].attachment);
+    CHECK(all[3].attachment->url == "/blobs/blob_1");
+    CHECK(all[3].attachment->name == "plan.pdf");
+    CHECK(all[3].attachment->contentType == "application/pdf");
+    CHECK(all[3].attachment->size == 1234);
+    CHECK(all[3].messageId == f.message.messageId);
+
+    const auto c1 = s.conversation("c1", "alice");
+    REQUIRE(c1);
+    CHECK(c1->lastSeq == 4);
+    REQUIRE(c1->lastMessage);
+    CHECK(c1->lastMessage->messageId == f.message.messageId);
+    CHECK_THROWS(s.append_message(draft("c9", "alice", "nowhere"), "conversation:c9", 4000));
+}
+
+STORE_CASE("messages: a replayed clientMessageId returns the stored message, once per sender", idempotent) {
+    seed_users(s);
+    s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
+    const AppendResult first = s.append_message(draft("c1", "alice", "hi", "cm-1"), "conversation:c1", 1000);
+    CHECK(first.created);
+    const OutboxStats before = s.outbox_stats();
+    const AppendResult again = s.append_message(draft("c1", "alice", "hi (edited)", "cm-1"), "conversation:c1", 2000);
+    CHECK_FALSE(again.created);
+    CHECK(again.message.messageId == first.message.messageId);
+    CHECK(again.message.seq == first.message.seq);
+    CHECK(again.message.text == "hi");  // the stored one
+    CHECK(again.message.createdAtMs == 1000);
+    CHECK(again.message.clientMessageId == "cm-1");
+    CHECK(s.outbox_stats().pending == before.pending);  // nothing new to publish
+    // Another sender's id space; no id: never deduplicated.
+    CHECK(s.append_message(draft("c1", "bob", "hi", "cm-1"), "conversation:c1", 3000).created);
+    CHECK(s.append_message(draft("c1", "bob", "x"), "conversation:c1", 3001).created);
+    CHECK(s.append_message(draft("c1", "bob", "x"), "conversation:c1", 3002).created);
+    CHECK(seqs(s.history("c1", 0, 0, 10)) == std::vector<uint64_t>{1, 2, 3, 4});
+}
+
+STORE_CASE("messages: paging after and before a sequence number", paging) {
+    seed_users(s);
+    s.create_conversation("c1", "One", "{}", {"alice"}, "alice", 100);
+    for (int i = 1; i <= 10; ++i) s.append_message(draft("c1", "alice", std::to_string(i)), "conversation:c1", 1000 + i);
+    CHECK(seqs(s.history("c1", 0, 0, 4)) == std::vector<uint64_t>{1, 2, 3, 4});
+    CHECK(seqs(s.history("c1", 4, 0, 4)) == std::vector<uint64_t>{5, 6, 7, 8});
+    CHECK(seqs(s.history("c1", 8, 0, 4)) == std::vector<uint64_t>{9, 10});
+    CHECK(s.history("c1", 10, 0, 4).empty());
+    // Backwards: the page just before, in ascending order.
+    CHECK(seqs(s.history("c1", 0, 11, 3)) == std::vector<uint64_t>{8, 9, 10});
+    CHECK(seqs(s.history("c1", 0, 5, 2)) == std::vector<uint64_t>{3, 4});
+    CHECK(seqs(s.history("c1", 0, 3, 5)) == std::vector<uint64_t>{1, 2});
+    CHECK(s.history("c1", 0, 1, 5).empty());
+    CHECK(seqs(s.history("c1", 3, 8, 10)) == std::vector<uint64_t>{4, 5, 6, 7});  // between
+    CHECK(s.history("c1", 0, 0, 0).empty());
+    CHECK(s.history("c9", 0, 0, 10).empty());
+}
+
+STORE_CASE("read state: moves forward only, never past the last message, unread skips own messages", read_state) {
+    seed_users(s);
+    s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
+    for (int i = 1; i <= 3; ++i) s.append_message(draft("c1", "bob", "b" + std::to_string(i)), "conversation:c1", 1000 + i);
+    s.append_message(draft("c1", "alice", "a4"), "conversation:c1", 1004);
+    auto c = s.conversation("c1", "alice");
+    REQUIRE(c);
+    CHECK(c->lastReadSeq == 0);
+    CHECK(c->unread == 3);
+    CHECK(s.set_read("c1", "alice", 2) == 2);
+    CHECK(s.conversation("c1", "alice")->unread == 1);
+    CHECK(s.set_read("c1", "alice", 1) == 2);   // never backwards
+    CHECK(s.set_read("c1", "alice", 99) == 4);  // never past the last message
+    CHECK(s.conversation("c1", "alice")->unread == 0);
+    CHECK(s.conversation("c1", "alice")->lastReadSeq == 4);
+    CHECK(s.conversation("c1", "bob")->unread == 1);  // alice's message
+    CHECK(s.set_read("c1", "carol", 3) == 0);  // not a member
+    CHECK(s.set_read("c9", "alice", 3) == 0);
+}
+
+STORE_CASE("notifications: audiences, newest first with cursors, idempotent ids, an outbox row each", notifications) {
+    seed_users(s);
+    std::vector<Notification> made;
+    int64_t t = 1000;
+    for (auto [id, kind, target] : std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"n1", "user", "alice"}, {"n2", "team", "core"}, {"n3", "global", ""}, {"n4", "team", "design"}, {"n5", "user", "bob"}}) {
+        Notification n = notification(id, kind, target);
+        if (id == "n2") {
+            n.actionLabel = "Open";
+            n.actionUrl = "https://example.com/x";
+        }
+        auto [stored, created] = s.create_notification(n, "notifications:" + kind + ":" + target, ++t);
+        CHECK(created);
+        CHECK(stored.id == id);
+        CHECK(stored.createdAt == t);
+        CHECK(stored.createdBy == "backend");
+        CHECK_FALSE(stored.read);
+        made.push_back(stored);
+    }
+    CHECK(made[0].seq < made[1].seq);
+    CHECK(made[1].actionLabel == "Open");
+    CHECK(made[1].actionUrl == "https://example.com/x");
+    CHECK(made[0].actionLabel.empty());
+
+    // Idempotent on id: the stored one (with its creator), no second outbox row.
+    const OutboxStats before = s.outbox_stats();
+    CHECK(before.pending == 5);
+    Notification other = notification("n1", "global", "", "alice");
+    other.title = "Changed";
+    auto [again, created] = s.create_notification(other, "notifications:global", 5000);
+    CHECK_FALSE(created);
+    CHECK(again.title == "Title n1");
+    CHECK(again.targetKind == "user");
+    CHECK(again.createdBy == "backend");
+    CHECK(again.seq == made[0].seq);
+    CHECK(s.outbox_stats().pending == before.pending);
+
+    // The outbox row carries the event clients receive.
+    const auto rows = s.due_outbox(10000, 100);
+    REQUIRE(rows.size() == 5);
+    CHECK(rows[0].eventId == "ntf:n1");
+    CHECK(rows[0].type == "notification");
+    CHECK(rows[0].target == "notifications:user:alice");
+    CHECK(rows[0].payloadJson == notification_event_json(made[0]));
+    CHECK(rows[1].payloadJson == notification_event_json(made[1]));
+
+    // Who sees what, newest first, pages through cursors.
+    auto page = s.notifications_for("alice", 0, 2, false);
+    CHECK(ids_of(page) == std::vector<std::string>{"n3", "n2"});
+    REQUIRE(page.nextCursor);
+    CHECK(*page.nextCursor == made[1].seq);
+    page = s.notifications_for("alice", *page.nextCursor, 2, false);
+    CHECK(ids_of(page) == std::vector<std::string>{"n1"});
+    CHECK_FALSE(page.nextCursor);
+    CHECK(ids_of(s.notifications_for("alice", 0, 10, false)) == std::vector<std::string>{"n3", "n2", "n1"});
+    CHECK(ids_of(s.notifications_for("carol", 0, 10, false)) == std::vector<std::string>{"n4", "n3"});
+    CHECK(ids_of(s.notifications_for("bob", 0, 3, false)) == std::vector<std::string>{"n5", "n3", "n2"});
+    CHECK_FALSE(s.notifications_for("bob", 0, 3, false).nextCursor);  // exactly 3: no next page
+    CHECK(s.unread_notifications("alice") == 3);
+    CHECK(s.unread_notifications("nobody") == 1);  // the global one
+}
+
+STORE_CASE("notifications: seen, read and archived per user, read implies seen, others' items untouched", notification_marks) {
+    seed_users(s);
+    int64_t t = 1000;
+    for (auto [id, kind, target] : std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"n1", "user", "alice"}, {"n2", "team", "core"}, {"n3", "global", ""}})
+        s.create_notification(notification(id, kind, target), "g", ++t);
+    auto find = [&](const std::string& user, const std::string& id, bool archived = true) {
+        for (auto& n : s.notifications_for(user, 0, 100, archived).items)
+            if (n.id == id) return std::optional<Notification>(n);
+        return std::optional<Notification>();
+    };
+    s.mark_notifications("alice", {"n1"}, false, NotificationMark::Read, 2000);
+    CHECK(find("alice", "n1")->read);
+    CHECK(find("alice", "n1")->seen);  // read implies seen
+    CHECK_FALSE(find("alice", "n2")->seen);
+    CHECK(s.unread_notifications("alice") == 2);
+    s.mark_notifications("alice", {}, true, NotificationMark::Seen, 2001);
+    CHECK(find("alice", "n2")->seen);
+    CHECK(find("alice", "n3")->seen);
+    CHECK_FALSE(find("alice", "n2")->read);
+    CHECK(s.unread_notifications("alice") == 2);  // seen is not read
+    s.mark_notifications("alice", {"n3"}, false, NotificationMark::Archived, 2002);
+    CHECK_FALSE(find("alice", "n3", false));  // hidden unless archived ones are asked for
+    CHECK(find("alice", "n3", true)->archived);
+    CHECK(s.unread_notifications("alice") == 1);  // archived ones are not unread
+    // Another user's marks change nothing of alice's; a notification carol cannot see stays unmarked.
+    s.mark_notifications("carol", {"n1", "n2"}, false, NotificationMark::Read, 2003);
+    CHECK_FALSE(find("carol", "n1"));
+    CHECK(s.unread_notifications("bob") == 2);
+    CHECK_FALSE(find("bob", "n2")->seen);
+    s.mark_notifications("alice", {"unknown"}, false, NotificationMark::Read, 2004);
+    s.mark_notifications("alice", {}, true, NotificationMark::Read, 2005);
+    CHECK(s.unread_notifications("alice") == 0);
+    CHECK(s.unread_notifications("bob") == 2);
+    // Marking twice keeps the state (the first time stays).
+    s.mark_notifications("alice", {"n1"}, false, NotificationMark::Read, 3000);
+    CHECK(find("alice", "n1")->read);
+}
+
+STORE_CASE("blobs: metadata round trip and the bytes each user stores (quotas)", blobs) {
+    CHECK_FALSE(s.blob("blob_x"));
+    CHECK(s.blob_bytes_of("alice") == 0);
+    s.put_blob(BlobMeta{"blob_1", "a.png", "image/png", "alice", 100, 1000});
+    s.put_blob(BlobMeta{"blob_2", "b.txt", "text/plain", "alice", 50, 1001});
+    s.put_blob(BlobMeta{"blob_3", "c.bin", "application/octet-stream", "bob", 7, 1002});
+    CHECK_THROWS(s.put_blob(BlobMeta{"blob_1", "again", "text/plain", "bob", 1, 1003}));  // ids are unique
+    const auto b = s.blob("blob_1");
+    REQUIRE(b);
+    CHECK(b->id == "blob_1");
+    CHECK(b->name == "a.png");
+    CHECK(b->contentType == "image/png");
+    CHECK(b->uploaderId == "alice");
+    CHECK(b->size == 100);
+    CHECK(b->createdAt == 1000);
+    CHECK(s.blob_bytes_of("alice") == 150);
+    CHECK(s.blob_bytes_of("bob") == 7);
+    CHECK(s.blob_bytes_of("carol") == 0);
+}
+
+STORE_CASE("outbox: due rows in order, published, retried, then dead, with stats", outbox) {
+    seed_users(s);
+    s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
+    CHECK_FALSE(s.next_outbox_due());
+    const chat::Message m = s.append_message(draft("c1", "alice", "hi"), "conversation:c1", 1000).message;
+    CHECK(s.next_outbox_due() == std::optional<int64_t>(1000));
+    CHECK(s.due_outbox(999, 10).empty());
+    CHECK(event_ids(s.due_outbox(1000, 1)) == std::vector<std::string>{m.messageId});
+    auto rows = s.due_outbox(1000, 10);
+    REQUIRE(event_ids(rows) == std::vector<std::string>{m.messageId, "act:" + m.messageId});
+    CHECK(rows[0].type == "chat.message");
+    CHECK(rows[0].target == "conversation:c1");
+    CHECK(rows[0].payloadJson == chat::chat_message_event(m).dump());
+    CHECK(rows[0].createdAt == 1000);
+    CHECK(rows[0].nextAttemptAt == 1000);
+    CHECK(rows[0].retryCount == 0);
+    CHECK_FALSE(rows[0].processedAt);
+    CHECK_FALSE(rows[0].dead);
+    CHECK(rows[1].type == "conversation.activity");
+    CHECK(rows[1].target == "c1");
+    CHECK(rows[1].payloadJson == chat::activity_json(m).dump());
+    CHECK(s.outbox_stats().pending == 2);
+
+    s.mark_published(m.messageId, 1001);
+    s.mark_published(m.messageId, 1002);  // twice: no change
+    CHECK(event_ids(s.due_outbox(1001, 10)) == std::vector<std::string>{"act:" + m.messageId});
+    OutboxStats st = s.outbox_stats();
+    CHECK(st.pending == 1);
+    CHECK(st.processed == 1);
+    CHECK(st.dead == 0);
+
+    s.mark_failed("act:" + m.messageId, "boom", 1500, false);
+    CHECK(s.due_outbox(1499, 10).empty());
+    CHECK(s.next_outbox_due() == std::optional<int64_t>(1500));
+    rows = s.due_outbox(1500, 10);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].retryCount == 1);
+    CHECK(rows[0].lastError == "boom");
+    CHECK(rows[0].nextAttemptAt == 1500);
+
+    s.mark_failed("act:" + m.messageId, "boom again", 2000, true);
+    CHECK(s.due_outbox(1'000'000'000, 10).empty());
+    CHECK_FALSE(s.next_outbox_due());
+    const auto dead = s.dead_outbox();
+    REQUIRE(dead.size() == 1);
+    CHECK(dead[0].eventId == "act:" + m.messageId);
+    CHECK(dead[0].dead);
+    CHECK(dead[0].retryCount == 2);
+    CHECK(dead[0].lastError == "boom again");
+    st = s.outbox_stats();
+    CHECK(st.pending == 0);
+    CHECK(st.processed == 1);
+    CHECK(st.dead == 1);
+}
+
+STORE_CASE("hostile text is data: quotes, SQL and placeholders round-trip", hostile_text) {
+    const std::string id = "c'; DROP TABLE Messages; --";
+    const std::string user = "o'brien\"\\ $1 ?1 %s";
+    const std::string text = "'); DELETE FROM Users; -- $2 ?2 \xc3\xa9 \xf0\x9f\x98\x80";
+    s.upsert_user(User{user, text, {"t'eam"}});
+    CHECK(s.user(user)->displayName == text);
+    CHECK(s.user(user)->teams == std::vector<std::string>{"t'eam"});
+    CHECK_FALSE(s.user("o'brien"));
+    s.create_conversation(id, text, "{}", {user}, user, 100);
+    const AppendResult r = s.append_message(draft(id, user, text, text), "conversation:" + id, 1000);
+    CHECK(s.append_message(draft(id, user, "x", text), "conversation:" + id, 1001).message.messageId == r.message.messageId);
+    const auto h = s.history(id, 0, 0, 10);
+    REQUIRE(h.size() == 1);
+    CHECK(h[0].text == text);
+    CHECK(h[0].senderId == user);
+    CHECK(s.is_member(id, user));
+    CHECK_FALSE(s.is_member("c' OR '1'='1", user));
+    CHECK(s.members(id) == std::vector<std::string>{user});
+    Notification n = notification("n'1", "user", user);
+    n.body = text;
+    s.create_notification(n, "g", 2000);
+    s.mark_notifications(user, {"n'1", "' OR 1=1 --"}, false, NotificationMark::Read, 2001);
+    CHECK(s.notifications_for(user, 0, 10, false).items.at(0).body == text);
+    CHECK(s.unread_notifications(user) == 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// PgStore: several instances on one database
+// ---------------------------------------------------------------------------------------------
+
+TEST_CASE("store (postgresql): concurrent writers on their own connections get unique, gap-free seqs", "[store][postgresql][concurrency]") {
+    PgEngine e;
+    seed_users(e.store());
+    e.store().create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
+    constexpr int kThreads = 4, kEach = 25;
+    std::vector<std::vector<uint64_t>> got(kThreads);
+    std::vector<std::unique_ptr<PgStore>> instances;
+    for (int t = 0; t < kThreads; ++t) instances.push_back(e.open());  // one instance each: its own connection
+    std::atomic<int> ready{0};
+    const auto errors = on_threads(kThreads, [&](int t) {
+        auto& db = instances[static_cast<std::size_t>(t)];
+        for (++ready; ready < kThreads;) std::this_thread::yield();  // all at once
+        for (int i = 0; i < kEach; ++i)
+            got[static_cast<std::size_t>(t)].push_back(
+                db->append_message(draft("c1", "alice", std::to_string(t) + ":" + std::to_string(i)), "conversation:c1", 1000 + i).message.seq);
+    });
+    CHECK(errors == std::vector<std::string>{});
+    std::vector<uint64_t> all;
+    for (auto& g : got) {
+        CHECK(std::is_sorted(g.begin(), g.end()));  // each writer's own appends in order
+        all.insert(all.end(), g.begin(), g.end());
+    }
+    std::sort(all.begin(), all.end());
+    std::vector<uint64_t> expected(kThreads * kEach);
+    for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = i + 1;
+    CHECK(all == expected);  // unique and gap-free
+    CHECK(seqs(e.store().history("c1", 0, 0, 1000)) == expected);
+    CHECK(e.store().conversation("c1", "alice")->lastSeq == expected.size());
+}
+
+TEST_CASE("store (postgresql): one clientMessageId sent through several instances at once is stored once", "[store][postgresql][concurrency]") {
+    PgEngine e;
+    seed_users(e.store());
+    e.store().create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
+    constexpr int kThreads = 4;
+    std::vector<std::unique_ptr<PgStore>> instances;
+    for (int t = 0; t < kThreads; ++t) instances.push_back(e.open());  // connected before the race starts
+    std::vector<AppendResult> results(kThreads);
+    std::atomic<int> ready{0};
+    const auto errors = on_threads(kThreads, [&](int t) {
+        for (++ready; ready < kThreads;) std::this_thread::yield();  // all at once
+        results[static_cast<std::size_t>(t)] =
+            instances[static_cast<std::size_t>(t)]->append_message(draft("c1", "alice", "once", "cm-same"), "conversation:c1", 1000);
+    });
+    REQUIRE(errors == std::vector<std::string>{});
+    int created = 0;
+    for (auto& r : results) {
+        created += r.created ? 1 : 0;
+        CHECK(r.message.messageId == results[0].message.messageId);
+        CHECK(r.message.seq == 1);
+    }
+    CHECK(created == 1);
+    CHECK(e.store().history("c1", 0, 0, 10).size() == 1);
+    CHECK(e.store().outbox_stats().pending == 2);
+}
+
+TEST_CASE("store (postgresql): outbox claims: one instance per row while the lease holds, per-target order, expired leases taken over",
+          "[store][postgresql][outbox]") {
+    PgEngine e;
+    seed_users(e.store());
+    e.store().create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
+    const chat::Message m1 = e.store().append_message(draft("c1", "alice", "1"), "conversation:c1", 1000).message;
+    const chat::Message m2 = e.store().append_message(draft("c1", "alice", "2"), "conversation:c1", 1000).message;
+    // Rows: m1 and m2 for conversation:c1 (in that order), act:m1 and act:m2 for c1.
+    constexpr int64_t kLease = 60000;
+    auto a = e.open(PgOptions{kLease, "instance-a"});
+    auto b = e.open(PgOptions{kLease, "instance-b"});
+    CHECK(a->instance_id() == "instance-a");
+
+    CHECK(event_ids(a->due_outbox(1000, 1)) == std::vector<std::string>{m1.messageId});
+    // b never gets a's row, nor m2 while the older m1 of the same target is a's; the other
+    // target's rows are free.
+    CHECK(event_ids(b->due_outbox(1000, 10)) == std::vector<std::string>{"act:" + m1.messageId, "act:" + m2.messageId});
+    CHECK(b->due_outbox(1000 + kLease - 1, 10).size() == 2);  // its own again (the lease renewed)
+    // a may take m2 behind its own m1; the act rows are b's now.
+    CHECK(event_ids(a->due_outbox(1000, 10)) == std::vector<std::string>{m1.messageId, m2.messageId});
+
+    // a dies holding m1: once its lease runs out b takes m1 over, then m2 in order.
+    b->mark_published("act:" + m1.messageId, 1001);
+    b->mark_published("act:" + m2.messageId, 1001);
+    CHECK(b->due_outbox(1000 + kLease - 1, 10).empty());
+    CHECK(b->next_outbox_due() == std::optional<int64_t>(1000 + kLease));  // b's worker sleeps until a's lease ends
+    CHECK(event_ids(b->due_outbox(1000 + kLease, 10)) == std::vector<std::string>{m1.messageId, m2.messageId});
+    CHECK(a->due_outbox(1000 + kLease, 10).empty());  // b holds both now
+
+    // A failed row is free again once due: any instance takes it.
+    b->mark_published(m1.messageId, 2000);
+    b->mark_failed(m2.messageId, "boom", 3000, false);
+    CHECK(a->due_outbox(2999, 10).empty());
+    const auto retry = a->due_outbox(3000, 10);
+    REQUIRE(event_ids(retry) == std::vector<std::string>{m2.messageId});
+    CHECK(retry[0].retryCount == 1);
+    a->mark_published(m2.messageId, 3001);
+    const OutboxStats st = e.store().outbox_stats();
+    CHECK(st.pending == 0);
+    CHECK(st.processed == 4);
+}
+
+TEST_CASE("store (postgresql): two workers drain one outbox: every row published once, each target in order",
+          "[store][postgresql][outbox][concurrency]") {
+    PgEngine e;
+    seed_users(e.store());
+    std::map<std::string, std::pair<std::string, uint64_t>> row_of;  // eventId -> (target, seq)
+    for (const char* c : {"c1", "c2", "c3"}) {
+        e.store().create_conversation(c, c, "{}", {"alice", "bob"}, "alice", 100);
+        for (int i = 0; i < 15; ++i) {
+            const chat::Message m = e.store().append_message(draft(c, "alice", "m"), chat::conversation_group(c), 1000).message;
+            row_of[m.messageId] = {chat::conversation_group(c), m.seq};
+            row_of["act:" + m.messageId] = {c, m.seq};
+        }
+    }
+    std::mutex mu;
+    std::vector<std::pair<std::string, std::string>> published;  // (eventId, instance), in publish order
+    const auto errors = on_threads(2, [&](int t) {
+        const std::string name = "w" + std::to_string(t + 1);
+        auto db = e.open(PgOptions{60000, name});
+        for (int pass = 0; pass < 2000; ++pass) {
+            const auto rows = db->due_outbox(5000, 4);
+            if (rows.empty()) {
+                if (db->outbox_stats().pending == 0) return;
+                std::this_thread::yield();
+                continue;
+            }
+            for (const auto& r : rows) {
+                {
+                    std::lock_guard<std::mutex> lock(mu);
+                    published.emplace_back(r.eventId, name);  // "published", then marked: as OutboxWorker does
+                }
+                db->mark_published(r.eventId, 5001);
+            }
+        }
+    });
+    REQUIRE(errors == std::vector<std::string>{});
+    CHECK(published.size() == row_of.size());  // each row once
+    std::set<std::string> once;
+    std::map<std::string, uint64_t> last_seq;
+    for (auto& [id, instance] : published) {
+        CHECK(once.insert(id).second);
+        const auto& [target, seq] = row_of.at(id);
+        CHECK(seq > last_seq[target]);  // per target in order
+        last_seq[target] = seq;
+    }
+    CHECK(once.size() == row_of.size());
+    CHECK(e.store().outbox_stats().processed == row_of.size());
+}
+
+TEST_CASE("store (postgresql): migrations run once, also when instances start together", "[store][postgresql][migrations]") {
+    PgEngine e(false);  // an empty schema: the instances below find nothing migrated
+    std::vector<int> versions(3);
+    const auto errors = on_threads(3, [&](int t) { versions[static_cast<std::size_t>(t)] = e.open()->schema_version(); });
+    CHECK(errors == std::vector<std::string>{});
+    CHECK(versions == std::vector<int>{1, 1, 1});
+    pqxx::connection c(e.url());
+    pqxx::nontransaction w(c);
+    CHECK(w.exec("SELECT COUNT(*) FROM SchemaMigrations")[0][0].as<int>() == 1);
+    CHECK(w.exec("SELECT Name FROM SchemaMigrations")[0][0].as<std::string>() == "001_init");
+    CHECK(e.open()->schema_version() == 1);  // and again: nothing to do
+}
+
+TEST_CASE("store (postgresql): a NUL character is refused, never cut short", "[store][postgresql][security]") {
+    PgEngine e;
+    Store& s = e.store();
+    seed_users(s);
+    s.create_conversation("c1", "One", "{}", {"alice"}, "alice", 100);
+    const std::string nul("a\0b", 3);
+    CHECK_THROWS_AS(s.append_message(draft("c1", "alice", nul), "conversation:c1", 1000), std::invalid_argument);
+    CHECK_THROWS_AS(s.is_member("c1", std::string("alice\0x", 7)), std::invalid_argument);  // not "alice"
+    CHECK_THROWS_AS(s.user(std::string("alice\0", 6)), std::invalid_argument);
+    CHECK(s.history("c1", 0, 0, 10).empty());
+    CHECK(s.append_message(draft("c1", "alice", "after"), "conversation:c1", 1001).message.seq == 1);  // still usable
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL URLs (no server needed)
+// ---------------------------------------------------------------------------------------------
+
+TEST_CASE("store: postgresql:// and postgres:// select PostgreSQL, anything else is a SQLite path", "[store][postgresql-url]") {
+    CHECK(is_postgres_url("postgresql://db.example.com/chat"));
+    CHECK(is_postgres_url("postgres://u@localhost/chat"));
+    CHECK_FALSE(is_postgres_url("chat.db"));
+    CHECK_FALSE(is_postgres_url("/tmp/postgresql://x"));
+    CHECK_FALSE(is_postgres_url("postgresql:/x"));
+    CHECK_FALSE(is_postgres_url(":memory:"));
+}
+
+TEST_CASE("store: PostgreSQL URLs are checked and shown without their password", "[store][postgresql-url][security]") {
+    CHECK(postgres_url_problem("postgresql://chat:pw@db.example.com:6543/chat?sslmode=require") == "");
+    CHECK(redacted_postgres_url("postgresql://chat:s3cr%65t@db.example.com:6543/chat?sslmode=require") ==
+          "postgresql://chat@db.example.com:6543/chat");
+    CHECK(redacted_postgres_url("postgres://localhost/chat") == "postgresql://localhost/chat");
+    for (const char* bad : {"postgresql://chat:hunter2xyz@[::1/chat", "postgresql://chat:hunter2xyz@host/chat?nosuchoption=1",
+                            "postgresql://host/chat?password=hunter2xyz&nosuch=1"}) {
+        const std::string why = postgres_url_problem(bad);
+        INFO(bad << " -> " << why);
+        CHECK_FALSE(why.empty());
+        CHECK(why.find("hunter2xyz") == std::string::npos);
+    }
+}
+
+TEST_CASE("store: a PostgreSQL server that cannot be reached is a clear error without the password", "[store][postgresql-url][security]") {
+    // Port 1 on loopback: nothing listens there, the connection is refused at once. A port that
+    // is no number passes libpq's parser and is refused when connecting.
+    for (const char* port : {"1", "notaport"}) {
+        try {
+            PgStore db(std::string("postgresql://chat:hunter2xyz@127.0.0.1:") + port + "/chat");
+            FAIL("connected to port " << port);
+        } catch (const std::runtime_error& e) {
+            const std::string what = e.what();
+            INFO(what);
+            CHECK(what.rfind(std::string("PostgreSQL at postgresql://chat@127.0.0.1:") + port + "/chat: ", 0) == 0);
+            CHECK(what.find("hunter2xyz") == std::string::npos);
+        }
+    }
+    try {
+        PgStore db("postgresql://chat:hunter2xyz@[::1/chat");
+        FAIL("accepted a broken URL");
+    } catch (const std::runtime_error& e) {
+        const std::string what = e.what();
+        INFO(what);
+        CHECK(what.rfind("not a PostgreSQL connection URL libpq can read: ", 0) == 0);
+        CHECK(what.find("hunter2xyz") == std::string::npos);
+    }
+}

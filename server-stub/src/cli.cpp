@@ -3,6 +3,7 @@
 
 #include "http_types.hpp"
 #include "jwt.hpp"
+#include "pg_store.hpp"
 
 #include "core/url.hpp"
 
@@ -123,7 +124,13 @@ void add_flags(CLI::App& app, Config& cfg, bool& no_seed, bool& no_dev) {
                    "the http(s) base URL clients use to reach this server (access URLs and\n"
                    "token audiences; default http://{bind}:{port}, 0.0.0.0 -> 127.0.0.1)")
         ->type_name("URL");
-    app.add_option("--db", cfg.db, "SQLite database file (default chat.db; created and migrated)")->type_name("PATH");
+    app.add_option("--db", cfg.db,
+                   "SQLite database file (default chat.db; created and migrated), or a\n"
+                   "PostgreSQL URL postgresql://user@host:port/dbname (or postgres://; the\n"
+                   "database must exist, its tables are created and migrated), which\n"
+                   "several instances may share. Give its password in PGPASSWORD or\n"
+                   "~/.pgpass, not in the URL (argv is visible to local users)")
+        ->type_name("PATH|URL");
     app.add_option("--static", cfg.static_dir, "serve the web client from DIR (the build's site folder)")->type_name("DIR");
     app.add_option("--hub", cfg.hub, "Web PubSub hub name (default chat)")->type_name("NAME");
     app.add_option("--access-key", cfg.access_key,
@@ -157,7 +164,8 @@ void add_flags(CLI::App& app, Config& cfg, bool& no_seed, bool& no_dev) {
                    "HTTP + WebSocket connections at once (default 2048, capped by the\n"
                    "process's file-descriptor limit); past it: 503")
         ->type_name("N")->check(at_least(0));
-    app.add_option("--blob-dir", cfg.blob_dir, "where attachments are stored (default: <db>.blobs)")->type_name("DIR");
+    app.add_option("--blob-dir", cfg.blob_dir, "where attachments are stored (default: <db>.blobs; with\nPostgreSQL: chat.blobs)")
+        ->type_name("DIR");
     app.add_option("--max-blob-bytes", cfg.max_blob_bytes, "attachment size limit (default 5242880)")
         ->type_name("N")->check(at_least(0));
     app.add_option("--allow-origin", cfg.allow_origins,
@@ -249,6 +257,16 @@ CommandLine parse_command_line(int argc, const char* const* argv, const char* en
             cl.exit_code = 2;
             return cl;
         }
+    }
+    if (is_postgres_url(cfg.db)) {
+        // Checked by libpq's own parser before anything starts; the message never holds the password.
+        const std::string problem = postgres_url_problem(cfg.db);
+        if (!problem.empty()) {
+            err << "--db: not a PostgreSQL URL libpq can read: " << problem << "\n";
+            cl.exit_code = 2;
+            return cl;
+        }
+        if (cfg.blob_dir.empty()) cfg.blob_dir = "chat.blobs";  // not "<url>.blobs"
     }
     if (!cfg.static_dir.empty()) {
         std::error_code ec;

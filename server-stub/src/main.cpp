@@ -2,6 +2,7 @@
 //
 // Composes the parts and serves until SIGINT/SIGTERM:
 //   cli          flags -> Config (checked)            sqlite_store  messages, notifications, outbox rows
+//                                                     pg_store      the same on PostgreSQL (--db postgresql://...)
 //   hub/rest_api the embedded emulator                publishers    the way to the service (in process or REST)
 //   app_api      the backend's routes                 outbox        publishes committed rows
 //   stub_api     /_stub/ for testers                  static_site   the web client's files
@@ -12,6 +13,7 @@
 #include "jwt.hpp"
 #include "net.hpp"
 #include "outbox.hpp"
+#include "pg_store.hpp"
 #include "publishers.hpp"
 #include "rest_api.hpp"
 #include "sqlite_store.hpp"
@@ -56,6 +58,7 @@ std::string ready_text(const Config& cfg, const ServiceEndpoint& external, const
     out << "Web PubSub emulator connection string:\n  Endpoint=" << public_base << ";AccessKey="
         << (cfg.dev ? cfg.access_key : std::string("<the --access-key value; not printed with --no-dev>")) << ";Version=1.0;\n";
     if (!external.endpoint.empty()) out << "publishing through external Web PubSub at " << external.endpoint << "\n";
+    if (is_postgres_url(cfg.db)) out << "storage: PostgreSQL at " << redacted_postgres_url(cfg.db) << "\n";
     out << R"({"level":"info","msg":"ready","port":)" << port << "}\n";
     return out.str();
 }
@@ -69,10 +72,12 @@ int main(int argc, char** argv) {
     const ServiceEndpoint& external = cl.external;
     const bool embedded = external.endpoint.empty();
 
-    std::unique_ptr<SqliteStore> store;
+    // The store: PostgreSQL for a postgresql:// URL (several instances may share it), else SQLite.
+    std::unique_ptr<Store> store;
     try {
-        store = std::make_unique<SqliteStore>(cfg.db);
-    } catch (const std::exception& e) {
+        if (is_postgres_url(cfg.db)) store = std::make_unique<PgStore>(cfg.db);
+        else store = std::make_unique<SqliteStore>(cfg.db);
+    } catch (const std::exception& e) {  // the message names the database, never its password
         std::cerr << "chat-stub: " << e.what() << "\n";
         return 1;
     }

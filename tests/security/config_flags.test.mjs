@@ -162,3 +162,14 @@ test('--bind 0.0.0.0: the default public URL is http://127.0.0.1:<port>', async 
     assert.ok(r.json.url.startsWith(`ws://127.0.0.1:${stub.port}/client/hubs/chat?access_token=`), r.json.url);
   } finally { await stub.stop(); }
 });
+
+test('--db postgresql://: a URL libpq cannot read exits 2, an unreachable server exits 1, neither shows the password', async () => {
+  const bad = await runStub(['--db', 'postgresql://chat:hunter2xyz@[::1/chat']);
+  assert.equal(bad.code, 2, `exit ${bad.code} ${bad.signal ?? ''}\n${bad.out}`);
+  assert.match(bad.out, /--db: not a PostgreSQL URL libpq can read/);
+  assert.ok(!bad.out.includes('hunter2xyz'), bad.out);
+  const down = await runStub(['--db', 'postgresql://chat:hunter2xyz@127.0.0.1:1/chat']);
+  assert.equal(down.code, 1, `exit ${down.code} ${down.signal ?? ''}\n${down.out}`);
+  assert.match(down.out, /PostgreSQL at postgresql:\/\/chat@127\.0\.0\.1:1\/chat: .*refused/);
+  assert.ok(!down.out.includes('hunter2xyz'), down.out);
+});

@@ -265,3 +265,23 @@ TEST_CASE("cli: --static must be a folder, and is kept canonical", "[stub][cli]"
     const auto tmp = std::filesystem::temp_directory_path();
     CHECK(parse({"--static", (tmp / "." / "").string()}).cl.config.static_dir == std::filesystem::canonical(tmp).string());
 }
+
+TEST_CASE("cli: --db takes a SQLite path or a PostgreSQL URL, checked before start and never echoed with its password", "[stub][cli][security]") {
+    const Run sqlite = parse({"--db", "/tmp/x.db"});
+    REQUIRE(sqlite.cl.exit_code == -1);
+    CHECK(sqlite.cl.config.db == "/tmp/x.db");
+    CHECK(sqlite.cl.config.blob_dir.empty());  // <db>.blobs, as before
+
+    const Run pg = parse({"--db", "postgresql://chat:hunter2xyz@db.example.com:5432/chat?sslmode=require"});
+    REQUIRE(pg.cl.exit_code == -1);
+    CHECK(pg.cl.config.db == "postgresql://chat:hunter2xyz@db.example.com:5432/chat?sslmode=require");
+    CHECK(pg.cl.config.blob_dir == "chat.blobs");  // not "<url>.blobs"
+    CHECK(parse({"--db", "postgres://db/chat", "--blob-dir", "/srv/blobs"}).cl.config.blob_dir == "/srv/blobs");
+
+    for (const char* bad : {"postgresql://chat:hunter2xyz@[::1/chat", "postgres://chat:hunter2xyz@db/chat?nosuchoption=1"}) {
+        const std::string err = refusal({"--db", bad});
+        INFO(err);
+        CHECK(err.rfind("--db: not a PostgreSQL URL libpq can read: ", 0) == 0);
+        CHECK(err.find("hunter2xyz") == std::string::npos);
+    }
+}

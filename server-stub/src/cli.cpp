@@ -139,7 +139,8 @@ void add_flags(CLI::App& app, Config& cfg, bool& no_seed, bool& no_dev) {
         ->type_name("KEY");
     app.add_option("--pubsub-connection-string", cfg.pubsub_connection_string,
                    "publish through an external Web PubSub service instead of the\n"
-                   "embedded emulator (Endpoint=https://...;AccessKey=...;Version=1.0;)")
+                   "embedded emulator (Endpoint=https://...;AccessKey=...;Version=1.0;\n"
+                   "plain http:// only to a loopback address, e.g. a local emulator)")
         ->type_name("CS");
     app.add_option("--pubsub-ca-file", cfg.pubsub_ca_file, "trust this CA file for the external service's TLS certificate")
         ->type_name("PEM");
@@ -193,6 +194,23 @@ void add_flags(CLI::App& app, Config& cfg, bool& no_seed, bool& no_dev) {
         ->type_name("N")->check(at_least(0));
     app.add_flag("--outbox-paused", cfg.outbox_paused,
                  "start with the outbox worker paused (resume: POST /_stub/outbox?pause=false)");
+}
+
+// The host of an http(s) URL's authority, without the port ("[::1]" keeps its brackets).
+std::string url_host(const std::string& url) {
+    const auto scheme = url.find("://");
+    if (scheme == std::string::npos) return {};
+    const std::string authority = url.substr(scheme + 3, url.find_first_of("/?#", scheme + 3) - (scheme + 3));
+    if (!authority.empty() && authority[0] == '[') return authority.substr(0, authority.find(']') + 1);
+    return authority.substr(0, authority.find(':'));
+}
+
+// Loopback only: localhost, 127.0.0.0/8 (dotted digits), [::1].
+bool loopback_host(std::string host) {
+    for (auto& ch : host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (host == "localhost" || host == "[::1]") return true;
+    return host.rfind("127.", 0) == 0 && host.find_first_not_of("0123456789.") == std::string::npos &&
+           std::count(host.begin(), host.end(), '.') == 3;
 }
 
 // --public-url: an http(s) origin (scheme, host, optional port), nothing else.
@@ -254,6 +272,21 @@ CommandLine parse_command_line(int argc, const char* const* argv, const char* en
         cl.external = parse_connection_string(cfg.pubsub_connection_string);
         if (cl.external.endpoint.empty() || cl.external.key.empty()) {
             err << "--pubsub-connection-string needs Endpoint= and AccessKey=\n";
+            cl.exit_code = 2;
+            return cl;
+        }
+        // Each REST call carries a token signed with the access key: over the network only with
+        // TLS. Plain http is for an emulator on this machine (tests), nothing else.
+        const std::string& ep = cl.external.endpoint;
+        const bool https = ep.rfind("https://", 0) == 0, http = ep.rfind("http://", 0) == 0;
+        if ((!https && !http) || url_host(ep).empty()) {
+            err << "--pubsub-connection-string: Endpoint must be an https:// URL, not '" << ep << "'\n";
+            cl.exit_code = 2;
+            return cl;
+        }
+        if (http && !loopback_host(url_host(ep))) {
+            err << "--pubsub-connection-string: plain http:// is allowed only for a loopback endpoint (localhost, "
+                   "127.x.x.x, [::1]); use https:// for " << url_host(ep) << "\n";
             cl.exit_code = 2;
             return cl;
         }

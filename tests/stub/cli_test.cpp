@@ -285,3 +285,22 @@ TEST_CASE("cli: --db takes a SQLite path or a PostgreSQL URL, checked before sta
         CHECK(err.find("hunter2xyz") == std::string::npos);
     }
 }
+
+TEST_CASE("cli: --pubsub-connection-string over plain http only to a loopback endpoint (issue 16)", "[stub][cli][security]") {
+    for (const char* ok : {"Endpoint=https://svc.webpubsub.azure.com;AccessKey=k;Version=1.0;", "Endpoint=svc.example;AccessKey=k;",
+                           "Endpoint=http://127.0.0.1:8080;AccessKey=k;", "Endpoint=http://localhost:1234;AccessKey=k;",
+                           "Endpoint=http://[::1]:8080;AccessKey=k;", "Endpoint=http://127.1.2.3;AccessKey=k;Port=99;"}) {
+        const Run r = parse({"--pubsub-connection-string", ok});
+        INFO(ok << " -> " << r.err);
+        CHECK(r.cl.exit_code == -1);
+    }
+    for (const char* bad : {"Endpoint=http://svc.webpubsub.azure.com;AccessKey=k;", "Endpoint=http://10.0.0.5:8080;AccessKey=k;",
+                            "Endpoint=http://127.0.0.1.evil.example;AccessKey=k;", "Endpoint=http://localhost.evil.example;AccessKey=k;",
+                            "Endpoint=http://[::2]:80;AccessKey=k;"}) {
+        const std::string err = refusal({"--pubsub-connection-string", bad});
+        INFO(bad);
+        CHECK(err.rfind("--pubsub-connection-string: plain http:// is allowed only for a loopback endpoint", 0) == 0);
+    }
+    CHECK(refusal({"--pubsub-connection-string", "Endpoint=ftp://svc.example;AccessKey=k;"}) ==
+          "--pubsub-connection-string: Endpoint must be an https:// URL, not 'ftp://svc.example'\n");
+}

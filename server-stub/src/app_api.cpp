@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 
 namespace stub {
@@ -82,6 +83,43 @@ std::optional<json> body_object(const Request& r, Response& err) {
     return j;
 }
 
+// The users seed() creates: the stub's whole directory (the store has no listing of users).
+std::vector<User> seeded_users(const Config& config) {
+    std::vector<User> users{User{"alice", "Alice Martin", {"core"}}, User{"bob", "Bob Chen", {"core"}},
+                            User{"carol", "Carol Diaz", {"design"}}};
+    for (int i = 1; i <= config.demo_users; ++i)
+        users.push_back(User{"user-" + std::to_string(i), "User " + std::to_string(i), {"load"}});
+    return users;
+}
+
+constexpr std::size_t kMaxContacts = 500;
+
+// GET /chat/contacts: whom the user may pick for a new conversation. Only people the user already
+// shares a conversation or a team with (never the whole directory), and only their ids and
+// display names (no teams, no memberships), sorted by name, at most kMaxContacts.
+Response list_contacts(Store& store, const Config& config, const std::string& me) {
+    std::set<std::string> ids;
+    for (const auto& c : store.conversations_for(me))
+        for (const auto& m : c.members) ids.insert(m);
+    const auto self = store.user(me);
+    for (const auto& u : seeded_users(config)) {
+        if (!self) break;
+        for (const auto& t : u.teams)
+            if (std::find(self->teams.begin(), self->teams.end(), t) != self->teams.end()) ids.insert(u.id);
+    }
+    ids.erase(me);
+    std::vector<User> people;
+    for (const auto& id : ids)
+        if (auto u = store.user(id)) people.push_back(*u);
+    std::sort(people.begin(), people.end(), [](const User& a, const User& b) {
+        return a.displayName != b.displayName ? a.displayName < b.displayName : a.id < b.id;
+    });
+    if (people.size() > kMaxContacts) people.resize(kMaxContacts);
+    json list = json::array();
+    for (const auto& u : people) list.push_back(json{{"userId", u.id}, {"displayName", u.displayName}});
+    return json_response(200, json{{"users", list}});
+}
+
 std::optional<uint64_t> u64_param(const Request& r, const char* name, Response& err) {
     auto v = r.param(name);
     if (!v || v->empty()) return uint64_t{0};
@@ -98,11 +136,7 @@ AppApi::AppApi(const Config& config, Store& store, std::function<void()> outbox_
 }
 
 void AppApi::seed() {
-    store_.upsert_user(User{"alice", "Alice Martin", {"core"}});
-    store_.upsert_user(User{"bob", "Bob Chen", {"core"}});
-    store_.upsert_user(User{"carol", "Carol Diaz", {"design"}});
-    for (int i = 1; i <= config_.demo_users; ++i)
-        store_.upsert_user(User{"user-" + std::to_string(i), "User " + std::to_string(i), {"load"}});
+    for (const auto& u : seeded_users(config_)) store_.upsert_user(u);
     if (!store_.conversation_exists("demo")) {
         store_.create_conversation("demo", "Launch planning",
                                    json{{"kind", "project"}, {"name", "Launch planning"}}.dump(),
@@ -156,7 +190,7 @@ std::optional<Response> AppApi::handle(const Request& r) {
                                        {"devLogin", config_.dev}});
     if (p == "/auth/dev-login" && m == "POST") return dev_login(r);
     if (r.segments.size() == 2 && r.segments[0] == "blobs" && (m == "GET" || m == "HEAD")) return download_blob(r);
-    static const char* const kAuthed[] = {"/me", "/realtime/clientAccessUrl", "/chat/conversations", "/chat/reply",
+    static const char* const kAuthed[] = {"/me", "/realtime/clientAccessUrl", "/chat/conversations", "/chat/contacts", "/chat/reply",
                                           "/chat/subscribe", "/chat/read", "/conversation/detail", "/notifications",
                                           "/notifications/unread-count", "/notifications/read",
                                           "/notifications/seen", "/notifications/archive", "/blobs"};
@@ -176,6 +210,7 @@ std::optional<Response> AppApi::handle(const Request& r) {
     if (p == "/realtime/clientAccessUrl" && m == "POST") return client_access_url(r, *user);
     if (p == "/chat/conversations" && m == "GET") return list_conversations(*user);
     if (p == "/chat/conversations" && m == "POST") return create_conversation(r, *user);
+    if (p == "/chat/contacts" && m == "GET") return list_contacts(store_, config_, *user);
     if (p == "/chat/reply" && m == "POST") return reply(r, *user);
     if (p == "/chat/subscribe" && m == "POST") return subscribe(r, *user);
     if (p == "/chat/read" && m == "POST") return mark_read(r, *user);

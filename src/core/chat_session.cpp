@@ -27,6 +27,21 @@ std::string error_text(int status, const json& body, const std::string& transpor
     return wps::ApiClient::error_text(status, body, transport);
 }
 
+ConversationSummary summary_from_json(const json& c) {
+    ConversationSummary s;
+    s.id = wps::string_or(c, "conversationId");
+    s.title = wps::string_or(c, "title", s.id);
+    s.unread = wps::u64_or(c, "unread");
+    s.lastSeq = wps::u64_or(c, "lastSeq");
+    s.lastReadSeq = wps::u64_or(c, "lastReadSeq");
+    if (auto last = message_from_json(c.is_object() ? c.value("lastMessage", json()) : json())) {
+        s.preview = preview_of(*last);
+        s.previewSender = last->senderId;
+        s.lastAt = last->createdAtMs;
+    }
+    return s;
+}
+
 std::vector<Message> parse_messages(const json& j) {
     std::vector<Message> out;
     if (!j.is_object() || !j.contains("messages") || !j["messages"].is_array()) return out;
@@ -185,21 +200,12 @@ void ChatSession::load_conversations(bool then_open) {
         const json none = json::array();
         const json& convs = j.contains("conversations") && j["conversations"].is_array() ? j["conversations"] : none;
         for (const auto& c : convs) {
-            ConversationSummary s;
-            s.id = wps::string_or(c, "conversationId");
-            s.title = wps::string_or(c, "title", s.id);
-            s.unread = wps::u64_or(c, "unread");
-            s.lastSeq = wps::u64_or(c, "lastSeq");
-            s.lastReadSeq = wps::u64_or(c, "lastReadSeq");
-            if (auto last = message_from_json(c.is_object() ? c.value("lastMessage", json()) : json())) {
-                s.preview = preview_of(*last);
-                s.previewSender = last->senderId;
-                s.lastAt = last->createdAtMs;
-            }
+            ConversationSummary s = summary_from_json(c);
             if (!s.id.empty()) list.push_back(std::move(s));
         }
         // The open conversation is read as it is shown; live activity that arrived while this
         // list was on its way is not undone by it.
+        bool kept_new = false;
         for (auto& s : list) {
             if (s.id == current_ && panel_open_) s.unread = 0;
             if (const ConversationSummary* old = summary(s.id); old && old->lastSeq > s.lastSeq) {
@@ -209,8 +215,15 @@ void ChatSession::load_conversations(bool then_open) {
                 s.lastAt = old->lastAt;
                 s.unread = std::max(s.unread, old->unread);
             }
+            // One created here and still empty keeps its place at the top (the server sorts
+            // conversations without messages last).
+            if (const ConversationSummary* old = summary(s.id); old && s.lastSeq == 0 && old->lastAt > s.lastAt) {
+                s.lastAt = old->lastAt;
+                kept_new = true;
+            }
         }
         list_ = std::move(list);
+        if (kept_new) sort_list();
         if (then_open) {
             if (list_.empty()) return fail("You are not in any conversation yet.");
             std::string pick = list_[0].id;
@@ -219,6 +232,57 @@ void ChatSession::load_conversations(bool then_open) {
             open_conversation(pick);
         }
         changed();
+    });
+}
+
+void ChatSession::load_contacts() {
+    if (contacts_loading_ || token_.empty()) return;
+    contacts_loading_ = true;
+    contacts_error_.clear();
+    changed();
+    request("GET", "/chat/contacts", nullptr, [this](int status, const json& j, const std::string& err) {
+        contacts_loading_ = false;
+        if (status != 200) {
+            contacts_error_ = "Could not load people: " + error_text(status, j, err);
+            return changed();
+        }
+        contacts_.clear();
+        const json none = json::array();
+        const json& users = j.is_object() && j.contains("users") && j["users"].is_array() ? j["users"] : none;
+        for (const auto& u : users) {
+            Contact c{wps::string_or(u, "userId"), wps::string_or(u, "displayName")};
+            if (c.id.empty() || c.id == options_.user_id) continue;
+            if (c.name.empty()) c.name = c.id;
+            contacts_.push_back(std::move(c));
+        }
+        changed();
+    });
+}
+
+void ChatSession::create_conversation(const std::string& title, const std::vector<std::string>& members) {
+    if (creating_ || token_.empty()) return;
+    if (members.empty()) {
+        create_error_ = "Pick at least one person.";
+        return changed();
+    }
+    creating_ = true;
+    create_error_.clear();
+    changed();
+    const json body{{"title", title}, {"members", members}};
+    request("POST", "/chat/conversations", &body, [this](int status, const json& j, const std::string& err) {
+        creating_ = false;
+        const json c = j.is_object() && j.contains("conversation") ? j["conversation"] : json();
+        ConversationSummary s = summary_from_json(c);
+        if ((status != 201 && status != 200) || s.id.empty()) {
+            create_error_ = "Could not create the conversation: " + error_text(status, j, err);
+            return changed();
+        }
+        // At the top of the list until something newer happens elsewhere.
+        s.lastAt = wall_clock_ ? wall_clock_() : static_cast<int64_t>(sched_.now_ms());
+        if (!summary(s.id)) list_.push_back(s);
+        sort_list();
+        ++created_count_;
+        open_conversation(s.id);
     });
 }
 

@@ -48,6 +48,11 @@ struct ConversationSummary {
     int64_t lastAt = 0;
 };
 
+// Someone the user may start a conversation with (GET /chat/contacts: ids and display names).
+struct Contact {
+    std::string id, name;
+};
+
 class ChatSession {
 public:
     ChatSession(wps::HttpClient& http, wps::Realtime& realtime, wps::Scheduler& sched, wps::RandomSource random,
@@ -74,6 +79,20 @@ public:
     // The first message that was unread when the open conversation was opened (its "New
     // messages" divider), 0 when nothing was. Kept until another conversation is opened.
     uint64_t first_unread_seq() const { return first_unread_seq_; }
+
+    // New conversations. load_contacts() asks the backend whom the user may pick (again on every
+    // call: the picker opens fresh); create_conversation() creates one with `members` (user ids;
+    // the server adds the user) and opens it once the server answers. Other members see it in
+    // their list with its first message (the backend publishes activity per stored message).
+    void load_contacts();
+    const std::vector<Contact>& contacts() const { return contacts_; }
+    bool contacts_loading() const { return contacts_loading_; }
+    const std::string& contacts_error() const { return contacts_error_; }
+    void create_conversation(const std::string& title, const std::vector<std::string>& members);
+    bool creating() const { return creating_; }
+    const std::string& create_error() const { return create_error_; }
+    // Bumped each time a conversation the user created here was opened (the view closes its picker).
+    uint64_t created_count() const { return created_count_; }
 
     // Sends `text` (optimistic). Returns false with `why` when it is refused locally.
     bool send(const std::string& text, std::string& why, std::optional<Attachment> attachment = std::nullopt);
@@ -166,6 +185,10 @@ private:
     uint64_t last_typing_sent_ = 0;
     int64_t last_synced_ms_ = 0;
     uint64_t cmid_counter_ = 0;
+    std::vector<Contact> contacts_;
+    bool contacts_loading_ = false, creating_ = false;
+    std::string contacts_error_, create_error_;
+    uint64_t created_count_ = 0;
 };
 
 } // namespace chat

@@ -603,3 +603,66 @@ TEST_CASE("reopening the panel puts the divider at what arrived while it was clo
     r.session.open_panel();
     CHECK(r.session.first_unread_seq() == 3);
 }
+
+TEST_CASE("new conversation: the people one may pick, then created, opened and at the top of the list", "[session][create]") {
+    Rig r;
+    r.session.set_wall_clock([] { return int64_t(1795000000000); });
+    r.boot(json::array({msg(1)}));
+    r.join_ack();
+    REQUIRE(r.http.answer("afterSeq=1", 200, R"({"messages":[],"hasMore":false})"));
+    while (r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo","lastSeq":1}]})")) {
+    }
+    r.session.load_contacts();
+    CHECK(r.session.contacts_loading());
+    REQUIRE(r.http.has("/chat/contacts"));
+    // Whatever the server says, the user is not offered to herself; a name falls back to the id.
+    REQUIRE(r.http.answer("/chat/contacts", 200,
+                          R"({"users":[{"userId":"bob","displayName":"Bob Chen"},{"userId":"alice","displayName":"Alice"},{"userId":"carol"},{"displayName":"no id"}]})"));
+    CHECK_FALSE(r.session.contacts_loading());
+    REQUIRE(r.session.contacts().size() == 2);
+    CHECK(r.session.contacts()[0].id == "bob");
+    CHECK(r.session.contacts()[0].name == "Bob Chen");
+    CHECK(r.session.contacts()[1].name == "carol");
+
+    // Nobody picked: refused locally, nothing sent.
+    r.session.create_conversation("Plans", {});
+    CHECK(r.session.create_error() == "Pick at least one person.");
+    CHECK_FALSE(r.http.has("/chat/conversations"));
+
+    r.session.create_conversation("Plans", {"bob", "carol"});
+    CHECK(r.session.creating());
+    REQUIRE(r.http.pending.back().request.method == "POST");
+    CHECK(json::parse(r.http.pending.back().request.body) == json{{"title", "Plans"}, {"members", {"bob", "carol"}}});
+    REQUIRE(r.http.answer("/chat/conversations", 201,
+                          R"({"conversation":{"conversationId":"c_new","title":"Plans","members":["alice","bob","carol"],"lastSeq":0,"unread":0,"lastMessage":null}})"));
+    CHECK_FALSE(r.session.creating());
+    CHECK(r.session.created_count() == 1);
+    CHECK(r.session.current_id() == "c_new");
+    CHECK(r.session.title() == "Plans");
+    REQUIRE(r.session.conversations().size() == 2);
+    CHECK(r.session.conversations()[0].id == "c_new");
+    REQUIRE(r.http.answer("conversationId=c_new", 200, R"({"messages":[],"hasMore":false})"));
+    r.join_ack("c_new", "demo");
+    // The list reloaded after the subscription: the server puts the empty one last; it stays first.
+    while (r.http.answer("/chat/conversations", 200,
+                         R"({"conversations":[{"conversationId":"demo","title":"Demo","lastSeq":1,"lastMessage":)" + msg(1).dump() +
+                             R"(},{"conversationId":"c_new","title":"Plans","lastSeq":0}]})")) {
+    }
+    CHECK(r.session.conversations()[0].id == "c_new");
+}
+
+TEST_CASE("new conversation: a refusal is said and nothing opens; contacts that fail to load say why", "[session][create]") {
+    Rig r;
+    r.boot(json::array());
+    r.join_ack();
+    while (r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})")) {
+    }
+    r.session.load_contacts();
+    REQUIRE(r.http.answer("/chat/contacts", 503, R"({"error":{"message":"busy"}})"));
+    CHECK(r.session.contacts_error() == "Could not load people: busy");
+    r.session.create_conversation("x", {"nobody"});
+    REQUIRE(r.http.answer("/chat/conversations", 400, R"({"error":{"message":"Unknown member \"nobody\"."}})"));
+    CHECK(r.session.create_error() == "Could not create the conversation: Unknown member \"nobody\".");
+    CHECK(r.session.current_id() == "demo");
+    CHECK(r.session.created_count() == 0);
+}

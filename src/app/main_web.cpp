@@ -22,7 +22,9 @@
 #include <imgui_impl_opengl3.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 void start_app(const nlohmann::json& cfg);  // after config.json arrived
@@ -48,19 +50,64 @@ struct App {
     bool was_online = true, was_visible = true;
     bool context_lost = false;
     bool composer_focused_once = false;
+    bool picker_was_open = false;        // the title field was shown last frame
+    bool feed_opened_by_focus = false;   // the keyboard focus entered the feed's mirror and opened it
+    std::string mirrored_view;           // the conversation list and picker as the mirror last showed them
+    // Relative times in the mirror ("5 min"): labels shown, and the recent messages whose label
+    // moves every minute (createdAt -> messageId); all again when the local day changes.
+    std::map<std::string, std::string> time_labels;
+    std::multimap<int64_t, std::string> recent_times;
+    std::map<std::string, int64_t> times_at;
+    int64_t times_day = 0;
     float dpr = 1.0f;
 };
 
 App* g_app = nullptr;  // the one instance the browser main loop drives
 
-EM_JS(void, mirror_append, (const char* id, const char* sender, const char* text), {
+// One article per stored message, in sequence order: its text ("sender: text", the element with
+// data-message-id), its time (relative, the full time in title/data-full) and its actions as
+// buttons named like the canvas targets (copy:<id>, attachment:<id>); the page's mirror code
+// (shell/index.html) sends their clicks to the wasm side and moves the keyboard focus.
+EM_JS(void, mirror_append, (const char* id_ptr, double seq, const char* sender, const char* text_ptr, double at_ms,
+                            const char* when, const char* full, const char* attachment), {
     var log = document.getElementById("chat-log");
     if (!log) return;
-    var el = document.createElement("div");
-    el.setAttribute("role", "article");
-    el.dataset.messageId = UTF8ToString(id);
-    el.textContent = UTF8ToString(sender) + ": " + UTF8ToString(text);
-    log.appendChild(el);
+    var id = UTF8ToString(id_ptr), text = UTF8ToString(text_ptr), att = UTF8ToString(attachment);
+    var art = document.createElement("div");
+    art.setAttribute("role", "article");
+    art.tabIndex = -1;
+    art.dataset.target = "msg:" + id;
+    art.dataset.seq = String(seq);
+    var body = document.createElement("span");
+    body.dataset.messageId = id;
+    body.textContent = UTF8ToString(sender) + ": " + text;
+    art.appendChild(body);
+    var time = document.createElement("time");
+    time.dateTime = new Date(at_ms).toISOString();
+    time.title = time.dataset.full = UTF8ToString(full);
+    time.textContent = UTF8ToString(when);
+    art.append(" ", time);
+    var button = function (target, label) {
+        var b = document.createElement("button");
+        b.type = "button";
+        b.tabIndex = -1;
+        b.dataset.target = target;
+        b.textContent = label;
+        art.append(" ", b);
+    };
+    if (text) button("copy:" + id, "Copy");
+    if (att) button("attachment:" + id, "Open " + att);
+    Module.chat.timeEls = Module.chat.timeEls || {};
+    Module.chat.timeEls[id] = time;
+    // Older pages arrive after newer messages: keep the sequence order.
+    var kids = log.children, lo = 0, hi = kids.length;
+    if (hi === 0 || Number(kids[hi - 1].dataset.seq) < seq) { log.appendChild(art); return; }
+    while (lo < hi) { var mid = (lo + hi) >> 1; if (Number(kids[mid].dataset.seq) < seq) lo = mid + 1; else hi = mid; }
+    log.insertBefore(art, kids[lo] || null);
+});
+EM_JS(void, mirror_time, (const char* id, const char* when), {
+    var t = (Module.chat.timeEls || {})[UTF8ToString(id)];
+    if (t) t.textContent = UTF8ToString(when);
 });
 // Local (not yet stored) messages: pending or failed, keyed by clientMessageId; the stored copy
 // replaces them. Kept apart from #chat-log so the log announces each message once.
@@ -70,13 +117,21 @@ EM_JS(void, mirror_local, (const char* json), {
     var text = UTF8ToString(json);
     if (box.dataset.key === text) return;
     box.dataset.key = text;
-    box.textContent = "";
-    JSON.parse(text).forEach(function (m) {
-        var el = document.createElement("div");
-        el.dataset.clientMessageId = m.id;
-        el.dataset.state = m.state;
-        el.textContent = m.text + (m.error ? " (not sent: " + m.error + ")" : " (sending)");
-        box.appendChild(el);
+    Module.chat.rebuild(box, function () {
+        JSON.parse(text).forEach(function (m) {
+            var el = document.createElement("div");
+            el.dataset.clientMessageId = m.id;
+            el.dataset.state = m.state;
+            el.textContent = m.text + (m.error ? " (not sent: " + m.error + ")" : " (sending)");
+            if (m.state === "failed") {
+                var b = document.createElement("button");
+                b.type = "button";
+                b.dataset.target = "retry:" + m.id;
+                b.textContent = "Retry";
+                el.append(" ", b);
+            }
+            box.appendChild(el);
+        });
     });
 });
 // Hands the bearer token to the page's upload code once; it is kept in a closure there, never on Module.
@@ -122,8 +177,47 @@ EM_JS(int, js_take_theme_change, (), { var t = Module.chat.themeChanged ? 1 : 0;
 // Anything queued by the page for the wasm side (composer submits, uploads, mirror clicks)?
 EM_JS(int, js_has_input, (), {
     var c = Module.chat;
-    return (c.submits.length || (c.attachments && c.attachments.length) || (c.convClicks && c.convClicks.length) ||
-            (c.feedClicks && c.feedClicks.length)) ? 1 : 0;
+    return (c.submits.length || (c.attachments && c.attachments.length) || c.actions.length) ? 1 : 0;
+});
+// The next action from the page (a mirror button's or a field key's canvas target name), or -1.
+EM_JS(int, js_take_action, (char* out, int cap), {
+    if (!Module.chat.actions.length) return -1;
+    var t = Module.chat.actions.shift();
+    stringToUTF8(t, out, cap);
+    return lengthBytesUTF8(t);
+});
+// The page's fields ({"conv-filter": text, "new-conv-title": text}) as JSON when they changed since the last take, else -1.
+EM_JS(int, js_take_fields, (char* out, int cap), {
+    if (!Module.chat.fieldsChanged) return -1;
+    Module.chat.fieldsChanged = false;
+    var t = JSON.stringify(Module.chat.fields);
+    stringToUTF8(t, out, cap);
+    return lengthBytesUTF8(t);
+});
+// The mirror's keyboard focus (a target name, "" none) when it changed, else -1.
+EM_JS(int, js_take_focus, (char* out, int cap), {
+    if (!Module.chat.focusChanged) return -1;
+    Module.chat.focusChanged = false;
+    stringToUTF8(Module.chat.focus, out, cap);
+    return lengthBytesUTF8(Module.chat.focus);
+});
+// A page field laid over the canvas like the composer (#conv-filter, #new-conv-title).
+EM_JS(void, js_field_layout, (const char* id, double x, double y, double w, double h, int visible, int focus, int clear), {
+    var f = document.getElementById(UTF8ToString(id));
+    if (!f) return;
+    if (clear) { f.value = ""; Module.chat.fields[f.id] = ""; }
+    var d = visible ? "block" : "none";
+    if (f.style.display !== d) {
+        // A field that goes while it has the keyboard focus hands it to the composer.
+        if (!visible && document.activeElement === f) { var c = document.getElementById("composer"); if (c) setTimeout(function () { c.focus(); }, 0); }
+        f.style.display = d;
+    }
+    var px = function (v) { return Math.round(v) + "px"; };
+    if (f.style.left !== px(x)) f.style.left = px(x);
+    if (f.style.top !== px(y)) f.style.top = px(y);
+    if (f.style.width !== px(w)) f.style.width = px(w);
+    if (f.style.height !== px(h)) f.style.height = px(h);
+    if (focus && visible) f.focus();
 });
 EM_JS(int, js_take_typing, (), { var t = Module.chat.typing ? 1 : 0; Module.chat.typing = false; return t; });
 EM_JS(void, js_pick_file, (), { var f = document.getElementById("attach"); if (f) f.click(); });
@@ -137,7 +231,8 @@ EM_JS(int, js_take_attachment, (char* out, int cap), {
 
 EM_JS(void, mirror_clear_log, (const char* title), {
     var log = document.getElementById("chat-log");
-    if (log) log.textContent = "";
+    if (log) { log.textContent = ""; log.current = null; log.tabIndex = 0; }
+    Module.chat.timeEls = {};
     var t = document.getElementById("chat-title");
     if (t) t.textContent = UTF8ToString(title);
 });
@@ -152,16 +247,31 @@ EM_JS(void, mirror_feed, (const char* json), {
     var key = JSON.stringify(data.items);
     if (list.dataset.key === key) return;
     list.dataset.key = key;
-    list.textContent = "";
-    data.items.forEach(function (it) {
-        var li = document.createElement("li");
-        var b = document.createElement("button");
-        b.dataset.notificationId = it.id;
-        b.dataset.read = it.read ? "true" : "false";
-        b.textContent = it.title + (it.body ? " - " + it.body : "") + (it.read ? "" : " (unread)");
-        b.addEventListener("click", function () { Module.chat.feedClicks = (Module.chat.feedClicks || []).concat([it.id]); Module.chat.wake = 3; });
-        li.appendChild(b);
-        list.appendChild(li);
+    Module.chat.rebuild(list, function () {
+        data.items.forEach(function (it) {
+            var li = document.createElement("li");
+            var add = function (target, label) {
+                var b = document.createElement("button");
+                b.type = "button";
+                b.dataset.target = target;
+                b.textContent = label;
+                li.appendChild(b);
+                return b;
+            };
+            // The item itself: a click marks it read (its canvas card while read).
+            var b = add(it.read ? "feed-item:" + it.id : "mark-read:" + it.id, it.title + (it.body ? " - " + it.body : "") + (it.read ? "" : " (unread)"));
+            b.dataset.notificationId = it.id;
+            b.dataset.focusKey = "notification:" + it.id;
+            b.dataset.read = it.read ? "true" : "false";
+            var time = document.createElement("time");
+            time.dateTime = new Date(it.at).toISOString();
+            time.title = time.dataset.full = it.full;
+            time.textContent = it.when;
+            li.append(" ", time, " ");
+            if (it.action) add("feed-action:" + it.id, it.action);
+            add("archive:" + it.id, "Archive");
+            list.appendChild(li);
+        });
     });
 });
 EM_JS(void, mirror_conversations, (const char* json), {
@@ -170,25 +280,57 @@ EM_JS(void, mirror_conversations, (const char* json), {
     var text = UTF8ToString(json);
     if (list.dataset.key === text) return;
     list.dataset.key = text;
-    list.textContent = "";
-    JSON.parse(text).forEach(function (c) {
-        var li = document.createElement("li");
-        var b = document.createElement("button");
-        b.dataset.conversationId = c.id;
-        b.dataset.unread = String(c.unread);
-        b.textContent = c.title + (c.unread ? " (" + c.unread + " unread)" : "") + (c.current ? " (open)" : "");
-        b.addEventListener("click", function () { Module.chat.convClicks = (Module.chat.convClicks || []).concat([c.id]); Module.chat.wake = 3; });
-        li.appendChild(b);
-        list.appendChild(li);
+    Module.chat.rebuild(list, function () {
+        JSON.parse(text).forEach(function (c) {
+            var li = document.createElement("li");
+            var b = document.createElement("button");
+            b.type = "button";
+            b.dataset.target = "conv:" + c.id;
+            b.dataset.conversationId = c.id;
+            b.dataset.unread = String(c.unread);
+            b.textContent = c.title + (c.unread ? " (" + c.unread + " unread)" : "") + (c.current ? " (open)" : "");
+            if (c.current) b.setAttribute("aria-current", "true");
+            li.appendChild(b);
+            list.appendChild(li);
+        });
     });
 });
-EM_JS(int, js_take_click, (int which, char* out, int cap), {
-    var q = which ? Module.chat.convClicks : Module.chat.feedClicks;
-    if (!q || !q.length) return -1;
-    var id = q.shift();
-    stringToUTF8(id, out, cap);
-    return lengthBytesUTF8(id);
+// The New conversation dialog's mirror (#new-conv): shown while the canvas shows the picker.
+EM_JS(void, mirror_picker, (const char* json), {
+    var box = document.getElementById("new-conv"), people = document.getElementById("new-conv-people");
+    if (!box || !people) return;
+    var d = JSON.parse(UTF8ToString(json));
+    if (!d.open) {
+        if (!box.hidden) {
+            var inside = box.contains(document.activeElement);
+            box.hidden = true;
+            if (inside) document.getElementById("new-conv-open").focus();
+        }
+        return;
+    }
+    box.hidden = false;
+    var st = document.getElementById("new-conv-status");
+    if (st.textContent !== d.status) st.textContent = d.status;
+    var create = box.querySelector('[data-target="create-conversation"]');
+    create.setAttribute("aria-disabled", d.canCreate ? "false" : "true");
+    var key = JSON.stringify(d.people);
+    if (people.dataset.key === key) return;
+    people.dataset.key = key;
+    Module.chat.rebuild(people, function () {
+        d.people.forEach(function (p) {
+            var li = document.createElement("li");
+            var b = document.createElement("button");
+            b.type = "button";
+            b.dataset.target = "pick:" + p.id;
+            b.dataset.userId = p.id;
+            b.setAttribute("aria-pressed", p.picked ? "true" : "false");
+            b.textContent = p.name;
+            li.appendChild(b);
+            people.appendChild(li);
+        });
+    });
 });
+EM_JS(void, js_focus_composer, (), { var c = document.getElementById("composer"); if (c) c.focus(); });
 EM_JS(void, js_open_url, (const char* url), {
     var u = UTF8ToString(url);
     if (u.indexOf("http://") === 0 || u.indexOf("https://") === 0 || u.charAt(0) === "/") window.open(u, "_blank", "noopener");
@@ -284,14 +426,67 @@ EM_JS(void, js_copy_text, (const char* text), {
 });
 EM_JS(int, canvas_height, (), { return Module.canvas.height; });
 
+// The mirror's relative times move on like the canvas's: the last hour's every minute, all of
+// them when the local day changes ("14:05" becomes "Yesterday").
+void refresh_times(App& a, int64_t wall) {
+    const int64_t day = ui::theme::local_day(wall);
+    auto update = [&](const std::string& id, int64_t at) {
+        const std::string when = ui::theme::format_relative(at, wall);
+        std::string& shown = a.time_labels[id];
+        if (shown != when) {
+            shown = when;
+            mirror_time(id.c_str(), when.c_str());
+        }
+    };
+    if (day != a.times_day) {
+        a.times_day = day;
+        for (const auto& [id, at] : a.times_at) update(id, at);
+    }
+    for (auto it = a.recent_times.begin(); it != a.recent_times.end();) {
+        update(it->second, it->first);
+        it = wall - it->first >= 3600000 ? a.recent_times.erase(it) : std::next(it);  // "14:05" from now on
+    }
+}
+
+// What the mirror shows of the view's own state (the filtered conversation list, the New
+// conversation dialog): compared with what it last showed, after every drawn frame.
+void sync_view_mirror(App& a) {
+    nlohmann::json convs = nlohmann::json::array();
+    for (const chat::ConversationSummary* cs : ui::filtered_conversations(*a.session, a.view))
+        convs.push_back({{"id", cs->id}, {"title", cs->title}, {"unread", cs->unread}, {"current", cs->id == a.session->current_id()}});
+    const ui::NewConversationState& pk = a.view.picker;
+    nlohmann::json picker{{"open", pk.open}};
+    if (pk.open) {
+        nlohmann::json people = nlohmann::json::array();
+        for (const auto& c : a.session->contacts()) people.push_back({{"id", c.id}, {"name", c.name}, {"picked", pk.picked.count(c.id) > 0}});
+        std::string status = a.session->contacts_loading()        ? "Loading people..."
+                             : !a.session->contacts_error().empty() ? a.session->contacts_error()
+                             : !a.session->create_error().empty()   ? a.session->create_error()
+                             : a.session->creating()                ? "Creating..."
+                                                                    : std::to_string(pk.picked.size()) + " picked";
+        picker = {{"open", true}, {"people", people}, {"status", status}, {"canCreate", !pk.picked.empty() && !a.session->creating()}};
+    }
+    std::string key = convs.dump();
+    key += '\n';
+    key += picker.dump();
+    if (key == a.mirrored_view) return;
+    a.mirrored_view = key;
+    mirror_conversations(convs.dump().c_str());
+    mirror_picker(picker.dump().c_str());
+}
+
 void sync_mirror(App& a) {
     if (a.mirrored_conversation != a.session->current_id()) {
         a.mirrored_conversation = a.session->current_id();
         a.mirrored.clear();
         a.mirrored_version = 0;
         a.mirrored_last_seq = 0;
+        a.time_labels.clear();
+        a.recent_times.clear();
+        a.times_at.clear();
         mirror_clear_log(a.session->title().c_str());
     }
+    const int64_t wall = static_cast<int64_t>(js_date_now());
     // Only what changed: messages appended since the last look (a live message costs the same in
     // a conversation of 100,000 as in one of 100); a page of older ones or a filled gap walks all.
     const chat::Conversation& conv = a.session->conversation();
@@ -302,10 +497,17 @@ void sync_mirror(App& a) {
         if (a.mirrored.size() + fresh.size() != conv.stored_count()) fresh = conv.stored_after(0);
         for (const chat::Message* m : fresh) {
             if (!a.mirrored.insert(m->messageId).second) continue;
-            mirror_append(m->messageId.c_str(), m->senderId.c_str(), m->text.c_str());
+            const std::string when = ui::theme::format_relative(m->createdAtMs, wall);
+            mirror_append(m->messageId.c_str(), static_cast<double>(m->seq), m->senderId.c_str(), m->text.c_str(),
+                          static_cast<double>(m->createdAtMs), when.c_str(), ui::theme::format_full(m->createdAtMs).c_str(),
+                          m->attachment ? m->attachment->name.c_str() : "");
+            a.time_labels[m->messageId] = when;
+            a.times_at[m->messageId] = m->createdAtMs;
+            if (wall - m->createdAtMs < 3600000) a.recent_times.emplace(m->createdAtMs, m->messageId);
         }
         a.mirrored_last_seq = conv.last_seq();
     }
+    refresh_times(a, wall);
     const auto& c = a.session->connection();
     std::string status = a.session->phase() == chat::Phase::Failed ? "error: " + a.session->error()
                          : !a.session->panel_open()                 ? "closed"
@@ -330,22 +532,24 @@ void sync_mirror(App& a) {
                              {"state", m->state == chat::SendState::Failed ? "failed" : "pending"}, {"error", m->error}});
         mirror_local(local.dump().c_str());
     }
-    nlohmann::json convs = nlohmann::json::array();
-    for (const auto& cs : a.session->conversations())
-        convs.push_back({{"id", cs.id}, {"title", cs.title}, {"unread", cs.unread}, {"current", cs.id == a.session->current_id()}});
-    mirror_conversations(convs.dump().c_str());
+    sync_view_mirror(a);
     if (a.center) {
         nlohmann::json items = nlohmann::json::array();
         for (const notify::Item* it : a.center->feed().ordered())
-            items.push_back({{"id", it->id}, {"title", it->title}, {"body", it->body}, {"read", it->read}});
+            items.push_back({{"id", it->id}, {"title", it->title}, {"body", it->body}, {"read", it->read},
+                             {"action", it->actionLabel},
+                             {"at", it->createdAt}, {"when", ui::theme::format_relative(it->createdAt, wall)},
+                             {"full", ui::theme::format_full(it->createdAt)}});
         mirror_feed(nlohmann::json{{"unread", a.center->feed().unread()}, {"items", items}}.dump().c_str());
     }
 }
 
-std::string take_click(int which) {
-    std::string buf(512, '\0');
-    const int n = js_take_click(which, buf.data(), static_cast<int>(buf.size()));
-    if (n < 0) return {};
+// A string the page hands over through `take` (-1: nothing).
+template <typename Take>
+std::optional<std::string> take_string(Take take, std::size_t cap) {
+    std::string buf(cap, '\0');
+    const int n = take(buf.data(), static_cast<int>(buf.size()));
+    if (n < 0) return std::nullopt;
     buf.resize(std::min<std::size_t>(static_cast<std::size_t>(n), buf.size() - 1));
     return buf;
 }
@@ -487,16 +691,61 @@ void take_attachments(App& a) {
     }
 }
 
+// What the view and the feed asked the platform for: a clipboard write, a link to open (in-app
+// links navigate inside the panel).
+void flush_requests(App& a) {
+    if (!a.view.copy_request.empty()) {
+        js_copy_text(a.view.copy_request.c_str());
+        a.view.copy_request.clear();
+    }
+    for (std::string* url : {&a.view.open_url, &a.feed.open_url})
+        if (!url->empty()) {
+            // In-app actions ("app:conversation/<id>") navigate inside the panel; others open a tab.
+            if (url->rfind("app:conversation/", 0) == 0) {
+                a.session->open_conversation(url->substr(17));
+                a.feed.open = false;
+            } else {
+                js_open_url(url->c_str());
+            }
+            url->clear();
+        }
+}
+
 void frame() {
     App& a = *g_app;
     if (!a.session) return;  // config.json still loading
     if (js_has_input()) {  // a cheap check first: the takes below allocate buffers
         take_submits(a);
         take_attachments(a);
-        // Clicks on the accessible mirror's buttons (keyboard and screen-reader users) act like the canvas.
-        for (std::string id = take_click(1); !id.empty(); id = take_click(1)) a.session->open_conversation(id);
-        if (a.center)
-            for (std::string id = take_click(0); !id.empty(); id = take_click(0)) a.center->mark_read(id);
+        // The accessible mirror's buttons and the fields' keys (keyboard and screen-reader users)
+        // do what the canvas items of the same name do.
+        while (auto name = take_string(js_take_action, 1024)) {
+            bool done = false;
+            if (a.center && (ui::is_feed_target(*name) || *name == "escape")) done = ui::feed_action(*a.center, a.feed, *name);
+            if (!done) ui::chat_action(*a.session, a.view, *name);
+            a.dirty = true;
+        }
+        flush_requests(a);  // a copy or a new window: still inside the click that asked (user gesture)
+    }
+    if (auto fields = take_string(js_take_fields, 4096)) {
+        const auto j = wps::parse_json_bounded(*fields);
+        a.view.conv_filter = wps::string_or(j, "conv-filter");
+        a.view.picker.title = wps::string_or(j, "new-conv-title");
+        a.dirty = true;
+    }
+    if (auto focus = take_string(js_take_focus, 1024)) {
+        a.view.focus = a.feed.focus = *focus;
+        // The focus entering the feed's items opens the feed (its ring needs the card drawn);
+        // leaving them closes it again if that is what opened it.
+        const bool in_feed = ui::is_feed_target(*focus) && *focus != "bell";
+        if (in_feed && !a.feed.open) {
+            a.feed.open = true;
+            a.feed_opened_by_focus = true;
+        } else if (!in_feed && a.feed_opened_by_focus) {
+            a.feed.open = false;
+            a.feed_opened_by_focus = false;
+        }
+        a.frames_left = std::max(a.frames_left, 2);
     }
     if (js_take_typing()) a.session->typing();
     // Browser hints for the client: network up/down, page shown again.
@@ -584,6 +833,8 @@ void frame() {
         ui::draw_feed(*a.center, a.feed, io.DisplaySize.x, io.DisplaySize.y, a.sched.now_ms(), a.view.wall_ms);
         ui::draw_toasts(*a.center, a.feed, io.DisplaySize.x, io.DisplaySize.y, a.sched.now_ms(), a.view.wall_ms);
     }
+    // The keyboard focus (held by the accessible mirror) shown on the canvas item it stands for.
+    ui::draw_focus_ring(a.view.focus, a.view.light, dpr);
     ImGui::Render();
     glViewport(0, 0, static_cast<int>(io.DisplaySize.x), static_cast<int>(io.DisplaySize.y));
     {
@@ -607,25 +858,11 @@ void frame() {
         js_publish_targets(t.dump().c_str());
     }
     js_report_scroll(a.view.scroll_y / dpr, a.view.scroll_max / dpr, a.view.rows_drawn, ImGui::GetIO().KeyCtrl ? 1 : 0);
-    for (std::string* url : {&a.view.open_url, &a.feed.open_url})
-        if (!url->empty()) {
-            // In-app actions ("app:conversation/<id>") navigate inside the panel; others open a tab.
-            if (url->rfind("app:conversation/", 0) == 0) {
-                a.session->open_conversation(url->substr(17));
-                a.feed.open = false;
-            } else {
-                js_open_url(url->c_str());
-            }
-            url->clear();
-        }
     // The feed panel floats over the history; the page's composer would cover it on short screens.
     if (a.feed.open) a.view.composer_visible = false;
     // Clipboard writes, new windows and the file picker need the user's gesture: done in the frame
     // that saw the click, which the page runs inside the mouseup/touchend (see chat_frame_now).
-    if (!a.view.copy_request.empty()) {
-        js_copy_text(a.view.copy_request.c_str());
-        a.view.copy_request.clear();
-    }
+    flush_requests(a);
     if (a.view.send_request) {
         js_submit_composer();  // the send button: what Enter does in the composer
         a.view.send_request = false;
@@ -635,10 +872,23 @@ void frame() {
         a.view.pick_file = false;
     }
     // The composer textarea follows the panel's layout (CSS px = device px / dpr).
-    const bool focus = a.view.composer_visible && !a.composer_focused_once;
+    const bool focus = a.view.composer_visible && (!a.composer_focused_once || a.view.focus_composer);
     if (focus) a.composer_focused_once = true;
+    a.view.focus_composer = false;
     js_composer_layout(a.view.composer_x / dpr, a.view.composer_y / dpr, a.view.composer_w / dpr, a.view.composer_h / dpr,
                        a.view.composer_visible ? 1 : 0, focus ? 1 : 0);
+    // The filter and the new conversation's title: page fields over their places on the canvas.
+    // The title field, shown for a picker just opened: empty, and it takes the keyboard.
+    const bool picker_opened = a.view.title_field.visible && !a.picker_was_open;
+    a.picker_was_open = a.view.title_field.visible;
+    if (picker_opened) a.view.picker.title.clear();
+    for (const auto& [id, f] : {std::pair<const char*, const ui::PageField&>{"conv-filter", a.view.filter_field},
+                                std::pair<const char*, const ui::PageField&>{"new-conv-title", a.view.title_field}}) {
+        const bool title = std::string(id) == "new-conv-title";
+        js_field_layout(id, f.x / dpr, f.y / dpr, f.w / dpr, f.h / dpr, f.visible && !a.feed.open ? 1 : 0,
+                        title && picker_opened ? 1 : 0, title && picker_opened ? 1 : 0);
+    }
+    sync_view_mirror(a);
     if (ImGui::GetIO().WantTextInput) a.frames_left = std::max(a.frames_left, 1);
 }
 

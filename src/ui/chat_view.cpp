@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <optional>
 
 namespace ui {
 
@@ -154,6 +155,42 @@ void badge(ImDrawList* dl, ImVec2 right_centre, uint64_t n, float scale) {
     dl->AddText(ImVec2(a.x + (w - ts.x) * 0.5f, a.y + (h - ts.y) * 0.5f), ImGui::ColorConvertFloat4ToU32(pal().on_badge), label);
 }
 
+// The page's text field over this frame's next item (a frame-coloured backdrop until it is placed).
+void page_field(PageField& f, const char* name, float width, float scale) {
+    ImGui::Dummy(ImVec2(width, ImGui::GetFrameHeight() + 2 * scale));
+    const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+    ImGui::GetWindowDrawList()->AddRectFilled(a, b, ImGui::GetColorU32(ImGuiCol_FrameBg), ImGui::GetStyle().FrameRounding);
+    f = PageField{a.x, a.y, b.x - a.x, b.y - a.y, true};
+    target(name);
+}
+
+void open_picker(chat::ChatSession& s, ChatViewState& st) {
+    st.picker = NewConversationState{};
+    st.picker.open = true;
+    st.picker.created_seen = s.created_count();
+    s.load_contacts();
+}
+
+void create_from_picker(chat::ChatSession& s, ChatViewState& st) {
+    const NewConversationState& pk = st.picker;
+    std::vector<std::string> members;
+    for (const auto& c : s.contacts())
+        if (pk.picked.count(c.id)) members.push_back(c.id);
+    std::string title = pk.title;
+    const auto blank = title.find_first_not_of(" \t\r\n");
+    title = blank == std::string::npos ? default_title(s, pk) : title;
+    s.create_conversation(title, members);
+}
+
+// An icon button the width of its frame height (the "+" of New conversation).
+bool plus_button(float scale) {
+    (void)scale;
+    const bool hit = ImGui::Button(theme::icon::kPlus, ImVec2(ImGui::GetFrameHeight(), 0));
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("New conversation");
+    target("new-conversation");
+    return hit;
+}
+
 void conversation_list(chat::ChatSession& s, ChatViewState& st, float width, int64_t wall_ms) {
     const theme::Palette& p = pal();
     ImGui::PushStyleColor(ImGuiCol_ChildBg, p.surface);
@@ -161,16 +198,29 @@ void conversation_list(chat::ChatSession& s, ChatViewState& st, float width, int
     ImGui::BeginChild("conversations", ImVec2(width, 0), true);
     ImGui::PopStyleColor(2);
     {
+        // "Conversations" and, at the right, New conversation.
         const float size = theme::kTypeSmall * st.scale;
-        text_port().draw(ImGui::GetWindowDrawList(), ImGui::GetCursorScreenPos(), "Conversations", size,
+        const ImVec2 at = ImGui::GetCursorScreenPos();
+        const float lh = text_port().measure("Conversations", size, 0).y;
+        text_port().draw(ImGui::GetWindowDrawList(), ImVec2(at.x, at.y + (ImGui::GetFrameHeight() - lh) * 0.5f), "Conversations", size,
                          ImGui::ColorConvertFloat4ToU32(p.muted), 0);
-        ImGui::Dummy(ImVec2(1, text_port().measure("Conversations", size, 0).y));
+        ImGui::Dummy(ImVec2(1, ImGui::GetFrameHeight()));
+        ImGui::SameLine(ImGui::GetWindowContentRegionMax().x - ImGui::GetFrameHeight());
+        if (plus_button(st.scale)) open_picker(s, st);
     }
+    if (s.conversations().size() > kFilterAfter) page_field(st.filter_field, "conv-filter", ImGui::GetContentRegionAvail().x, st.scale);
     const float small = theme::kTypeSmall * st.scale;
     const float size = ImGui::GetFontSize();
     const float avatar = 30 * st.scale;
     const float row_h = std::max(avatar, size + text_port().measure("Ag", small, 0).y + 2 * st.scale) + theme::kSpaceSm * st.scale;
-    for (const auto& c : s.conversations()) {
+    const auto shown = filtered_conversations(s, st);
+    if (shown.empty() && !s.conversations().empty()) {
+        ImGui::Dummy(ImVec2(1, theme::kSpaceSm * st.scale));
+        ImGui::TextDisabled("No conversation matches.");
+        target("conv-filter-empty");
+    }
+    for (const chat::ConversationSummary* cp : shown) {
+        const chat::ConversationSummary& c = *cp;
         ImGui::PushID(c.id.c_str());
         const bool selected = c.id == s.current_id();
         const ImVec2 start = ImGui::GetCursorScreenPos();
@@ -179,9 +229,14 @@ void conversation_list(chat::ChatSession& s, ChatViewState& st, float width, int
         if (ImGui::Selectable("##row", selected, 0, ImVec2(0, row_h))) {
             s.open_conversation(c.id);
             st.history.jump_to_bottom = true;
+            st.picker.open = false;
         }
         ImGui::PopStyleVar();
         target("conv:" + c.id);
+        if (st.focus == "conv:" + c.id && st.focus_shown != st.focus) {
+            ImGui::SetScrollHereY(0.5f);  // the keyboard focus is here: bring it into view
+            st.focus_shown = st.focus;
+        }
         ImDrawList* dl = ImGui::GetWindowDrawList();
         const float pad = theme::kSpaceXs * st.scale;
         ImGui::SetCursorScreenPos(ImVec2(start.x + pad, start.y + (row_h - avatar) * 0.5f));
@@ -213,20 +268,211 @@ void conversation_list(chat::ChatSession& s, ChatViewState& st, float width, int
     ImGui::EndChild();
 }
 
+// "New conversation": a title (the page's field), the people to pick, Create and Cancel. It
+// takes the place of the history and the composer while open.
+void draw_picker(chat::ChatSession& s, ChatViewState& st) {
+    const theme::Palette& p = pal();
+    NewConversationState& pk = st.picker;
+    const float sc = st.scale;
+    const float size = ImGui::GetFontSize();
+    {
+        const ImVec2 at = ImGui::GetCursorScreenPos();
+        bold_text(ImGui::GetWindowDrawList(), at, "New conversation", theme::kTypeTitle * sc, ImGui::ColorConvertFloat4ToU32(p.text), sc);
+        ImGui::Dummy(ImVec2(1, text_port().measure("New conversation", theme::kTypeTitle * sc, 0).y + theme::kSpaceSm * sc));
+    }
+    ImGui::TextDisabled("Title (optional)");
+    page_field(st.title_field, "new-conversation-title", std::min(ImGui::GetContentRegionAvail().x, 420 * sc), sc);
+    if (pk.title.find_first_not_of(" \t\r\n") == std::string::npos && !pk.picked.empty())
+        text_ellipsized("Named after the people: " + default_title(s, pk), ImGui::GetContentRegionAvail().x, ImGui::GetColorU32(ImGuiCol_TextDisabled));
+    ImGui::Dummy(ImVec2(1, theme::kSpaceXs * sc));
+    ImGui::TextDisabled("People");
+    const float footer = ImGui::GetFrameHeightWithSpacing() * 2.5f;
+    ImGui::PushStyleColor(ImGuiCol_ChildBg, p.surface);
+    ImGui::BeginChild("people", ImVec2(0, -footer), false);
+    ImGui::PopStyleColor();
+    if (s.contacts_loading()) {
+        ImGui::TextDisabled("Loading people...");
+        target("contacts-loading");
+    } else if (!s.contacts_error().empty()) {
+        text_wrapped(s.contacts_error(), ImGui::GetContentRegionAvail().x, ImGui::ColorConvertFloat4ToU32(p.danger));
+        const std::string again = std::string(theme::icon::kRetry) + "  Try again";
+        if (ImGui::Button(again.c_str())) s.load_contacts();
+        target("contacts-retry");
+    } else if (s.contacts().empty()) {
+        ImGui::TextWrapped("Nobody to add yet: people you share a conversation or a team with are listed here.");
+        target("contacts-empty");
+    }
+    const float avatar = 26 * sc;
+    const float row_h = std::max(avatar, size) + theme::kSpaceXs * sc;
+    for (const chat::Contact& c : s.contacts()) {
+        if (s.contacts_loading()) break;
+        ImGui::PushID(c.id.c_str());
+        const bool on = pk.picked.count(c.id) > 0;
+        const ImVec2 start = ImGui::GetCursorScreenPos();
+        if (ImGui::Selectable("##pick", on, ImGuiSelectableFlags_DontClosePopups, ImVec2(0, row_h))) {
+            if (on) pk.picked.erase(c.id);
+            else pk.picked.insert(c.id);
+        }
+        target("pick:" + c.id);
+        if (st.focus == "pick:" + c.id && st.focus_shown != st.focus) {
+            ImGui::SetScrollHereY(0.5f);
+            st.focus_shown = st.focus;
+        }
+        ImDrawList* dl = ImGui::GetWindowDrawList();
+        // A check box, the avatar and the name (user content: the text port draws it).
+        const float box = size * 0.9f, pad = theme::kSpaceXs * sc;
+        const ImVec2 b0(start.x + pad, start.y + (row_h - box) * 0.5f), b1(b0.x + box, b0.y + box);
+        if (on) {
+            dl->AddRectFilled(b0, b1, ImGui::ColorConvertFloat4ToU32(p.accent), theme::kRadiusSm * sc);
+            dl->AddText(ImVec2(b0.x + (box - ImGui::CalcTextSize(theme::icon::kCheck).x) * 0.5f, b0.y - 1 * sc),
+                        ImGui::ColorConvertFloat4ToU32(p.on_accent), theme::icon::kCheck);
+        } else {
+            dl->AddRect(b0, b1, ImGui::ColorConvertFloat4ToU32(p.muted), theme::kRadiusSm * sc, 0, 1.5f * sc);
+        }
+        ImGui::SetCursorScreenPos(ImVec2(b1.x + theme::kSpaceSm * sc, start.y + (row_h - avatar) * 0.5f));
+        theme::avatar(c.id, c.name, avatar);
+        const float x = b1.x + theme::kSpaceSm * 2 * sc + avatar;
+        const std::string name = text_port().ellipsize(c.name, size, std::max(20.0f, start.x + ImGui::GetContentRegionAvail().x - x));
+        text_port().draw(dl, ImVec2(x, start.y + (row_h - text_port().measure(name, size, 0).y) * 0.5f), name, size,
+                         ImGui::ColorConvertFloat4ToU32(p.text), 0);
+        ImGui::SetCursorScreenPos(ImVec2(start.x, start.y + row_h + ImGui::GetStyle().ItemSpacing.y));
+        ImGui::Dummy(ImVec2(0, 0));
+        ImGui::SetCursorScreenPos(ImVec2(start.x, start.y + row_h + ImGui::GetStyle().ItemSpacing.y));
+        ImGui::PopID();
+    }
+    ImGui::EndChild();
+    if (!s.create_error().empty()) text_ellipsized(s.create_error(), ImGui::GetContentRegionAvail().x, ImGui::ColorConvertFloat4ToU32(p.danger));
+    else if (s.creating()) ImGui::TextDisabled("Creating...");
+    else ImGui::TextDisabled("%zu picked", pk.picked.size());
+    const bool can = !pk.picked.empty() && !s.creating();
+    ImGui::BeginDisabled(!can);
+    ImGui::PushStyleColor(ImGuiCol_Button, p.accent);
+    ImGui::PushStyleColor(ImGuiCol_ButtonHovered, p.accent);
+    ImGui::PushStyleColor(ImGuiCol_Text, p.on_accent);
+    const bool create = ImGui::Button("Create");
+    ImGui::PopStyleColor(3);
+    ImGui::EndDisabled();
+    target("create-conversation");
+    ImGui::SameLine();
+    const bool cancel = ImGui::Button("Cancel");
+    target("cancel-new-conversation");
+    if (create && can) create_from_picker(s, st);
+    if (cancel) pk = NewConversationState{};
+}
+
 // Previous/next conversation in the list's order (Alt+Up/Down).
 void step_conversation(chat::ChatSession& s, ChatViewState& st, int dir) {
-    const auto& list = s.conversations();
-    if (list.size() < 2 || dir == 0) return;
+    const auto list = filtered_conversations(s, st);  // the filter narrows what Alt+Up/Down walks
+    if (list.empty() || dir == 0) return;
     std::size_t i = 0;
-    while (i < list.size() && list[i].id != s.current_id()) ++i;
-    if (i == list.size()) i = 0;
-    const std::size_t next = dir < 0 ? (i == 0 ? 0 : i - 1) : std::min(list.size() - 1, i + 1);
+    while (i < list.size() && list[i]->id != s.current_id()) ++i;
+    std::size_t next;
+    if (i == list.size()) next = dir < 0 ? list.size() - 1 : 0;  // the open one is filtered out: enter the list
+    else next = dir < 0 ? (i == 0 ? 0 : i - 1) : std::min(list.size() - 1, i + 1);
     if (next == i) return;
-    s.open_conversation(list[next].id);
+    s.open_conversation(list[next]->id);
     st.history.jump_to_bottom = true;
 }
 
+const chat::Message* find_message(const chat::ChatSession& s, const std::string& key) {
+    const chat::Conversation& conv = s.conversation();
+    if (key.rfind("local:", 0) == 0) return conv.find_local(key.substr(6));
+    for (const chat::Message* m : conv.stored_after(0))
+        if (m->messageId == key) return m;
+    return nullptr;
+}
+
 } // namespace
+
+std::vector<const chat::ConversationSummary*> filtered_conversations(const chat::ChatSession& s, const ChatViewState& st) {
+    std::vector<const chat::ConversationSummary*> out;
+    const auto& all = s.conversations();
+    out.reserve(all.size());
+    const bool filter = all.size() > kFilterAfter && !st.conv_filter.empty();
+    const std::string query = filter ? fold_case(st.conv_filter) : std::string();
+    for (const auto& c : all)
+        if (!filter || fold_case(c.title).find(query) != std::string::npos) out.push_back(&c);
+    return out;
+}
+
+std::string default_title(const chat::ChatSession& s, const NewConversationState& picker) {
+    std::string t;
+    for (const auto& c : s.contacts())
+        if (picker.picked.count(c.id)) t += (t.empty() ? "" : ", ") + c.name;
+    constexpr std::size_t kMax = 200;  // the server's limit, in bytes
+    if (t.size() > kMax) t = t.substr(0, grapheme_safe_cut(t, kMax - 3)) + "\xe2\x80\xa6";
+    return t;
+}
+
+bool chat_action(chat::ChatSession& s, ChatViewState& st, const std::string& name) {
+    const auto rest = [&](const char* prefix) -> std::optional<std::string> {
+        const std::size_t n = std::char_traits<char>::length(prefix);
+        if (name.size() > n && name.compare(0, n, prefix) == 0) return name.substr(n);
+        return std::nullopt;
+    };
+    if (auto id = rest("conv:")) {
+        s.open_conversation(*id);
+        st.history.jump_to_bottom = true;
+        st.picker.open = false;
+    } else if (name == "new-conversation") {
+        open_picker(s, st);
+    } else if (name == "cancel-new-conversation") {
+        st.picker = NewConversationState{};
+    } else if (auto uid = rest("pick:")) {
+        if (!st.picker.open) return false;
+        if (!st.picker.picked.erase(*uid)) st.picker.picked.insert(*uid);
+    } else if (name == "create-conversation") {
+        if (!st.picker.open) return false;
+        create_from_picker(s, st);
+    } else if (name == "contacts-retry") {
+        s.load_contacts();
+    } else if (auto key = rest("copy:")) {
+        const chat::Message* m = find_message(s, *key);
+        if (!m || m->text.empty()) return false;
+        st.copy_request = m->text;
+    } else if (auto k2 = rest("attachment:"); k2 || rest("thumb:")) {
+        const chat::Message* m = find_message(s, k2 ? *k2 : *rest("thumb:"));
+        if (!m || !m->attachment) return false;
+        st.open_url = m->attachment->url;
+    } else if (auto cmid = rest("retry:")) {
+        s.retry(*cmid);
+    } else if (name == "retry-all") {
+        s.retry_all();
+    } else if (name == "retry-start") {
+        s.retry_start();
+    } else if (name == "retry-history") {
+        s.open_conversation(s.current_id());
+    } else if (name == "jump-down") {
+        st.history.jump_to_bottom = true;
+    } else if (name == "close-chat") {
+        s.close_panel();
+    } else if (name == "open-chat") {
+        s.open_panel();
+        st.history.jump_to_bottom = true;
+    } else if (name == "escape") {
+        if (!st.picker.open) return false;
+        st.picker = NewConversationState{};
+    } else {
+        return false;
+    }
+    return true;
+}
+
+bool draw_focus_ring(const std::string& focus, bool light, float scale) {
+    if (focus.empty()) return false;
+    std::optional<Target> t;
+    for (const auto& x : targets())
+        if (x.name == focus) t = x;  // the last drawn by that name (the one on top)
+    if (!t && focus.rfind("conv:", 0) == 0)
+        for (const auto& x : targets())
+            if (x.name == "conv-picker") t = x;  // narrow layout: the conversation picker stands for its items
+    if (!t) return false;
+    const float gap = 2 * scale, thick = 2 * scale;
+    const ImVec2 a(t->x - gap - thick * 0.5f, t->y - gap - thick * 0.5f), b(t->x + t->w + gap + thick * 0.5f, t->y + t->h + gap + thick * 0.5f);
+    ImGui::GetForegroundDrawList()->AddRect(a, b, ImGui::ColorConvertFloat4ToU32(theme::palette(light).focus), theme::kRadiusSm * scale, 0, thick);
+    target_rect("focus-ring", a.x, a.y, b.x, b.y);
+    return true;
+}
 
 void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, float w, float h, uint64_t now_ms,
                      const std::function<void()>& header_extra) {
@@ -236,7 +482,15 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
                  ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoMove |
                      ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoBringToFrontOnFocus | ImGuiWindowFlags_NoScrollbar);
     st.composer_visible = false;
+    st.filter_field.visible = false;
+    st.title_field.visible = false;
     st.rows_drawn = 0;
+    if (st.picker.open && s.created_count() != st.picker.created_seen) {
+        // The conversation was created and opened: back to the messages, writing.
+        st.picker = NewConversationState{};
+        st.history.jump_to_bottom = true;
+        st.focus_composer = true;
+    }
 
     // Header: conversation, me (when there is room), bell and open/close at the right edge.
     const bool wide = w / st.scale >= 640;
@@ -325,29 +579,49 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
         ImGui::SameLine();
     }
     ImGui::BeginGroup();
-    if (!wide && s.conversations().size() > 1) {
-        // A picker: the combo's own label is blank, the text port draws the open conversation's title.
-        const ImVec2 at = ImGui::GetCursorScreenPos();
-        const float combo_w = ImGui::CalcItemWidth();
-        const bool open = ImGui::BeginCombo("##conversation", "");
-        text_port().draw(ImGui::GetWindowDrawList(), ImVec2(at.x + style.FramePadding.x, at.y + style.FramePadding.y),
-                         text_port().ellipsize(s.title(), ImGui::GetFontSize(), combo_w - ImGui::GetFrameHeight() - style.FramePadding.x * 2),
-                         ImGui::GetFontSize(), ImGui::GetColorU32(ImGuiCol_Text), 0);
-        if (open) {
-            for (const auto& c : s.conversations()) {
-                ImGui::PushID(c.id.c_str());
-                const ImVec2 row = ImGui::GetCursorScreenPos();
-                if (ImGui::Selectable("##pick", c.id == s.current_id(), 0, ImVec2(0, ImGui::GetTextLineHeight()))) {
-                    s.open_conversation(c.id);
-                    st.history.jump_to_bottom = true;
+    if (!wide) {
+        // Narrow: the filter (once there are many), then the picker and New conversation.
+        if (s.conversations().size() > kFilterAfter) page_field(st.filter_field, "conv-filter", ImGui::GetContentRegionAvail().x, st.scale);
+        const float plus_w = ImGui::GetFrameHeight();
+        if (s.conversations().size() > 1) {
+            // A picker: the combo's own label is blank, the text port draws the open conversation's title.
+            const ImVec2 at = ImGui::GetCursorScreenPos();
+            const float combo_w = ImGui::GetContentRegionAvail().x - plus_w - style.ItemSpacing.x;
+            ImGui::SetNextItemWidth(combo_w);
+            const bool open = ImGui::BeginCombo("##conversation", "");
+            target("conv-picker");
+            text_port().draw(ImGui::GetWindowDrawList(), ImVec2(at.x + style.FramePadding.x, at.y + style.FramePadding.y),
+                             text_port().ellipsize(s.title(), ImGui::GetFontSize(), combo_w - ImGui::GetFrameHeight() - style.FramePadding.x * 2),
+                             ImGui::GetFontSize(), ImGui::GetColorU32(ImGuiCol_Text), 0);
+            if (open) {
+                const auto shown = filtered_conversations(s, st);
+                if (shown.empty()) ImGui::TextDisabled("No conversation matches.");
+                for (const chat::ConversationSummary* c : shown) {
+                    ImGui::PushID(c->id.c_str());
+                    const ImVec2 row = ImGui::GetCursorScreenPos();
+                    if (ImGui::Selectable("##pick", c->id == s.current_id(), 0, ImVec2(0, ImGui::GetTextLineHeight()))) {
+                        s.open_conversation(c->id);
+                        st.history.jump_to_bottom = true;
+                        st.picker.open = false;
+                    }
+                    target("conv:" + c->id);
+                    const std::string label = c->title + (c->unread ? " (" + std::to_string(c->unread) + ")" : "");
+                    text_port().draw(ImGui::GetWindowDrawList(), row, text_port().ellipsize(label, ImGui::GetFontSize(), combo_w),
+                                     ImGui::GetFontSize(), ImGui::GetColorU32(ImGuiCol_Text), 0);
+                    ImGui::PopID();
                 }
-                const std::string label = c.title + (c.unread ? " (" + std::to_string(c.unread) + ")" : "");
-                text_port().draw(ImGui::GetWindowDrawList(), row, text_port().ellipsize(label, ImGui::GetFontSize(), combo_w),
-                                 ImGui::GetFontSize(), ImGui::GetColorU32(ImGuiCol_Text), 0);
-                ImGui::PopID();
+                ImGui::EndCombo();
             }
-            ImGui::EndCombo();
+            ImGui::SameLine();
         }
+        if (plus_button(st.scale)) open_picker(s, st);
+    }
+    if (st.picker.open) {
+        if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape))) st.picker = NewConversationState{};
+        else draw_picker(s, st);
+        ImGui::EndGroup();
+        ImGui::End();
+        return;
     }
     const float line = ImGui::GetTextLineHeightWithSpacing();
     const float composer_h = line * 2.4f;

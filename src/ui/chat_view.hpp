@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,24 @@ struct BannerState {
     Tone tone = Tone::Ok;
     bool trouble = false;  // a state that needs the user's attention once the grace period passed
 };
+// A text field the page lays over the canvas (device px), like the composer: native text entry
+// (IME, dead keys, every script) for the conversation filter and the new conversation's title.
+struct PageField {
+    float x = 0, y = 0, w = 0, h = 0;
+    bool visible = false;
+};
+
+// "New conversation": the member picker that replaces the history while open.
+struct NewConversationState {
+    bool open = false;
+    std::set<std::string> picked;  // user ids
+    std::string title;             // the page's title field ("" = the picked names)
+    uint64_t created_seen = 0;     // the session's created_count() when the picker opened
+};
+
+// The conversation list gets a filter box once it holds more than this many conversations.
+constexpr std::size_t kFilterAfter = 6;
+
 struct ChatViewState {
     // The composer is a DOM textarea laid over this rect (device px); the view only reserves it.
     float composer_x = 0, composer_y = 0, composer_w = 0, composer_h = 0;
@@ -91,6 +110,15 @@ struct ChatViewState {
     int nav_request = 0;             // Alt+Up/Down from the page's composer: previous/next conversation
     int64_t wall_ms = 0;             // the wall clock (unix ms) for relative times; 0: not shown
     bool pick_file = false;          // the user asked to attach a file (the platform opens its picker)
+    std::string conv_filter;         // the page's filter field (case-insensitive match on titles)
+    PageField filter_field, title_field;
+    NewConversationState picker;
+    bool focus_composer = false;     // a request to the platform: move the keyboard focus to the composer
+    // The canvas item that has the keyboard focus, by target name ("conv:<id>", "copy:<messageId>",
+    // ...; "" none): the page's accessible mirror holds the real focus, the canvas shows it with
+    // the focus ring and brings it into view.
+    std::string focus;
+    std::string focus_shown;         // the focus the view last scrolled into view
     std::map<std::string, Thumbnail> thumbnails;  // by attachment URL
     std::vector<std::string> thumbnail_requests;   // URLs the platform should fetch and decode
     HistoryLayout history;
@@ -105,6 +133,26 @@ void draw_history(chat::ChatSession& session, ChatViewState& st, uint64_t now_ms
 void draw_skeleton(float width, ChatViewState& st);  // placeholder rows while history loads
 
 BannerState banner_state(const chat::ChatSession& s, BannerMemory& memory, uint64_t now_ms);
+
+// The conversations the list shows: all, or those whose title contains the filter (any case).
+std::vector<const chat::ConversationSummary*> filtered_conversations(const chat::ChatSession& s, const ChatViewState& st);
+
+// The picker's title when the user typed none: the picked people's names (at most 200 bytes).
+std::string default_title(const chat::ChatSession& s, const NewConversationState& picker);
+
+// Does what the canvas item named `name` does when clicked (the names of targets.hpp), for the
+// keyboard and the accessible mirror: conv:<id>, new-conversation, pick:<userId>,
+// create-conversation, cancel-new-conversation, contacts-retry, copy:<messageId>,
+// attachment:<messageId>, retry:<clientMessageId>, retry-all, retry-start, retry-history,
+// jump-down, escape. Returns false for a name it does not know. Copies and links become
+// requests (copy_request, open_url) for the platform, as canvas clicks do.
+bool chat_action(chat::ChatSession& s, ChatViewState& st, const std::string& name);
+
+// Draws the keyboard focus ring (the palette's focus colour, 2 px outside the item) around the
+// target named `focus` drawn this frame, on top of everything; also records it as the target
+// "focus-ring". A conversation in the narrow layout's closed picker rings the picker. Returns
+// false when nothing by that name was drawn.
+bool draw_focus_ring(const std::string& focus, bool light, float scale);
 
 
 } // namespace ui

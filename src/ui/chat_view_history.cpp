@@ -33,6 +33,17 @@ namespace {
 
 std::string row_key(const chat::Message& m) { return m.messageId.empty() ? "local:" + m.clientMessageId : m.messageId; }
 
+// The row a keyboard focus name is about ("msg:", "copy:", "attachment:", "thumb:" + row key, or
+// "retry:" + clientMessageId), "" for any other focus.
+std::string focus_row_key(const std::string& focus) {
+    for (const char* p : {"msg:", "copy:", "attachment:", "thumb:"}) {
+        const std::size_t n = std::char_traits<char>::length(p);
+        if (focus.size() > n && focus.compare(0, n, p) == 0) return focus.substr(n);
+    }
+    if (focus.size() > 6 && focus.compare(0, 6, "retry:") == 0) return "local:" + focus.substr(6);
+    return {};
+}
+
 constexpr float kThumbHeight = 120.0f;  // preview box height (x scale), fixed so rows never jump
 
 // A thumbnail is fetched without a click, so only for our own uploads (/blobs/..., served with a
@@ -250,8 +261,10 @@ void draw_row(chat::ChatSession& s, ChatViewState& st, const HistoryLayout::Row&
         target("retry:" + m.clientMessageId);
     }
     ImGui::Unindent(r.gutter);
-    // Actions on hover (pointer) or after a long press (touch): no permanent button per row.
-    if ((hovered || st.history.actions_key == row.key) && !m.text.empty()) {
+    // Actions on hover (pointer), after a long press (touch), or while the keyboard focus is on the
+    // row (the accessible mirror): no permanent button per row.
+    const bool focused = !st.focus.empty() && focus_row_key(st.focus) == row.key;
+    if ((hovered || st.history.actions_key == row.key || focused) && !m.text.empty()) {
         const ImVec2 after = ImGui::GetCursorScreenPos();
         const float bw = ImGui::GetFrameHeight() + ImGui::GetFontSize() * 0.5f;
         ImGui::SetCursorScreenPos(ImVec2(origin.x + width - bw - theme::kSpaceSm * st.scale, box_min.y + 2 * st.scale));
@@ -266,6 +279,7 @@ void draw_row(chat::ChatSession& s, ChatViewState& st, const HistoryLayout::Row&
     // the drawn height as the cursor plus one item spacing.
     const float end = std::max(ImGui::GetCursorScreenPos().y, box_top + (row.grouped ? 0 : r.top_pad + theme::kAvatar * st.scale));
     ImGui::SetCursorScreenPos(ImVec2(origin.x, end + theme::kSpaceXs * 0.5f * st.scale - r.spacing));
+    target_rect("msg:" + row.key, box_min.x, box_min.y, box_max.x, box_max.y);  // the message's box (keyboard focus)
     ImGui::PopID();
 }
 
@@ -423,6 +437,19 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
         scroll = std::max(0.0f, L.total - view_h);
         ImGui::SetScrollY(scroll);
         L.jump_to_bottom = false;
+    }
+
+    // The keyboard focus moved to a message (the accessible mirror): bring its row into view.
+    if (const std::string key = focus_row_key(st.focus); !key.empty() && st.focus_shown != st.focus) {
+        for (const auto& r : L.rows) {
+            if (r.key != key) continue;
+            if (r.offset < scroll || r.offset + r.height > scroll + view_h) {
+                scroll = std::clamp(r.offset - std::max(0.0f, (view_h - r.height) * 0.5f), 2.0f, std::max(2.0f, L.total - view_h));
+                ImGui::SetScrollY(scroll);
+            }
+            break;
+        }
+        st.focus_shown = st.focus;
     }
 
     // Visible rows only: binary search for the first, stop past the bottom edge.

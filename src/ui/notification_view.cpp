@@ -282,6 +282,12 @@ void draw_item(const notify::Item& it, FeedViewState& st, float width, int64_t w
     // The row's space in the list (the group above already laid out its items).
     ImGui::SetCursorScreenPos(top);
     ImGui::Dummy(ImVec2(width, bottom - top.y));
+    add_target("feed-item:" + it.id, top, row_end);
+    if (!st.focus.empty() && st.focus != st.focus_shown && st.focus.size() > it.id.size() &&
+        st.focus.compare(st.focus.size() - it.id.size(), it.id.size(), it.id) == 0 && st.focus[st.focus.size() - it.id.size() - 1] == ':') {
+        ImGui::SetScrollHereY(0.5f);  // the keyboard focus is on this item: bring it into view
+        st.focus_shown = st.focus;
+    }
     ImGui::PopID();
 }
 
@@ -551,6 +557,49 @@ void draw_toasts(notify::NotificationCenter& center, FeedViewState& st, float di
         y += ImGui::GetWindowHeight() + theme::kSpaceSm * s;
         ImGui::End();
     }
+}
+
+bool is_feed_target(const std::string& name) {
+    for (const char* p : {"mark-read:", "archive:", "feed-action:", "feed-item:"})
+        if (name.rfind(p, 0) == 0) return true;
+    return name == "bell" || name == "mark-all-read" || name == "feed-older" || name == "feed-retry" || name == "feed-close";
+}
+
+bool feed_action(notify::NotificationCenter& center, FeedViewState& st, const std::string& name) {
+    const auto rest = [&](const char* prefix) -> std::string {
+        const std::size_t n = std::char_traits<char>::length(prefix);
+        return name.size() > n && name.compare(0, n, prefix) == 0 ? name.substr(n) : std::string();
+    };
+    if (name == "bell") {
+        st.open = !st.open;
+    } else if (const std::string id = rest("mark-read:"); !id.empty()) {
+        center.mark_read(id);
+    } else if (const std::string aid = rest("archive:"); !aid.empty()) {
+        center.archive(aid);
+    } else if (const std::string fid = rest("feed-action:"); !fid.empty()) {
+        for (const notify::Item* it : center.feed().ordered())
+            if (it->id == fid && !it->actionLink.empty()) {
+                st.open_url = it->actionLink;
+                if (!it->read) center.mark_read(it->id);
+                return true;
+            }
+        return false;
+    } else if (name == "mark-all-read") {
+        center.mark_all_read();
+    } else if (name == "feed-older") {
+        center.load_older();
+    } else if (name == "feed-retry") {
+        if (!st.retry || center.loading()) return false;
+        st.retry();
+    } else if (name == "feed-close") {
+        st.open = false;
+    } else if (name == "escape") {
+        if (!st.open) return false;
+        st.open = false;
+    } else {
+        return false;
+    }
+    return true;
 }
 
 } // namespace ui

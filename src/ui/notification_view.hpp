@@ -10,7 +10,8 @@
 // Toasts: the same card look; hidden while the feed is open (the item is in the list).
 //
 // Click targets (browser tests click them; keep the names): bell, mark-all-read, mark-read:<id>,
-// archive:<id>, feed-older, toast:<id>; also feed-close, feed-action:<id>, feed-retry.
+// archive:<id>, feed-older, toast:<id>; also feed-close, feed-action:<id>, feed-retry; the whole
+// card: feed-item:<id>.
 // Inspection targets (tests check presence and order): bell-badge, feed-day:<label>,
 // feed-unread:<id>, feed-time:<id>, feed-empty, feed-loading, feed-error.
 //
@@ -34,7 +35,19 @@ struct FeedViewState {
     // says the feed is fetched again when the connection comes back, which the center does).
     std::function<void()> retry;
     std::string badge;  // the bell's badge as drawn last frame, "" when none (test hook)
+    // The keyboard focus, by target name (see ChatViewState::focus): an item whose control has
+    // it is brought into view.
+    std::string focus, focus_shown;
 };
+
+// Whether a target name is one of the feed's (bell, mark-read:<id>, feed-item:<id>, ...).
+bool is_feed_target(const std::string& name);
+
+// Does what the feed's canvas item `name` does when clicked, for the keyboard and the accessible
+// mirror: bell (open or close), mark-read:<id>, archive:<id>, feed-action:<id> (its link becomes
+// open_url, and the item is read), mark-all-read, feed-older, feed-retry, feed-close, escape
+// (closes the feed when open). Returns false for a name it does not know.
+bool feed_action(notify::NotificationCenter& center, FeedViewState& st, const std::string& name);
 
 // The bell's badge text: "" for 0, "1".."99", then "99+".
 std::string badge_text(uint64_t unread);

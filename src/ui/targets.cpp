@@ -15,4 +15,8 @@ void target(const std::string& name) {
     targets().push_back(Target{name, a.x, a.y, b.x - a.x, b.y - a.y});
 }
 
+void target_rect(const std::string& name, float x0, float y0, float x1, float y1) {
+    targets().push_back(Target{name, x0, y0, x1 - x0, y1 - y0});
+}
+
 } // namespace ui

@@ -14,6 +14,7 @@ struct Target {
 };
 
 void target(const std::string& name);  // records the last ImGui item under `name`
+void target_rect(const std::string& name, float x0, float y0, float x1, float y1);  // any screen rect
 std::vector<Target>& targets();
 
 } // namespace ui

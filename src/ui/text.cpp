@@ -130,4 +130,150 @@ void text_ellipsized(std::string_view s, float max_width, ImU32 color) {
     text(text_port().ellipsize(s, ImGui::GetFontSize(), max_width), color);
 }
 
+namespace {
+
+// The code point at `i` (`n` = its byte length from utf8_length_at); a stray byte is returned as
+// 0xFFFFFFFF so fold_case copies it through untouched.
+char32_t decode_at(std::string_view s, std::size_t i, std::size_t n) {
+    const auto b = [&](std::size_t k) { return static_cast<char32_t>(static_cast<unsigned char>(s[i + k])); };
+    switch (n) {
+    case 1: return b(0) < 0x80 ? b(0) : 0xFFFFFFFF;
+    case 2: return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
+    case 3: return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
+    default: return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
+    }
+}
+
+void encode(char32_t c, std::string& out) {
+    if (c < 0x80) {
+        out += static_cast<char>(c);
+    } else if (c < 0x800) {
+        out += static_cast<char>(0xC0 | (c >> 6));
+        out += static_cast<char>(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+        out += static_cast<char>(0xE0 | (c >> 12));
+        out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (c & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (c >> 18));
+        out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (c & 0x3F));
+    }
+}
+
+bool in(char32_t c, char32_t lo, char32_t hi) { return c >= lo && c <= hi; }
+// Upper and lower case alternate in pairs (upper even or odd) over [lo, hi].
+char32_t pair(char32_t c, bool upper_even) { return ((c & 1) == 0) == upper_even ? c + 1 : c; }
+
+// Simple case folding (CaseFolding.txt, status C and S) for the cased blocks; everything else
+// maps to itself.
+char32_t fold(char32_t c) {
+    if (c < 0x80) return in(c, 'A', 'Z') ? c + 32 : c;
+    if (c < 0x100) return (in(c, 0xC0, 0xDE) && c != 0xD7) ? c + 32 : c == 0xB5 ? 0x3BC : c;
+    if (c < 0x180) {  // Latin Extended-A
+        if (c == 0x130) return 'i';  // İ (the Turkic dotted capital: its simple folding is i here)
+        if (c == 0x178) return 0xFF;
+        if (c == 0x17F) return 's';
+        if (in(c, 0x100, 0x12F) || in(c, 0x132, 0x137) || in(c, 0x14A, 0x177)) return pair(c, true);
+        if (in(c, 0x139, 0x148) || in(c, 0x179, 0x17E)) return pair(c, false);
+        return c;
+    }
+    if (c < 0x250) {  // Latin Extended-B (the regular runs)
+        if (in(c, 0x1CD, 0x1DC)) return pair(c, false);
+        if (in(c, 0x1DE, 0x1EF) || in(c, 0x1F8, 0x21F) || in(c, 0x222, 0x233) || in(c, 0x246, 0x24F)) return pair(c, true);
+        if (c == 0x1C4 || c == 0x1C7 || c == 0x1CA || c == 0x1F1) return c + 2;
+        if (c == 0x1C5 || c == 0x1C8 || c == 0x1CB || c == 0x1F2) return c + 1;
+        return c;
+    }
+    if (in(c, 0x370, 0x3FF)) {  // Greek
+        if (c == 0x386) return 0x3AC;
+        if (in(c, 0x388, 0x38A)) return c + 37;
+        if (c == 0x38C) return 0x3CC;
+        if (in(c, 0x38E, 0x38F)) return c + 63;
+        if (in(c, 0x391, 0x3A1) || in(c, 0x3A3, 0x3AB)) return c + 32;
+        if (c == 0x3C2) return 0x3C3;  // final sigma
+        if (in(c, 0x3D8, 0x3EF)) return pair(c, true);
+        return c;
+    }
+    if (in(c, 0x400, 0x52F)) {  // Cyrillic and its supplement
+        if (in(c, 0x400, 0x40F)) return c + 80;
+        if (in(c, 0x410, 0x42F)) return c + 32;
+        if (in(c, 0x460, 0x481) || in(c, 0x48A, 0x4BF) || in(c, 0x4D0, 0x52F)) return pair(c, true);
+        if (c == 0x4C0) return 0x4CF;
+        if (in(c, 0x4C1, 0x4CE)) return pair(c, false);
+        return c;
+    }
+    if (in(c, 0x531, 0x556)) return c + 48;                   // Armenian
+    if (in(c, 0x10A0, 0x10C5)) return 0x2D00 + (c - 0x10A0);  // Georgian Asomtavruli
+    if (c == 0x10C7 || c == 0x10CD) return 0x2D00 + (c - 0x10A0);
+    if (in(c, 0x13F8, 0x13FD)) return c - 8;                  // Cherokee small letters fold up
+    if (in(c, 0x1C90, 0x1CBA) || in(c, 0x1CBD, 0x1CBF)) return 0x10D0 + (c - 0x1C90);  // Georgian Mtavruli
+    if (in(c, 0x1E00, 0x1E95) || in(c, 0x1EA0, 0x1EFF)) return pair(c, true);  // Latin Extended Additional
+    if (c == 0x1E9E) return 0xDF;                             // capital sharp s
+    if (in(c, 0x1F00, 0x1FFF)) {                              // Greek Extended
+        const char32_t lo = c & 0xF;
+        const char32_t row = c & 0xFFF0;
+        if ((row == 0x1F00 || row == 0x1F10 || row == 0x1F20 || row == 0x1F30 || row == 0x1F40 || row == 0x1F60 ||
+             row == 0x1F80 || row == 0x1F90 || row == 0x1FA0) && lo >= 8)
+            return c - 8;
+        if (row == 0x1F50 && lo >= 8 && (lo & 1)) return c - 8;
+        switch (c) {
+        case 0x1FB8: case 0x1FB9: case 0x1FD8: case 0x1FD9: case 0x1FE8: case 0x1FE9: return c - 8;
+        case 0x1FBA: case 0x1FBB: return c - 0x1FBA + 0x1F70;
+        case 0x1FC8: case 0x1FC9: case 0x1FCA: case 0x1FCB: return c - 0x1FC8 + 0x1F72;
+        case 0x1FDA: case 0x1FDB: return c - 0x1FDA + 0x1F76;
+        case 0x1FEA: case 0x1FEB: return c - 0x1FEA + 0x1F7A;
+        case 0x1FF8: case 0x1FF9: return c - 0x1FF8 + 0x1F78;
+        case 0x1FFA: case 0x1FFB: return c - 0x1FFA + 0x1F7C;
+        case 0x1FBC: return 0x1FB3;
+        case 0x1FCC: return 0x1FC3;
+        case 0x1FFC: return 0x1FF3;
+        case 0x1FEC: return 0x1FE5;
+        case 0x1FBE: return 0x3B9;
+        default: return c;
+        }
+    }
+    if (c == 0x2126) return 0x3C9;  // ohm sign
+    if (c == 0x212A) return 'k';    // kelvin sign
+    if (c == 0x212B) return 0xE5;   // angstrom sign
+    if (in(c, 0x2160, 0x216F)) return c + 16;   // Roman numerals
+    if (in(c, 0x24B6, 0x24CF)) return c + 26;   // circled letters
+    if (in(c, 0x2C00, 0x2C2F)) return c + 48;   // Glagolitic
+    if (in(c, 0x2C80, 0x2CE3)) return pair(c, true);  // Coptic
+    if (in(c, 0xA640, 0xA66D) || in(c, 0xA680, 0xA69B) || in(c, 0xA722, 0xA72F) || in(c, 0xA732, 0xA76F) ||
+        in(c, 0xA77E, 0xA787) || in(c, 0xA790, 0xA793) || in(c, 0xA796, 0xA7A9))
+        return pair(c, true);                  // Cyrillic Extended-B, Latin Extended-D
+    if (in(c, 0xA779, 0xA77C)) return pair(c, false);
+    if (in(c, 0xAB70, 0xABBF)) return 0x13A0 + (c - 0xAB70);  // Cherokee small letters fold up
+    if (in(c, 0xFF21, 0xFF3A)) return c + 32;  // fullwidth Latin
+    if (in(c, 0x10400, 0x10427)) return c + 40;   // Deseret
+    if (in(c, 0x104B0, 0x104D3)) return c + 40;   // Osage
+    if (in(c, 0x10C80, 0x10CB2)) return c + 64;   // Old Hungarian
+    if (in(c, 0x118A0, 0x118BF)) return c + 32;   // Warang Citi
+    if (in(c, 0x16E40, 0x16E5F)) return c + 32;   // Medefaidrin
+    if (in(c, 0x1E900, 0x1E921)) return c + 34;   // Adlam
+    return c;
+}
+
+}  // namespace
+
+std::string fold_case(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+        const std::size_t n = utf8_length_at(s, i);
+        const char32_t c = decode_at(s, i, n);
+        if (c == 0xFFFFFFFF || n == 1) out += c == 0xFFFFFFFF ? s[i] : static_cast<char>(fold(c));
+        else encode(fold(c), out);
+        i += n;
+    }
+    return out;
+}
+
+bool contains_folded(std::string_view text, std::string_view query) {
+    if (query.empty()) return true;
+    return fold_case(text).find(fold_case(query)) != std::string::npos;
+}
+
 } // namespace ui

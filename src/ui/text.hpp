@@ -56,4 +56,12 @@ bool text_button(const char* id, std::string_view label);
 std::size_t utf8_length_at(std::string_view s, std::size_t i);
 std::size_t grapheme_safe_cut(std::string_view s, std::size_t max_bytes);
 
+// Case folding for matching (Unicode simple case folding of the cased scripts: Latin, Greek,
+// Cyrillic, Armenian, Georgian, Cherokee, Glagolitic, Coptic, Deseret, Osage, Adlam, ... and
+// fullwidth Latin; final sigma as sigma). Scripts without case pass through unchanged, as do
+// stray bytes. No normalization: a decomposed "e + U+0301" does not match a precomposed "é".
+std::string fold_case(std::string_view s);
+// Whether `text` contains `query`, ignoring case (fold_case on both); an empty query matches all.
+bool contains_folded(std::string_view text, std::string_view query);
+
 } // namespace ui

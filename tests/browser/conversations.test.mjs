@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStub, login, api, stubApi } from '../lib/stub.mjs';
-import { launch, waitLive, logText } from '../lib/browser.mjs';
+import { ENGINE, launch, waitLive, logText, findTarget, clickTarget } from '../lib/browser.mjs';
 
 let stub;
 let browser;
@@ -89,4 +89,90 @@ test('switching quickly across 50 conversations while messages flow into them lo
     assert.deepEqual([...log].sort(), sent.get(id).map((m) => `alice: ${m}`).sort(), `room ${id}`);
   }
   assert.equal((await bobSockets()).length, 1, 'still one socket');
+});
+
+// The list's filter (issue 13): with 500 conversations the box is there; typed with real keys,
+// it keeps the titles that contain the text in any case and script, on the canvas and in the
+// accessible mirror alike.
+test('the conversation filter: case-insensitive, in every script, canvas and mirror', async (t) => {
+  for (const title of ['Встреча в ПЯТНИЦУ', 'ΟΜΆΔΑ Σχεδιασμού', '週次の会議']) {
+    const r = await api(stub.base, alice, 'POST', '/chat/conversations', { title, members: ['bob'] });
+    assert.equal(r.status, 201, r.text);
+  }
+  const context = await browser.newContext({ viewport: { width: 900, height: 640 } });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await page.goto(`${stub.base}/?user=bob&conversation=${convs[0]}`);
+  await waitLive(page);
+  await findTarget(page, 'conv-filter');
+  await page.settledBox('#conv-filter');
+  const listed = () => page.evaluate(() => [...document.querySelectorAll('#conv-list [data-conversation-id]')]
+    .map((b) => b.textContent.replace(/ \((\d+ unread|open)\)/g, '')));
+  const canvasRows = () => page.evaluate(() => Object.keys(Module.chat.targets).filter((k) => k.startsWith('conv:')).length);
+  const filterBy = async (text, n) => {
+    await page.focus('#conv-filter');
+    await page.evaluate(() => { const f = document.getElementById('conv-filter'); f.select(); });
+    await page.type(text);
+    assert.equal(await page.value('#conv-filter'), text);
+    await page.waitFor((k) => document.querySelectorAll('#conv-list [data-conversation-id]').length === k, n);
+    await page.waitFor((k) => Object.keys(Module.chat.targets).filter((x) => x.startsWith('conv:')).length === k, n);
+    return listed();
+  };
+  assert.deepEqual((await filterBy('ROOM 42', 11)).sort(), ['Room 42', ...Array.from({ length: 10 }, (_, i) => `Room 42${i}`)].sort());
+  assert.deepEqual(await filterBy('пятниц', 1), ['Встреча в ПЯТНИЦУ']);
+  assert.deepEqual(await filterBy('σχεδιασμού', 1), ['ΟΜΆΔΑ Σχεδιασμού']);
+  assert.deepEqual(await filterBy('会議', 1), ['週次の会議']);
+  await filterBy('no such room', 0);
+  await findTarget(page, 'conv-filter-empty');
+  // Esc in the box clears it: every conversation again.
+  await page.press('Escape');
+  await page.waitFor((k) => document.querySelectorAll('#conv-list [data-conversation-id]').length === k, 504);
+  assert.equal(await canvasRows(), 504);
+  assert.deepEqual(await page.pageErrors(), []);
+});
+
+// New conversation (issue 13): the member picker on the canvas, the title typed in any script;
+// the conversation opens for its creator at once and appears live in the others' lists with its
+// first message (the backend publishes activity per stored message, nothing at creation).
+test('New conversation: pick a member, name it, it opens; the other member sees it live', async (t) => {
+  const ctxCarol = await browser.newContext({ viewport: { width: 900, height: 640 } });
+  const ctxAlice = await browser.newContext({ viewport: { width: 900, height: 640 } });
+  t.after(() => Promise.all([ctxCarol.close(), ctxAlice.close()]));
+  const carol = await ctxCarol.newPage();
+  const alicePage = await ctxAlice.newPage();
+  await alicePage.goto(`${stub.base}/?user=alice&conversation=demo`);
+  await carol.goto(`${stub.base}/?user=carol`);
+  await waitLive(alicePage);
+  await waitLive(carol);
+  await clickTarget(carol, 'new-conversation');
+  // The picker: the title field takes the keyboard, the people come from GET /chat/contacts.
+  await carol.waitFor(() => !document.getElementById('new-conv').hidden && document.activeElement?.id === 'new-conv-title');
+  await findTarget(carol, 'pick:alice');
+  await findTarget(carol, 'pick:bob');
+  assert.ok(!(await carol.evaluate(() => Object.keys(Module.chat.targets).some((k) => k === 'pick:carol'))), 'not herself');
+  await clickTarget(carol, 'pick:alice');
+  await carol.waitFor(() => document.querySelector('#new-conv-people [data-user-id="alice"]')?.getAttribute('aria-pressed') === 'true');
+  const title = `Погода ☀ ${ENGINE}`;
+  await carol.focus('#new-conv-title');
+  await carol.type(title);
+  await carol.press('Enter');
+  await carol.waitFor((x) => document.getElementById('chat-title').textContent === x, title);
+  await waitLive(carol);
+  const cid = await carol.evaluate(() => document.querySelector('#conv-list [aria-current="true"]').dataset.conversationId);
+  assert.ok(cid && cid !== 'demo');
+  assert.ok(await carol.evaluate(() => document.getElementById('new-conv').hidden), 'the picker is closed');
+  // Back to writing: the composer has the keyboard.
+  await carol.waitFor(() => document.activeElement?.id === 'composer');
+  await carol.type('first message here');
+  await carol.press('Enter');
+  await carol.waitFor(() => [...document.querySelectorAll('#chat-log [data-message-id]')].some((e) => e.textContent === 'carol: first message here'));
+  // Alice's page, open all along, lists it with one unread message; no reload.
+  await alicePage.waitFor((id) => document.querySelector(`#conv-list [data-conversation-id="${id}"]`)?.dataset.unread === '1', cid);
+  assert.match(await alicePage.evaluate((id) => document.querySelector(`#conv-list [data-conversation-id="${id}"]`).textContent, cid), /^Погода ☀/);
+  // Its members on the server: carol and alice only.
+  const token = await login(stub.base, 'alice');
+  const c = (await api(stub.base, token, 'GET', '/chat/conversations')).json.conversations.find((x) => x.conversationId === cid);
+  assert.deepEqual([...c.members].sort(), ['alice', 'carol']);
+  assert.equal(c.title, title);
+  assert.deepEqual(await carol.pageErrors(), []);
 });

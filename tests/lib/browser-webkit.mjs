@@ -129,7 +129,8 @@ class Session {
   }
 }
 
-const KEY = { Enter: Key.ENTER, Shift: Key.SHIFT, Control: Key.CONTROL, Alt: Key.ALT, Escape: Key.ESCAPE, End: Key.END };
+const KEY = { Enter: Key.ENTER, Shift: Key.SHIFT, Control: Key.CONTROL, Alt: Key.ALT, Escape: Key.ESCAPE, End: Key.END,
+  Home: Key.HOME, Tab: Key.TAB, ArrowUp: Key.ARROW_UP, ArrowDown: Key.ARROW_DOWN };
 const key = (k) => KEY[k] || (k.length === 1 ? k.toLowerCase() : k);
 
 class WebKitPage extends BasePage {

@@ -1,7 +1,10 @@
 // The ImGui chat panel, headless: layout, virtualisation and intents.
 #include "ui_harness.hpp"
+#include "ui/theme.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <set>
 
 TEST_CASE("the history draws only the visible rows, for 100 and for 100,000 messages", "[ui]") {
     for (std::size_t n : {std::size_t(100), std::size_t(100000)}) {
@@ -344,4 +347,191 @@ TEST_CASE("a conversation whose history fails to load says why and has Try again
     CHECK(h.http.has("conversationId=c2"));
     h.frame();
     CHECK(h.find("history-skeleton"));  // on its way again
+}
+
+namespace {
+// `n` conversations besides demo, titled in several scripts.
+std::string many_conversations(int n) {
+    static const char* const titles[] = {"Launch planning", u8"Встреча в ПЯТНИЦУ", u8"ΟΜΆΔΑ σχεδιασμού", u8"週次の会議",
+                                         "Budget 2027", u8"Ёлка party", "Design review", "Hiring"};
+    nlohmann::json list = nlohmann::json::array();
+    list.push_back({{"conversationId", "demo"}, {"title", "Demo"}});
+    for (int i = 0; i < n; ++i) list.push_back({{"conversationId", "c" + std::to_string(i)}, {"title", titles[i % 8]}});
+    return nlohmann::json{{"conversations", list}}.dump();
+}
+int shown_conversations(const UiHarness& h) {
+    int n = 0;
+    for (const auto& t : ui::targets()) n += t.name.rfind("conv:", 0) == 0;
+    return n;
+}
+} // namespace
+
+TEST_CASE("the conversation filter shows once there are more than a handful, and matches titles in any case and script", "[ui][filter]") {
+    {
+        UiHarness h;
+        h.load(3, many_conversations(ui::kFilterAfter - 1));  // demo + 5: six, a handful
+        h.frame();
+        CHECK_FALSE(h.find("conv-filter"));
+        CHECK_FALSE(h.view.filter_field.visible);
+        h.view.conv_filter = "zzz";  // a filter left from before has no effect without its box
+        h.frame();
+        CHECK(shown_conversations(h) == 6);
+    }
+    UiHarness h;
+    h.load(3, many_conversations(8));
+    h.frame();
+    REQUIRE(h.find("conv-filter"));
+    CHECK(h.view.filter_field.visible);
+    CHECK(h.view.filter_field.w > 100);
+    CHECK(shown_conversations(h) == 9);
+    const auto shown_for = [&](const char* q) {
+        h.view.conv_filter = q;
+        h.frame();
+        return shown_conversations(h);
+    };
+    CHECK(shown_for("PLAN") == 1);
+    CHECK(shown_for(u8"пятниц") == 1);
+    CHECK(shown_for(u8"ομάδα") == 1);
+    CHECK(shown_for(u8"会議") == 1);
+    CHECK(shown_for(u8"ёЛКА") == 1);
+    CHECK(shown_for("E") == 3);  // Demo, Budget 2027, Design review (Cyrillic е is another letter)
+    CHECK(shown_for("nothing like it") == 0);
+    CHECK(h.find("conv-filter-empty"));
+    // Alt+Down walks the filtered list only.
+    CHECK(shown_for("review") == 1);
+    h.view.nav_request = 1;
+    h.frame();
+    CHECK(h.session.current_id() == "c6");
+}
+
+TEST_CASE("New conversation: pick people, create, and it opens; Cancel and Esc leave it", "[ui][create]") {
+    UiHarness h;
+    h.load(3);
+    while (h.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})")) {
+    }  // the list the subscription reloaded
+    h.frame();
+    REQUIRE(h.click("new-conversation"));
+    CHECK(h.view.picker.open);
+    REQUIRE(h.http.has("/chat/contacts"));
+    h.frame();
+    CHECK(h.find("contacts-loading"));
+    CHECK_FALSE(h.view.composer_visible);  // the picker takes the composer's place
+    REQUIRE(h.http.answer("/chat/contacts", 200, R"({"users":[{"userId":"bob","displayName":"Bob Chen"},{"userId":"carol","displayName":"Carol Diaz"}]})"));
+    h.frame();
+    REQUIRE(h.find("pick:bob"));
+    REQUIRE(h.find("new-conversation-title"));
+    CHECK(h.view.title_field.visible);
+    // Create waits for someone picked.
+    REQUIRE(h.click("create-conversation"));
+    CHECK_FALSE(h.http.has("/chat/conversations"));
+    REQUIRE(h.click("pick:bob"));
+    REQUIRE(h.click("pick:carol"));
+    REQUIRE(h.click("pick:carol"));  // and unpicked
+    CHECK(h.view.picker.picked == std::set<std::string>{"bob"});
+    CHECK(ui::default_title(h.session, h.view.picker) == "Bob Chen");
+    REQUIRE(h.click("create-conversation"));
+    REQUIRE(h.http.has("/chat/conversations"));
+    CHECK(nlohmann::json::parse(h.http.pending.back().request.body) == nlohmann::json{{"title", "Bob Chen"}, {"members", {"bob"}}});
+    REQUIRE(h.http.answer("/chat/conversations", 201, R"({"conversation":{"conversationId":"c_new","title":"Bob Chen","lastSeq":0}})"));
+    h.frame();
+    CHECK_FALSE(h.view.picker.open);
+    CHECK(h.view.focus_composer);
+    CHECK(h.session.current_id() == "c_new");
+    CHECK(h.find("conv:c_new"));
+
+    // Cancel, and Esc, close it without creating anything.
+    REQUIRE(h.click("new-conversation"));
+    h.http.answer("/chat/contacts", 200, R"({"users":[{"userId":"bob","displayName":"Bob Chen"}]})");
+    h.frame();
+    REQUIRE(h.click("cancel-new-conversation"));
+    CHECK_FALSE(h.view.picker.open);
+    REQUIRE(ui::chat_action(h.session, h.view, "new-conversation"));
+    CHECK(h.view.picker.open);
+    REQUIRE(ui::chat_action(h.session, h.view, "escape"));
+    CHECK_FALSE(h.view.picker.open);
+    CHECK_FALSE(ui::chat_action(h.session, h.view, "escape"));  // nothing left to close
+}
+
+TEST_CASE("a typed title is used; long default titles are cut to the server's 200 bytes", "[ui][create]") {
+    UiHarness h;
+    h.load(1);
+    while (h.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})")) {
+    }
+    h.frame();
+    REQUIRE(ui::chat_action(h.session, h.view, "new-conversation"));
+    std::string users = R"({"users":[)";
+    for (int i = 0; i < 40; ++i) users += std::string(i ? "," : "") + R"({"userId":"u)" + std::to_string(i) + R"(","displayName":"Ωmega Person )" + std::to_string(i) + "\"}";
+    REQUIRE(h.http.answer("/chat/contacts", 200, users + "]}"));
+    for (int i = 0; i < 40; ++i) REQUIRE(ui::chat_action(h.session, h.view, "pick:u" + std::to_string(i)));
+    const std::string t = ui::default_title(h.session, h.view.picker);
+    CHECK(t.size() <= 200);
+    CHECK(t.rfind(u8"Ωmega Person 0, Ωmega Person 1", 0) == 0);
+    h.view.picker.title = u8"  Общий чат ";
+    REQUIRE(ui::chat_action(h.session, h.view, "create-conversation"));
+    CHECK(nlohmann::json::parse(h.http.pending.back().request.body)["title"] == u8"  Общий чат ");
+    CHECK(nlohmann::json::parse(h.http.pending.back().request.body)["members"].size() == 40);
+}
+
+TEST_CASE("every row action by name (keyboard and mirror): copy, open attachment, retry", "[ui][a11y]") {
+    UiHarness h;
+    h.load(4);
+    h.frame();
+    REQUIRE(ui::chat_action(h.session, h.view, "copy:m3"));
+    CHECK(h.view.copy_request == "message number 3");
+    CHECK_FALSE(ui::chat_action(h.session, h.view, "copy:nope"));
+    nlohmann::json m{{"messageId", "a5"}, {"conversationId", "demo"}, {"seq", 5}, {"senderId", "bob"}, {"text", ""}, {"createdAt", 1},
+                     {"attachment", {{"url", "https://files.example/r.pdf"}, {"name", "r.pdf"}, {"contentType", "application/pdf"}, {"size", 10}}}};
+    h.socks.receive(nlohmann::json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"},
+                                   {"data", {{"type", "chat.message"}, {"message", m}}}}.dump());
+    REQUIRE(ui::chat_action(h.session, h.view, "attachment:a5"));
+    CHECK(h.view.open_url == "https://files.example/r.pdf");
+    CHECK_FALSE(ui::chat_action(h.session, h.view, "copy:a5"));  // nothing to copy
+    // A failed send: Retry by its clientMessageId.
+    std::string why;
+    REQUIRE(h.session.send("hello", why));
+    const std::string cmid = h.session.conversation().locals().at(0)->clientMessageId;
+    REQUIRE(h.http.answer("/chat/reply", 400, R"({"error":{"message":"no"}})"));
+    REQUIRE(h.session.failed_count() == 1);
+    REQUIRE(ui::chat_action(h.session, h.view, "retry:" + cmid));
+    CHECK(h.session.failed_count() == 0);
+    CHECK(h.http.has("/chat/reply"));
+    CHECK_FALSE(ui::chat_action(h.session, h.view, "no-such-thing"));
+}
+
+TEST_CASE("the keyboard focus: the ring around the focused item, its row's actions shown, scrolled into view", "[ui][a11y]") {
+    UiHarness h;
+    h.load(200);
+    for (int i = 0; i < 3; ++i) h.frame();
+    CHECK_FALSE(ui::draw_focus_ring("", false, 1));
+    // A conversation row.
+    h.view.focus = "conv:demo";
+    h.frame();
+    REQUIRE(ui::draw_focus_ring(h.view.focus, false, 1));
+    const ui::Target* ring = h.find("focus-ring");
+    const ui::Target* row = h.find("conv:demo");
+    REQUIRE(ring);
+    REQUIRE(row);
+    CHECK(ring->x < row->x);
+    CHECK(ring->y < row->y);
+    CHECK(ring->x + ring->w > row->x + row->w);
+    CHECK(ring->y + ring->h > row->y + row->h);
+    // An old message far above: brought into view, its actions shown while focused.
+    REQUIRE_FALSE(h.find("msg:m10"));
+    h.view.focus = "msg:m10";
+    h.frame();
+    h.frame();
+    REQUIRE(h.find("msg:m10"));
+    CHECK(h.find("copy:m10"));
+    h.view.focus = "copy:m10";
+    h.frame();
+    REQUIRE(ui::draw_focus_ring(h.view.focus, true, 1));
+    // The ring is drawn in the palette's focus colour, on top of everything.
+    bool drawn = false;
+    const ImU32 focus = ImGui::ColorConvertFloat4ToU32(ui::theme::palette(true).focus);
+    ImDrawList* fg = ImGui::GetForegroundDrawList();
+    for (int i = 0; i < fg->VtxBuffer.Size; ++i) drawn = drawn || fg->VtxBuffer[i].col == focus;
+    CHECK(drawn);
+    h.view.focus.clear();
+    h.frame();
+    CHECK_FALSE(h.find("copy:m10"));
 }

@@ -60,3 +60,30 @@ TEST_CASE("the native port ellipsizes by width with an ellipsis, UTF-8 intact", 
     CHECK(port.measure(s, size, full / 3).y > port.measure(s, size, 0).y);
     ImGui::EndFrame();
 }
+
+TEST_CASE("case folding for the conversation filter, in every cased script; others pass through", "[text][filter]") {
+    using ui::contains_folded;
+    using ui::fold_case;
+    CHECK(fold_case("Launch PLANNING") == "launch planning");
+    CHECK(fold_case(u8"ÀÉÎÕÜ Çà") == u8"àéîõü çà");
+    CHECK(fold_case(u8"ΣΊΣΥΦΟΣ") == fold_case(u8"σίσυφος"));  // final sigma folds as sigma
+    CHECK(fold_case(u8"ПРИВЕТ, Ёлка") == u8"привет, ёлка");
+    CHECK(fold_case(u8"ԲԱՐԵՎ") == u8"բարեվ");                  // Armenian
+    CHECK(fold_case(u8"ᲒᲐᲛᲐᲠᲯᲝᲑᲐ") == u8"გამარჯობა");          // Georgian Mtavruli
+    CHECK(fold_case(u8"ＡＢＣ") == u8"ａｂｃ");                   // fullwidth
+    CHECK(fold_case(u8"𐐀𐐁") == u8"𐐨𐐩");                         // Deseret (4-byte UTF-8)
+    CHECK(fold_case(u8"Ǆ ǅ Ǳ") == u8"ǆ ǆ ǳ");
+    CHECK(fold_case(u8"ὈΔΥΣΣΕΎΣ") == fold_case(u8"ὀδυσσεύς"));  // Greek Extended
+    CHECK(fold_case(u8"STRAẞE") == u8"straße");
+    // Caseless scripts, emoji and stray bytes are copied as they are.
+    CHECK(fold_case(u8"会议 مرحبا שלום 👍🏽") == u8"会议 مرحبا שלום 👍🏽");
+    CHECK(fold_case(std::string("a\xff\xc3Z")) == std::string("a\xff\xc3z"));
+
+    CHECK(contains_folded("Launch planning", ""));
+    CHECK(contains_folded("Launch planning", "PLAN"));
+    CHECK(contains_folded(u8"Встреча в ПЯТНИЦУ", u8"пятниц"));
+    CHECK(contains_folded(u8"Ομάδα ΣΧΕΔΙΑΣΜΟΥ", u8"σχεδιασμού") == false);  // accents are not ignored (ΟΥ vs ού)
+    CHECK(contains_folded(u8"Ομάδα ΣΧΕΔΙΑΣΜΟΎ", u8"σχεδιασμού"));
+    CHECK(contains_folded(u8"週次の会議", u8"会議"));
+    CHECK_FALSE(contains_folded("Launch planning", "lunch"));
+}

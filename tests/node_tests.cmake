@@ -19,6 +19,8 @@ file(GLOB NODE_SUITES CONFIGURE_DEPENDS
   "${CMAKE_CURRENT_SOURCE_DIR}/integration/*.test.mjs"
   "${CMAKE_CURRENT_SOURCE_DIR}/security/*.test.mjs"
   "${CMAKE_CURRENT_SOURCE_DIR}/browser/*.test.mjs")
+# Suites that need a PostgreSQL server (issue 16: several backends on one database).
+set(NODE_POSTGRES_SUITES integration/multi_instance)
 foreach(suite ${NODE_SUITES})
   file(RELATIVE_PATH name "${CMAKE_CURRENT_SOURCE_DIR}" "${suite}")
   string(REPLACE ".test.mjs" "" name "${name}")
@@ -29,6 +31,13 @@ foreach(suite ${NODE_SUITES})
       set_tests_properties("${engine}:${name}" PROPERTIES ENVIRONMENT "${NODE_TEST_ENV};ENGINE=${engine}"
                            TIMEOUT 900 RESOURCE_LOCK "browser-${engine}" LABELS "browser;${engine}")
     endforeach()
+  elseif(name IN_LIST NODE_POSTGRES_SUITES)
+    # Inside a throwaway PostgreSQL cluster (tests/stub/with_postgres.sh sets CHAT_TEST_PG_URL and
+    # removes the cluster after); without PostgreSQL 15 the test fails and says so.
+    add_test(NAME "node:${name}" COMMAND bash "${CMAKE_CURRENT_SOURCE_DIR}/stub/with_postgres.sh"
+             ${NODE_EXE} --test --test-force-exit --test-reporter=spec "${suite}"
+             WORKING_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}")
+    set_tests_properties("node:${name}" PROPERTIES ENVIRONMENT "${NODE_TEST_ENV}" TIMEOUT 600 LABELS "postgresql")
   else()
     add_test(NAME "node:${name}" COMMAND ${NODE_EXE} --test --test-force-exit --test-reporter=spec "${suite}"
              WORKING_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}")

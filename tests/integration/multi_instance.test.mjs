@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startStub, login, api } from '../lib/stub.mjs';
+import { startStub, login, api, stubApi } from '../lib/stub.mjs';
 import { connect } from '../lib/ws.mjs';
 
 const started = new Set();
@@ -108,6 +108,12 @@ test('two backends on one PostgreSQL, one Web PubSub service, one backend SIGKIL
     }
     clients.push({ user: u, c, got });
   }
+  // Backend 0 publishes slowly (fault injection: 20 ms before each publish), so when it is killed
+  // it still holds claimed outbox rows: their lease (30 s) must run out and another backend take
+  // them over, in order, before later rows of those conversations go out.
+  const slow = await stubApi(backends[0], 'POST', '/_stub/outbox?delayNext=100000&delayMs=20');
+  assert.equal(slow.status, 200, slow.text);
+
   // Where each conversation stood before the run: clients see everything after it.
   const baseline = {};
   for (const cid of convs) baseline[cid] = (await history(backends[0].base, tokens.alice, cid)).at(-1)?.seq ?? 0;
@@ -196,9 +202,11 @@ test('two backends on one PostgreSQL, one Web PubSub service, one backend SIGKIL
   // whose answer was lost in the kill). Waiting covers a dead backend's outbox lease (30 s).
   const expected = Object.fromEntries(convs.map((cid) => [cid, histories[cid].filter((m) => m.seq > baseline[cid])]));
   const distinct = (list) => [...new Map(list.map((m) => [m.messageId, m])).values()];
+  const waitStart = Date.now();
   await waitFor(() => clients.every((cl) => convs.every((cid) => distinct(cl.got[cid]).length >= expected[cid].length)), 150000,
     () => clients.map((cl) => `${cl.user}: ` + convs.map((cid) => `${cid} ${distinct(cl.got[cid]).length}/${expected[cid].length}`).join(', ')).join('; '));
 
+  const waited = Date.now() - waitStart;
   let redelivered = 0;
   for (const cl of clients) {
     for (const cid of convs) {
@@ -221,6 +229,14 @@ test('two backends on one PostgreSQL, one Web PubSub service, one backend SIGKIL
   console.log(`multi-instance: ${accepted.size} accepted (backend 0 before the kill ${through[0]}, backend 1 ${through[1]}, ` +
     `backend 0 restarted ${through[2]}), ${retriedAcross} sends retried on the other backend, ${replayed} of them answered as ` +
     `duplicates (committed before the kill), ${clients.length} clients, ` +
-    `${redelivered} repeated deliveries after the kill (client-side duplicates of one sequence number)`);
+    `${redelivered} repeated deliveries after the kill (client-side duplicates of one sequence number); ` +
+    `all delivered ${waited} ms after the last send`);
+  // Nothing left behind: no pending row, none parked as dead, on the shared database.
+  for (const b of backends) {
+    let state;
+    await waitFor(async () => (state = (await stubApi(b, 'GET', '/_stub/state')).json).outbox.pending === 0, 60000,
+      () => JSON.stringify(state?.outbox));
+    assert.equal(state.outbox.dead, 0, JSON.stringify(state.outbox));
+  }
   for (const cl of clients) cl.c.close();
 });

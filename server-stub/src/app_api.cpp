@@ -72,12 +72,33 @@ json summary_json(const ConversationSummary& c) {
     return j;
 }
 
-// Parses the body as a JSON object or fills `err` with a 400.
+// A NUL character (U+0000) in any string of `j`, object keys included.
+bool has_nul(const json& j) {
+    if (j.is_string()) return j.get_ref<const std::string&>().find('\0') != std::string::npos;
+    if (j.is_object()) {
+        for (auto it = j.begin(); it != j.end(); ++it)
+            if (it.key().find('\0') != std::string::npos || has_nul(it.value())) return true;
+    } else if (j.is_array()) {
+        for (const auto& v : j)
+            if (has_nul(v)) return true;
+    }
+    return false;
+}
+
+constexpr const char* kNulRefused = "Text must not contain a NUL character (U+0000).";
+
+// The body as a JSON object, or a 400 in `err`. Text with a NUL character is refused here for
+// every store: PostgreSQL's text cannot hold it (PgStore would throw, a 500), and SQLite would
+// keep it where other code compares C strings.
 std::optional<json> body_object(const Request& r, Response& err) {
     std::string why;
     json j = wps::parse_json_bounded(r.body, &why);
     if (j.is_discarded() || !j.is_object()) {
         err = error_response(400, "BadRequest", "The request body must be a JSON object" + (why.empty() ? "" : " (" + why + ")") + ".");
+        return std::nullopt;
+    }
+    if (has_nul(j)) {
+        err = error_response(400, "BadRequest", kNulRefused);
         return std::nullopt;
     }
     return j;
@@ -197,6 +218,9 @@ std::optional<Response> AppApi::handle(const Request& r) {
     bool known = false;
     for (const char* k : kAuthed) known = known || p == k;
     if (!known) return std::nullopt;
+    for (const auto& [k, v] : r.query)  // decoded: %00 in a query parameter (see body_object)
+        if (k.find('\0') != std::string::npos || v.find('\0') != std::string::npos)
+            return error_response(400, "BadRequest", kNulRefused);
     if (p != "/blobs" && r.body.size() > config_.max_body_bytes)
         return error_response(413, "PayloadTooLarge", "The request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes.");
 

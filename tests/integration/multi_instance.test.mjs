@@ -238,5 +238,12 @@ test('two backends on one PostgreSQL, one Web PubSub service, one backend SIGKIL
       () => JSON.stringify(state?.outbox));
     assert.equal(state.outbox.dead, 0, JSON.stringify(state.outbox));
   }
+  // PostgreSQL's text cannot hold U+0000: a 400 with a reason at validation, not a 500.
+  for (const [what, p, body] of [['message', '/chat/reply', { conversationId: 'demo', message: 'a\u0000b', clientMessageId: 'nul-pg' }],
+    ['title', '/chat/conversations', { title: 't\u0000', members: ['bob'] }]]) {
+    const r = await api(backends[1].base, tokens.alice, 'POST', p, body);
+    assert.equal(r.status, 400, `${what} with NUL: ${r.status} ${r.text}`);
+    assert.match(r.json.error.message, /NUL/);
+  }
   for (const cl of clients) cl.c.close();
 });

@@ -214,3 +214,21 @@ test('REST :generateToken with a NUL or an oversized value in userId, role or gr
   const ok = await rest(stub, 'POST', '/api/hubs/chat/:generateToken?userId=alice&group=g');
   assert.equal(ok.status, 200);
 });
+
+// PostgreSQL's text cannot hold U+0000 (PgStore refuses it): every store answers 400 with a
+// reason at validation, never 500, wherever the text comes from (the PostgreSQL side is checked
+// in tests/integration/multi_instance.test.mjs).
+test('text with a NUL character answers 400 with a reason', async () => {
+  const nul = (r, what) => { bad(r, what); assert.match(r.json.error.message, /NUL/, what); };
+  nul(await post('/chat/reply', { conversationId: 'demo', message: 'a\u0000b', clientMessageId: 'nul-1' }), 'message');
+  nul(await post('/chat/reply', { conversationId: 'demo', message: 'ok', clientMessageId: 'nul\u0000' }), 'clientMessageId');
+  nul(await post('/chat/reply', { conversationId: 'de\u0000mo', message: 'ok' }), 'conversationId');
+  nul(await post('/chat/conversations', { title: 't\u0000', members: ['bob'] }), 'title');
+  nul(await post('/chat/conversations', { title: 't', context: { k: ['v\u0000'] } }), 'nested context value');
+  nul(await post('/chat/conversations', { title: 't', context: { 'k\u0000': 1 } }), 'context key');
+  nul(await api(stub.base, null, 'POST', '/auth/dev-login', { userId: 'alice\u0000x' }), 'dev-login userId');
+  nul(await api(stub.base, alice, 'GET', '/conversation/detail?conversationId=demo%00x'), 'query parameter');
+  // Nothing was stored.
+  const history = await api(stub.base, alice, 'GET', '/conversation/detail?conversationId=demo&limit=200');
+  assert.ok(!history.json.messages.some((m) => m.text.includes('\u0000') || m.clientMessageId?.startsWith('nul')));
+});

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startStub, login, api, stubApi } from '../lib/stub.mjs';
 import { connect } from '../lib/ws.mjs';
+import { WebPubSubClient } from '@azure/web-pubsub-client';
 
 const started = new Set();
 const dirs = [];
@@ -106,7 +107,21 @@ test('two backends on one PostgreSQL, one Web PubSub service, one backend SIGKIL
       const ack = await c.next((f) => f.type === 'ack' && f.ackId === k + 1, 30000);
       assert.ok(ack.success, `${u} joins ${g}: ${JSON.stringify(ack)}`);
     }
-    clients.push({ user: u, c, got });
+    clients.push({ user: u, got, close: () => c.close() });
+  }
+  // And the official client SDK (reliable protocol, its own acks and dedupe) as carol once more.
+  {
+    const r = await api(backends[1].base, tokens.carol, 'POST', '/realtime/clientAccessUrl', { groups });
+    assert.equal(r.status, 200, r.text);
+    const sdk = new WebPubSubClient(r.json.url);
+    const got = Object.fromEntries(convs.map((cid) => [cid, []]));
+    sdk.on('group-message', (e) => {
+      const m = e.message.data?.message;
+      if (m && got[m.conversationId] && e.message.group === `conversation:${m.conversationId}`) got[m.conversationId].push(m);
+    });
+    await sdk.start();
+    for (const g of groups) await sdk.joinGroup(g);
+    clients.push({ user: 'carol (@azure/web-pubsub-client)', got, close: () => sdk.stop() });
   }
   // Backend 0 publishes slowly (fault injection: 20 ms before each publish), so when it is killed
   // it still holds claimed outbox rows: their lease (30 s) must run out and another backend take
@@ -133,6 +148,7 @@ test('two backends on one PostgreSQL, one Web PubSub service, one backend SIGKIL
   let replayed = 0;  // answered 200 "duplicate": the first try was committed, its answer lost
   const through = [0, 0, 0];  // accepted by backend 0 before the kill, backend 1, backend 0 restarted
   let generation0 = 0;
+  let restartMs = 0;
   const send = async (b, token, body) => {
     try { return await api(backends[b].base, token, 'POST', '/chat/reply', body); } catch (e) { return { status: 0, text: String(e) }; }
   };
@@ -164,9 +180,11 @@ test('two backends on one PostgreSQL, one Web PubSub service, one backend SIGKIL
         const victim = backends[0];
         victim.proc.kill('SIGKILL');
         restarted = (async () => {
+          const t0 = Date.now();
           await victim.stop('SIGKILL');
           backends[0] = await track(startStub({ args: backendArgs }));
           generation0 = 1;
+          restartMs = Date.now() - t0;
         })();
       }
     }
@@ -176,7 +194,9 @@ test('two backends on one PostgreSQL, one Web PubSub service, one backend SIGKIL
   await restarted;
   next = limit;  // each lane took one number past the limit when it stopped
   limit += 80;
+  const phase2 = Date.now();
   await Promise.all([0, 1, 2, 3].map(lane));
+  console.log(`multi-instance: phase 2 (80 sends) took ${Date.now() - phase2} ms`);
   assert.equal(accepted.size, limit);
   assert.ok(through[2] > 0 && through[1] > 0, `both backends took sends after the restart: ${through}`);
 
@@ -229,7 +249,7 @@ test('two backends on one PostgreSQL, one Web PubSub service, one backend SIGKIL
   console.log(`multi-instance: ${accepted.size} accepted (backend 0 before the kill ${through[0]}, backend 1 ${through[1]}, ` +
     `backend 0 restarted ${through[2]}), ${retriedAcross} sends retried on the other backend, ${replayed} of them answered as ` +
     `duplicates (committed before the kill), ${clients.length} clients, ` +
-    `${redelivered} repeated deliveries after the kill (client-side duplicates of one sequence number); ` +
+    `${redelivered} repeated deliveries after the kill (client-side duplicates of one sequence number); restart took ${restartMs} ms; ` +
     `all delivered ${waited} ms after the last send`);
   // Nothing left behind: no pending row, none parked as dead, on the shared database.
   for (const b of backends) {
@@ -245,5 +265,5 @@ test('two backends on one PostgreSQL, one Web PubSub service, one backend SIGKIL
     assert.equal(r.status, 400, `${what} with NUL: ${r.status} ${r.text}`);
     assert.match(r.json.error.message, /NUL/);
   }
-  for (const cl of clients) cl.c.close();
+  for (const cl of clients) cl.close();
 });

@@ -91,7 +91,7 @@ TEST_CASE("mark read, mark all read and archive go to the API, which has the las
     REQUIRE(r.http.has("cursor=1"));
 }
 
-a failed first load says so, Retry loads it again, once", "[notify]") {
+TEST_CASE("a failed first load says so, Retry loads it again, once", "[notify]") {
     Rig r;
     r.center.reload();  // not started: nothing to load
     CHECK_FALSE(r.http.has("/notifications"));

@@ -33,7 +33,7 @@ TEST_CASE("hybrid load: API page first, live items after, deduplicated by id", "
     CHECK(ids(f) == std::vector<std::string>{"c", "b", "a"});
 }
 
-older pages extend the feed and move the cursor, a reconnect reload recomputes the badge", "[notify]") {
+TEST_CASE("older pages extend the feed and move the cursor, a reconnect reload recomputes the badge", "[notify]") {
     Feed f;
     f.apply_page({item("d", 4), item("c", 3)}, std::string("3"), 2, true);
     f.apply_page({item("b", 2), item("a", 1)}, std::nullopt, 2, false);

@@ -82,7 +82,7 @@ TEST_CASE("start asks the provider for a URL and opens it with the reliable subp
     CHECK_FALSE(h.client->start());  // only from Stopped
 }
 
-join, send and acks resolve, Duplicate counts as success", "[client]") {
+TEST_CASE("join, send and acks resolve, Duplicate counts as success", "[client]") {
     Harness h(no_keepalive());
     h.connect();
     std::vector<SendResult> results;
@@ -101,7 +101,7 @@ join, send and acks resolve, Duplicate counts as success", "[client]") {
     CHECK(h.client->pending_acks() == 0);
 }
 
-Forbidden is never retried, InternalServerError is retried with the same ackId", "[client]") {
+TEST_CASE("Forbidden is never retried, InternalServerError is retried with the same ackId", "[client]") {
     Harness h(no_keepalive());
     h.connect();
     std::vector<SendResult> results;
@@ -428,7 +428,7 @@ TEST_CASE("a pong after resume keeps the connection", "[client]") {
     CHECK(h.disconnects.empty());
 }
 
-offline waits without dialling, online reconnects at once", "[client]") {
+TEST_CASE("offline waits without dialling, online reconnects at once", "[client]") {
     ClientOptions o = no_keepalive();
     o.protocol = kJsonProtocol;
     Harness h(o);
@@ -498,7 +498,7 @@ TEST_CASE("a client destroyed while a resend is scheduled leaves no timer behind
 
 // ---- fidelity to the protocol spec and the official client (issue 10, items 1-8) ------------
 
-payloads that do not fit their dataType are refused before they leave, nothing is sent", "[client][spec]") {
+TEST_CASE("payloads that do not fit their dataType are refused before they leave, nothing is sent", "[client][spec]") {
     Harness h(no_keepalive());
     h.connect();
     const auto before = h.socks.last().sent.size();
@@ -522,7 +522,7 @@ payloads that do not fit their dataType are refused before they leave, nothing i
     CHECK(h.sent()["dataType"] == "binary");
 }
 
-frames from the service above 1 MB are taken, a dropped frame is reported, never silent", "[client][spec]") {
+TEST_CASE("frames from the service above 1 MB are taken, a dropped frame is reported, never silent", "[client][spec]") {
     Harness h(no_keepalive());
     std::vector<std::string> rejected;
     std::vector<ServerMessage> server;
@@ -572,7 +572,7 @@ TEST_CASE("after a failed recovery, unacknowledged sends fail with a reason and 
     CHECK(h.sent()["data"] == "queued");
 }
 
-groups count as joined only once acknowledged, stop() then start() rejoins them before connected", "[client][spec]") {
+TEST_CASE("groups count as joined only once acknowledged, stop() then start() rejoins them before connected", "[client][spec]") {
     Harness h(no_keepalive());
     h.connect();
     h.client->join_group("g");
@@ -606,7 +606,7 @@ TEST_CASE("keep_alive_timeout_ms = 0 turns the receive timeout off, pings keep g
     CHECK(h.sent()["type"] == "ping");
 }
 
-an ackId still waiting for its ack cannot be reused, the first send keeps its callback", "[client][spec]") {
+TEST_CASE("an ackId still waiting for its ack cannot be reused, the first send keeps its callback", "[client][spec]") {
     Harness h(no_keepalive());
     h.connect();
     std::vector<std::string> got;

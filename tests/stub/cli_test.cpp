@@ -202,7 +202,7 @@ TEST_CASE("cli: clamps kept from before CLI11", "[stub][cli]") {
     CHECK(parse({"--max-connections", "0"}).cl.config.max_connections == 1);
 }
 
-cli: the access key comes from the flag, else the environment, else chance, weak ones are refused", "[stub][cli]") {
+TEST_CASE("cli: the access key comes from the flag, else the environment, else chance, weak ones are refused", "[stub][cli]") {
     const char* env = "9f2c4e81a07b3d65c1e8f4a29b7d0c36e5a1f8b24d9c07e3";
     CHECK(parse({}, false, env).cl.config.access_key == env);
     CHECK(parse({}, true, env).cl.config.access_key == kKey);   // the flag wins

@@ -64,7 +64,7 @@ TEST_CASE("stub api: other paths are not its business", "[stub][stub-api]") {
     }
 }
 
-stub api: disabled, it says how to enable it, enabled, each call needs the key's token", "[stub][stub-api][security]") {
+TEST_CASE("stub api: disabled, it says how to enable it, enabled, each call needs the key's token", "[stub][stub-api][security]") {
     Fixture f;
     f.cfg.stub_api = false;
     Response off = f.call("GET", "/_stub/state");

@@ -197,7 +197,7 @@ TEST_CASE("one sender's consecutive messages within minutes share one header and
     CHECK(rows[1].height < rows[3].height);
 }
 
-TEST_CASE("row actions show on hover only; Copy copies the message", "[ui][design]") {
+TEST_CASE("row actions show on hover only, Copy copies the message", "[ui][design]") {
     UiHarness h;
     h.load(6);
     h.frame(-1, -1);
@@ -232,7 +232,7 @@ TEST_CASE("a long press (touch) reveals a row's actions", "[ui][design]") {
     CHECK(h.find("copy:m4"));
 }
 
-TEST_CASE("New messages: a divider at the first unread message; opened there when the unread do not fit", "[ui][design]") {
+TEST_CASE("New messages: a divider at the first unread message, opened there when the unread do not fit", "[ui][design]") {
     {
         UiHarness h;
         h.load(200, R"({"conversations":[{"conversationId":"demo","title":"Demo","unread":3,"lastReadSeq":197}]})");
@@ -295,7 +295,7 @@ TEST_CASE("Alt+Up/Down switch conversations, from the canvas and from the page's
     CHECK(h.session.current_id() == "demo");
 }
 
-TEST_CASE("loading shows a skeleton, never 'No messages yet'; a failed sign-in has Try again", "[ui][design]") {
+TEST_CASE("loading shows a skeleton, never 'No messages yet', a failed sign-in has Try again", "[ui][design]") {
     {
         UiHarness h;
         h.session.start();
@@ -404,7 +404,7 @@ TEST_CASE("the conversation filter shows once there are more than a handful, and
     CHECK(h.session.current_id() == "c6");
 }
 
-TEST_CASE("New conversation: pick people, create, and it opens; Cancel and Esc leave it", "[ui][create]") {
+TEST_CASE("New conversation: pick people, create, and it opens, Cancel and Esc leave it", "[ui][create]") {
     UiHarness h;
     h.load(3);
     while (h.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})")) {
@@ -452,7 +452,7 @@ TEST_CASE("New conversation: pick people, create, and it opens; Cancel and Esc l
     CHECK_FALSE(ui::chat_action(h.session, h.view, "escape"));  // nothing left to close
 }
 
-TEST_CASE("a typed title is used; long default titles are cut to the server's 200 bytes", "[ui][create]") {
+TEST_CASE("a typed title is used, long default titles are cut to the server's 200 bytes", "[ui][create]") {
     UiHarness h;
     h.load(1);
     while (h.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})")) {

@@ -299,7 +299,7 @@ TEST_CASE("Esc closes the feed", "[ui][feed]") {
     CHECK_FALSE(r.view.open);
 }
 
-TEST_CASE("the unread dot only on unread items; mark-read:<id> marks that item read", "[ui][feed]") {
+TEST_CASE("the unread dot only on unread items, mark-read:<id> marks that item read", "[ui][feed]") {
     FeedRig r;
     r.load(json::array({item("new", 3, kNow - 2 * kMin, false, "A body that says more"), item("seen", 2, kNow - 5 * kMin, true),
                         item("new2", 1, kNow - 9 * kMin)}),
@@ -333,7 +333,7 @@ TEST_CASE("an action button opens its link and marks the item read", "[ui][feed]
     CHECK(r.center.feed().find("a")->read);
 }
 
-TEST_CASE("toasts: a card per live item, hidden while the feed is open; Open feed opens it", "[ui][feed]") {
+TEST_CASE("toasts: a card per live item, hidden while the feed is open, Open feed opens it", "[ui][feed]") {
     FeedRig r;
     r.load(json::array(), 0);
     r.connect();

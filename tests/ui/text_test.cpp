@@ -61,7 +61,7 @@ TEST_CASE("the native port ellipsizes by width with an ellipsis, UTF-8 intact", 
     ImGui::EndFrame();
 }
 
-TEST_CASE("case folding for the conversation filter, in every cased script; others pass through", "[text][filter]") {
+TEST_CASE("case folding for the conversation filter, in every cased script, others pass through", "[text][filter]") {
     using ui::contains_folded;
     using ui::fold_case;
     CHECK(fold_case("Launch PLANNING") == "launch planning");

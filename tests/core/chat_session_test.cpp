@@ -77,7 +77,7 @@ TEST_CASE("open: history first, then join, then catch up from the last contiguou
     CHECK(r.seqs() == std::vector<uint64_t>{1, 2, 3});
 }
 
-TEST_CASE("live messages are deduplicated; a gap triggers an incremental fetch", "[session]") {
+TEST_CASE("live messages are deduplicated, a gap triggers an incremental fetch", "[session]") {
     Rig r;
     r.boot(json::array({msg(1)}));
     r.join_ack();
@@ -140,7 +140,7 @@ TEST_CASE("sends keep their order: one request at a time per conversation", "[se
     CHECK(json::parse(r.http.pending.back().request.body)["message"] == "second");
 }
 
-TEST_CASE("a refused send (4xx) fails at once with the server's reason; Retry all resends in order", "[session]") {
+TEST_CASE("a refused send (4xx) fails at once with the server's reason, Retry all resends in order", "[session]") {
     Rig r;
     r.boot(json::array());
     std::string why;
@@ -233,7 +233,7 @@ json activity(const std::string& conv, uint64_t seq, const std::string& sender =
                           {"seq", seq}, {"senderId", sender}, {"createdAt", 100 + seq}, {"preview", "t" + std::to_string(seq)}}}};
 }
 
-TEST_CASE("activity in other conversations raises their badge once per message; opening one marks it read", "[session]") {
+TEST_CASE("activity in other conversations raises their badge once per message, opening one marks it read", "[session]") {
     Rig r;
     r.session.start();
     r.http.answer("/auth/dev-login", 200, R"({"token":"T"})");
@@ -273,7 +273,7 @@ TEST_CASE("activity in other conversations raises their badge once per message; 
     for (const auto& c : r.session.conversations()) CHECK(c.unread == (c.id == "new-one" ? 1u : 0u));
 }
 
-TEST_CASE("closing the panel stops the socket and never reconnects; opening asks for a fresh URL", "[session]") {
+TEST_CASE("closing the panel stops the socket and never reconnects, opening asks for a fresh URL", "[session]") {
     Rig r;
     r.boot(json::array());
     r.join_ack();
@@ -402,7 +402,7 @@ TEST_CASE("switching quickly across 50 conversations: one subscribe at a time, t
     CHECK(r.seqs() == std::vector<uint64_t>{1, 2});
 }
 
-TEST_CASE("a refused subscription is said, never Live; a transient failure is retried", "[session][subscribe]") {
+TEST_CASE("a refused subscription is said, never Live, a transient failure is retried", "[session][subscribe]") {
     Rig r;
     start_with(r, 3);
     REQUIRE(r.http.answer("/chat/subscribe", 503, R"({"error":{"message":"busy"}})"));
@@ -419,7 +419,7 @@ TEST_CASE("a refused subscription is said, never Live; a transient failure is re
     CHECK(subscribe_body(r)["conversationId"] == "c1");
 }
 
-TEST_CASE("a new connection subscribes again; a recovered one keeps its subscription", "[session][subscribe]") {
+TEST_CASE("a new connection subscribes again, a recovered one keeps its subscription", "[session][subscribe]") {
     Rig r;
     start_with(r, 2);
     r.join_ack("demo");
@@ -438,7 +438,7 @@ TEST_CASE("a new connection subscribes again; a recovered one keeps its subscrip
     r.join_ack("demo", "", "c2");
 }
 
-TEST_CASE("one socket per tab: chat and notifications share it; closing the chat keeps it for the feed", "[session][subscribe]") {
+TEST_CASE("one socket per tab: chat and notifications share it, closing the chat keeps it for the feed", "[session][subscribe]") {
     Rig r;
     notify::NotificationCenter center(r.http, r.realtime, r.sched, "");
     r.session.on_signed_in = [&] { center.start(r.session.token(), "alice", {"core"}); };
@@ -651,7 +651,7 @@ TEST_CASE("new conversation: the people one may pick, then created, opened and a
     CHECK(r.session.conversations()[0].id == "c_new");
 }
 
-TEST_CASE("new conversation: a refusal is said and nothing opens; contacts that fail to load say why", "[session][create]") {
+TEST_CASE("new conversation: a refusal is said and nothing opens, contacts that fail to load say why", "[session][create]") {
     Rig r;
     r.boot(json::array());
     r.join_ack();

@@ -346,7 +346,7 @@ Response AppApi::create_conversation(const Request& r, const std::string& user) 
     Response err;
     auto body = body_object(r, err);
     if (!body) return err;
-    if (const int64_t wait = rate_limited(create_buckets_, user, config_.create_rate_per_min, kCreateBurst))
+    if (const int64_t wait = rate_limited("create", user, config_.create_rate_per_min, kCreateBurst))
         return too_many("new conversations", wait);
     auto title = body->find("title");
     if (title == body->end() || !title->is_string() || title->get<std::string>().empty() ||
@@ -406,7 +406,7 @@ Response AppApi::reply(const Request& r, const std::string& user) {
         return error_response(404, "NotFound", "Conversation '" + draft.conversationId + "' does not exist.");
     if (!store_.is_member(draft.conversationId, user))
         return error_response(403, "Forbidden", "You are not a member of this conversation.");
-    if (const int64_t wait = rate_limited(send_buckets_, user, config_.send_rate_per_min, config_.send_burst))
+    if (const int64_t wait = rate_limited("send", user, config_.send_rate_per_min, config_.send_burst))
         return too_many("messages", wait);
     AppendResult res = store_.append_message(draft, conversation_group(draft.conversationId), unix_now_ms());
     if (res.created && outbox_notify_) outbox_notify_();
@@ -519,19 +519,9 @@ std::string notification_group(const std::string& kind, const std::string& id) {
 }
 } // namespace
 
-int64_t AppApi::rate_limited(std::map<std::string, Bucket>& buckets, const std::string& user, int per_min, int burst) {
+int64_t AppApi::rate_limited(const char* kind, const std::string& user, int per_min, int burst) {
     if (per_min <= 0) return 0;
-    const int64_t now = unix_now_ms();
-    const double per_ms = per_min / 60000.0;
-    auto [it, fresh] = buckets.try_emplace(user, Bucket{static_cast<double>(burst), now});
-    Bucket& b = it->second;
-    b.tokens = std::min<double>(burst, b.tokens + static_cast<double>(now - b.at_ms) * per_ms);
-    b.at_ms = now;
-    if (b.tokens >= 1.0) {
-        b.tokens -= 1.0;
-        return 0;
-    }
-    return static_cast<int64_t>(std::ceil((1.0 - b.tokens) / per_ms / 1000.0));
+    return store_.take_token(std::string(kind) + ":" + user, per_min, burst, unix_now_ms());
 }
 
 Response AppApi::create_notification_as_backend(const Request& r) { return create_notification(r, "backend", true); }
@@ -590,7 +580,7 @@ Response AppApi::create_notification(const Request& r, const std::string& creato
         if (!chat::valid_utf8(*text)) return error_response(400, "BadRequest", "Notification texts must be valid UTF-8.");
     n.createdBy = creator;
     if (!backend)
-        if (const int64_t wait = rate_limited(notify_buckets_, creator, kNotifyPerMinute, kNotifyBurst))
+        if (const int64_t wait = rate_limited("notify", creator, kNotifyPerMinute, kNotifyBurst))
             return too_many("notifications", wait);
     auto [stored, created] = store_.create_notification(n, notification_group(n.targetKind, n.targetId), unix_now_ms());
     if (!created && stored.createdBy != creator)
@@ -681,7 +671,7 @@ Response AppApi::upload_blob(const Request& r, const std::string& user) {
     if (!safe_file_name(name) || !chat::valid_utf8(name))
         return error_response(400, "BadRequest",
                               "'name' must be a file name of 1 to 255 bytes of UTF-8 without control characters, quotes, '/' or '\\'.");
-    if (const int64_t wait = rate_limited(upload_buckets_, user, config_.upload_rate_per_min, kUploadBurst))
+    if (const int64_t wait = rate_limited("upload", user, config_.upload_rate_per_min, kUploadBurst))
         return too_many("uploads", wait);
     if (config_.blob_quota_bytes > 0 && store_.blob_bytes_of(user) + r.body.size() > config_.blob_quota_bytes)
         return error_response(413, "PayloadTooLarge", "Your attachment quota of " + std::to_string(config_.blob_quota_bytes) +

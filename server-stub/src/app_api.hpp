@@ -67,12 +67,10 @@ private:
     Response upload_blob(const Request& r, const std::string& user);
     Response download_blob(const Request& r);
     std::string sign_blob(const std::string& id, int64_t exp) const;
-    struct Bucket {
-        double tokens = 0;
-        int64_t at_ms = 0;
-    };
-    // Token bucket per user; returns seconds to wait (0 = allowed; per_min <= 0 = no limit).
-    int64_t rate_limited(std::map<std::string, Bucket>& buckets, const std::string& user, int per_min, int burst);
+    // Token bucket per user and kind, kept in the store (Store::take_token) so that the limit holds
+    // across every instance on the database; returns seconds to wait (0 = allowed; per_min <= 0 =
+    // no limit).
+    int64_t rate_limited(const char* kind, const std::string& user, int per_min, int burst);
     // Roles for one group, or an error reason when the user may not use it.
     std::optional<std::string> roles_for(const std::string& user, const std::string& group, std::vector<std::string>& roles);
 
@@ -82,7 +80,6 @@ private:
     PubSubTarget target_;
     GroupControl groups_;
     std::string secret_;
-    std::map<std::string, Bucket> send_buckets_, create_buckets_, upload_buckets_, notify_buckets_;
 };
 
 using chat::conversation_group;  // core/chat_wire.hpp

@@ -9,6 +9,7 @@
 //   [SECTION] Notifications
 //   [SECTION] Blobs
 //   [SECTION] Outbox (claim with a lease)
+//   [SECTION] Rate limits
 #include "pg_store.hpp"
 
 #include "jwt.hpp"
@@ -721,6 +722,36 @@ std::vector<OutboxRow> PgStore::dead_outbox() {
         for (const auto& row : w.exec("SELECT " PG_OUTBOX_COLS " FROM OutboxEvents WHERE Dead ORDER BY CreatedAt, Id"))
             out.push_back(read_outbox(row));
         return out;
+    });
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Rate limits
+//-----------------------------------------------------------------------------
+
+// The bucket after the refill: $1 key, $2 tokens per minute, $3 burst, $4 now (ms). No time
+// passes backwards (an instance whose clock is behind the stored UpdatedAt refills nothing).
+#define PG_REFILLED "LEAST($3::float8, b.Tokens + GREATEST($4::bigint - b.UpdatedAt, 0) * ($2::float8 / 60000))"
+
+int64_t PgStore::take_token(const std::string& key, int per_min, int burst, int64_t now) {
+    if (per_min <= 0) return 0;
+    std::lock_guard<std::mutex> lock(mu_);
+    return in_tx(conn_->c, [&](pqxx::work& w) -> int64_t {
+        // A bucket need not survive a crash (a fuller bucket after one is harmless): no WAL flush wait.
+        w.exec("SET LOCAL synchronous_commit = off");
+        // One statement: the upsert locks the bucket's row; a concurrent take (any instance) waits,
+        // then re-evaluates SET on the row as committed. SET sees the row before this update.
+        const pqxx::result r =
+            q(w, "INSERT INTO RateLimits AS b (BucketKey, Tokens, Taken, UpdatedAt) "
+                 "VALUES($1, CASE WHEN $3::float8 >= 1 THEN $3::float8 - 1 ELSE $3::float8 END, $3::float8 >= 1, $4::bigint) "
+                 "ON CONFLICT(BucketKey) DO UPDATE SET "
+                 "Tokens = " PG_REFILLED " - CASE WHEN " PG_REFILLED " >= 1 THEN 1 ELSE 0 END, "
+                 "Taken = " PG_REFILLED " >= 1, "
+                 "UpdatedAt = GREATEST(b.UpdatedAt, $4::bigint) "
+                 "RETURNING Tokens, Taken",
+              key, per_min, burst, now);
+        if (r[0][1].as<bool>()) return 0;
+        return token_wait_seconds(r[0][0].as<double>(), per_min);
     });
 }
 

@@ -15,6 +15,8 @@
 //  [X] every query is a string literal with $1..$n parameters (exec_params): no user data in SQL
 //  [X] text with a NUL character is refused (PostgreSQL cannot store it; libpq would cut it short)
 //  [X] errors name the database without its password
+//  [X] rate-limit buckets in the database (take_token): one upsert statement per take, so
+//      concurrent takes on several instances never hand out more than the bucket holds
 //  [ ] a connection pool: one connection behind a mutex, as SqliteStore's (the server's io thread
 //      and its outbox worker share it)
 //  [ ] LISTEN/NOTIFY to wake other instances' outbox workers: a worker that sleeps without due
@@ -86,6 +88,7 @@ public:
     void mark_failed(const std::string& eventId, const std::string& error, int64_t nextAttemptAt, bool dead) override;
     OutboxStats outbox_stats() override;
     std::vector<OutboxRow> dead_outbox() override;
+    int64_t take_token(const std::string& key, int per_min, int burst, int64_t now) override;
 
 private:
     struct Conn;  // the libpqxx connection (pqxx stays out of this header)

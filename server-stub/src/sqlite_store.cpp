@@ -36,6 +36,10 @@ public:
         sqlite3_bind_int64(st_, i, v);
         return *this;
     }
+    Stmt& bind(int i, double v) {
+        sqlite3_bind_double(st_, i, v);
+        return *this;
+    }
     Stmt& bind_null(int i) {
         sqlite3_bind_null(st_, i);
         return *this;
@@ -56,6 +60,7 @@ public:
                  : std::string();
     }
     int64_t i64(int c) const { return sqlite3_column_int64(st_, c); }
+    double f64(int c) const { return sqlite3_column_double(st_, c); }
     bool null(int c) const { return sqlite3_column_type(st_, c) == SQLITE_NULL; }
 
 private:
@@ -513,6 +518,37 @@ std::vector<OutboxRow> SqliteStore::dead_outbox() {
     std::vector<OutboxRow> out;
     while (s.step()) out.push_back(read_outbox(s));
     return out;
+}
+
+// Rate limits: one upsert per take, in a write transaction (BEGIN IMMEDIATE), so processes sharing
+// the file take tokens one at a time. Committed with synchronous=NORMAL: a bucket need not survive
+// a crash (a fuller bucket after one is harmless), so the take does not wait for an fsync; the
+// next FULL commit syncs the WAL, this frame included.
+#define SQLITE_REFILLED "MIN(?3, Tokens + MAX(?4 - UpdatedAt, 0) * (?2 / 60000.0))"
+
+int64_t SqliteStore::take_token(const std::string& key, int per_min, int burst, int64_t now) {
+    if (per_min <= 0) return 0;
+    std::lock_guard<std::mutex> lock(mu_);
+    exec(db_, "PRAGMA synchronous=NORMAL");
+    struct Restore {
+        sqlite3* db;
+        ~Restore() { sqlite3_exec(db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr); }
+    } restore{db_};
+    Tx tx(db_);
+    Stmt s(db_, "INSERT INTO RateLimits(BucketKey, Tokens, Taken, UpdatedAt) "
+                "VALUES(?1, CASE WHEN ?3 >= 1 THEN ?3 - 1 ELSE ?3 END, ?3 >= 1, ?4) "
+                "ON CONFLICT(BucketKey) DO UPDATE SET "
+                "Tokens = " SQLITE_REFILLED " - CASE WHEN " SQLITE_REFILLED " >= 1 THEN 1 ELSE 0 END, "
+                "Taken = " SQLITE_REFILLED " >= 1, "
+                "UpdatedAt = MAX(UpdatedAt, ?4) "
+                "RETURNING Tokens, Taken");
+    s.bind(1, key).bind(2, static_cast<double>(per_min)).bind(3, static_cast<double>(burst)).bind(4, now);
+    if (!s.step()) throw std::runtime_error("sqlite: the rate-limit upsert returned no row");
+    const double tokens = s.f64(0);
+    const bool taken = s.i64(1) != 0;
+    s.run();
+    tx.commit();
+    return taken ? 0 : token_wait_seconds(tokens, per_min);
 }
 
 } // namespace stub

@@ -46,6 +46,7 @@ public:
     void mark_failed(const std::string& eventId, const std::string& error, int64_t nextAttemptAt, bool dead) override;
     OutboxStats outbox_stats() override;
     std::vector<OutboxRow> dead_outbox() override;
+    int64_t take_token(const std::string& key, int per_min, int burst, int64_t now) override;
 
 private:
     void migrate();

@@ -5,9 +5,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
+
 namespace stub {
 
 std::string new_id(const std::string& prefix) { return prefix + random_hex(10); }
+
+int64_t token_wait_seconds(double tokens_after_refill, int per_min) {
+    const double need = std::max(1.0 - tokens_after_refill, 0.0);
+    // need * 60 / per_min seconds, rounded up; the 1e-9 keeps float noise (0.1 tokens stored as
+    // 0.10000000000000001) from adding a second.
+    const double seconds = need * 60.0 / std::max(per_min, 1);
+    return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(seconds - 1e-9)));
+}
 
 std::string notification_event_json(const Notification& n) {
     using nlohmann::json;

@@ -117,7 +117,20 @@ public:
     virtual void mark_failed(const std::string& eventId, const std::string& error, int64_t nextAttemptAt, bool dead) = 0;
     virtual OutboxStats outbox_stats() = 0;
     virtual std::vector<OutboxRow> dead_outbox() = 0;
+
+    // Rate limits: token bucket `key` (e.g. "send:alice"), stored so that every instance on the
+    // database shares it. The bucket holds up to `burst` tokens (full when first used) and gains
+    // per_min tokens a minute; one is taken when there is one. Returns 0 when a token was taken,
+    // otherwise the seconds until one will be there (nothing taken). per_min <= 0: no limit (0,
+    // nothing stored). Atomic: concurrent callers, on any instance, never get more than the
+    // bucket holds. A clock behind the stored one refills nothing (no negative time).
+    // Not durable on purpose: a crash may forget the last takes (the bucket is then fuller).
+    virtual int64_t take_token(const std::string& key, int per_min, int burst, int64_t now) = 0;
 };
+
+// take_token's answer when no token was taken: the seconds until the bucket, holding
+// `tokens_after_refill` (< 1) now, has a whole token (at least 1). Shared by the engines.
+int64_t token_wait_seconds(double tokens_after_refill, int per_min);
 
 // A fresh id: `prefix` + 20 hex digits from the CSPRNG (blob ids are part of attachment links,
 // and none should be guessable).

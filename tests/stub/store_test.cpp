@@ -20,7 +20,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -511,6 +513,49 @@ STORE_CASE("hostile text is data: quotes, SQL and placeholders round-trip", host
     CHECK(s.unread_notifications(user) == 0);
 }
 
+STORE_CASE("rate limits: a full bucket, then waits, refilled with time up to the burst, one bucket per key", rate_limits) {
+    // 6 a minute: one token every 10 s; burst 3.
+    for (int i = 0; i < 3; ++i) CHECK(s.take_token("send:alice", 6, 3, 1000) == 0);
+    CHECK(s.take_token("send:alice", 6, 3, 1000) == 10);   // empty: 10 s to the next token
+    CHECK(s.take_token("send:alice", 6, 3, 6000) == 5);    // half refilled
+    CHECK(s.take_token("send:alice", 6, 3, 11100) == 0);   // one token again
+    CHECK(s.take_token("send:alice", 6, 3, 11100) == 10);
+    CHECK(s.take_token("send:alice", 6, 3, 5000) == 10);   // a clock behind the stored one refills nothing
+    // Other users and other kinds have buckets of their own.
+    CHECK(s.take_token("send:bob", 6, 3, 11100) == 0);
+    CHECK(s.take_token("create:alice", 6, 3, 11100) == 0);
+    CHECK(s.take_token("send:' OR 1=1 --", 6, 3, 11100) == 0);
+    // A long pause refills up to the burst, not beyond.
+    for (int i = 0; i < 3; ++i) CHECK(s.take_token("send:alice", 6, 3, 10'000'000) == 0);
+    CHECK(s.take_token("send:alice", 6, 3, 10'000'000) > 0);
+    // No limit: always allowed.
+    for (int i = 0; i < 50; ++i) CHECK(s.take_token("upload:alice", 0, 1, 1000) == 0);
+    // The wait rounds up to whole seconds: 60 a minute, 0.25 tokens left -> 1 s.
+    CHECK(s.take_token("notify:alice", 60, 1, 1000) == 0);
+    CHECK(s.take_token("notify:alice", 60, 1, 1250) == 1);
+}
+
+TEST_CASE("store (sqlite): two stores on one database file never take more tokens than the burst", "[store][sqlite][concurrency]") {
+    const std::string path = (std::filesystem::temp_directory_path() / ("store_test_rate_" + random_hex(6) + ".db")).string();
+    struct Cleanup {
+        std::string p;
+        ~Cleanup() {
+            for (const char* ext : {"", "-wal", "-shm"}) std::remove((p + ext).c_str());
+        }
+    } cleanup{path};
+    SqliteStore a(path), b(path);  // as two processes on one file: a connection each
+    constexpr int kThreads = 4, kEach = 25, kBurst = 20;
+    std::atomic<int> taken{0}, ready{0};
+    const auto errors = on_threads(kThreads, [&](int t) {
+        Store& db = t % 2 ? static_cast<Store&>(a) : static_cast<Store&>(b);
+        for (++ready; ready < kThreads;) std::this_thread::yield();  // all at once
+        for (int i = 0; i < kEach; ++i)
+            if (db.take_token("send:alice", 1, kBurst, 1000) == 0) ++taken;  // one moment: no refill
+    });
+    CHECK(errors == std::vector<std::string>{});
+    CHECK(taken == kBurst);
+}
+
 // ---------------------------------------------------------------------------------------------
 // PgStore: several instances on one database
 // ---------------------------------------------------------------------------------------------
@@ -661,17 +706,42 @@ TEST_CASE("store (postgresql): two workers drain one outbox: every row published
     CHECK(e.store().outbox_stats().processed == row_of.size());
 }
 
+TEST_CASE("store (postgresql): two instances taking tokens for one user at once never hand out more than the burst",
+          "[store][postgresql][concurrency]") {
+    PgEngine e;
+    auto a = e.open(), b = e.open();  // two backend instances: a connection each
+    constexpr int kThreads = 4, kEach = 25, kBurst = 20;
+    std::atomic<int> taken{0}, ready{0};
+    std::atomic<int64_t> waits{0};
+    const auto errors = on_threads(kThreads, [&](int t) {
+        PgStore& db = t % 2 ? *a : *b;
+        for (++ready; ready < kThreads;) std::this_thread::yield();  // all at once
+        for (int i = 0; i < kEach; ++i) {
+            const int64_t wait = db.take_token("send:alice", 1, kBurst, 1000);  // one moment: no refill
+            if (wait == 0) ++taken;
+            else waits += wait;
+        }
+    });
+    CHECK(errors == std::vector<std::string>{});
+    CHECK(taken == kBurst);
+    CHECK(waits == int64_t(kThreads * kEach - kBurst) * 60);  // 1 a minute, empty bucket: 60 s each refused take
+    // Refilled once for everyone: a minute later one token, on whichever instance asks first.
+    CHECK(a->take_token("send:alice", 1, kBurst, 61'000) == 0);
+    CHECK(b->take_token("send:alice", 1, kBurst, 61'000) > 0);
+}
+
 TEST_CASE("store (postgresql): migrations run once, also when instances start together", "[store][postgresql][migrations]") {
     PgEngine e(false);  // an empty schema: the instances below find nothing migrated
     std::vector<int> versions(3);
     const auto errors = on_threads(3, [&](int t) { versions[static_cast<std::size_t>(t)] = e.open()->schema_version(); });
     CHECK(errors == std::vector<std::string>{});
-    CHECK(versions == std::vector<int>{1, 1, 1});
+    CHECK(versions == std::vector<int>{2, 2, 2});
     pqxx::connection c(e.url());
     pqxx::nontransaction w(c);
-    CHECK(w.exec("SELECT COUNT(*) FROM SchemaMigrations")[0][0].as<int>() == 1);
-    CHECK(w.exec("SELECT Name FROM SchemaMigrations")[0][0].as<std::string>() == "001_init");
-    CHECK(e.open()->schema_version() == 1);  // and again: nothing to do
+    CHECK(w.exec("SELECT COUNT(*) FROM SchemaMigrations")[0][0].as<int>() == 2);
+    CHECK(w.exec("SELECT Name FROM SchemaMigrations ORDER BY Version")[0][0].as<std::string>() == "001_init");
+    CHECK(w.exec("SELECT Name FROM SchemaMigrations ORDER BY Version")[1][0].as<std::string>() == "002_rate_limits");
+    CHECK(e.open()->schema_version() == 2);  // and again: nothing to do
 }
 
 TEST_CASE("store (postgresql): a NUL character is refused, never cut short", "[store][postgresql][security]") {

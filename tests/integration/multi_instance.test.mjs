@@ -267,3 +267,42 @@ test('two backends on one PostgreSQL, one Web PubSub service, one backend SIGKIL
   }
   for (const cl of clients) cl.close();
 });
+
+test('rate limits hold across instances: two backends on one PostgreSQL share a user\'s send bucket', { timeout: 120000 }, async () => {
+  const url = process.env.CHAT_TEST_PG_URL;
+  assert.ok(url, 'CHAT_TEST_PG_URL is not set: run this suite through tests/stub/with_postgres.sh (ctest does)');
+  const parsed = new URL(url);
+  process.env.PGPASSWORD = decodeURIComponent(parsed.password);
+  parsed.password = '';
+  const blobDir = mkdtempSync(path.join(tmpdir(), 'chat-multi-rate-blobs-'));
+  dirs.push(blobDir);
+  const service = await track(startStub({ args: ['--no-seed', '--quiet'] }));
+  // 1 send a minute, burst 20 (the default): per process, two backends would accept 40.
+  const args = ['--db', parsed.toString(), '--blob-dir', blobDir, '--pubsub-connection-string', service.connectionString,
+    '--send-rate', '1', '--quiet'];
+  const a = await track(startStub({ args }));
+  const b = await track(startStub({ args }));
+  const token = await login(a.base, 'bob');
+  const statuses = [];
+  let limited;
+  // Alternating, and two at a time (one per backend), so the takes race on the shared row.
+  for (let i = 0; i < 15; i++) {
+    const rs = await Promise.all([a, b].map((s, k) =>
+      api(s.base, token, 'POST', '/chat/reply', { conversationId: 'demo', message: `rate ${i}.${k}`, clientMessageId: `rate-${i}-${k}` })));
+    for (const r of rs) {
+      statuses.push(r.status);
+      if (r.status === 429) limited = r;
+    }
+  }
+  const accepted = statuses.filter((s) => s === 201).length;
+  assert.equal(accepted, 20, `the burst of 20 is shared by both backends: ${statuses}`);
+  assert.equal(statuses.filter((s) => s === 429).length, 10, `${statuses}`);
+  assert.match(limited.text, /Too many messages/);
+  // Another user's bucket is their own.
+  const carol = await login(b.base, 'carol');
+  const r = await api(a.base, carol, 'POST', '/chat/reply', { conversationId: 'demo', message: 'carol', clientMessageId: 'rate-carol' });
+  assert.equal(r.status, 201, r.text);
+  await a.stop();
+  await b.stop();
+  await service.stop();
+});

@@ -7,7 +7,9 @@
 # Unix socket in that folder, a random password (scram-sha-256; never printed). The command gets
 # the URL in CHAT_TEST_PG_URL. However the command ends (failure, Ctrl-C, SIGTERM from ctest),
 # the trap stops the server (pg_ctl stop -m immediate) and deletes the folder, so no server and no
-# data are left behind. The server runs without fsync: it holds test data only.
+# data are left behind. The server runs without fsync: it holds test data only; with
+# CHAT_PG_DURABLE=1 (scripts/bench: durable write throughput) it runs with PostgreSQL's defaults
+# (fsync, synchronous_commit and full_page_writes on).
 #
 # PostgreSQL refuses to run as root: as root (CI, scripts/test) initdb and pg_ctl run as the
 # `postgres` user (runuser) on a folder that user owns; as another user, as that user.
@@ -83,8 +85,10 @@ port=""
 for attempt in 1 2 3 4 5; do
   candidate="$(free_port)"
   started=1
+  durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${CHAT_PG_DURABLE:-0}" = 1 ] && durability="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
   if "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 -o \
-       "-p $candidate -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50 -c shared_buffers=16MB" \
+       "-p $candidate -k $dir -c listen_addresses=127.0.0.1 $durability -c max_connections=50 -c shared_buffers=16MB" \
        start >/dev/null 2>&1; then
     port="$candidate"
     break

@@ -182,11 +182,11 @@ void create_from_picker(chat::ChatSession& s, ChatViewState& st) {
     s.create_conversation(title, members);
 }
 
-// An icon button the width of its frame height (the "+" of New conversation).
-bool plus_button(float scale) {
-    (void)scale;
-    const bool hit = ImGui::Button(theme::icon::kPlus, ImVec2(ImGui::GetFrameHeight(), 0));
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("New conversation");
+// New conversation: a "+" the width of its frame height, or with its words when it stands alone.
+bool plus_button(bool labelled) {
+    const std::string label = std::string(theme::icon::kPlus) + (labelled ? "  New conversation" : "");
+    const bool hit = labelled ? ImGui::Button(label.c_str()) : ImGui::Button(label.c_str(), ImVec2(ImGui::GetFrameHeight(), 0));
+    if (!labelled && ImGui::IsItemHovered()) ImGui::SetTooltip("New conversation");
     target("new-conversation");
     return hit;
 }
@@ -206,7 +206,7 @@ void conversation_list(chat::ChatSession& s, ChatViewState& st, float width, int
                          ImGui::ColorConvertFloat4ToU32(p.muted), 0);
         ImGui::Dummy(ImVec2(1, ImGui::GetFrameHeight()));
         ImGui::SameLine(ImGui::GetWindowContentRegionMax().x - ImGui::GetFrameHeight());
-        if (plus_button(st.scale)) open_picker(s, st);
+        if (plus_button(false)) open_picker(s, st);
     }
     if (s.conversations().size() > kFilterAfter) page_field(st.filter_field, "conv-filter", ImGui::GetContentRegionAvail().x, st.scale);
     const float small = theme::kTypeSmall * st.scale;
@@ -280,7 +280,7 @@ void draw_picker(chat::ChatSession& s, ChatViewState& st) {
         bold_text(ImGui::GetWindowDrawList(), at, "New conversation", theme::kTypeTitle * sc, ImGui::ColorConvertFloat4ToU32(p.text), sc);
         ImGui::Dummy(ImVec2(1, text_port().measure("New conversation", theme::kTypeTitle * sc, 0).y + theme::kSpaceSm * sc));
     }
-    ImGui::TextDisabled("Title (optional)");
+    ImGui::TextDisabled("Title");
     page_field(st.title_field, "new-conversation-title", std::min(ImGui::GetContentRegionAvail().x, 420 * sc), sc);
     if (pk.title.find_first_not_of(" \t\r\n") == std::string::npos && !pk.picked.empty())
         text_ellipsized("Named after the people: " + default_title(s, pk), ImGui::GetContentRegionAvail().x, ImGui::GetColorU32(ImGuiCol_TextDisabled));
@@ -614,7 +614,7 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
             }
             ImGui::SameLine();
         }
-        if (plus_button(st.scale)) open_picker(s, st);
+        if (plus_button(s.conversations().size() <= 1)) open_picker(s, st);
     }
     if (st.picker.open) {
         if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape))) st.picker = NewConversationState{};

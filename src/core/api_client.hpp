@@ -25,6 +25,8 @@ public:
     const std::string& base() const { return base_; }
 
     void call(const std::string& method, const std::string& path, const nlohmann::json* body, Done done);
+    // POST of raw bytes (a file) with the bearer token; the answer parsed as JSON like call()'s.
+    void upload(const std::string& path, const std::string& content_type, std::string bytes, Done done);
 
     // The server's error message ({"error":{"message"}}), or what went wrong on the way.
     static std::string error_text(int status, const nlohmann::json& body, const std::string& transport_error);

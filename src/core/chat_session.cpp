@@ -585,6 +585,22 @@ void ChatSession::pump(const std::string& conv) {
     });
 }
 
+void ChatSession::send_file(const std::string& name, const std::string& content_type, std::string bytes,
+                            std::function<void(const std::string& error)> done) {
+    if (token_.empty()) return done("Sign in first.");
+    api_.upload("/blobs?name=" + wps::url_encode(name), content_type, std::move(bytes),
+                [this, done = std::move(done)](int status, const json& j, const std::string& err) {
+                    if (status < 200 || status >= 300) {
+                        const std::string why = status == 0 ? std::string("network error") : error_text(status, j, err);
+                        return done("upload failed: " + why);
+                    }
+                    Attachment att{wps::string_or(j, "url"), wps::string_or(j, "name", "file"), wps::string_or(j, "contentType"),
+                                   wps::u64_or(j, "size")};
+                    std::string why;
+                    done(send("", why, att) ? std::string() : why);
+                });
+}
+
 void ChatSession::retry(const std::string& clientMessageId) {
     for (auto& [conv, model_] : models_) {
         const Message* m = model_.find_local(clientMessageId);

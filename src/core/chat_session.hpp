@@ -96,6 +96,11 @@ public:
 
     // Sends `text` (optimistic). Returns false with `why` when it is refused locally.
     bool send(const std::string& text, std::string& why, std::optional<Attachment> attachment = std::nullopt);
+    // A file the user picked: uploaded (POST /blobs?name=..., the bytes as they are, with the
+    // session's bearer token, which never leaves this object for the page), then sent as a
+    // message carrying the returned link. `done` gets "" or why it failed.
+    void send_file(const std::string& name, const std::string& content_type, std::string bytes,
+                   std::function<void(const std::string& error)> done);
     void retry(const std::string& clientMessageId);
     void retry_all();
     std::size_t failed_count() const;

@@ -184,6 +184,21 @@ test('attachment round trip: pick a file, upload, message carries the link, the 
   const file = await fetch(stub.base + msg.attachment.url);
   assert.equal(file.status, 200);
   assert.deepEqual(Buffer.from(await file.arrayBuffer()), bytes);
+  // The app uploaded it itself (C++, emscripten fetch): no bearer token was handed to the page's
+  // scripts, nothing on Module.chat or window holds one.
+  const leaks = await alice.page.evaluate(() => {
+    const jwt = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/;
+    const found = [];
+    const walk = (v, path, depth) => {
+      if (typeof v === 'string') { if (jwt.test(v)) found.push(path); return; }
+      if (!v || typeof v !== 'object' || depth > 3 || ArrayBuffer.isView(v) || v instanceof Node) return;
+      for (const k of Object.keys(v)) walk(v[k], `${path}.${k}`, depth + 1);
+    };
+    walk(Module.chat, 'Module.chat', 0);
+    for (const k of Object.keys(window)) { try { if (typeof window[k] === 'string') walk(window[k], k, 0); } catch { /* cross-origin */ } }
+    return { found, setSession: typeof Module.chat.setSession };
+  });
+  assert.deepEqual(leaks, { found: [], setSession: 'undefined' });
   await alice.context.close();
   await bob.context.close();
 });

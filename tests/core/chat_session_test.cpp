@@ -666,3 +666,32 @@ TEST_CASE("new conversation: a refusal is said and nothing opens, contacts that 
     CHECK(r.session.current_id() == "demo");
     CHECK(r.session.created_count() == 0);
 }
+
+TEST_CASE("a picked file is uploaded with the session's token in C++ and sent as an attachment, failures say why", "[session][upload]") {
+    Rig r;
+    r.boot(json::array());
+    r.join_ack();
+    const std::string bytes("\x89PNG\r\n\x1a\n\0\0binary", 16);
+    std::string result = "pending";
+    r.session.send_file("flag ü.png", "image/png", bytes, [&](const std::string& e) { result = e; });
+    REQUIRE(r.http.has("/blobs?name=flag%20%C3%BC.png"));
+    const auto& up = r.http.pending.back().request;
+    CHECK(up.method == "POST");
+    CHECK(up.headers.at("Authorization") == "Bearer T");
+    CHECK(up.headers.at("Content-Type") == "image/png");
+    CHECK(up.body == bytes);  // the bytes as they are, NULs included
+    REQUIRE(r.http.answer("/blobs", 201, R"({"url":"/blobs/blob_0123456789abcdef0123?exp=1&sig=s","name":"flag ü.png","contentType":"image/png","size":16})"));
+    CHECK(result.empty());
+    REQUIRE(r.http.has("/chat/reply"));
+    const json body = json::parse(r.http.pending.back().request.body);
+    CHECK(body["attachment"]["url"] == "/blobs/blob_0123456789abcdef0123?exp=1&sig=s");
+    CHECK(body["attachment"]["size"] == 16);
+
+    r.session.send_file("big.bin", "", "x", [&](const std::string& e) { result = e; });
+    CHECK(r.http.pending.back().request.headers.at("Content-Type") == "application/octet-stream");
+    REQUIRE(r.http.answer("/blobs", 413, R"({"error":{"message":"The file exceeds 10 bytes."}})"));
+    CHECK(result == "upload failed: The file exceeds 10 bytes.");
+    r.session.send_file("x.txt", "text/plain", "x", [&](const std::string& e) { result = e; });
+    REQUIRE(r.http.answer("/blobs", 0, ""));
+    CHECK(result == "upload failed: network error");
+}

@@ -170,22 +170,11 @@ EM_JS(int, js_query_param, (const char* name, char* out, int cap), {
     stringToUTF8(v, out, cap);
     return lengthBytesUTF8(v);
 });
-EM_JS(int, js_origin, (char* out, int cap), {
-    stringToUTF8(location.origin, out, cap);
-    return lengthBytesUTF8(location.origin);
-});
 } // namespace
 
 std::string query_param(const std::string& name) {
     std::string out(2048, '\0');
     const int n = js_query_param(name.c_str(), out.data(), static_cast<int>(out.size()));
-    out.resize(static_cast<std::size_t>(n) < out.size() ? static_cast<std::size_t>(n) : out.size() - 1);
-    return out;
-}
-
-std::string page_origin() {
-    std::string out(2048, '\0');
-    const int n = js_origin(out.data(), static_cast<int>(out.size()));
     out.resize(static_cast<std::size_t>(n) < out.size() ? static_cast<std::size_t>(n) : out.size() - 1);
     return out;
 }

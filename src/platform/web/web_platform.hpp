@@ -41,7 +41,6 @@ public:
 
 double random01();
 std::string query_param(const std::string& name);  // from location.search
-std::string page_origin();                         // location.origin
 bool browser_online();
 bool page_visible();
 

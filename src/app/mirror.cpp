@@ -1,0 +1,153 @@
+// mirror.cpp - see mirror.hpp.
+#include "mirror.hpp"
+
+#include "ui/theme.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace app {
+
+namespace {
+constexpr int64_t kHourMs = 3600000;
+
+std::string status_of(const chat::ChatSession& s) {
+    const auto& c = s.connection();
+    std::string status = s.phase() == chat::Phase::Failed ? "error: " + s.error()
+                         : !s.panel_open()                  ? "closed"
+                         : c.offline                        ? "offline"
+                                                            : wps::to_string(c.state);
+    // "connected" only once the open conversation is subscribed and caught up (live for real).
+    if (c.state == wps::ClientState::Connected && !c.offline && s.panel_open() && s.phase() != chat::Phase::Failed)
+        status = s.in_sync()                                               ? "connected"
+                 : !s.subscribe_error().empty() && !s.subscribed()         ? "not-subscribed"
+                 : !s.subscribed()                                          ? "subscribing"
+                                                                            : "catching-up";
+    return status;
+}
+
+// `value` when it differs from what was last sent (and remembers it).
+template <typename T>
+void changed(std::optional<T>& out, std::string& last, const std::string& key, T value) {
+    if (key == last) return;
+    last = key;
+    out = std::move(value);
+}
+} // namespace
+
+void MirrorSync::times(web::MirrorSnapshot& out, int64_t wall) {
+    auto update = [&](const std::string& id, int64_t at) {
+        const std::string when = ui::theme::format_relative(at, wall);
+        std::string& shown = time_labels_[id];
+        if (shown == when) return;
+        shown = when;
+        out.times.emplace_back(id, when);
+    };
+    const int64_t day = ui::theme::local_day(wall);
+    if (day != day_) {  // "14:05" becomes "Yesterday", "Yesterday" a weekday, ...
+        day_ = day;
+        for (const auto& [id, at] : created_) update(id, at);
+    }
+    for (auto it = recent_.begin(); it != recent_.end();) {
+        update(it->second, it->first);
+        it = wall - it->first >= kHourMs ? recent_.erase(it) : std::next(it);  // a clock time from now on
+    }
+}
+
+web::MirrorSnapshot MirrorSync::models(const chat::ChatSession& s, const notify::NotificationCenter* center, uint64_t now_ms,
+                                       int64_t wall) {
+    web::MirrorSnapshot out;
+    if (first_ || conversation_ != s.current_id()) {
+        first_ = false;
+        conversation_ = s.current_id();
+        mirrored_.clear();
+        version_ = last_seq_ = 0;
+        time_labels_.clear();
+        recent_.clear();
+        created_.clear();
+        out.restart = s.title();
+    }
+    // Only what changed: messages appended since the last look; a page of older ones or a filled
+    // gap walks all (each message is still appended once).
+    const chat::Conversation& conv = s.conversation();
+    const bool conv_changed = version_ != conv.version();
+    if (conv_changed) {
+        version_ = conv.version();
+        auto fresh = conv.stored_after(last_seq_);
+        if (mirrored_.size() + fresh.size() != conv.stored_count()) fresh = conv.stored_after(0);
+        for (const chat::Message* m : fresh) {
+            if (!mirrored_.insert(m->messageId).second) continue;
+            web::MirrorMessage mm;
+            mm.id = m->messageId;
+            mm.seq = m->seq;
+            mm.sender = m->senderId;
+            mm.text = m->text;
+            mm.at_ms = m->createdAtMs;
+            mm.when = ui::theme::format_relative(m->createdAtMs, wall);
+            mm.full = ui::theme::format_full(m->createdAtMs);
+            if (m->attachment) mm.attachment = m->attachment->name;
+            time_labels_[mm.id] = mm.when;
+            created_[mm.id] = m->createdAtMs;
+            if (wall - m->createdAtMs < kHourMs) recent_.emplace(m->createdAtMs, mm.id);
+            out.appended.push_back(std::move(mm));
+        }
+        last_seq_ = conv.last_seq();
+    }
+    times(out, wall);
+    const std::string status = status_of(s);
+    changed(out.status, status_, status, status);
+    const auto typing = s.typing_users(now_ms);
+    std::string typing_text;
+    for (const auto& u : typing) typing_text += (typing_text.empty() ? "" : ", ") + u;
+    if (!typing_text.empty()) typing_text += typing.size() == 1 ? " is typing" : " are typing";
+    changed(out.typing, typing_, typing_text, typing_text);
+    if (conv_changed || out.restart) {
+        std::vector<web::MirrorLocal> locals;
+        nlohmann::json key = nlohmann::json::array();
+        for (const chat::Message* m : conv.locals()) {
+            locals.push_back({m->clientMessageId, m->text, m->error, m->state == chat::SendState::Failed});
+            key.push_back({m->clientMessageId, m->text, m->error, locals.back().failed});
+        }
+        changed(out.outbox, outbox_, key.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), std::move(locals));
+    }
+    if (center) {
+        web::MirrorFeed feed;
+        feed.unread = center->feed().unread();
+        nlohmann::json key = nlohmann::json::array({feed.unread});
+        for (const notify::Item* it : center->feed().ordered()) {
+            web::MirrorNotification n{it->id, it->title, it->body, it->actionLabel, ui::theme::format_relative(it->createdAt, wall),
+                                      ui::theme::format_full(it->createdAt), it->createdAt, it->read};
+            key.push_back({n.id, n.title, n.body, n.action, n.when, n.read});
+            feed.items.push_back(std::move(n));
+        }
+        changed(out.feed, feed_, key.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), std::move(feed));
+    }
+    return out;
+}
+
+web::MirrorSnapshot MirrorSync::view(const chat::ChatSession& s, const ui::ChatViewState& v) {
+    web::MirrorSnapshot out;
+    std::vector<web::MirrorConversation> convs;
+    nlohmann::json key = nlohmann::json::array();
+    for (const chat::ConversationSummary* c : ui::filtered_conversations(s, v)) {
+        convs.push_back({c->id, c->title, c->unread, c->id == s.current_id()});
+        key.push_back({c->id, c->title, c->unread, convs.back().current});
+    }
+    changed(out.conversations, conversations_, key.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), std::move(convs));
+    web::MirrorPicker picker;
+    picker.open = v.picker.open;
+    if (picker.open) {
+        for (const auto& c : s.contacts()) picker.people.push_back({c.id, c.name, v.picker.picked.count(c.id) > 0});
+        picker.status = s.contacts_loading()         ? "Loading people..."
+                        : !s.contacts_error().empty() ? s.contacts_error()
+                        : !s.create_error().empty()   ? s.create_error()
+                        : s.creating()                ? "Creating..."
+                                                      : std::to_string(v.picker.picked.size()) + " picked";
+        picker.can_create = !v.picker.picked.empty() && !s.creating();
+    }
+    nlohmann::json pkey{picker.open, picker.status, picker.can_create};
+    for (const auto& p : picker.people) pkey.push_back({p.id, p.name, p.picked});
+    changed(out.picker, picker_, pkey.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), std::move(picker));
+    return out;
+}
+
+} // namespace app

@@ -1,0 +1,520 @@
+// page_bridge.cpp - see page_bridge.hpp (the Module.chat schema).
+#include "page_bridge.hpp"
+
+#include "core/json_limits.hpp"
+
+#include <emscripten.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+namespace web {
+
+namespace {
+
+using nlohmann::json;
+
+// ---- page -> app ------------------------------------------------------------------------------
+
+// One call per frame: what is queued, as bits (the queues themselves are taken only when set);
+// takes the scalars (typing, theme, nav, wake, wheel, restored) on the way.
+//   1 submits  2 actions  4 files  8 fields  16 focus  32 typing  64 theme  128 lost  256 restored
+//   512 nav up  1024 nav down; wake in bits 16..23
+EM_JS(int, js_poll, (double* wheel), {
+    var c = Module.chat, bits = 0;
+    if (c.submits.length) bits |= 1;
+    if (c.actions.length) bits |= 2;
+    if (c.files.length) bits |= 4;
+    if (c.fieldsChanged) bits |= 8;
+    if (c.focusChanged) bits |= 16;
+    if (c.typing) { bits |= 32; c.typing = false; }
+    if (c.themeChanged) { bits |= 64; c.themeChanged = false; }
+    if (c.restored) { bits |= 256; c.restored = false; c.lost = false; }
+    else if (c.lost) bits |= 128;
+    if (c.nav < 0) bits |= 512;
+    if (c.nav > 0) bits |= 1024;
+    c.nav = 0;
+    bits |= Math.min(255, Math.max(0, c.wake | 0)) << 16;
+    c.wake = 0;
+    HEAPF64[wheel >> 3] = c.wheel;
+    c.wheel = 0;
+    return bits;
+});
+// The next entry of Module.chat[queue] (a string), its UTF-8 length, or -1 when empty.
+EM_JS(int, js_shift, (const char* queue, char* out, int cap), {
+    var q = Module.chat[UTF8ToString(queue)];
+    if (!q.length) return -1;
+    var t = q.shift();
+    stringToUTF8(t, out, cap);
+    return lengthBytesUTF8(t);
+});
+EM_JS(int, js_take_fields, (char* out, int cap), {
+    Module.chat.fieldsChanged = false;
+    var t = JSON.stringify(Module.chat.fields);
+    stringToUTF8(t, out, cap);
+    return lengthBytesUTF8(t);
+});
+EM_JS(int, js_take_focus, (char* out, int cap), {
+    Module.chat.focusChanged = false;
+    stringToUTF8(Module.chat.focus, out, cap);
+    return lengthBytesUTF8(Module.chat.focus);
+});
+// The first picked file's name and type as JSON, and its size in bytes; -1 when none.
+EM_JS(double, js_file_meta, (char* out, int cap), {
+    var f = Module.chat.files[0];
+    if (!f) return -1;
+    stringToUTF8(JSON.stringify({ name: f.name, type: f.type }), out, cap);
+    return f.bytes.length;
+});
+EM_JS(void, js_file_take, (unsigned char* out), {
+    var f = Module.chat.files.shift();
+    HEAPU8.set(f.bytes, out);
+});
+
+// A string from a take function (-1: nothing).
+template <typename Take>
+std::optional<std::string> take_string(Take take, std::size_t cap) {
+    std::string buf(cap, '\0');
+    const int n = take(buf.data(), static_cast<int>(buf.size()));
+    if (n < 0) return std::nullopt;
+    buf.resize(std::min<std::size_t>(static_cast<std::size_t>(n), buf.size() - 1));
+    return buf;
+}
+
+std::optional<std::string> shift(const char* queue, std::size_t cap) {
+    return take_string([queue](char* out, int n) { return js_shift(queue, out, n); }, cap);
+}
+
+// ---- app -> page ------------------------------------------------------------------------------
+
+EM_JS(void, js_frame_drawn, (const char* targets, double y, double max, int rows, int ctrl), {
+    var c = Module.chat;
+    c.frames++;
+    c.targets = JSON.parse(UTF8ToString(targets));
+    c.scrollY = y; c.scrollMax = max; c.rowsDrawn = rows; c.keyCtrl = !!ctrl;
+});
+EM_JS(void, js_text_stats, (int rasterized, double rasterized_total, int js_calls, double js_calls_total, int pages, double evictions, int dropped), {
+    var c = Module.chat;
+    c.textRasterized = rasterized;
+    c.textRasterizedTotal = rasterized_total;
+    c.textJsCalls = js_calls;
+    c.textJsCallsTotal = js_calls_total;
+    c.textPages = pages;
+    c.textEvictions = evictions;
+    c.textDropped = dropped;
+});
+// An element laid over the canvas (the composer, a field). One that goes while it has the
+// keyboard focus hands it to the composer.
+EM_JS(void, js_layout, (const char* id, double x, double y, double w, double h, int visible, int focus, int clear), {
+    var f = document.getElementById(UTF8ToString(id));
+    if (!f) return;
+    if (clear) { f.value = ""; if (f.id in Module.chat.fields) Module.chat.fields[f.id] = ""; }
+    var d = visible ? "block" : "none";
+    if (f.style.display !== d) {
+        if (!visible && f.id !== "composer" && document.activeElement === f) {
+            var c = document.getElementById("composer");
+            if (c) setTimeout(function () { c.focus(); }, 0);
+        }
+        f.style.display = d;
+    }
+    var px = function (v) { return Math.round(v) + "px"; };
+    if (f.style.left !== px(x)) f.style.left = px(x);
+    if (f.style.top !== px(y)) f.style.top = px(y);
+    if (f.style.width !== px(w)) f.style.width = px(w);
+    if (f.style.height !== px(h)) f.style.height = px(h);
+    if (focus && visible) f.focus();
+});
+
+// ---- the accessible mirror ----------------------------------------------------------------------
+
+// Another conversation: its title, and an empty log (one tab stop again).
+EM_JS(void, mirror_restart, (const char* title), {
+    var log = document.getElementById("chat-log");
+    if (log) { log.textContent = ""; log.current = null; log.tabIndex = 0; }
+    Module.chat.timeEls = {};
+    var t = document.getElementById("chat-title");
+    if (t) t.textContent = UTF8ToString(title);
+});
+// One article per stored message, in sequence order: its text ("sender: text", the element with
+// data-message-id), its time (relative; the full time in title and data-full) and its actions as
+// buttons named like the canvas targets (copy:<id>, attachment:<id>).
+EM_JS(void, mirror_append, (const char* json_ptr), {
+    var log = document.getElementById("chat-log");
+    if (!log) return;
+    var timeEls = Module.chat.timeEls = Module.chat.timeEls || {};
+    JSON.parse(UTF8ToString(json_ptr)).forEach(function (m) {
+        var art = document.createElement("div");
+        art.setAttribute("role", "article");
+        art.tabIndex = -1;
+        art.dataset.target = "msg:" + m.id;
+        art.dataset.seq = String(m.seq);
+        var body = document.createElement("span");
+        body.dataset.messageId = m.id;
+        body.textContent = m.sender + ": " + m.text;
+        art.appendChild(body);
+        var time = document.createElement("time");
+        time.dateTime = new Date(m.at).toISOString();
+        time.title = time.dataset.full = m.full;
+        time.textContent = m.when;
+        art.append(" ", time);
+        var button = function (target, label) {
+            var b = document.createElement("button");
+            b.type = "button";
+            b.tabIndex = -1;
+            b.dataset.target = target;
+            b.textContent = label;
+            art.append(" ", b);
+        };
+        if (m.text) button("copy:" + m.id, "Copy");
+        if (m.attachment) button("attachment:" + m.id, "Open " + m.attachment);
+        timeEls[m.id] = time;
+        // Older pages arrive after newer messages: keep the sequence order.
+        var kids = log.children, lo = 0, hi = kids.length;
+        if (hi === 0 || Number(kids[hi - 1].dataset.seq) < m.seq) { log.appendChild(art); return; }
+        while (lo < hi) { var mid = (lo + hi) >> 1; if (Number(kids[mid].dataset.seq) < m.seq) lo = mid + 1; else hi = mid; }
+        log.insertBefore(art, kids[lo] || null);
+    });
+});
+EM_JS(void, mirror_times, (const char* json_ptr), {
+    var els = Module.chat.timeEls || {};
+    JSON.parse(UTF8ToString(json_ptr)).forEach(function (t) { var el = els[t[0]]; if (el) el.textContent = t[1]; });
+});
+EM_JS(void, mirror_text, (const char* id, const char* text), {
+    var el = document.getElementById(UTF8ToString(id));
+    var t = UTF8ToString(text);
+    if (el && el.textContent !== t) el.textContent = t;
+});
+// Local (not yet stored) messages: pending or failed, keyed by clientMessageId; the stored copy
+// replaces them. Kept apart from #chat-log so the log announces each message once.
+EM_JS(void, mirror_outbox, (const char* json_ptr), {
+    var box = document.getElementById("chat-outbox");
+    if (!box) return;
+    var text = UTF8ToString(json_ptr);
+    Module.chat.rebuild(box, function () {
+        JSON.parse(text).forEach(function (m) {
+            var el = document.createElement("div");
+            el.dataset.clientMessageId = m.id;
+            el.dataset.state = m.failed ? "failed" : "pending";
+            el.textContent = m.text + (m.failed ? " (not sent: " + m.error + ")" : " (sending)");
+            if (m.failed) {
+                var b = document.createElement("button");
+                b.type = "button";
+                b.dataset.target = "retry:" + m.id;
+                b.textContent = "Retry";
+                el.append(" ", b);
+            }
+            box.appendChild(el);
+        });
+    });
+});
+EM_JS(void, mirror_conversations, (const char* json_ptr), {
+    var list = document.getElementById("conv-list");
+    if (!list) return;
+    var text = UTF8ToString(json_ptr);
+    Module.chat.rebuild(list, function () {
+        JSON.parse(text).forEach(function (c) {
+            var li = document.createElement("li");
+            var b = document.createElement("button");
+            b.type = "button";
+            b.dataset.target = "conv:" + c.id;
+            b.dataset.conversationId = c.id;
+            b.dataset.unread = String(c.unread);
+            b.textContent = c.title + (c.unread ? " (" + c.unread + " unread)" : "") + (c.current ? " (open)" : "");
+            if (c.current) b.setAttribute("aria-current", "true");
+            li.appendChild(b);
+            list.appendChild(li);
+        });
+    });
+});
+// The New conversation dialog (#new-conv): shown while the canvas shows the picker.
+EM_JS(void, mirror_picker, (const char* json_ptr), {
+    var box = document.getElementById("new-conv"), people = document.getElementById("new-conv-people");
+    if (!box || !people) return;
+    var d = JSON.parse(UTF8ToString(json_ptr));
+    if (!d.open) {
+        if (!box.hidden) {
+            var inside = box.contains(document.activeElement);
+            box.hidden = true;
+            if (inside) document.getElementById("new-conv-open").focus();
+        }
+        return;
+    }
+    box.hidden = false;
+    var st = document.getElementById("new-conv-status");
+    if (st.textContent !== d.status) st.textContent = d.status;
+    box.querySelector('[data-target="create-conversation"]').setAttribute("aria-disabled", d.canCreate ? "false" : "true");
+    var key = JSON.stringify(d.people);
+    if (people.dataset.key === key) return;
+    people.dataset.key = key;
+    Module.chat.rebuild(people, function () {
+        d.people.forEach(function (p) {
+            var li = document.createElement("li");
+            var b = document.createElement("button");
+            b.type = "button";
+            b.dataset.target = "pick:" + p.id;
+            b.dataset.userId = p.id;
+            b.setAttribute("aria-pressed", p.picked ? "true" : "false");
+            b.textContent = p.name;
+            li.appendChild(b);
+            people.appendChild(li);
+        });
+    });
+});
+// The feed: each notification's item (a click marks it read; its card while read), its time,
+// its action and Archive.
+EM_JS(void, mirror_feed, (const char* json_ptr), {
+    var data = JSON.parse(UTF8ToString(json_ptr));
+    var st = document.getElementById("feed-status");
+    var text = data.unread + " unread notification" + (data.unread === 1 ? "" : "s");
+    if (st && st.textContent !== text) st.textContent = text;
+    var list = document.getElementById("feed-list");
+    if (!list) return;
+    Module.chat.rebuild(list, function () {
+        data.items.forEach(function (it) {
+            var li = document.createElement("li");
+            var add = function (target, label) {
+                var b = document.createElement("button");
+                b.type = "button";
+                b.dataset.target = target;
+                b.textContent = label;
+                li.appendChild(b);
+                return b;
+            };
+            var b = add(it.read ? "feed-item:" + it.id : "mark-read:" + it.id, it.title + (it.body ? " - " + it.body : "") + (it.read ? "" : " (unread)"));
+            b.dataset.notificationId = it.id;
+            b.dataset.focusKey = "notification:" + it.id;
+            b.dataset.read = it.read ? "true" : "false";
+            var time = document.createElement("time");
+            time.dateTime = new Date(it.at).toISOString();
+            time.title = time.dataset.full = it.full;
+            time.textContent = it.when;
+            li.append(" ", time, " ");
+            if (it.action) add("feed-action:" + it.id, it.action);
+            add("archive:" + it.id, "Archive");
+            list.appendChild(li);
+        });
+    });
+});
+
+// ---- requests -----------------------------------------------------------------------------------
+
+EM_JS(void, js_copy_text, (const char* text), {
+    var t = UTF8ToString(text);
+    Module.chat.clipboard = t;
+    if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(t).catch(function () {});
+});
+EM_JS(int, js_clipboard, (char* out, int cap), {
+    var t = Module.chat.clipboard || "";
+    stringToUTF8(t, out, cap);
+    return lengthBytesUTF8(t);
+});
+EM_JS(void, js_open_url, (const char* url), {
+    var u = UTF8ToString(url);
+    if (u.indexOf("http://") === 0 || u.indexOf("https://") === 0 || u.charAt(0) === "/") window.open(u, "_blank", "noopener");
+});
+EM_JS(void, js_pick_file, (), { var f = document.getElementById("attach"); if (f) f.click(); });
+EM_JS(void, js_submit_composer, (), {
+    var c = document.getElementById("composer");
+    if (!c || c.value.trim() === "") return;
+    Module.chat.submits.push(c.value);
+    c.value = "";
+    Module.chat.wake = 3;
+});
+EM_JS(void, js_composer_restore, (const char* text), {
+    var c = document.getElementById("composer");
+    if (c && !c.value) c.value = UTF8ToString(text);
+});
+EM_JS(int, js_composer_bytes, (), {
+    var c = document.getElementById("composer");
+    return c ? new TextEncoder().encode(c.value).length : 0;
+});
+// One toast per notification across tabs: the tab holding the "toast leader" Web Lock shows
+// toasts (see shell/index.html); without Web Locks, the first tab to claim the id in
+// localStorage does (best effort: storage is not atomic across tabs).
+EM_JS(int, js_claim_toast, (const char* id), {
+    if (Module.chat.toastLeader !== undefined) return Module.chat.toastLeader ? 1 : 0;
+    try {
+        var k = "chat-toast:" + UTF8ToString(id);
+        if (localStorage.getItem(k)) return 0;
+        localStorage.setItem(k, String(Date.now()));
+        return 1;
+    } catch (e) { return 1; }
+});
+
+// ---- environment --------------------------------------------------------------------------------
+
+EM_JS(double, js_fit_canvas, (), {
+    var c = Module.canvas;
+    var dpr = window.devicePixelRatio || 1;
+    var w = Math.max(1, Math.round(c.clientWidth * dpr)), h = Math.max(1, Math.round(c.clientHeight * dpr));
+    if (c.width !== w || c.height !== h) { c.width = w; c.height = h; }
+    return dpr;
+});
+EM_JS(int, js_canvas_width, (), { return Module.canvas.width; });
+EM_JS(int, js_canvas_height, (), { return Module.canvas.height; });
+EM_JS(int, js_prefers_light, (), { return window.matchMedia && matchMedia("(prefers-color-scheme: light)").matches ? 1 : 0; });
+EM_JS(int, js_utc_offset_minutes, (), { return -new Date().getTimezoneOffset(); });
+EM_JS(double, js_date_now, (), { return Date.now(); });
+
+// ---- thumbnails ---------------------------------------------------------------------------------
+
+// Fetched and decoded by the browser (createImageBitmap), scaled to at most 480 px, then copied
+// into wasm memory (and uploaded as a GL texture by the app).
+EM_JS(void, js_request_thumb, (const char* url_ptr), {
+    var url = UTF8ToString(url_ptr);
+    var thumbs = Module.chat.thumbs = Module.chat.thumbs || {};
+    thumbs[url] = { state: "loading" };
+    fetch(url).then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.blob(); })
+      .then(function (b) { return createImageBitmap(b); })
+      .then(function (bmp) {
+        var s = Math.min(1, 480 / Math.max(bmp.width, bmp.height));
+        var w = Math.max(1, Math.round(bmp.width * s)), h = Math.max(1, Math.round(bmp.height * s));
+        var c = new OffscreenCanvas(w, h);
+        var g = c.getContext("2d");
+        g.drawImage(bmp, 0, 0, w, h);
+        thumbs[url] = { state: "ready", w: w, h: h, data: g.getImageData(0, 0, w, h).data };
+        Module.chat.wake = 3;
+      })
+      .catch(function () { thumbs[url] = { state: "failed" }; Module.chat.wake = 3; });
+});
+// 0 = not yet, -1 = failed, 1 = ready (w/h written).
+EM_JS(int, js_thumb_state, (const char* url_ptr, int* w, int* h), {
+    var t = (Module.chat.thumbs || {})[UTF8ToString(url_ptr)];
+    if (!t || t.state === "loading") return 0;
+    if (t.state === "failed") return -1;
+    if (t.state !== "ready") return 0;
+    HEAP32[w >> 2] = t.w;
+    HEAP32[h >> 2] = t.h;
+    return 1;
+});
+EM_JS(void, js_thumb_take, (const char* url_ptr, unsigned char* out), {
+    var url = UTF8ToString(url_ptr);
+    var t = Module.chat.thumbs[url];
+    HEAPU8.set(t.data, out);
+    Module.chat.thumbs[url] = { state: "taken" };
+});
+
+} // namespace
+
+PageInput PageBridge::read() {
+    PageInput in;
+    double wheel = 0;
+    const int bits = js_poll(&wheel);
+    in.wheel = static_cast<float>(wheel);
+    in.wake = (bits >> 16) & 0xFF;
+    in.typing = (bits & 32) != 0;
+    in.theme_changed = (bits & 64) != 0;
+    in.context = (bits & 256) ? ContextEvent::Restored : (bits & 128) ? ContextEvent::Lost : ContextEvent::None;
+    in.nav = (bits & 512) ? -1 : (bits & 1024) ? 1 : 0;
+    if (bits & 1)
+        while (auto s = shift("submits", 64 * 1024)) in.submits.push_back(std::move(*s));
+    if (bits & 2)
+        while (auto s = shift("actions", 1024)) in.actions.push_back(std::move(*s));
+    if (bits & 4) {
+        for (;;) {
+            std::string meta(1024, '\0');
+            const double size = js_file_meta(meta.data(), static_cast<int>(meta.size()));
+            if (size < 0) break;
+            const json m = wps::parse_json_bounded(meta.c_str());
+            PickedFile f{wps::string_or(m, "name", "file"), wps::string_or(m, "type"), std::string(static_cast<std::size_t>(size), '\0')};
+            js_file_take(reinterpret_cast<unsigned char*>(f.bytes.data()));
+            in.files.push_back(std::move(f));
+        }
+    }
+    if (bits & 8) {
+        if (auto s = take_string(js_take_fields, 8192)) {
+            const json j = wps::parse_json_bounded(*s);
+            std::map<std::string, std::string> fields;
+            if (j.is_object())
+                for (const auto& [k, v] : j.items())
+                    if (v.is_string()) fields[k] = v.get<std::string>();
+            in.fields = std::move(fields);
+        }
+    }
+    if (bits & 16) in.focus = take_string(js_take_focus, 1024);
+    return in;
+}
+
+void PageBridge::write(const PageOutput& out) {
+    js_layout("composer", out.composer.x, out.composer.y, out.composer.w, out.composer.h, out.composer_visible ? 1 : 0,
+              out.composer_focus ? 1 : 0, 0);
+    for (const auto& f : out.fields)
+        js_layout(f.id.c_str(), f.rect.x, f.rect.y, f.rect.w, f.rect.h, f.visible ? 1 : 0, f.focus ? 1 : 0, f.clear ? 1 : 0);
+    const auto& ts = out.text;
+    js_text_stats(static_cast<int>(ts.rasterized_frame), static_cast<double>(ts.rasterized_total), static_cast<int>(ts.js_calls_frame),
+                  static_cast<double>(ts.js_calls_total), static_cast<int>(ts.pages), static_cast<double>(ts.evictions),
+                  static_cast<int>(ts.dropped_frame));
+    json t = json::object();
+    for (const auto& r : out.targets) t[r.name] = {r.rect.x + r.rect.w / 2, r.rect.y + r.rect.h / 2, r.rect.w, r.rect.h};
+    js_frame_drawn(t.dump().c_str(), out.scroll_y, out.scroll_max, out.rows_drawn, out.key_ctrl ? 1 : 0);
+}
+
+void PageBridge::mirror(const MirrorSnapshot& m) {
+    if (m.restart) mirror_restart(m.restart->c_str());
+    if (!m.appended.empty()) {
+        json list = json::array();
+        for (const auto& x : m.appended)
+            list.push_back({{"id", x.id}, {"seq", x.seq}, {"sender", x.sender}, {"text", x.text}, {"at", x.at_ms}, {"when", x.when},
+                            {"full", x.full}, {"attachment", x.attachment}});
+        mirror_append(list.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+    }
+    if (!m.times.empty()) {
+        json list = json::array();
+        for (const auto& [id, when] : m.times) list.push_back({id, when});
+        mirror_times(list.dump().c_str());
+    }
+    if (m.status) mirror_text("chat-status", m.status->c_str());
+    if (m.typing) mirror_text("chat-typing", m.typing->c_str());
+    const auto dump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
+    if (m.outbox) {
+        json list = json::array();
+        for (const auto& x : *m.outbox) list.push_back({{"id", x.id}, {"text", x.text}, {"failed", x.failed}, {"error", x.error}});
+        mirror_outbox(dump(list).c_str());
+    }
+    if (m.conversations) {
+        json list = json::array();
+        for (const auto& c : *m.conversations) list.push_back({{"id", c.id}, {"title", c.title}, {"unread", c.unread}, {"current", c.current}});
+        mirror_conversations(dump(list).c_str());
+    }
+    if (m.picker) {
+        json people = json::array();
+        for (const auto& p : m.picker->people) people.push_back({{"id", p.id}, {"name", p.name}, {"picked", p.picked}});
+        mirror_picker(dump(json{{"open", m.picker->open}, {"status", m.picker->status}, {"canCreate", m.picker->can_create}, {"people", people}}).c_str());
+    }
+    if (m.feed) {
+        json items = json::array();
+        for (const auto& it : m.feed->items)
+            items.push_back({{"id", it.id}, {"title", it.title}, {"body", it.body}, {"read", it.read}, {"action", it.action},
+                             {"at", it.at_ms}, {"when", it.when}, {"full", it.full}});
+        mirror_feed(dump(json{{"unread", m.feed->unread}, {"items", items}}).c_str());
+    }
+}
+
+void PageBridge::copy_text(const std::string& text) { js_copy_text(text.c_str()); }
+
+std::string PageBridge::clipboard_text() { return take_string(js_clipboard, 64 * 1024).value_or(std::string()); }
+
+void PageBridge::open_url(const std::string& url) { js_open_url(url.c_str()); }
+void PageBridge::pick_file() { js_pick_file(); }
+void PageBridge::submit_composer() { js_submit_composer(); }
+void PageBridge::restore_composer(const std::string& text) { js_composer_restore(text.c_str()); }
+std::size_t PageBridge::composer_bytes() { return static_cast<std::size_t>(std::max(0, js_composer_bytes())); }
+bool PageBridge::claim_toast(const std::string& id) { return js_claim_toast(id.c_str()) != 0; }
+
+float PageBridge::fit_canvas() { return static_cast<float>(js_fit_canvas()); }
+int PageBridge::canvas_width() { return js_canvas_width(); }
+int PageBridge::canvas_height() { return js_canvas_height(); }
+bool PageBridge::prefers_light() { return js_prefers_light() != 0; }
+int PageBridge::utc_offset_minutes() { return js_utc_offset_minutes(); }
+double PageBridge::date_now() { return js_date_now(); }
+
+void PageBridge::request_thumbnail(const std::string& url) { js_request_thumb(url.c_str()); }
+
+PageBridge::Thumb PageBridge::thumbnail(const std::string& url, int& w, int& h) {
+    const int s = js_thumb_state(url.c_str(), &w, &h);
+    return s < 0 ? Thumb::Failed : s > 0 ? Thumb::Ready : Thumb::Loading;
+}
+
+void PageBridge::take_thumbnail(const std::string& url, unsigned char* rgba) { js_thumb_take(url.c_str(), rgba); }
+
+} // namespace web

@@ -406,8 +406,14 @@ Response AppApi::reply(const Request& r, const std::string& user) {
         return error_response(404, "NotFound", "Conversation '" + draft.conversationId + "' does not exist.");
     if (!store_.is_member(draft.conversationId, user))
         return error_response(403, "Forbidden", "You are not a member of this conversation.");
-    if (const int64_t wait = rate_limited("send", user, config_.send_rate_per_min, config_.send_burst))
+    if (const int64_t wait = rate_limited("send", user, config_.send_rate_per_min, config_.send_burst)) {
+        // A replay of a stored message (a client retrying a lost answer, e.g. after a restart: the
+        // buckets are stored and outlive it) is answered as before, never refused.
+        if (!draft.clientMessageId.empty())
+            if (auto stored = store_.message_by_client_id(draft.conversationId, user, draft.clientMessageId))
+                return json_response(200, json{{"message", chat::to_json(*stored)}, {"duplicate", true}});
         return too_many("messages", wait);
+    }
     AppendResult res = store_.append_message(draft, conversation_group(draft.conversationId), unix_now_ms());
     if (res.created && outbox_notify_) outbox_notify_();
     return json_response(res.created ? 201 : 200, json{{"message", chat::to_json(res.message)}, {"duplicate", !res.created}});

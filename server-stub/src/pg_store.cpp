@@ -431,6 +431,17 @@ std::optional<ConversationSummary> PgStore::conversation(const std::string& id, 
 // [SECTION] Messages
 //-----------------------------------------------------------------------------
 
+std::optional<chat::Message> PgStore::message_by_client_id(const std::string& conversationId, const std::string& senderId,
+                                                          const std::string& clientMessageId) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return single(conn_->c, [&](pqxx::nontransaction& w) -> std::optional<chat::Message> {
+        const auto r = q(w, "SELECT " PG_MESSAGE_COLS " FROM Messages WHERE ConversationId=$1 AND SenderId=$2 AND ClientMessageId=$3",
+                         conversationId, senderId, clientMessageId);
+        if (r.empty()) return std::nullopt;
+        return read_message(r[0]);
+    });
+}
+
 AppendResult PgStore::append_message(const chat::Message& draft, const std::string& group, int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
     return in_tx(conn_->c, [&](pqxx::work& w) -> AppendResult {

@@ -300,6 +300,17 @@ std::optional<ConversationSummary> SqliteStore::conversation(const std::string& 
     return summary_locked(id, userId);
 }
 
+std::optional<chat::Message> SqliteStore::message_by_client_id(const std::string& conversationId,
+                                                              const std::string& senderId,
+                                                              const std::string& clientMessageId) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt s(db_, (std::string("SELECT ") + kMessageCols +
+                 " FROM Messages WHERE ConversationId=?1 AND SenderId=?2 AND ClientMessageId=?3").c_str());
+    s.bind(1, conversationId).bind(2, senderId).bind(3, clientMessageId);
+    if (!s.step()) return std::nullopt;
+    return read_message(s);
+}
+
 AppendResult SqliteStore::append_message(const chat::Message& draft, const std::string& group, int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
     Tx tx(db_);

@@ -87,6 +87,9 @@ public:
     // chat.message) and a small conversation.activity event for every member's user channel
     // (type conversation.activity, target = the conversation id; eventId "act:" + messageId).
     virtual AppendResult append_message(const chat::Message& draft, const std::string& group, int64_t now) = 0;
+    // The message `senderId` stored with `clientMessageId` in the conversation, if any (a replay).
+    virtual std::optional<chat::Message> message_by_client_id(const std::string& conversationId, const std::string& senderId,
+                                                              const std::string& clientMessageId) = 0;
     virtual std::vector<chat::Message> history(const std::string& conversationId, uint64_t afterSeq,
                                                uint64_t beforeSeq, std::size_t limit) = 0;
     virtual uint64_t set_read(const std::string& conversationId, const std::string& userId, uint64_t seq) = 0;

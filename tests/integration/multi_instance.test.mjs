@@ -298,6 +298,10 @@ test('rate limits hold across instances: two backends on one PostgreSQL share a 
   assert.equal(accepted, 20, `the burst of 20 is shared by both backends: ${statuses}`);
   assert.equal(statuses.filter((s) => s === 429).length, 10, `${statuses}`);
   assert.match(limited.text, /Too many messages/);
+  // A replay of a stored message is answered (200, duplicate) even with the bucket empty.
+  const replay = await api(b.base, token, 'POST', '/chat/reply', { conversationId: 'demo', message: 'rate 0.0', clientMessageId: 'rate-0-0' });
+  assert.equal(replay.status, 200, replay.text);
+  assert.equal(replay.json.duplicate, true);
   // Another user's bucket is their own.
   const carol = await login(b.base, 'carol');
   const r = await api(a.base, carol, 'POST', '/chat/reply', { conversationId: 'demo', message: 'carol', clientMessageId: 'rate-carol' });

@@ -535,6 +535,19 @@ STORE_CASE("rate limits: a full bucket, then waits, refilled with time up to the
     CHECK(s.take_token("notify:alice", 60, 1, 1250) == 1);
 }
 
+STORE_CASE("messages: a stored message is found by its sender's clientMessageId (replays)", message_by_client_id) {
+    seed_users(s);
+    s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
+    const chat::Message m = s.append_message(draft("c1", "alice", "hi", "cm-1"), "conversation:c1", 1000).message;
+    const auto found = s.message_by_client_id("c1", "alice", "cm-1");
+    REQUIRE(found);
+    CHECK(found->messageId == m.messageId);
+    CHECK(found->seq == m.seq);
+    CHECK_FALSE(s.message_by_client_id("c1", "bob", "cm-1"));    // another sender's key
+    CHECK_FALSE(s.message_by_client_id("c2", "alice", "cm-1"));  // another conversation
+    CHECK_FALSE(s.message_by_client_id("c1", "alice", "cm-2"));
+}
+
 TEST_CASE("store (sqlite): two stores on one database file never take more tokens than the burst", "[store][sqlite][concurrency]") {
     const std::string path = (std::filesystem::temp_directory_path() / ("store_test_rate_" + random_hex(6) + ".db")).string();
     struct Cleanup {

@@ -172,6 +172,13 @@ void apply_input(App& a, web::PageInput& in) {
             if (!error.empty()) g_app->view.last_error = error;
             g_app->dirty = true;
         });
+    // The fields first: an Enter that follows the last keystroke within one frame (a fast typist,
+    // a busy machine) acts on the text as typed, not on the previous frame's.
+    if (in.fields) {
+        a.view.conv_filter = (*in.fields)["conv-filter"];
+        a.view.picker.title = (*in.fields)["new-conv-title"];
+        a.dirty = true;
+    }
     // The accessible mirror's buttons and the fields' keys (keyboard and screen-reader users) do
     // what the canvas items of the same name do.
     for (const auto& name : in.actions) {
@@ -181,11 +188,6 @@ void apply_input(App& a, web::PageInput& in) {
         a.dirty = true;
     }
     if (!in.actions.empty()) flush_requests(a);  // a copy or a new window: still inside the click that asked
-    if (in.fields) {
-        a.view.conv_filter = (*in.fields)["conv-filter"];
-        a.view.picker.title = (*in.fields)["new-conv-title"];
-        a.dirty = true;
-    }
     if (in.focus) {
         a.view.focus = a.feed.focus = *in.focus;
         // The focus entering the feed's items opens the feed (its ring needs the card drawn);

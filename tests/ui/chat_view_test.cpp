@@ -502,11 +502,14 @@ TEST_CASE("the keyboard focus: the ring around the focused item, its row's actio
     UiHarness h;
     h.load(200);
     for (int i = 0; i < 3; ++i) h.frame();
-    CHECK_FALSE(ui::draw_focus_ring("", false, 1));
+    // The ring is drawn inside a frame, after the panel (as the app does).
+    bool ringed = true;
+    h.frame(-1, -1, false, [&] { ringed = ui::draw_focus_ring("", false, 1); });
+    CHECK_FALSE(ringed);
     // A conversation row.
     h.view.focus = "conv:demo";
-    h.frame();
-    REQUIRE(ui::draw_focus_ring(h.view.focus, false, 1));
+    h.frame(-1, -1, false, [&] { ringed = ui::draw_focus_ring(h.view.focus, false, 1); });
+    REQUIRE(ringed);
     const ui::Target* ring = h.find("focus-ring");
     const ui::Target* row = h.find("conv:demo");
     REQUIRE(ring);
@@ -523,8 +526,8 @@ TEST_CASE("the keyboard focus: the ring around the focused item, its row's actio
     REQUIRE(h.find("msg:m10"));
     CHECK(h.find("copy:m10"));
     h.view.focus = "copy:m10";
-    h.frame();
-    REQUIRE(ui::draw_focus_ring(h.view.focus, true, 1));
+    h.frame(-1, -1, false, [&] { ringed = ui::draw_focus_ring(h.view.focus, true, 1); });
+    REQUIRE(ringed);
     // The ring is drawn in the palette's focus colour, on top of everything.
     bool drawn = false;
     const ImU32 focus = ImGui::ColorConvertFloat4ToU32(ui::theme::palette(true).focus);

@@ -2,6 +2,8 @@
 // the UI benchmark (no GPU, no browser: ImGui runs its layout and draw-list code for real).
 #pragma once
 
+#include <functional>
+
 #include "core/chat_session.hpp"
 #include "platform/fake/fake_platform.hpp"
 #include "ui/chat_view.hpp"
@@ -64,14 +66,16 @@ struct UiHarness {
         http.answer("afterSeq=", 200, R"({"messages":[],"hasMore":false})");
     }
 
-    // One frame with the mouse at (x, y), optionally pressed.
-    void frame(float x = -1, float y = -1, bool down = false) {
+    // One frame with the mouse at (x, y), optionally pressed; `extra` draws after the panel, inside
+    // the frame (as the app draws the feed and the focus ring).
+    void frame(float x = -1, float y = -1, bool down = false, const std::function<void()>& extra = {}) {
         ImGuiIO& io = ImGui::GetIO();
         io.MousePos = ImVec2(x, y);
         io.MouseDown[0] = down;
         ImGui::NewFrame();
         ui::targets().clear();
         ui::draw_chat_panel(session, view, 0, 0, io.DisplaySize.x, io.DisplaySize.y, sched.now_ms(), {});
+        if (extra) extra();
         ImGui::Render();
     }
 

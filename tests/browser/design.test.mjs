@@ -102,9 +102,18 @@ test('grouped rows, actions on hover, and the New messages divider at the first 
 
 test('a static host with no backend: an error with Try again, never Live', async () => {
   const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.data': 'application/octet-stream' };
+  // Sign-in requests (the API paths) are answered 404; while `held` is set their answers wait
+  // until released, so the test sees the retry in progress before it fails again.
+  let held = null;
+  let signIns = 0;
   const host = createServer(async (req, res) => {
     const p = new URL(req.url, 'http://x').pathname;
-    if (p === '/config.json' || !/\.[a-z]+$/.test(p) && p !== '/') { res.writeHead(404); res.end(); return; }  // no API here
+    if (p === '/config.json' || !/\.[a-z]+$/.test(p) && p !== '/') {  // no API here
+      if (p !== '/config.json') signIns++;
+      const answer = () => { res.writeHead(404); res.end(); };
+      if (held && p !== '/config.json') held.push(answer); else answer();
+      return;
+    }
     try {
       const body = await readFile(path.join(SITE_DIR, p === '/' ? 'index.html' : path.normalize(p).replace(/^(\.\.[/\\])+/, '')));
       res.writeHead(200, { 'Content-Type': types[path.extname(p)] || 'text/html' });
@@ -120,12 +129,25 @@ test('a static host with no backend: an error with Try again, never Live', async
     const status = await page.evaluate(() => document.getElementById('chat-status').textContent);
     assert.match(status, /^error: Sign-in failed/);
     await page.screenshot({ path: path.join(shots, `${ENGINE}-design-no-backend.png`) });
-    // Try again asks once more (and fails the same honest way).
+    // Try again asks once more (and fails the same honest way). The button and the error were
+    // there before the click: the retry is seen under way (its request held, the error gone), then
+    // failing again once the answer is let through.
+    held = [];
+    const asked = signIns;
     await clickTarget(page, 'retry-start');
-    await sleep(500);
-    await findTarget(page, 'retry-start', { timeout: 30000 });
+    for (const end = Date.now() + 30000; signIns === asked && Date.now() < end;) await sleep(50);
+    assert.ok(signIns > asked, 'Try again sent a new sign-in request');
+    await page.waitFor(() => !('retry-start' in Module.chat.targets) && !/^error:/.test(document.getElementById('chat-status').textContent),
+      null, { timeout: 30000 });
+    const pending = held;
+    held = null;
+    for (const answer of pending) answer();
+    await page.waitFor(() => 'retry-start' in Module.chat.targets && /^error: Sign-in failed/.test(document.getElementById('chat-status').textContent),
+      null, { timeout: 30000 });
     assert.notEqual(await page.evaluate(() => document.getElementById('chat-status').textContent), 'connected');
   } finally {
+    for (const answer of held || []) answer();
+    held = null;
     await context.close();
     await new Promise((r) => host.close(r));
   }

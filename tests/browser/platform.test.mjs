@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStub, login, api } from '../lib/stub.mjs';
-import { ENGINE, launch, openChat, logText, clickTarget, findTarget, need, skipUnless, waitLive } from '../lib/browser.mjs';
+import { ENGINE, launch, openChat, logText, clickTarget, findTarget, need, skipUnless, waitLive, settled } from '../lib/browser.mjs';
 import { notBlank } from '../lib/png.mjs';
 
 let stub;
@@ -27,6 +27,14 @@ const shots = process.env.SCREENSHOT_DIR || '/tmp';
 test('IME composition, dead keys and Enter-while-composing in the composer', async (t) => {
   const { page, context } = await openChat(browser, stub.base, 'alice');
   await page.focus('#composer');
+  // Every composer text queued for sending, recorded as queued: the app takes the queue each
+  // frame, so an empty queue alone would not show that nothing was sent.
+  await page.evaluate(() => {
+    const q = Module.chat.submits;
+    const push = q.push;
+    window.__submitted = [];
+    q.push = function (...texts) { window.__submitted.push(...texts); return push.apply(this, texts); };
+  });
   const ime = page.ime;
   if (need(t, browser, 'ime', 'IME composition (にほ composed, then 日本 committed)')) {
     await ime.setComposition('にほ');
@@ -44,13 +52,14 @@ test('IME composition, dead keys and Enter-while-composing in the composer', asy
     await page.type('é');
   }
   assert.equal(await page.value('#composer'), '日本é');
-  assert.equal(await page.evaluate(() => Module.chat.submits.length), 0);
+  assert.deepEqual(await page.evaluate(() => window.__submitted), [], 'Enter while composing sent nothing');
   await page.press('Shift+Enter');
   await page.type('second line');
   assert.equal(await page.value('#composer'), '日本é\nsecond line');
   await page.press('Enter');
   await waitLog(page, 'alice: 日本é\nsecond line');
   assert.equal(await page.value('#composer'), '');
+  assert.deepEqual(await page.evaluate(() => window.__submitted), ['日本é\nsecond line'], 'one message sent');
   await context.close();
 });
 
@@ -106,10 +115,12 @@ test('wheel scrolls the history by a page-like distance in the natural direction
   await page.waitFor(() => Module.chat.scrollMax > 500 && Math.abs(Module.chat.scrollY - Module.chat.scrollMax) < 2);
   const start = await page.evaluate(() => Module.chat.scrollY);
   await page.move(400, 300);
+  const f0 = await frames(page);
   for (let i = 0; i < 3; i++) await page.wheel(0, -100);  // three notches up
   await page.waitFor((s) => Module.chat.scrollY < s - 10, start);
-  await page.wait(200);
-  const moved = start - await page.evaluate(() => Module.chat.scrollY);
+  // All three notches applied and the scroll come to rest (not a look after a fixed pause, which
+  // a loaded machine can outlast).
+  const moved = start - (await settled(page, { after: f0 })).scrollY;
   assert.ok(moved >= 150 && moved <= 450, `three notches moved ${moved} px (a page moves ~300)`);
   await page.wheel(0, 100);
   await page.waitFor((s) => Module.chat.scrollY > s, start - moved);
@@ -118,13 +129,20 @@ test('wheel scrolls the history by a page-like distance in the natural direction
 
 test('WebGL context loss is survived: drawing resumes after restore', async () => {
   const { page, context } = await openChat(browser, stub.base, 'alice');
-  await page.evaluate(() => { window.__lose = Module.canvas.getContext('webgl2').getExtension('WEBGL_lose_context'); window.__lose.loseContext(); });
-  await page.wait(300);
+  // The loss and the restore reach the page as events, later than the calls: recorded here
+  // (after the page's own listeners), with the frame count when each came.
+  await page.evaluate(() => {
+    Module.canvas.addEventListener('webglcontextlost', () => { window.__lostAt = Module.chat.frames; });
+    Module.canvas.addEventListener('webglcontextrestored', () => { window.__restoredAt = Module.chat.frames; });
+    window.__lose = Module.canvas.getContext('webgl2').getExtension('WEBGL_lose_context');
+    window.__lose.loseContext();
+  });
+  await page.waitFor(() => window.__lostAt !== undefined);
   await page.evaluate(() => window.__lose.restoreContext());
-  const before = await frames(page);
+  // A frame drawn after the app took the restore (Module.chat.restored cleared by its read).
   await page.move(300, 300);
-  await page.waitFor((b) => Module.chat.frames > b, before);
-  await page.wait(300);
+  await page.waitFor(() => window.__restoredAt !== undefined && !Module.chat.restored && Module.chat.frames > window.__restoredAt);
+  await settled(page);
   assert.ok(notBlank(await page.screenshot()), 'the panel is drawn again after the context came back');
   await page.type('after context loss');
   await page.press('Enter');

@@ -116,8 +116,15 @@ export async function openChat(browser, base, user, viewport = { width: 900, hei
   return { page, context };
 }
 
-export function waitLive(page, timeout = 30000) {
-  return page.waitFor(() => document.getElementById('chat-status')?.textContent === 'connected', null, { timeout });
+export async function waitLive(page, timeout = 60000) {
+  try {
+    return await page.waitFor(() => document.getElementById('chat-status')?.textContent === 'connected', null, { timeout });
+  } catch (e) {
+    // Say where the page stood (signing in, subscribing, catching up, an error...).
+    const at = await page.evaluate(() => ({ status: document.getElementById('chat-status')?.textContent, frames: window.Module?.chat?.frames }))
+      .catch((x) => ({ unreadable: String(x) }));
+    throw new Error(`not live after ${timeout} ms in ${ENGINE}: ${JSON.stringify(at)}`, { cause: e });
+  }
 }
 
 export function logText(page) {
@@ -149,6 +156,23 @@ export async function drawingSettled(page) {
     if (now === last) return;
     last = now;
   }
+}
+
+// Waits until the page has drawn a frame after `after` (Module.chat.frames; -1: any) and then
+// drawn nothing for `quiet` ms: what the last frame published is the app's answer to everything
+// before it (a scroll that has run its course, a theme applied). Unlike drawingSettled, it fails
+// when the page does not settle within `timeout` rather than going on. Returns Module.chat's
+// frames, scrollY and scrollMax then.
+export function settled(page, { after = -1, quiet = 400, timeout = 30000 } = {}) {
+  return page.waitFor(([a, q]) => {
+    const c = window.Module?.chat;
+    if (!c || c.frames <= a) return false;
+    const s = window.__settled || (window.__settled = { f: -1, t: 0 });
+    const now = performance.now();
+    if (c.frames !== s.f) { s.f = c.frames; s.t = now; return false; }
+    if (now - s.t < q) return false;
+    return { frames: c.frames, scrollY: c.scrollY, scrollMax: c.scrollMax };
+  }, [after, quiet], { timeout });
 }
 
 // A named canvas target's [x, y, w, h] in CSS px, once it holds still: the same box in two reads

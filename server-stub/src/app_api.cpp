@@ -208,7 +208,7 @@ std::optional<Response> AppApi::handle(const Request& r) {
     if (p == "/healthz" && m == "GET") return std::nullopt;  // answered by the server (knows the worker)
     if (p == "/config" && m == "GET")
         return json_response(200, json{{"hub", target_.hub}, {"maxMessageBytes", config_.max_message_bytes},
-                                       {"devLogin", config_.dev}});
+                                       {"maxAttachmentBytes", config_.max_blob_bytes}, {"devLogin", config_.dev}});
     if (p == "/auth/dev-login" && m == "POST") return dev_login(r);
     if (r.segments.size() == 2 && r.segments[0] == "blobs" && (m == "GET" || m == "HEAD")) return download_blob(r);
     static const char* const kAuthed[] = {"/me", "/realtime/clientAccessUrl", "/chat/conversations", "/chat/contacts", "/chat/reply",

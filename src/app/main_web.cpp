@@ -167,11 +167,21 @@ void apply_input(App& a, web::PageInput& in) {
         }
         a.dirty = true;
     }
-    for (auto& f : in.files)
+    for (auto& f : in.files) {
+        // Refused before upload: too large (a file over the limit was not even read into memory),
+        // or unread for another reason.
+        std::string why;
+        if (a.session->attachment_fits(f.name, f.size, why) && !f.read) why = "Could not read \u201c" + f.name + "\u201d; pick it again.";
+        if (!why.empty()) {
+            a.view.last_error = why;
+            a.dirty = true;
+            continue;
+        }
         a.session->send_file(f.name, f.type, std::move(f.bytes), [](const std::string& error) {
-            if (!error.empty()) g_app->view.last_error = error;
+            g_app->view.last_error = error;  // "" on success: the line clears
             g_app->dirty = true;
         });
+    }
     // The fields first: an Enter that follows the last keystroke within one frame (a fast typist,
     // a busy machine) acts on the text as typed, not on the previous frame's.
     if (in.fields) {
@@ -289,6 +299,7 @@ void draw(App& a) {
     out.scroll_max = a.view.scroll_max / dpr;
     out.rows_drawn = a.view.rows_drawn;
     out.key_ctrl = io.KeyCtrl;
+    out.max_file_bytes = a.session->max_attachment_bytes();
     out.text = a.text.stats();
     a.page.write(out);
 

@@ -37,7 +37,7 @@ private:
     std::set<std::string> mirrored_;
     uint64_t version_ = 0, last_seq_ = 0;
     bool first_ = true;
-    std::string status_, typing_, outbox_, feed_, conversations_, picker_;
+    std::string status_, typing_, error_, outbox_, feed_, conversations_, picker_;
     std::map<std::string, std::string> time_labels_;     // messageId -> label shown
     std::multimap<int64_t, std::string> recent_;          // the last hour's: createdAt -> messageId
     std::map<std::string, int64_t> created_;             // messageId -> createdAt

@@ -1,4 +1,5 @@
 // chat_model.cpp - see chat_model.hpp.
+#include <cstdio>
 #include "chat_model.hpp"
 
 #include "chat_wire.hpp"
@@ -39,6 +40,14 @@ std::optional<Message> message_from_json(const json& j) {
     // A malformed attachment is dropped, the message kept (chat_wire.hpp has the rules).
     if (auto att = j.find("attachment"); att != j.end()) m.attachment = attachment_from_json(*att);
     return m;
+}
+
+std::string format_size(uint64_t bytes) {
+    char out[32];
+    if (bytes < 1024) std::snprintf(out, sizeof out, "%llu B", static_cast<unsigned long long>(bytes));
+    else if (bytes < 1024 * 1024) std::snprintf(out, sizeof out, "%.1f KB", static_cast<double>(bytes) / 1024.0);
+    else std::snprintf(out, sizeof out, "%.1f MB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+    return out;
 }
 
 std::string preview_of(const Message& m, std::size_t max_bytes) {

@@ -45,6 +45,8 @@ std::optional<Message> message_from_json(const nlohmann::json& j);
 // What a conversation list shows for a message: its text, or "[name]" for a bare attachment,
 // cut to at most `max_bytes` on a UTF-8 character boundary (with "..." when cut).
 std::string preview_of(const Message& m, std::size_t max_bytes = 140);
+// A byte count as people read it: "512 B", "12.3 KB", "4.8 MB" (1024-based).
+std::string format_size(uint64_t bytes);
 
 // conversation.activity: the small event every member's user channel receives for each stored
 // message (badge, preview and order of the conversation list, without joining its group).

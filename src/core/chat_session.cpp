@@ -183,6 +183,8 @@ void ChatSession::start() {
         request("GET", "/config", nullptr, [this](int st, const json& cfg, const std::string&) {
             if (st == 200 && cfg.contains("maxMessageBytes") && cfg["maxMessageBytes"].is_number_unsigned())
                 max_message_bytes_ = cfg["maxMessageBytes"].get<std::size_t>();
+            if (st == 200 && cfg.contains("maxAttachmentBytes") && cfg["maxAttachmentBytes"].is_number_unsigned())
+                max_attachment_bytes_ = cfg["maxAttachmentBytes"].get<uint64_t>();
             phase_ = Phase::Loading;
             changed();
             load_conversations(true);
@@ -585,9 +587,17 @@ void ChatSession::pump(const std::string& conv) {
     });
 }
 
+bool ChatSession::attachment_fits(const std::string& name, uint64_t size, std::string& why) const {
+    if (size <= max_attachment_bytes_) return true;
+    why = "\u201c" + name + "\u201d is " + chat::format_size(size) + "; an attachment can be at most " +
+          chat::format_size(max_attachment_bytes_) + ".";
+    return false;
+}
+
 void ChatSession::send_file(const std::string& name, const std::string& content_type, std::string bytes,
                             std::function<void(const std::string& error)> done) {
     if (token_.empty()) return done("Sign in first.");
+    if (std::string too_large; !attachment_fits(name, bytes.size(), too_large)) return done(too_large);
     api_.upload("/blobs?name=" + wps::url_encode(name), content_type, std::move(bytes),
                 [this, done = std::move(done)](int status, const json& j, const std::string& err) {
                     if (status < 200 || status >= 300) {

@@ -128,6 +128,11 @@ public:
     bool in_sync() const;
     int64_t last_synced_ms() const { return last_synced_ms_; }   // scheduler time of the last full catch-up
     std::size_t max_message_bytes() const { return max_message_bytes_; }
+    // The backend's attachment limit (GET /config maxAttachmentBytes; 5 MiB until it is known).
+    uint64_t max_attachment_bytes() const { return max_attachment_bytes_; }
+    // Whether a file of `size` bytes may be sent; false with `why` (its name, its size, the
+    // limit) when it is too large. The page asks before it reads a picked file into memory.
+    bool attachment_fits(const std::string& name, uint64_t size, std::string& why) const;
     wps::PubSubClient* client() { return &realtime_.client(); }
 
     std::function<void()> on_changed;     // after every change the UI should show
@@ -177,6 +182,7 @@ private:
     std::map<std::string, bool> in_flight_;
     std::map<std::string, std::map<std::string, uint64_t>> typing_;  // conv -> user -> expiry
     std::size_t max_message_bytes_ = 4000;
+    uint64_t max_attachment_bytes_ = 5 * 1024 * 1024;
     // Subscription of the shared connection: which conversation it is in (on which connection),
     // one request at a time, retried with backoff after transient failures.
     std::string subscribed_, subscribed_conn_, subscribe_error_, subscribe_refused_;

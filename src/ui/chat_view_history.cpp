@@ -97,9 +97,8 @@ float port_line(std::string_view text, float wrap, const RowMetrics& r) {
 }
 
 std::string attachment_label(const chat::Message& m, float text_w) {
-    char size[48];
-    std::snprintf(size, sizeof size, "  %.1f KB", static_cast<double>(m.attachment->size) / 1024.0);
-    return text_port().ellipsize(m.attachment->name, ImGui::GetFontSize(), std::max(40.0f, text_w * 0.7f)) + size;
+    return text_port().ellipsize(m.attachment->name, ImGui::GetFontSize(), std::max(40.0f, text_w * 0.7f)) + "  " +
+           chat::format_size(m.attachment->size);
 }
 
 std::string failed_label(const chat::Message& m, float text_w) {

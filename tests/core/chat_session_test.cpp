@@ -31,7 +31,7 @@ struct Rig {
     void boot(const json& history) {
         session.start();
         REQUIRE(http.answer("/auth/dev-login", 200, R"({"token":"T","displayName":"Alice"})"));
-        REQUIRE(http.answer("/config", 200, R"({"maxMessageBytes":10})"));
+        REQUIRE(http.answer("/config", 200, R"({"maxMessageBytes":10,"maxAttachmentBytes":64})"));
         REQUIRE(http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})"));
         REQUIRE(http.answer("/conversation/detail", 200, json{{"messages", history}, {"hasMore", false}}.dump()));
         REQUIRE(session.phase() == chat::Phase::Ready);
@@ -665,6 +665,34 @@ TEST_CASE("new conversation: a refusal is said and nothing opens, contacts that 
     CHECK(r.session.create_error() == "Could not create the conversation: Unknown member \"nobody\".");
     CHECK(r.session.current_id() == "demo");
     CHECK(r.session.created_count() == 0);
+}
+
+TEST_CASE("a file over the backend's attachment limit is refused before any upload, with its size and the limit", "[session][upload]") {
+    Rig r;
+    CHECK(r.session.max_attachment_bytes() == 5 * 1024 * 1024);  // until the backend said
+    r.boot(json::array());
+    r.join_ack();
+    CHECK(r.session.max_attachment_bytes() == 64);  // GET /config maxAttachmentBytes
+    std::string why;
+    CHECK(r.session.attachment_fits("a.bin", 64, why));
+    CHECK(why.empty());
+    CHECK_FALSE(r.session.attachment_fits("большой файл.bin", 65, why));
+    CHECK(why == "\u201c" "большой файл.bin" "\u201d is 65 B; an attachment can be at most 64 B.");
+    const std::size_t requests = r.http.pending.size();
+    std::string result = "pending";
+    r.session.send_file("big.bin", "application/octet-stream", std::string(65, 'x'), [&](const std::string& e) { result = e; });
+    CHECK(result == "\u201c" "big.bin" "\u201d is 65 B; an attachment can be at most 64 B.");
+    CHECK(r.http.pending.size() == requests);  // nothing was sent
+    CHECK_FALSE(r.http.has("/blobs"));
+}
+
+TEST_CASE("sizes read as people read them", "[model]") {
+    CHECK(chat::format_size(0) == "0 B");
+    CHECK(chat::format_size(1023) == "1023 B");
+    CHECK(chat::format_size(1024) == "1.0 KB");
+    CHECK(chat::format_size(5000) == "4.9 KB");
+    CHECK(chat::format_size(5 * 1024 * 1024) == "5.0 MB");
+    CHECK(chat::format_size(3ull * 1024 * 1024 * 1024) == "3072.0 MB");
 }
 
 TEST_CASE("a picked file is uploaded with the session's token in C++ and sent as an attachment, failures say why", "[session][upload]") {

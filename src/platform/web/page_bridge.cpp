@@ -59,16 +59,17 @@ EM_JS(int, js_take_focus, (char* out, int cap), {
     stringToUTF8(Module.chat.focus, out, cap);
     return lengthBytesUTF8(Module.chat.focus);
 });
-// The first picked file's name and type as JSON, and its size in bytes; -1 when none.
+// The first picked file's name, type, size and whether the page read it, as JSON; -1 when
+// none, else the number of bytes read.
 EM_JS(double, js_file_meta, (char* out, int cap), {
     var f = Module.chat.files[0];
     if (!f) return -1;
-    stringToUTF8(JSON.stringify({ name: f.name, type: f.type }), out, cap);
-    return f.bytes.length;
+    stringToUTF8(JSON.stringify({ name: f.name, type: f.type, size: f.size, read: !!f.bytes }), out, cap);
+    return f.bytes ? f.bytes.length : 0;
 });
 EM_JS(void, js_file_take, (unsigned char* out), {
     var f = Module.chat.files.shift();
-    HEAPU8.set(f.bytes, out);
+    if (f.bytes) HEAPU8.set(f.bytes, out);
 });
 
 // A string from a take function (-1: nothing).
@@ -87,9 +88,10 @@ std::optional<std::string> shift(const char* queue, std::size_t cap) {
 
 // ---- app -> page ------------------------------------------------------------------------------
 
-EM_JS(void, js_frame_drawn, (const char* targets, double y, double max, int rows, int ctrl), {
+EM_JS(void, js_frame_drawn, (const char* targets, double y, double max, int rows, int ctrl, double max_file), {
     var c = Module.chat;
     c.frames++;
+    c.maxFileBytes = max_file;
     c.targets = JSON.parse(UTF8ToString(targets));
     c.scrollY = y; c.scrollMax = max; c.rowsDrawn = rows; c.keyCtrl = !!ctrl;
 });
@@ -416,7 +418,8 @@ PageInput PageBridge::read() {
             const double size = js_file_meta(meta.data(), static_cast<int>(meta.size()));
             if (size < 0) break;
             const json m = wps::parse_json_bounded(meta.c_str());
-            PickedFile f{wps::string_or(m, "name", "file"), wps::string_or(m, "type"), std::string(static_cast<std::size_t>(size), '\0')};
+            PickedFile f{wps::string_or(m, "name", "file"), wps::string_or(m, "type"), std::string(static_cast<std::size_t>(size), '\0'),
+                         wps::u64_or(m, "size", static_cast<uint64_t>(size)), !(m.contains("read") && m["read"].is_boolean() && !m["read"].get<bool>())};
             js_file_take(reinterpret_cast<unsigned char*>(f.bytes.data()));
             in.files.push_back(std::move(f));
         }
@@ -446,7 +449,8 @@ void PageBridge::write(const PageOutput& out) {
                   static_cast<int>(ts.dropped_frame));
     json t = json::object();
     for (const auto& r : out.targets) t[r.name] = {r.rect.x + r.rect.w / 2, r.rect.y + r.rect.h / 2, r.rect.w, r.rect.h};
-    js_frame_drawn(t.dump().c_str(), out.scroll_y, out.scroll_max, out.rows_drawn, out.key_ctrl ? 1 : 0);
+    js_frame_drawn(t.dump().c_str(), out.scroll_y, out.scroll_max, out.rows_drawn, out.key_ctrl ? 1 : 0,
+                   static_cast<double>(out.max_file_bytes));
 }
 
 void PageBridge::mirror(const MirrorSnapshot& m) {
@@ -465,6 +469,7 @@ void PageBridge::mirror(const MirrorSnapshot& m) {
     }
     if (m.status) mirror_text("chat-status", m.status->c_str());
     if (m.typing) mirror_text("chat-typing", m.typing->c_str());
+    if (m.error) mirror_text("chat-error", m.error->c_str());
     const auto dump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
     if (m.outbox) {
         json list = json::array();

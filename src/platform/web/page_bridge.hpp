@@ -12,9 +12,10 @@
 //                            controls (data-target), the fields' Enter/Esc, "escape" for Esc on
 //                            any other page element. chat.act(name) queues one and runs a frame at
 //                            once (inside the click or key press: the user's gesture).
-//   files: {name, type, bytes: Uint8Array}[]   files picked in #attach, read into memory; the app
-//                            uploads them itself (ChatSession::send_file: the bearer token never
-//                            reaches the page)
+//   files: {name, type, size, bytes: Uint8Array | null}[]   files picked in #attach, read into
+//                            memory; the app uploads them itself (ChatSession::send_file: the
+//                            bearer token never reaches the page). A file larger than maxFileBytes
+//                            is not read (bytes null): the app says it is too large.
 //   fields: {"conv-filter": text, "new-conv-title": text}, fieldsChanged: bool
 //   focus: string, focusChanged: bool   the mirror's keyboard focus, as the canvas target name its
 //                            control stands for ("" none)
@@ -30,6 +31,8 @@
 //                            previews the page decodes for request_thumbnail()
 // App -> page (write(), after each drawn frame; also the documented browser-test hooks):
 //   frames: number           frames drawn
+//   maxFileBytes: number     the largest attachment the backend takes (set before the first frame
+//                            the user can act on)
 //   targets: {name: [cx, cy, w, h]}   the canvas items drawn, CSS px ("focus-ring" while the
 //                            keyboard focus ring is drawn)
 //   scrollY, scrollMax, rowsDrawn, keyCtrl   the message list's scroll, rows drawn, ImGui's Ctrl
@@ -41,7 +44,7 @@
 // Page functions the app's mirror code uses: chat.rebuild(list, fill) rebuilds a mirror list and
 // keeps the keyboard focus on the same control.
 // The mirror's DOM (#chat-log, #chat-outbox, #conv-list, #new-conv, #feed-list, #chat-status,
-// #chat-typing, #chat-title, #feed-status; README "Browser-test hooks") is written by mirror().
+// #chat-typing, #chat-error, #chat-title, #feed-status; README "Browser-test hooks") is written by mirror().
 #pragma once
 
 #include "platform/web/text_web.hpp"
@@ -61,6 +64,8 @@ struct CssRect {
 
 struct PickedFile {
     std::string name, type, bytes;
+    uint64_t size = 0;  // as the page saw it
+    bool read = true;   // false: too large, the page did not read it (bytes empty)
 };
 
 enum class ContextEvent { None, Lost, Restored };
@@ -97,6 +102,7 @@ struct PageOutput {
     float scroll_y = 0, scroll_max = 0;
     int rows_drawn = 0;
     bool key_ctrl = false;
+    uint64_t max_file_bytes = 0;
     WebTextPort::Stats text;
 };
 
@@ -137,7 +143,7 @@ struct MirrorSnapshot {
     std::optional<std::string> restart;  // another conversation (its title): the log starts again
     std::vector<MirrorMessage> appended;
     std::vector<std::pair<std::string, std::string>> times;  // messageId -> relative time now
-    std::optional<std::string> status, typing;
+    std::optional<std::string> status, typing, error;  // error: the composer line's, "" none
     std::optional<std::vector<MirrorLocal>> outbox;
     std::optional<std::vector<MirrorConversation>> conversations;
     std::optional<MirrorPicker> picker;

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startStub, login, api, stubApi } from '../lib/stub.mjs';
-import { ENGINE, launch, openChat, logText, clickTarget, nudge, need, waitLive } from '../lib/browser.mjs';
+import { ENGINE, launch, openChat, logText, clickTarget, nudge, need, waitLive, settled, sleep } from '../lib/browser.mjs';
 import { notBlank } from '../lib/png.mjs';
 
 let stub;
@@ -21,6 +21,13 @@ const waitLog = (page, line, timeout = 15000) => page.waitFor((l) => [...documen
 const count = async (page, line) => (await logText(page)).filter((l) => l === line).length;
 const send = async (page, text) => { await page.focus('#composer'); await page.type(text); await page.press('Enter'); };
 const shot = (name) => path.join(shots, `${ENGINE}-${name}`);
+// Alice says `text` in demo and the page shows it: whatever reached the page before on the same
+// path (a replay, a duplicate) has arrived by then, so a count of an earlier message is final.
+const barrier = async (page, alice, text) => {
+  const line = `${text} ${Date.now()}`;
+  await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: line, clientMessageId: `barrier-${line}` });
+  await waitLog(page, `alice: ${line}`);
+};
 
 test('conversations: unread badge for another conversation, opening it marks it read on the server', async () => {
   const alice = await login(stub.base, 'alice');
@@ -60,12 +67,14 @@ test('forced drop: banner shows the trouble, then catch-up brings what was misse
   await waitStatus(bob.page, 'connected');
   const seen = await bob.page.evaluate(() => window.__seen);
   assert.ok(seen.some((s) => s === 'waiting-to-reconnect' || s === 'connecting'), `states seen: ${seen}`);
+  await barrier(bob.page, alice, 'after the close');
   assert.equal(await count(bob.page, 'alice: sent while bob was away'), 1);
   // A network-style drop of the socket: the reliable session recovers, nothing is duplicated.
   assert.equal((await stubApi(stub, 'POST', '/_stub/drop?userId=bob')).status, 200);
   await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'during the drop', clientMessageId: `drop-${Date.now()}` });
   await waitLog(bob.page, 'alice: during the drop');
   await waitStatus(bob.page, 'connected');
+  await barrier(bob.page, alice, 'after the drop');
   assert.equal(await count(bob.page, 'alice: during the drop'), 1);
   await bob.context.close();
 });
@@ -77,11 +86,17 @@ test('deliberate close: the chat is unsubscribed and stays so (the socket serves
   await waitStatus(bob.page, 'closed');
   const chatConns = async () => (await stubApi(stub, 'GET', '/_stub/state')).json.connections
     .filter((c) => c.userId === 'bob' && c.attached && c.groups.includes('conversation:demo')).length;
-  await bob.page.wait(3000);
+  // The unsubscribe reaches the server (a fixed wait for it was too short on a loaded machine).
+  for (const end = Date.now() + 20000; (await chatConns()) !== 0 && Date.now() < end;) await sleep(100);
   assert.equal(await chatConns(), 0, 'no connection of bob is in the conversation group');
   await api(stub.base, alice, 'POST', '/chat/reply', { conversationId: 'demo', message: 'while closed', clientMessageId: `closed-${Date.now()}` });
-  await bob.page.wait(500);
+  // A notification for bob, published after that message (one outbox, in order) on the same
+  // socket: once it is shown, the message would have been delivered too, had it been sent.
+  const note = `closed-note-${Date.now()}`;
+  assert.equal((await api(stub.base, alice, 'POST', '/notifications', { id: note, title: 'After the message', target: { kind: 'user', id: 'bob' } })).status, 201);
+  await bob.page.waitFor((n) => document.querySelector(`#feed-list [data-notification-id="${n}"]`), note);
   assert.equal(await count(bob.page, 'alice: while closed'), 0);
+  assert.equal(await chatConns(), 0, 'still unsubscribed');
   await nudge(bob.page);
   await clickTarget(bob.page, 'open-chat');
   await waitLog(bob.page, 'alice: while closed');
@@ -115,8 +130,11 @@ test('notifications: to a user and to everyone, live with a toast, after a reloa
   await bob.page.wait(300);
   const feedShot = await bob.page.screenshot({ path: shot('feed.png') });
   assert.ok(notBlank(feedShot));
+  // The page marks them read at once and then tells the server: wait for the server (bounded).
   const bobToken = await login(stub.base, 'bob');
-  assert.equal((await api(stub.base, bobToken, 'GET', '/notifications/unread-count')).json.unreadCount, 0);
+  const serverUnread = async () => (await api(stub.base, bobToken, 'GET', '/notifications/unread-count')).json.unreadCount;
+  for (const end = Date.now() + 15000; (await serverUnread()) !== 0 && Date.now() < end;) await sleep(100);
+  assert.equal(await serverUnread(), 0);
   await bob.context.close();
 });
 
@@ -137,8 +155,8 @@ test('older history pages in when scrolled to the top, without jumping; only vis
     await carol.page.wait(100);
   }
   await carol.page.waitFor(() => document.querySelectorAll('#chat-log [data-message-id]').length >= 100);
-  await carol.page.wait(300);
-  const y = await carol.page.evaluate(() => Module.chat.scrollY);
+  // The page has drawn all it had to (the older rows laid out, the wheel's scroll done).
+  const { scrollY: y } = await settled(carol.page);
   assert.ok(y > 200, `the view stayed on the rows the user was reading (scrollY ${y}), it did not jump to the top`);
   await carol.context.close();
 });
@@ -155,13 +173,16 @@ test('a failed send shows Retry; after the server is back, Retry sends it once',
   await send(page, 'survives an outage');
   await page.waitFor(() => document.querySelector('#chat-outbox [data-state="pending"]'));
   await page.waitFor(() => document.querySelector('#chat-outbox [data-state="failed"]'), null, { timeout: 20000 });
+  // The page saw the server go: "connected" below is then the new server's, not the old one's.
+  await page.waitFor(() => document.getElementById('chat-status').textContent !== 'connected', null, { timeout: 20000 });
   own = await startStub({ db: path.join(dir, 'chat.db'), args: ['--send-rate', '0', '--port', String(port)] });
   await waitStatus(page, 'connected', 60000);
   await nudge(page);
   await clickTarget(page, 'retry:*');
   await waitLog(page, 'alice: survives an outage');
+  // The live copy can show before the send's answer takes it out of the outbox.
+  await page.waitFor(() => document.querySelectorAll('#chat-outbox [data-state]').length === 0);
   assert.equal(await count(page, 'alice: survives an outage'), 1);
-  assert.equal(await page.evaluate(() => document.querySelectorAll('#chat-outbox [data-state]').length), 0);
   const token = await login(own.base, 'bob');
   const hist = await api(own.base, token, 'GET', '/conversation/detail?conversationId=demo');
   assert.equal(hist.json.messages.filter((m) => m.text === 'survives an outage').length, 1);
@@ -255,18 +276,42 @@ test('two tabs of the same user: one toast per notification; the theme follows t
     await page.waitFor(() => /unread/.test(document.getElementById('feed-status').textContent));
     tabs.push(page);
   }
-  await new Promise((r) => setTimeout(r, 1000));  // both notification sockets joined
+  // Both tabs' sockets are in carol's notification group (a fixed second was a guess).
+  const joined = async () => (await stubApi(stub, 'GET', '/_stub/state')).json.connections
+    .filter((c) => c.userId === 'carol' && c.attached && c.groups.includes('notifications:user:carol')).length;
+  for (const end = Date.now() + 20000; (await joined()) !== 2 && Date.now() < end;) await sleep(100);
+  assert.equal(await joined(), 2, 'both tabs are in the notification group');
+  // Every toast a tab draws, frame by frame: a toast lasts 6 s, and a look at the end (after the
+  // other tab was brought to the front) could miss it on a loaded machine.
+  for (const p of tabs) {
+    await p.evaluate(() => {
+      const c = Module.chat;
+      let current = c.targets;
+      window.__toasts = [];
+      Object.defineProperty(c, 'targets', {
+        configurable: true,
+        get: () => current,
+        set: (v) => {
+          current = v;
+          for (const k of Object.keys(v || {})) if (k.startsWith('toast:') && !window.__toasts.includes(k)) window.__toasts.push(k);
+        },
+      });
+    });
+  }
   const id = `tabs-${Date.now()}`;
   const alice = await login(stub.base, 'alice');
   await api(stub.base, alice, 'POST', '/notifications', { id, title: 'Only once', target: { kind: 'user', id: 'carol' } });
   for (const p of tabs) await p.waitFor((n) => document.querySelector(`#feed-list [data-notification-id="${n}"]`), id);
-  const shown = [];
+  // Each tab, in front, draws a frame after the notification reached it (its toast, if it has
+  // one, is drawn then at the latest).
   for (const p of tabs) {
     await p.bringToFront();
+    const f = await p.evaluate(() => Module.chat.frames);
     await nudge(p);
-    await p.wait(200);
-    shown.push(await p.evaluate((n) => `toast:${n}` in (Module.chat.targets || {}), id));
+    await p.waitFor((n) => Module.chat.frames > n, f);
   }
+  const shown = [];
+  for (const p of tabs) shown.push(await p.evaluate((n) => window.__toasts.includes(`toast:${n}`), id));
   assert.deepEqual(shown.filter(Boolean).length, 1, `toast shown in exactly one tab (${shown})`);
   if (dark) {
     const before = await tabs[0].pixel(600, 400);
@@ -274,9 +319,13 @@ test('two tabs of the same user: one toast per notification; the theme follows t
     if (need(t, browser, 'liveColorScheme', 'switch the system theme to light while the page is open')) {
       // The canvas background follows without a reload.
       await context.setColorScheme('light');
-      await nudge(tabs[0]);
-      await tabs[0].wait(300);
-      const after = await tabs[0].pixel(600, 400);
+      // The switch reaches the page as an event and the canvas in a later frame: look until it
+      // shows (bounded), not once after a fixed pause.
+      let after = before;
+      for (const end = Date.now() + 15000; !(after[0] > 180) && Date.now() < end;) {
+        await nudge(tabs[0]);
+        after = await tabs[0].pixel(600, 400);
+      }
       assert.ok(after[0] > 180, `light after the switch (${before} -> ${after})`);
     } else {
       // The engine takes the system theme at start: a light one draws a light panel.
@@ -285,7 +334,7 @@ test('two tabs of the same user: one toast per notification; the theme follows t
       await page.goto(`${stub.base}/?user=carol`);
       await waitLive(page);
       await nudge(page);
-      await page.wait(300);
+      await settled(page);
       const px = await page.pixel(600, 400);
       assert.ok(px[0] > 180, `a light background in a light system theme (${px})`);
       await light.close();

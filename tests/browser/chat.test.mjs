@@ -30,6 +30,9 @@ test(`${ENGINE}: alice types a message and bob receives it live`, async (t) => {
   assert.equal((await logText(bob.page)).filter((l) => l === `alice: ${text}`).length, 1);
   await alice.page.waitFor((x) => [...document.querySelectorAll('#chat-log [data-message-id]')]
     .some((e) => e.textContent === 'alice: ' + x), text);
+  // Both copies have come to alice's page before it is counted: the live one (it reached bob) and
+  // the send's answer (the outbox is empty once it is in).
+  await alice.page.waitFor(() => document.querySelectorAll('#chat-outbox [data-state]').length === 0);
   assert.equal((await logText(alice.page)).filter((l) => l === `alice: ${text}`).length, 1);
   await alice.page.screenshot({ path: path.join(process.env.SCREENSHOT_DIR || tmpdir(), `${ENGINE}-alice.png`) });
   assert.deepEqual(await alice.page.pageErrors(), []);

@@ -301,6 +301,10 @@ test('the network goes away and comes back: Offline, then live again with what w
   await page.setOffline(false);
   await waitLog(page, 'alice: while bob was offline');
   await page.waitFor(() => document.getElementById('chat-status').textContent === 'connected');
+  // Counted once a later message has arrived (a replay of the first would have come before it).
+  const later = `back online ${Date.now()}`;
+  await api(stub.base, token, 'POST', '/chat/reply', { conversationId: 'demo', message: later, clientMessageId: `online-${later}` });
+  await waitLog(page, `alice: ${later}`);
   assert.equal((await logText(page)).filter((l) => l === 'alice: while bob was offline').length, 1);
   await context.close();
 });

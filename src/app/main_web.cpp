@@ -197,6 +197,8 @@ void apply_input(App& a, web::PageInput& in) {
         if (!done) ui::chat_action(*a.session, a.view, name);
         a.dirty = true;
     }
+    ui::apply_intents(*a.session, a.view);
+    if (a.center) ui::apply_feed_intents(*a.center, a.feed);
     if (!in.actions.empty()) flush_requests(a);  // a copy or a new window: still inside the click that asked
     if (in.focus) {
         a.view.focus = a.feed.focus = *in.focus;
@@ -270,6 +272,9 @@ void draw(App& a) {
     // The keyboard focus (held by the accessible mirror) shown on the canvas item it stands for.
     ui::draw_focus_ring(a.view.focus, a.view.light, dpr);
     ImGui::Render();
+    // What the user asked for in this frame, done now that drawing is over (next frame shows it).
+    if (ui::apply_intents(*a.session, a.view)) a.dirty = true;
+    if (a.center && ui::apply_feed_intents(*a.center, a.feed)) a.dirty = true;
     glViewport(0, 0, static_cast<int>(io.DisplaySize.x), static_cast<int>(io.DisplaySize.y));
     const ImVec4 bg = ui::theme::palette(a.view.light).bg;
     glClearColor(bg.x, bg.y, bg.z, 1);

@@ -624,6 +624,8 @@ void ChatSession::retry(const std::string& clientMessageId) {
     }
 }
 
+void ChatSession::reconnect_now() { realtime_.client().reconnect_now(); }
+
 void ChatSession::retry_all() {
     for (auto& [conv, model_] : models_) {
         std::vector<std::string> failed;

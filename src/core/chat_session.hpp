@@ -134,6 +134,7 @@ public:
     // limit) when it is too large. The page asks before it reads a picked file into memory.
     bool attachment_fits(const std::string& name, uint64_t size, std::string& why) const;
     wps::PubSubClient* client() { return &realtime_.client(); }
+    void reconnect_now();  // "Reconnect now": the next attempt at once
 
     std::function<void()> on_changed;     // after every change the UI should show
     std::function<void()> on_signed_in;   // once, when the token is known

@@ -107,7 +107,7 @@ namespace {
 
 // Connection state, honest: offline / reconnecting (after a grace period, with the attempt, the
 // countdown and "Reconnect now") / catching up / live, plus when the view was last in sync.
-void connection_banner(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
+void connection_banner(const chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
     const uint64_t& trouble_since = st.banner.trouble_since_ms;
     const wps::ClientStatus& c = s.connection();
     const BannerState b = banner_state(s, st.banner, now_ms);
@@ -124,14 +124,14 @@ void connection_banner(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms)
     }
     if (s.panel_open() && (c.state == wps::ClientState::WaitingToReconnect || c.state == wps::ClientState::Recovering)) {
         ImGui::SameLine();
-        if (ImGui::SmallButton("Reconnect now") && s.client()) s.client()->reconnect_now();
+        if (ImGui::SmallButton("Reconnect now")) st.intents.push_back({ChatIntent::Kind::ReconnectNow});
         target("reconnect-now");
     }
     if (s.failed_count() > 0) {
         ImGui::SameLine();
         ImGui::TextColored(error_color(), "  %zu not sent", s.failed_count());
         ImGui::SameLine();
-        if (ImGui::SmallButton("Retry all")) s.retry_all();
+        if (ImGui::SmallButton("Retry all")) st.intents.push_back({ChatIntent::Kind::RetryAll});
         target("retry-all");
     }
 }
@@ -164,14 +164,21 @@ void page_field(PageField& f, const char* name, float width, float scale) {
     target(name);
 }
 
-void open_picker(chat::ChatSession& s, ChatViewState& st) {
+// Another conversation: asked of the session, shown from its newest message, the picker closed.
+void open_conversation(ChatViewState& st, const std::string& id) {
+    st.intents.push_back({ChatIntent::Kind::Open, id});
+    st.history.jump_to_bottom = true;
+    st.picker.open = false;
+}
+
+void open_picker(const chat::ChatSession& s, ChatViewState& st) {
     st.picker = NewConversationState{};
     st.picker.open = true;
     st.picker.created_seen = s.created_count();
-    s.load_contacts();
+    st.intents.push_back({ChatIntent::Kind::LoadContacts});
 }
 
-void create_from_picker(chat::ChatSession& s, ChatViewState& st) {
+void create_from_picker(const chat::ChatSession& s, ChatViewState& st) {
     const NewConversationState& pk = st.picker;
     std::vector<std::string> members;
     for (const auto& c : s.contacts())
@@ -179,7 +186,7 @@ void create_from_picker(chat::ChatSession& s, ChatViewState& st) {
     std::string title = pk.title;
     const auto blank = title.find_first_not_of(" \t\r\n");
     title = blank == std::string::npos ? default_title(s, pk) : title;
-    s.create_conversation(title, members);
+    st.intents.push_back({ChatIntent::Kind::Create, title, std::move(members)});
 }
 
 // New conversation: a "+" the width of its frame height, or with its words when it stands alone.
@@ -191,7 +198,7 @@ bool plus_button(bool labelled) {
     return hit;
 }
 
-void conversation_list(chat::ChatSession& s, ChatViewState& st, float width, int64_t wall_ms) {
+void conversation_list(const chat::ChatSession& s, ChatViewState& st, float width, int64_t wall_ms) {
     const theme::Palette& p = pal();
     ImGui::PushStyleColor(ImGuiCol_ChildBg, p.surface);
     ImGui::PushStyleColor(ImGuiCol_Border, p.surface);
@@ -226,11 +233,7 @@ void conversation_list(chat::ChatSession& s, ChatViewState& st, float width, int
         const ImVec2 start = ImGui::GetCursorScreenPos();
         const float row_w = ImGui::GetContentRegionAvail().x;
         ImGui::PushStyleVar(ImGuiStyleVar_SelectableTextAlign, ImVec2(0, 0));
-        if (ImGui::Selectable("##row", selected, 0, ImVec2(0, row_h))) {
-            s.open_conversation(c.id);
-            st.history.jump_to_bottom = true;
-            st.picker.open = false;
-        }
+        if (ImGui::Selectable("##row", selected, 0, ImVec2(0, row_h))) open_conversation(st, c.id);
         ImGui::PopStyleVar();
         target("conv:" + c.id);
         if (st.focus == "conv:" + c.id && st.focus_shown != st.focus) {
@@ -270,7 +273,7 @@ void conversation_list(chat::ChatSession& s, ChatViewState& st, float width, int
 
 // "New conversation": a title (the page's field), the people to pick, Create and Cancel. It
 // takes the place of the history and the composer while open.
-void draw_picker(chat::ChatSession& s, ChatViewState& st) {
+void draw_picker(const chat::ChatSession& s, ChatViewState& st) {
     const theme::Palette& p = pal();
     NewConversationState& pk = st.picker;
     const float sc = st.scale;
@@ -296,7 +299,7 @@ void draw_picker(chat::ChatSession& s, ChatViewState& st) {
     } else if (!s.contacts_error().empty()) {
         text_wrapped(s.contacts_error(), ImGui::GetContentRegionAvail().x, ImGui::ColorConvertFloat4ToU32(p.danger));
         const std::string again = std::string(theme::icon::kRetry) + "  Try again";
-        if (ImGui::Button(again.c_str())) s.load_contacts();
+        if (ImGui::Button(again.c_str())) st.intents.push_back({ChatIntent::Kind::LoadContacts});
         target("contacts-retry");
     } else if (s.contacts().empty()) {
         ImGui::TextWrapped("Nobody to add yet: people you share a conversation or a team with are listed here.");
@@ -361,7 +364,7 @@ void draw_picker(chat::ChatSession& s, ChatViewState& st) {
 }
 
 // Previous/next conversation in the list's order (Alt+Up/Down).
-void step_conversation(chat::ChatSession& s, ChatViewState& st, int dir) {
+void step_conversation(const chat::ChatSession& s, ChatViewState& st, int dir) {
     const auto list = filtered_conversations(s, st);  // the filter narrows what Alt+Up/Down walks
     if (list.empty() || dir == 0) return;
     std::size_t i = 0;
@@ -370,8 +373,7 @@ void step_conversation(chat::ChatSession& s, ChatViewState& st, int dir) {
     if (i == list.size()) next = dir < 0 ? list.size() - 1 : 0;  // the open one is filtered out: enter the list
     else next = dir < 0 ? (i == 0 ? 0 : i - 1) : std::min(list.size() - 1, i + 1);
     if (next == i) return;
-    s.open_conversation(list[next]->id);
-    st.history.jump_to_bottom = true;
+    open_conversation(st, list[next]->id);
 }
 
 const chat::Message* find_message(const chat::ChatSession& s, const std::string& key) {
@@ -404,16 +406,14 @@ std::string default_title(const chat::ChatSession& s, const NewConversationState
     return t;
 }
 
-bool chat_action(chat::ChatSession& s, ChatViewState& st, const std::string& name) {
+bool chat_action(const chat::ChatSession& s, ChatViewState& st, const std::string& name) {
     const auto rest = [&](const char* prefix) -> std::optional<std::string> {
         const std::size_t n = std::char_traits<char>::length(prefix);
         if (name.size() > n && name.compare(0, n, prefix) == 0) return name.substr(n);
         return std::nullopt;
     };
     if (auto id = rest("conv:")) {
-        s.open_conversation(*id);
-        st.history.jump_to_bottom = true;
-        st.picker.open = false;
+        open_conversation(st, *id);
     } else if (name == "new-conversation") {
         open_picker(s, st);
     } else if (name == "cancel-new-conversation") {
@@ -425,7 +425,7 @@ bool chat_action(chat::ChatSession& s, ChatViewState& st, const std::string& nam
         if (!st.picker.open) return false;
         create_from_picker(s, st);
     } else if (name == "contacts-retry") {
-        s.load_contacts();
+        st.intents.push_back({ChatIntent::Kind::LoadContacts});
     } else if (auto key = rest("copy:")) {
         const chat::Message* m = find_message(s, *key);
         if (!m || m->text.empty()) return false;
@@ -435,25 +435,47 @@ bool chat_action(chat::ChatSession& s, ChatViewState& st, const std::string& nam
         if (!m || !m->attachment) return false;
         st.open_url = m->attachment->url;
     } else if (auto cmid = rest("retry:")) {
-        s.retry(*cmid);
+        st.intents.push_back({ChatIntent::Kind::Retry, *cmid});
     } else if (name == "retry-all") {
-        s.retry_all();
+        st.intents.push_back({ChatIntent::Kind::RetryAll});
     } else if (name == "retry-start") {
-        s.retry_start();
+        st.intents.push_back({ChatIntent::Kind::RetryStart});
     } else if (name == "retry-history") {
-        s.open_conversation(s.current_id());
+        st.intents.push_back({ChatIntent::Kind::Open, s.current_id()});
     } else if (name == "jump-down") {
         st.history.jump_to_bottom = true;
     } else if (name == "close-chat") {
-        s.close_panel();
+        st.intents.push_back({ChatIntent::Kind::ClosePanel});
     } else if (name == "open-chat") {
-        s.open_panel();
+        st.intents.push_back({ChatIntent::Kind::OpenPanel});
         st.history.jump_to_bottom = true;
     } else if (name == "escape") {
         if (!st.picker.open) return false;
         st.picker = NewConversationState{};
     } else {
         return false;
+    }
+    return true;
+}
+
+bool apply_intents(chat::ChatSession& s, ChatViewState& st) {
+    if (st.intents.empty()) return false;
+    std::vector<ChatIntent> todo;
+    todo.swap(st.intents);
+    for (auto& i : todo) {
+        using K = ChatIntent::Kind;
+        switch (i.kind) {
+        case K::Open: s.open_conversation(i.arg); break;
+        case K::LoadOlder: if (!s.loading_older()) s.load_older(); break;
+        case K::Retry: s.retry(i.arg); break;
+        case K::RetryAll: s.retry_all(); break;
+        case K::RetryStart: s.retry_start(); break;
+        case K::ReconnectNow: s.reconnect_now(); break;
+        case K::LoadContacts: s.load_contacts(); break;
+        case K::Create: s.create_conversation(i.arg, i.members); break;
+        case K::OpenPanel: s.open_panel(); break;
+        case K::ClosePanel: s.close_panel(); break;
+        }
     }
     return true;
 }
@@ -474,7 +496,7 @@ bool draw_focus_ring(const std::string& focus, bool light, float scale) {
     return true;
 }
 
-void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, float w, float h, uint64_t now_ms,
+void draw_chat_panel(const chat::ChatSession& s, ChatViewState& st, float x, float y, float w, float h, uint64_t now_ms,
                      const std::function<void()>& header_extra) {
     ImGui::SetNextWindowPos(ImVec2(x, y));
     ImGui::SetNextWindowSize(ImVec2(w, h));
@@ -526,12 +548,12 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
     if (header_extra) header_extra();
     ImGui::SameLine(right);
     if (s.panel_open()) {
-        if (ImGui::Button(theme::icon::kClose)) s.close_panel();
+        if (ImGui::Button(theme::icon::kClose)) st.intents.push_back({ChatIntent::Kind::ClosePanel});
         if (ImGui::IsItemHovered()) ImGui::SetTooltip("Close chat (stop receiving messages)");
         target("close-chat");
     } else {
         if (ImGui::Button("Open chat")) {
-            s.open_panel();
+            st.intents.push_back({ChatIntent::Kind::OpenPanel});
             st.history.jump_to_bottom = true;
         }
         target("open-chat");
@@ -550,7 +572,7 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
         text_wrapped(s.error(), ImGui::GetContentRegionAvail().x, ImGui::GetColorU32(error_color()));
         ImGui::Dummy(ImVec2(1, theme::kSpaceSm * st.scale));
         const std::string retry = std::string(theme::icon::kRetry) + "  Try again";
-        if (ImGui::Button(retry.c_str())) s.retry_start();
+        if (ImGui::Button(retry.c_str())) st.intents.push_back({ChatIntent::Kind::RetryStart});
         target("retry-start");
         ImGui::End();
         return;
@@ -599,11 +621,8 @@ void draw_chat_panel(chat::ChatSession& s, ChatViewState& st, float x, float y, 
                 for (const chat::ConversationSummary* c : shown) {
                     ImGui::PushID(c->id.c_str());
                     const ImVec2 row = ImGui::GetCursorScreenPos();
-                    if (ImGui::Selectable("##pick", c->id == s.current_id(), 0, ImVec2(0, ImGui::GetTextLineHeight()))) {
-                        s.open_conversation(c->id);
-                        st.history.jump_to_bottom = true;
-                        st.picker.open = false;
-                    }
+                    if (ImGui::Selectable("##pick", c->id == s.current_id(), 0, ImVec2(0, ImGui::GetTextLineHeight())))
+                        open_conversation(st, c->id);
                     target("conv:" + c->id);
                     const std::string label = c->title + (c->unread ? " (" + std::to_string(c->unread) + ")" : "");
                     text_port().draw(ImGui::GetWindowDrawList(), row, text_port().ellipsize(label, ImGui::GetFontSize(), combo_w),

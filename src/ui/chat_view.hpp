@@ -1,6 +1,7 @@
 // chat_view.hpp - the ImGui chat panel: conversation list, message history, composer area,
-// connection banner. Reads the session's model; emits intents (open, send, retry, reconnect,
-// close/open, load older) through the session. No I/O happens in here.
+// connection banner. Reads the session (const) and records what the user asked for as intents
+// (ChatViewState::intents: open, load older, retry, reconnect, close/open, people, create),
+// which the composition root applies after the frame (apply_intents). No I/O starts in here.
 //
 // chat_view.cpp          panel layout, header, banner, conversation list, composer area
 // chat_view_history.cpp  the virtualised message list (cached heights, day separators,
@@ -15,6 +16,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ui {
@@ -89,6 +91,15 @@ struct NewConversationState {
     uint64_t created_seen = 0;     // the session's created_count() when the picker opened
 };
 
+// Something the user asked the session to do, recorded by the views and applied after the frame.
+struct ChatIntent {
+    enum class Kind { Open, LoadOlder, Retry, RetryAll, RetryStart, ReconnectNow, LoadContacts, Create, OpenPanel, ClosePanel };
+    Kind kind;
+    std::string arg;                   // Open: conversation id; Retry: clientMessageId; Create: title
+    std::vector<std::string> members;  // Create: user ids
+    ChatIntent(Kind k, std::string a = {}, std::vector<std::string> m = {}) : kind(k), arg(std::move(a)), members(std::move(m)) {}
+};
+
 // The conversation list gets a filter box once it holds more than this many conversations.
 constexpr std::size_t kFilterAfter = 6;
 
@@ -122,13 +133,18 @@ struct ChatViewState {
     std::map<std::string, Thumbnail> thumbnails;  // by attachment URL
     std::vector<std::string> thumbnail_requests;   // URLs the platform should fetch and decode
     HistoryLayout history;
+    std::vector<ChatIntent> intents;  // this frame's, in the order asked (apply_intents takes them)
 };
 
 // Draws the whole panel into the current ImGui frame. `header_extra` draws at the right of the
 // header (the notification bell).
-void draw_chat_panel(chat::ChatSession& session, ChatViewState& st, float x, float y, float w, float h, uint64_t now_ms,
+void draw_chat_panel(const chat::ChatSession& session, ChatViewState& st, float x, float y, float w, float h, uint64_t now_ms,
                      const std::function<void()>& header_extra);
-void draw_history(chat::ChatSession& session, ChatViewState& st, uint64_t now_ms);
+void draw_history(const chat::ChatSession& session, ChatViewState& st, uint64_t now_ms);
+
+// Does what the views (and chat_action) asked, in order, and clears the list. Returns whether
+// there was anything. The composition root calls it after every frame and after input actions.
+bool apply_intents(chat::ChatSession& session, ChatViewState& st);
 
 void draw_skeleton(float width, ChatViewState& st);  // placeholder rows while history loads
 
@@ -145,8 +161,9 @@ std::string default_title(const chat::ChatSession& s, const NewConversationState
 // create-conversation, cancel-new-conversation, contacts-retry, copy:<messageId>,
 // attachment:<messageId>, retry:<clientMessageId>, retry-all, retry-start, retry-history,
 // jump-down, escape. Returns false for a name it does not know. Copies and links become
-// requests (copy_request, open_url) for the platform, as canvas clicks do.
-bool chat_action(chat::ChatSession& s, ChatViewState& st, const std::string& name);
+// requests (copy_request, open_url) for the platform and session work becomes intents, as canvas
+// clicks do.
+bool chat_action(const chat::ChatSession& s, ChatViewState& st, const std::string& name);
 
 // Draws the keyboard focus ring (the palette's focus colour, 2 px outside the item) around the
 // target named `focus` drawn this frame, on top of everything; also records it as the target

@@ -141,7 +141,7 @@ bool icon_button(const char* icon, const char* id, const char* tip) {
     return hit;
 }
 
-void draw_row(chat::ChatSession& s, ChatViewState& st, const HistoryLayout::Row& row, float width, std::string& retry) {
+void draw_row(const chat::ChatSession& s, ChatViewState& st, const HistoryLayout::Row& row, float width, std::string& retry) {
     const chat::Message& m = *row.msg;
     const theme::Palette& pal = theme::palette(st.light);
     const RowMetrics r = metrics(width, st.scale);
@@ -284,7 +284,7 @@ void draw_row(chat::ChatSession& s, ChatViewState& st, const HistoryLayout::Row&
 
 } // namespace
 
-void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
+void draw_history(const chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
     (void)now_ms;
     HistoryLayout& L = st.history;
     if (L.conversation != s.current_id()) {
@@ -376,7 +376,7 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
         ImGui::Dummy(ImVec2(1, theme::kSpaceXl * st.scale));
         text_wrapped(s.history_error(), width, ImGui::ColorConvertFloat4ToU32(pal.danger));
         const std::string again = std::string(theme::icon::kRetry) + "  Try again";
-        if (ImGui::Button(again.c_str())) s.open_conversation(s.current_id());
+        if (ImGui::Button(again.c_str())) st.intents.push_back({ChatIntent::Kind::Open, s.current_id()});
         target("retry-history");
         st.scroll_y = st.scroll_max = 0;
         return;
@@ -469,7 +469,7 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
     }
     ImGui::SetCursorPosY(std::max(L.total, 1.0f) - 1.0f);
     ImGui::Dummy(ImVec2(1, 1));
-    if (!retry.empty()) s.retry(retry);
+    if (!retry.empty()) st.intents.push_back({ChatIntent::Kind::Retry, retry});
 
     const float max_scroll = ImGui::GetScrollMaxY();
     L.at_bottom = scroll >= max_scroll - 4.0f || L.total <= view_h;
@@ -483,7 +483,7 @@ void draw_history(chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
 
     // At the top: fetch the previous page.
     if (scroll <= 1.0f && !s.history_complete()) {
-        if (!s.loading_older()) s.load_older();
+        if (!s.loading_older()) st.intents.push_back({ChatIntent::Kind::LoadOlder});
         ImGui::SetCursorPosY(scroll);
         ImGui::TextDisabled("Loading older messages...");
     }

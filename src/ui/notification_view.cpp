@@ -137,7 +137,7 @@ std::string badge_text(uint64_t unread) {
 // [SECTION] bell
 //-----------------------------------------------------------------------------
 
-void draw_bell(notify::NotificationCenter& center, FeedViewState& st) {
+void draw_bell(const notify::NotificationCenter& center, FeedViewState& st) {
     const theme::Palette& p = palette();
     const float s = st.scale;
     const uint64_t unread = center.feed().unread();
@@ -185,13 +185,9 @@ void draw_bell(notify::NotificationCenter& center, FeedViewState& st) {
 
 namespace {
 
-struct Intents {
-    std::string read_id, archive_id;
-};
-
 // One notification: a rounded row (tinted while unread) with the dot, the title and the time on
 // the first line, the body under it, then the buttons.
-void draw_item(const notify::Item& it, FeedViewState& st, float width, int64_t wall_ms, Intents& out) {
+void draw_item(const notify::Item& it, FeedViewState& st, float width, int64_t wall_ms) {
     const theme::Palette& p = palette();
     const float s = st.scale;
     const float pad = theme::kSpaceSm * s, dot_col = theme::kSpaceLg * s;
@@ -254,7 +250,7 @@ void draw_item(const notify::Item& it, FeedViewState& st, float width, int64_t w
         ButtonLook look(p, true, s);
         if (text_button("##action", action)) {
             st.open_url = it.actionLink;
-            out.read_id = it.id;
+            if (!it.read) st.intents.push_back({FeedIntent::Kind::MarkRead, it.id});
         }
         target("feed-action:" + it.id);
     }
@@ -262,12 +258,12 @@ void draw_item(const notify::Item& it, FeedViewState& st, float width, int64_t w
     if (!it.read) {
         const std::string mark = std::string(theme::icon::kCheck) + " Mark read";
         place(ImGui::CalcTextSize(mark.c_str()).x + frame_pad * 2, true);
-        if (ImGui::Button(mark.c_str())) out.read_id = it.id;
+        if (ImGui::Button(mark.c_str())) st.intents.push_back({FeedIntent::Kind::MarkRead, it.id});
         target("mark-read:" + it.id);
     }
     const std::string archive = std::string(theme::icon::kArchive) + " Archive";
     place(ImGui::CalcTextSize(archive.c_str()).x + frame_pad * 2, true);
-    if (ImGui::Button(archive.c_str())) out.archive_id = it.id;
+    if (ImGui::Button(archive.c_str())) st.intents.push_back({FeedIntent::Kind::Archive, it.id});
     target("archive:" + it.id);
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Hide it from the feed");
     ImGui::EndGroup();
@@ -304,7 +300,7 @@ void empty_state(FeedViewState& st, float width) {
 }
 
 // The first page failed to load: what went wrong, and Retry.
-void error_state(notify::NotificationCenter& center, FeedViewState& st, float width) {
+void error_state(const notify::NotificationCenter& center, FeedViewState& st, float width) {
     const theme::Palette& p = palette();
     const float s = st.scale;
     ImGui::Dummy(ImVec2(0, theme::kSpaceXl * s * 2));
@@ -322,14 +318,14 @@ void error_state(notify::NotificationCenter& center, FeedViewState& st, float wi
         const float bw = ImGui::CalcTextSize(lbl.c_str()).x + theme::kSpaceSm * s * 2;
         ImGui::SetCursorPosX(ImGui::GetCursorPosX() + std::max(0.0f, (width - bw) * 0.5f));
         ButtonLook look(p, true, s);
-        if (ImGui::Button(lbl.c_str()) && !center.loading()) st.retry();
+        if (ImGui::Button(lbl.c_str()) && !center.loading()) st.intents.push_back({FeedIntent::Kind::Retry});
         target("feed-retry");
     } else {
         label_centred("It is fetched again when the connection comes back.", theme::kTypeSmall * s, u32(p.muted), width);
     }
 }
 
-void feed_header(notify::NotificationCenter& center, FeedViewState& st, float width) {
+void feed_header(const notify::NotificationCenter& center, FeedViewState& st, float width) {
     const theme::Palette& p = palette();
     const float s = st.scale;
     const uint64_t unread = center.feed().unread();
@@ -359,7 +355,7 @@ void feed_header(notify::NotificationCenter& center, FeedViewState& st, float wi
     ButtonLook look(p, false, s);
     ImGui::SetCursorScreenPos(ImVec2(start.x + width - close_w - all_w - theme::kSpaceXs * s, y));
     ImGui::BeginDisabled(unread == 0);
-    if (ImGui::Button(all.c_str())) center.mark_all_read();
+    if (ImGui::Button(all.c_str())) st.intents.push_back({FeedIntent::Kind::MarkAllRead});
     ImGui::EndDisabled();
     target("mark-all-read");
     ImGui::SameLine(0, theme::kSpaceXs * s);
@@ -372,7 +368,7 @@ void feed_header(notify::NotificationCenter& center, FeedViewState& st, float wi
 
 } // namespace
 
-void draw_feed(notify::NotificationCenter& center, FeedViewState& st, float display_w, float display_h, uint64_t now_ms, int64_t wall_ms) {
+void draw_feed(const notify::NotificationCenter& center, FeedViewState& st, float display_w, float display_h, uint64_t now_ms, int64_t wall_ms) {
     if (!st.open) return;
     const int64_t wall = wall_ms >= 0 ? wall_ms : static_cast<int64_t>(now_ms);
     // Esc closes the panel (unless an ImGui popup is open: Esc is that popup's).
@@ -430,7 +426,6 @@ void draw_feed(notify::NotificationCenter& center, FeedViewState& st, float disp
 
     ImGui::BeginChild("feed-items");
     const float list_w = ImGui::GetContentRegionAvail().x - ImGui::GetStyle().ScrollbarSize;
-    Intents intents;
     if (items.empty()) {
         if (failed) {
             error_state(center, st, list_w);
@@ -454,7 +449,7 @@ void draw_feed(notify::NotificationCenter& center, FeedViewState& st, float disp
             label(name.c_str(), theme::kTypeSmall * s, u32(p.muted));
             target("feed-day:" + name);
         }
-        draw_item(*it, st, list_w, wall, intents);
+        draw_item(*it, st, list_w, wall);
     }
     if (center.feed().next_cursor()) {
         ImGui::Dummy(ImVec2(0, theme::kSpaceXs * s));
@@ -465,26 +460,25 @@ void draw_feed(notify::NotificationCenter& center, FeedViewState& st, float disp
             const float bw = ImGui::CalcTextSize(older).x + theme::kSpaceSm * s * 2;
             ImGui::SetCursorPosX(ImGui::GetCursorPosX() + std::max(0.0f, (list_w - bw) * 0.5f));
             ButtonLook look(p, false, s);
-            if (ImGui::Button(older)) center.load_older();
+            if (ImGui::Button(older)) st.intents.push_back({FeedIntent::Kind::LoadOlder});
         }
         target("feed-older");
         // Reaching the end of the list loads the next page as well.
-        if (ImGui::GetScrollY() >= ImGui::GetScrollMaxY() - 2 && ImGui::GetScrollMaxY() > 0) center.load_older();
+        if (ImGui::GetScrollY() >= ImGui::GetScrollMaxY() - 2 && ImGui::GetScrollMaxY() > 0)
+            st.intents.push_back({FeedIntent::Kind::LoadOlder});
     } else if (!items.empty() && center.feed().loaded()) {
         ImGui::Dummy(ImVec2(0, theme::kSpaceSm * s));
         label_centred("That's everything.", theme::kTypeSmall * s, u32(p.muted), list_w);
     }
     ImGui::EndChild();
     ImGui::End();
-    if (!intents.read_id.empty()) center.mark_read(intents.read_id);
-    if (!intents.archive_id.empty()) center.archive(intents.archive_id);
 }
 
 //-----------------------------------------------------------------------------
 // [SECTION] toasts
 //-----------------------------------------------------------------------------
 
-void draw_toasts(notify::NotificationCenter& center, FeedViewState& st, float display_w, float display_h, uint64_t now_ms, int64_t wall_ms) {
+void draw_toasts(const notify::NotificationCenter& center, FeedViewState& st, float display_w, float display_h, uint64_t now_ms, int64_t wall_ms) {
     // Top right under the header (the page's composer sits at the bottom), newest first. Not
     // while the feed is open: the item is at the top of its list.
     (void)display_h;
@@ -565,7 +559,24 @@ bool is_feed_target(const std::string& name) {
     return name == "bell" || name == "mark-all-read" || name == "feed-older" || name == "feed-retry" || name == "feed-close";
 }
 
-bool feed_action(notify::NotificationCenter& center, FeedViewState& st, const std::string& name) {
+bool apply_feed_intents(notify::NotificationCenter& center, FeedViewState& st) {
+    if (st.intents.empty()) return false;
+    std::vector<FeedIntent> todo;
+    todo.swap(st.intents);
+    for (const auto& i : todo) {
+        using K = FeedIntent::Kind;
+        switch (i.kind) {
+        case K::MarkRead: center.mark_read(i.id); break;
+        case K::Archive: center.archive(i.id); break;
+        case K::MarkAllRead: center.mark_all_read(); break;
+        case K::LoadOlder: center.load_older(); break;
+        case K::Retry: if (st.retry && !center.loading()) st.retry(); break;
+        }
+    }
+    return true;
+}
+
+bool feed_action(const notify::NotificationCenter& center, FeedViewState& st, const std::string& name) {
     const auto rest = [&](const char* prefix) -> std::string {
         const std::size_t n = std::char_traits<char>::length(prefix);
         return name.size() > n && name.compare(0, n, prefix) == 0 ? name.substr(n) : std::string();
@@ -573,24 +584,24 @@ bool feed_action(notify::NotificationCenter& center, FeedViewState& st, const st
     if (name == "bell") {
         st.open = !st.open;
     } else if (const std::string id = rest("mark-read:"); !id.empty()) {
-        center.mark_read(id);
+        st.intents.push_back({FeedIntent::Kind::MarkRead, id});
     } else if (const std::string aid = rest("archive:"); !aid.empty()) {
-        center.archive(aid);
+        st.intents.push_back({FeedIntent::Kind::Archive, aid});
     } else if (const std::string fid = rest("feed-action:"); !fid.empty()) {
         for (const notify::Item* it : center.feed().ordered())
             if (it->id == fid && !it->actionLink.empty()) {
                 st.open_url = it->actionLink;
-                if (!it->read) center.mark_read(it->id);
+                if (!it->read) st.intents.push_back({FeedIntent::Kind::MarkRead, it->id});
                 return true;
             }
         return false;
     } else if (name == "mark-all-read") {
-        center.mark_all_read();
+        st.intents.push_back({FeedIntent::Kind::MarkAllRead});
     } else if (name == "feed-older") {
-        center.load_older();
+        st.intents.push_back({FeedIntent::Kind::LoadOlder});
     } else if (name == "feed-retry") {
         if (!st.retry || center.loading()) return false;
-        st.retry();
+        st.intents.push_back({FeedIntent::Kind::Retry});
     } else if (name == "feed-close") {
         st.open = false;
     } else if (name == "escape") {

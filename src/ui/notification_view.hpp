@@ -23,8 +23,19 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace ui {
+
+// Something the user asked of the notification center, recorded by the views and applied after
+// the frame (apply_feed_intents), so no request starts from draw code.
+struct FeedIntent {
+    enum class Kind { MarkRead, Archive, MarkAllRead, LoadOlder, Retry };
+    Kind kind;
+    std::string id;  // MarkRead, Archive
+    FeedIntent(Kind k, std::string i = {}) : kind(k), id(std::move(i)) {}
+};
 
 struct FeedViewState {
     bool open = false;
@@ -38,7 +49,12 @@ struct FeedViewState {
     // The keyboard focus, by target name (see ChatViewState::focus): an item whose control has
     // it is brought into view.
     std::string focus, focus_shown;
+    std::vector<FeedIntent> intents;  // this frame's, in the order asked
 };
+
+// Does what the views (and feed_action) asked, in order, and clears the list. Returns whether
+// there was anything. Retry calls `retry` (when the app provides one and nothing is loading).
+bool apply_feed_intents(notify::NotificationCenter& center, FeedViewState& st);
 
 // Whether a target name is one of the feed's (bell, mark-read:<id>, feed-item:<id>, ...).
 bool is_feed_target(const std::string& name);
@@ -47,7 +63,7 @@ bool is_feed_target(const std::string& name);
 // mirror: bell (open or close), mark-read:<id>, archive:<id>, feed-action:<id> (its link becomes
 // open_url, and the item is read), mark-all-read, feed-older, feed-retry, feed-close, escape
 // (closes the feed when open). Returns false for a name it does not know.
-bool feed_action(notify::NotificationCenter& center, FeedViewState& st, const std::string& name);
+bool feed_action(const notify::NotificationCenter& center, FeedViewState& st, const std::string& name);
 
 // The bell's badge text: "" for 0, "1".."99", then "99+".
 std::string badge_text(uint64_t unread);
@@ -56,11 +72,11 @@ std::string badge_text(uint64_t unread);
 // since the page loaded), which the center's toasts expire on; `wall_ms` is Unix time in ms
 // (Date.now()), which relative times ("5 min") and day headers ("Today") are computed from.
 // wall_ms < 0: now_ms is taken for both (right only where the scheduler runs on Unix time).
-void draw_bell(notify::NotificationCenter& center, FeedViewState& st);
+void draw_bell(const notify::NotificationCenter& center, FeedViewState& st);
 // The feed panel (when open) anchored at the top right of the display.
-void draw_feed(notify::NotificationCenter& center, FeedViewState& st, float display_w, float display_h, uint64_t now_ms,
+void draw_feed(const notify::NotificationCenter& center, FeedViewState& st, float display_w, float display_h, uint64_t now_ms,
                int64_t wall_ms = -1);
-void draw_toasts(notify::NotificationCenter& center, FeedViewState& st, float display_w, float display_h, uint64_t now_ms,
+void draw_toasts(const notify::NotificationCenter& center, FeedViewState& st, float display_w, float display_h, uint64_t now_ms,
                  int64_t wall_ms = -1);
 
 } // namespace ui

@@ -445,11 +445,11 @@ TEST_CASE("New conversation: pick people, create, and it opens, Cancel and Esc l
     h.frame();
     REQUIRE(h.click("cancel-new-conversation"));
     CHECK_FALSE(h.view.picker.open);
-    REQUIRE(ui::chat_action(h.session, h.view, "new-conversation"));
+    REQUIRE(h.act("new-conversation"));
     CHECK(h.view.picker.open);
-    REQUIRE(ui::chat_action(h.session, h.view, "escape"));
+    REQUIRE(h.act("escape"));
     CHECK_FALSE(h.view.picker.open);
-    CHECK_FALSE(ui::chat_action(h.session, h.view, "escape"));  // nothing left to close
+    CHECK_FALSE(h.act("escape"));  // nothing left to close
 }
 
 TEST_CASE("a typed title is used, long default titles are cut to the server's 200 bytes", "[ui][create]") {
@@ -458,16 +458,16 @@ TEST_CASE("a typed title is used, long default titles are cut to the server's 20
     while (h.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})")) {
     }
     h.frame();
-    REQUIRE(ui::chat_action(h.session, h.view, "new-conversation"));
+    REQUIRE(h.act("new-conversation"));
     std::string users = R"({"users":[)";
     for (int i = 0; i < 40; ++i) users += std::string(i ? "," : "") + R"({"userId":"u)" + std::to_string(i) + R"(","displayName":"Ωmega Person )" + std::to_string(i) + "\"}";
     REQUIRE(h.http.answer("/chat/contacts", 200, users + "]}"));
-    for (int i = 0; i < 40; ++i) REQUIRE(ui::chat_action(h.session, h.view, "pick:u" + std::to_string(i)));
+    for (int i = 0; i < 40; ++i) REQUIRE(h.act("pick:u" + std::to_string(i)));
     const std::string t = ui::default_title(h.session, h.view.picker);
     CHECK(t.size() <= 200);
     CHECK(t.rfind(u8"Ωmega Person 0, Ωmega Person 1", 0) == 0);
     h.view.picker.title = u8"  Общий чат ";
-    REQUIRE(ui::chat_action(h.session, h.view, "create-conversation"));
+    REQUIRE(h.act("create-conversation"));
     CHECK(nlohmann::json::parse(h.http.pending.back().request.body)["title"] == u8"  Общий чат ");
     CHECK(nlohmann::json::parse(h.http.pending.back().request.body)["members"].size() == 40);
 }
@@ -476,26 +476,26 @@ TEST_CASE("every row action by name (keyboard and mirror): copy, open attachment
     UiHarness h;
     h.load(4);
     h.frame();
-    REQUIRE(ui::chat_action(h.session, h.view, "copy:m3"));
+    REQUIRE(h.act("copy:m3"));
     CHECK(h.view.copy_request == "message number 3");
-    CHECK_FALSE(ui::chat_action(h.session, h.view, "copy:nope"));
+    CHECK_FALSE(h.act("copy:nope"));
     nlohmann::json m{{"messageId", "a5"}, {"conversationId", "demo"}, {"seq", 5}, {"senderId", "bob"}, {"text", ""}, {"createdAt", 1},
                      {"attachment", {{"url", "https://files.example/r.pdf"}, {"name", "r.pdf"}, {"contentType", "application/pdf"}, {"size", 10}}}};
     h.socks.receive(nlohmann::json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"},
                                    {"data", {{"type", "chat.message"}, {"message", m}}}}.dump());
-    REQUIRE(ui::chat_action(h.session, h.view, "attachment:a5"));
+    REQUIRE(h.act("attachment:a5"));
     CHECK(h.view.open_url == "https://files.example/r.pdf");
-    CHECK_FALSE(ui::chat_action(h.session, h.view, "copy:a5"));  // nothing to copy
+    CHECK_FALSE(h.act("copy:a5"));  // nothing to copy
     // A failed send: Retry by its clientMessageId.
     std::string why;
     REQUIRE(h.session.send("hello", why));
     const std::string cmid = h.session.conversation().locals().at(0)->clientMessageId;
     REQUIRE(h.http.answer("/chat/reply", 400, R"({"error":{"message":"no"}})"));
     REQUIRE(h.session.failed_count() == 1);
-    REQUIRE(ui::chat_action(h.session, h.view, "retry:" + cmid));
+    REQUIRE(h.act("retry:" + cmid));
     CHECK(h.session.failed_count() == 0);
     CHECK(h.http.has("/chat/reply"));
-    CHECK_FALSE(ui::chat_action(h.session, h.view, "no-such-thing"));
+    CHECK_FALSE(h.act("no-such-thing"));
 }
 
 TEST_CASE("the keyboard focus: the ring around the focused item, its row's actions shown, scrolled into view", "[ui][a11y]") {

@@ -94,6 +94,7 @@ struct FeedRig {
         ui::draw_feed(center, view, io.DisplaySize.x, io.DisplaySize.y, sched.now_ms(), wall);
         ui::draw_toasts(center, view, io.DisplaySize.x, io.DisplaySize.y, sched.now_ms(), wall);
         ImGui::Render();
+        ui::apply_feed_intents(center, view);  // as the app does after each frame
     }
 
     const ui::Target* find(const std::string& name) const {

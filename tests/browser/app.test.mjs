@@ -224,6 +224,43 @@ test('attachment round trip: pick a file, upload, message carries the link, the 
   await bob.context.close();
 });
 
+// A file over the backend's attachment limit (GET /config maxAttachmentBytes) is refused in the
+// page before it is read: a multi-gigabyte pick must not be copied into the tab's memory (and the
+// wasm heap) only to be refused by the upload. The user reads why, on the canvas and in the
+// mirror's alert; a file within the limit still goes.
+test('a file over the attachment limit is refused before it is read, and the user reads why', async () => {
+  const own = await startStub({ args: ['--send-rate', '0', '--max-blob-bytes', '2048'] });
+  try {
+    const alice = await openChat(browser, own.base, 'alice');
+    const page = alice.page;
+    await page.waitFor(() => Module.chat.maxFileBytes === 2048);
+    // Counts every read of a picked file's contents.
+    await page.evaluate(() => {
+      window.__reads = 0;
+      const read = Blob.prototype.arrayBuffer;  // File inherits it
+      Blob.prototype.arrayBuffer = function (...a) { window.__reads++; return read.apply(this, a); };
+    });
+    await page.setFiles('#attach', { name: 'большой.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(5000, 7) });
+    await page.waitFor(() => document.getElementById('chat-error').textContent !== '');
+    assert.equal(await page.evaluate(() => document.getElementById('chat-error').textContent),
+      '\u201cбольшой.bin\u201d is 4.9 KB; an attachment can be at most 2.0 KB.');
+    assert.equal(await page.evaluate(() => document.getElementById('chat-error').getAttribute('role')), 'alert');
+    assert.equal(await page.evaluate(() => window.__reads), 0, 'the page read a file it was going to refuse');
+    // Within the limit: read once, uploaded, sent; the error line clears.
+    const small = Buffer.from('fits \u2713');
+    await page.setFiles('#attach', { name: 'small.txt', mimeType: 'text/plain', buffer: small });
+    await page.waitFor(() => document.getElementById('chat-error').textContent === '');
+    await page.waitFor(() => [...document.querySelectorAll('#chat-log [data-message-id]')].some((e) => e.textContent === 'alice: '));
+    assert.equal(await page.evaluate(() => window.__reads), 1);
+    const token = await login(own.base, 'alice');
+    const hist = await api(own.base, token, 'GET', '/conversation/detail?conversationId=demo');
+    const sent = hist.json.messages.filter((m) => m.attachment);
+    assert.deepEqual(sent.map((m) => [m.attachment.name, m.attachment.size]), [['small.txt', small.length]]);
+    assert.deepEqual(await page.pageErrors(), []);
+    await alice.context.close();
+  } finally { await own.stop(); }
+});
+
 test('typing indicator reaches the other user; screenshots of the panel are not blank', async () => {
   const alice = await openChat(browser, stub.base, 'alice');
   const bob = await openChat(browser, stub.base, 'bob');

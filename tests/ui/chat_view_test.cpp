@@ -264,6 +264,35 @@ TEST_CASE("New messages: a divider at the first unread message, opened there whe
     }
 }
 
+TEST_CASE("draw code only records intents: the session acts when the composition root applies them", "[ui][intents]") {
+    UiHarness h;
+    h.load(3, R"({"conversations":[{"conversationId":"demo","title":"Demo"},{"conversationId":"c2","title":"Two"}]})");
+    h.frame();
+    h.apply = false;
+    const std::size_t before = h.http.pending.size();
+    REQUIRE(h.click("conv:c2"));
+    REQUIRE(h.view.intents.size() == 1);
+    CHECK(h.view.intents[0].kind == ui::ChatIntent::Kind::Open);
+    CHECK(h.view.intents[0].arg == "c2");
+    CHECK(h.session.current_id() == "demo");        // nothing happened while drawing
+    CHECK(h.http.pending.size() == before);          // no request started from draw code
+    REQUIRE(h.click("close-chat"));
+    REQUIRE(h.view.intents.size() == 2);
+    CHECK(h.session.panel_open());
+    // Applied in the order asked: the conversation opens (its history is requested), then the panel closes.
+    CHECK(ui::apply_intents(h.session, h.view));
+    CHECK(h.view.intents.empty());
+    CHECK(h.session.current_id() == "c2");
+    CHECK(h.http.has("conversationId=c2"));
+    CHECK_FALSE(h.session.panel_open());
+    CHECK_FALSE(ui::apply_intents(h.session, h.view));  // nothing left
+    // Keyboard and mirror actions record the same intents.
+    REQUIRE(ui::chat_action(h.session, h.view, "open-chat"));
+    CHECK_FALSE(h.session.panel_open());
+    ui::apply_intents(h.session, h.view);
+    CHECK(h.session.panel_open());
+}
+
 TEST_CASE("Alt+Up/Down switch conversations, from the canvas and from the page's composer", "[ui][design]") {
     UiHarness h;
     h.load(3, R"({"conversations":[{"conversationId":"demo","title":"Demo"},{"conversationId":"c2","title":"Two"},{"conversationId":"c3","title":"Three"}]})");

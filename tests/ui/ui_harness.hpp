@@ -77,8 +77,9 @@ struct UiHarness {
         ui::draw_chat_panel(session, view, 0, 0, io.DisplaySize.x, io.DisplaySize.y, sched.now_ms(), {});
         if (extra) extra();
         ImGui::Render();
-        ui::apply_intents(session, view);  // as the app does after each frame
+        if (apply) ui::apply_intents(session, view);  // as the app does after each frame
     }
+    bool apply = true;  // false: intents stay recorded (tests look at them)
     // A named action (keyboard, accessible mirror), applied as the app applies it.
     bool act(const std::string& name) {
         const bool known = ui::chat_action(session, view, name);

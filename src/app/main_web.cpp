@@ -162,7 +162,7 @@ void apply_input(App& a, web::PageInput& in) {
         if (a.session->send(text, why)) {
             a.view.last_error.clear();
         } else {
-            a.view.last_error = why;
+            ui::show_error(a.view, why);
             a.page.restore_composer(text);  // a refused send puts the text back
         }
         a.dirty = true;
@@ -173,12 +173,14 @@ void apply_input(App& a, web::PageInput& in) {
         std::string why;
         if (a.session->attachment_fits(f.name, f.size, why) && !f.read) why = "Could not read \u201c" + f.name + "\u201d; pick it again.";
         if (!why.empty()) {
-            a.view.last_error = why;
+            ui::show_error(a.view, why);
             a.dirty = true;
             continue;
         }
-        a.session->send_file(f.name, f.type, std::move(f.bytes), [](const std::string& error) {
-            g_app->view.last_error = error;  // "" on success: the line clears
+        // Success clears the line only if no other error was shown while this file uploaded.
+        a.session->send_file(f.name, f.type, std::move(f.bytes), [seq = a.view.error_seq](const std::string& error) {
+            if (!error.empty()) ui::show_error(g_app->view, error);
+            else if (g_app->view.error_seq == seq) g_app->view.last_error.clear();
             g_app->dirty = true;
         });
     }

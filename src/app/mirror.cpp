@@ -148,7 +148,7 @@ web::MirrorSnapshot MirrorSync::view(const chat::ChatSession& s, const ui::ChatV
     for (const auto& p : picker.people) pkey.push_back({p.id, p.name, p.picked});
     changed(out.picker, picker_, pkey.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), std::move(picker));
     // The composer line's error (a refused send, a file too large, a failed upload), announced.
-    changed(out.error, error_, v.last_error, v.last_error);
+    changed(out.error, error_, v.last_error + '\n' + std::to_string(v.error_seq), v.last_error);
     return out;
 }
 

@@ -44,8 +44,9 @@ std::optional<Message> message_from_json(const json& j) {
 
 std::string format_size(uint64_t bytes) {
     char out[32];
+    // The unit follows the rounded value: 1,048,575 bytes is "1.0 MB", not "1024.0 KB".
     if (bytes < 1024) std::snprintf(out, sizeof out, "%llu B", static_cast<unsigned long long>(bytes));
-    else if (bytes < 1024 * 1024) std::snprintf(out, sizeof out, "%.1f KB", static_cast<double>(bytes) / 1024.0);
+    else if (static_cast<double>(bytes) / 1024.0 < 1023.95) std::snprintf(out, sizeof out, "%.1f KB", static_cast<double>(bytes) / 1024.0);
     else std::snprintf(out, sizeof out, "%.1f MB", static_cast<double>(bytes) / (1024.0 * 1024.0));
     return out;
 }

@@ -588,9 +588,13 @@ void ChatSession::pump(const std::string& conv) {
 }
 
 bool ChatSession::attachment_fits(const std::string& name, uint64_t size, std::string& why) const {
-    if (size <= max_attachment_bytes_) return true;
-    why = "\u201c" + name + "\u201d is " + chat::format_size(size) + "; an attachment can be at most " +
-          chat::format_size(max_attachment_bytes_) + ".";
+    if (size <= max_attachment_bytes()) return true;
+    std::string is = chat::format_size(size), limit = chat::format_size(max_attachment_bytes());
+    if (is == limit) {  // just over: rounded alike, so say it in bytes
+        is = std::to_string(size) + " bytes";
+        limit = std::to_string(max_attachment_bytes()) + " bytes";
+    }
+    why = "\u201c" + name + "\u201d is " + is + "; an attachment can be at most " + limit + ".";
     return false;
 }
 

@@ -21,6 +21,8 @@
 #include "pubsub_client.hpp"
 #include "realtime.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
@@ -128,10 +130,14 @@ public:
     bool in_sync() const;
     int64_t last_synced_ms() const { return last_synced_ms_; }   // scheduler time of the last full catch-up
     std::size_t max_message_bytes() const { return max_message_bytes_; }
-    // The backend's attachment limit (GET /config maxAttachmentBytes; 5 MiB until it is known).
-    uint64_t max_attachment_bytes() const { return max_attachment_bytes_; }
+    // The largest attachment the client sends: the backend's limit (GET /config
+    // maxAttachmentBytes; 5 MiB until it is known), never more than the client's own cap (a file
+    // is held whole in the page and the wasm heap while it uploads).
+    static constexpr uint64_t kClientAttachmentCap = 64ull * 1024 * 1024;
+    uint64_t max_attachment_bytes() const { return std::min(max_attachment_bytes_, kClientAttachmentCap); }
     // Whether a file of `size` bytes may be sent; false with `why` (its name, its size, the
-    // limit) when it is too large. The page asks before it reads a picked file into memory.
+    // limit) when it is too large. The page compares a picked file's size with the same limit
+    // (Module.chat.maxFileBytes) before it reads it into memory.
     bool attachment_fits(const std::string& name, uint64_t size, std::string& why) const;
     wps::PubSubClient* client() { return &realtime_.client(); }
     void reconnect_now();  // "Reconnect now": the next attempt at once

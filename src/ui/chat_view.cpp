@@ -164,12 +164,7 @@ void page_field(PageField& f, const char* name, float width, float scale) {
     target(name);
 }
 
-// Another conversation: asked of the session, shown from its newest message, the picker closed.
-void open_conversation(ChatViewState& st, const std::string& id) {
-    st.intents.push_back({ChatIntent::Kind::Open, id});
-    st.history.jump_to_bottom = true;
-    st.picker.open = false;
-}
+void open_conversation(ChatViewState& st, const std::string& id) { st.intents.push_back({ChatIntent::Kind::Open, id}); }
 
 void open_picker(const chat::ChatSession& s, ChatViewState& st) {
     st.picker = NewConversationState{};
@@ -441,7 +436,7 @@ bool chat_action(const chat::ChatSession& s, ChatViewState& st, const std::strin
     } else if (name == "retry-start") {
         st.intents.push_back({ChatIntent::Kind::RetryStart});
     } else if (name == "retry-history") {
-        st.intents.push_back({ChatIntent::Kind::Open, s.current_id()});
+        st.intents.push_back({ChatIntent::Kind::Reload, s.current_id()});
     } else if (name == "jump-down") {
         st.history.jump_to_bottom = true;
     } else if (name == "close-chat") {
@@ -465,8 +460,17 @@ bool apply_intents(chat::ChatSession& s, ChatViewState& st) {
     for (auto& i : todo) {
         using K = ChatIntent::Kind;
         switch (i.kind) {
-        case K::Open: s.open_conversation(i.arg); break;
-        case K::LoadOlder: if (!s.loading_older()) s.load_older(); break;
+        case K::Open:
+            s.open_conversation(i.arg);
+            st.history.jump_to_bottom = true;
+            st.picker.open = false;
+            break;
+        case K::Reload:
+            if (s.current_id() == i.arg) s.open_conversation(i.arg);
+            break;
+        case K::LoadOlder:
+            if (s.current_id() == i.arg && !s.loading_older()) s.load_older();
+            break;
         case K::Retry: s.retry(i.arg); break;
         case K::RetryAll: s.retry_all(); break;
         case K::RetryStart: s.retry_start(); break;

@@ -16,6 +16,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -93,9 +94,12 @@ struct NewConversationState {
 
 // Something the user asked the session to do, recorded by the views and applied after the frame.
 struct ChatIntent {
-    enum class Kind { Open, LoadOlder, Retry, RetryAll, RetryStart, ReconnectNow, LoadContacts, Create, OpenPanel, ClosePanel };
+    enum class Kind { Open, Reload, LoadOlder, Retry, RetryAll, RetryStart, ReconnectNow, LoadContacts, Create, OpenPanel, ClosePanel };
     Kind kind;
-    std::string arg;                   // Open: conversation id; Retry: clientMessageId; Create: title
+    // Open: the conversation to show (from its newest message, the picker closed); Reload,
+    // LoadOlder: the conversation they were asked for (dropped if another one is open by then);
+    // Retry: clientMessageId; Create: title.
+    std::string arg;
     std::vector<std::string> members;  // Create: user ids
     ChatIntent(Kind k, std::string a = {}, std::vector<std::string> m = {}) : kind(k), arg(std::move(a)), members(std::move(m)) {}
 };
@@ -134,7 +138,14 @@ struct ChatViewState {
     std::vector<std::string> thumbnail_requests;   // URLs the platform should fetch and decode
     HistoryLayout history;
     std::vector<ChatIntent> intents;  // this frame's, in the order asked (apply_intents takes them)
+    uint64_t error_seq = 0;           // bumped by show_error: the same text twice is announced twice
 };
+
+// The composer line's error (a refused send, a file too large, a failed upload).
+inline void show_error(ChatViewState& st, std::string why) {
+    st.last_error = std::move(why);
+    ++st.error_seq;
+}
 
 // Draws the whole panel into the current ImGui frame. `header_extra` draws at the right of the
 // header (the notification bell).

@@ -376,7 +376,7 @@ void draw_history(const chat::ChatSession& s, ChatViewState& st, uint64_t now_ms
         ImGui::Dummy(ImVec2(1, theme::kSpaceXl * st.scale));
         text_wrapped(s.history_error(), width, ImGui::ColorConvertFloat4ToU32(pal.danger));
         const std::string again = std::string(theme::icon::kRetry) + "  Try again";
-        if (ImGui::Button(again.c_str())) st.intents.push_back({ChatIntent::Kind::Open, s.current_id()});
+        if (ImGui::Button(again.c_str())) st.intents.push_back({ChatIntent::Kind::Reload, s.current_id()});
         target("retry-history");
         st.scroll_y = st.scroll_max = 0;
         return;
@@ -483,7 +483,7 @@ void draw_history(const chat::ChatSession& s, ChatViewState& st, uint64_t now_ms
 
     // At the top: fetch the previous page.
     if (scroll <= 1.0f && !s.history_complete()) {
-        if (!s.loading_older()) st.intents.push_back({ChatIntent::Kind::LoadOlder});
+        if (!s.loading_older()) st.intents.push_back({ChatIntent::Kind::LoadOlder, s.current_id()});
         ImGui::SetCursorPosY(scroll);
         ImGui::TextDisabled("Loading older messages...");
     }

@@ -246,6 +246,17 @@ test('a file over the attachment limit is refused before it is read, and the use
       '\u201cбольшой.bin\u201d is 4.9 KB; an attachment can be at most 2.0 KB.');
     assert.equal(await page.evaluate(() => document.getElementById('chat-error').getAttribute('role')), 'alert');
     assert.equal(await page.evaluate(() => window.__reads), 0, 'the page read a file it was going to refuse');
+    // A file the page could not read (its read failed) is never uploaded, whatever its name: the
+    // app fails closed, even when the name is too long to pass through whole.
+    await page.evaluate(() => { Module.chat.files.push({ name: '\u0001'.repeat(255), type: '', size: 10, bytes: null }); Module.chat.wake = 3; });
+    await page.waitFor(() => /^Could not read \u201c/.test(document.getElementById('chat-error').textContent));
+    // The same refusal twice is announced twice (the alert is emptied, then set again).
+    await page.evaluate(() => { window.__alerts = []; new MutationObserver(() => window.__alerts.push(document.getElementById('chat-error').textContent))
+      .observe(document.getElementById('chat-error'), { childList: true, characterData: true, subtree: true }); });
+    await page.setFiles('#attach', { name: 'большой.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(5000, 7) });
+    await page.setFiles('#attach', { name: 'большой.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(5000, 7) });
+    const refusal = '\u201cбольшой.bin\u201d is 4.9 KB; an attachment can be at most 2.0 KB.';
+    await page.waitFor((t) => window.__alerts.filter((a) => a === t).length >= 2, refusal);
     // Within the limit: read once, uploaded, sent; the error line clears.
     const small = Buffer.from('fits \u2713');
     await page.setFiles('#attach', { name: 'small.txt', mimeType: 'text/plain', buffer: small });

@@ -686,11 +686,31 @@ TEST_CASE("a file over the backend's attachment limit is refused before any uplo
     CHECK_FALSE(r.http.has("/blobs"));
 }
 
+TEST_CASE("the attachment limit: just over it is said in bytes, a huge backend limit is capped by the client's", "[session][upload]") {
+    Rig r;
+    r.session.start();
+    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T","displayName":"Alice"})"));
+    REQUIRE(r.http.answer("/config", 200, R"({"maxAttachmentBytes":5242880})"));
+    std::string why;
+    CHECK_FALSE(r.session.attachment_fits("a.bin", 5242881, why));
+    CHECK(why == "\u201c" "a.bin" "\u201d is 5242881 bytes; an attachment can be at most 5242880 bytes.");
+    CHECK_FALSE(r.session.attachment_fits("b.bin", 6 * 1024 * 1024, why));
+    CHECK(why == "\u201c" "b.bin" "\u201d is 6.0 MB; an attachment can be at most 5.0 MB.");
+
+    Rig big;
+    big.session.start();
+    REQUIRE(big.http.answer("/auth/dev-login", 200, R"({"token":"T","displayName":"Alice"})"));
+    REQUIRE(big.http.answer("/config", 200, R"({"maxAttachmentBytes":1099511627776})"));  // 1 TiB
+    CHECK(big.session.max_attachment_bytes() == chat::ChatSession::kClientAttachmentCap);
+    CHECK_FALSE(big.session.attachment_fits("huge.iso", 4ull * 1024 * 1024 * 1024, why));
+}
+
 TEST_CASE("sizes read as people read them", "[model]") {
     CHECK(chat::format_size(0) == "0 B");
     CHECK(chat::format_size(1023) == "1023 B");
     CHECK(chat::format_size(1024) == "1.0 KB");
     CHECK(chat::format_size(5000) == "4.9 KB");
+    CHECK(chat::format_size(1024 * 1024 - 1) == "1.0 MB");  // the unit follows the rounded value
     CHECK(chat::format_size(5 * 1024 * 1024) == "5.0 MB");
     CHECK(chat::format_size(3ull * 1024 * 1024 * 1024) == "3072.0 MB");
 }

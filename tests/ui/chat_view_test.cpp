@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <set>
 
 TEST_CASE("the history draws only the visible rows, for 100 and for 100,000 messages", "[ui]") {
@@ -286,6 +287,19 @@ TEST_CASE("draw code only records intents: the session acts when the composition
     CHECK(h.http.has("conversationId=c2"));
     CHECK_FALSE(h.session.panel_open());
     CHECK_FALSE(ui::apply_intents(h.session, h.view));  // nothing left
+    // Asked for one conversation, dropped once another is open: Load older and Try again (history).
+    h.view.intents.push_back({ui::ChatIntent::Kind::Open, "demo"});
+    h.view.intents.push_back({ui::ChatIntent::Kind::LoadOlder, "c2"});
+    h.view.intents.push_back({ui::ChatIntent::Kind::Reload, "c2"});
+    const auto c2_requests = [&] {
+        return std::count_if(h.http.pending.begin(), h.http.pending.end(),
+                             [](const auto& p) { return p.request.url.find("conversationId=c2") != std::string::npos; });
+    };
+    const auto before_c2 = c2_requests();
+    ui::apply_intents(h.session, h.view);
+    CHECK(h.session.current_id() == "demo");
+    CHECK_FALSE(h.session.loading_older());
+    CHECK(c2_requests() == before_c2);  // nothing for c2
     // Keyboard and mirror actions record the same intents.
     REQUIRE(ui::chat_action(h.session, h.view, "open-chat"));
     CHECK_FALSE(h.session.panel_open());

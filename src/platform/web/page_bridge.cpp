@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
 
 namespace web {
 
@@ -59,13 +60,15 @@ EM_JS(int, js_take_focus, (char* out, int cap), {
     stringToUTF8(Module.chat.focus, out, cap);
     return lengthBytesUTF8(Module.chat.focus);
 });
-// The first picked file's name, type, size and whether the page read it, as JSON; -1 when
-// none, else the number of bytes read.
-EM_JS(double, js_file_meta, (char* out, int cap), {
+// The first picked file's name and type, as JSON (cut to `cap`: the app then falls back to
+// "file"); its size as the page saw it in *size. Returns -1 when there is none, -2 when the page
+// did not read it (over the limit, or the read failed), else the number of bytes read.
+EM_JS(double, js_file_meta, (char* out, int cap, double* size), {
     var f = Module.chat.files[0];
     if (!f) return -1;
-    stringToUTF8(JSON.stringify({ name: f.name, type: f.type, size: f.size, read: !!f.bytes }), out, cap);
-    return f.bytes ? f.bytes.length : 0;
+    stringToUTF8(JSON.stringify({ name: String(f.name).slice(0, 255), type: String(f.type).slice(0, 255) }), out, cap);
+    HEAPF64[size >> 3] = Number(f.size) >= 0 ? Number(f.size) : 0;
+    return f.bytes ? f.bytes.length : -2;
 });
 EM_JS(void, js_file_take, (unsigned char* out), {
     var f = Module.chat.files.shift();
@@ -185,6 +188,17 @@ EM_JS(void, mirror_text, (const char* id, const char* text), {
     var el = document.getElementById(UTF8ToString(id));
     var t = UTF8ToString(text);
     if (el && el.textContent !== t) el.textContent = t;
+});
+// The composer line's error, in a role=alert element: the same text again is cleared first and
+// set a moment later, so that screen readers announce it again.
+EM_JS(void, mirror_alert, (const char* id, const char* text), {
+    var el = document.getElementById(UTF8ToString(id));
+    if (!el) return;
+    var t = UTF8ToString(text);
+    var n = el.__alerts = (el.__alerts || 0) + 1;
+    if (el.textContent !== t || t === "") { el.textContent = t; return; }
+    el.textContent = "";
+    setTimeout(function () { if (el.__alerts === n) el.textContent = t; }, 100);
 });
 // Local (not yet stored) messages: pending or failed, keyed by clientMessageId; the stored copy
 // replaces them. Kept apart from #chat-log so the log announces each message once.
@@ -414,12 +428,15 @@ PageInput PageBridge::read() {
         while (auto s = shift("actions", 1024)) in.actions.push_back(std::move(*s));
     if (bits & 4) {
         for (;;) {
-            std::string meta(1024, '\0');
-            const double size = js_file_meta(meta.data(), static_cast<int>(meta.size()));
-            if (size < 0) break;
+            std::string meta(4096, '\0');  // 255 UTF-16 units of name and of type, escaped: < 4096 bytes
+            double page_size = 0;
+            const double got = js_file_meta(meta.data(), static_cast<int>(meta.size()), &page_size);
+            if (got == -1) break;
             const json m = wps::parse_json_bounded(meta.c_str());
-            PickedFile f{wps::string_or(m, "name", "file"), wps::string_or(m, "type"), std::string(static_cast<std::size_t>(size), '\0'),
-                         wps::u64_or(m, "size", static_cast<uint64_t>(size)), !(m.contains("read") && m["read"].is_boolean() && !m["read"].get<bool>())};
+            PickedFile f{wps::string_or(m, "name", "file"), wps::string_or(m, "type"), std::string(), 0, got >= 0};
+            // Fail closed: a file the page did not read is never uploaded (not even as 0 bytes).
+            if (f.read) f.bytes.resize(static_cast<std::size_t>(got));
+            f.size = f.read ? f.bytes.size() : page_size < 1.8e19 ? static_cast<uint64_t>(page_size) : UINT64_MAX;
             js_file_take(reinterpret_cast<unsigned char*>(f.bytes.data()));
             in.files.push_back(std::move(f));
         }
@@ -469,7 +486,7 @@ void PageBridge::mirror(const MirrorSnapshot& m) {
     }
     if (m.status) mirror_text("chat-status", m.status->c_str());
     if (m.typing) mirror_text("chat-typing", m.typing->c_str());
-    if (m.error) mirror_text("chat-error", m.error->c_str());
+    if (m.error) mirror_alert("chat-error", m.error->c_str());
     const auto dump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
     if (m.outbox) {
         json list = json::array();

@@ -15,7 +15,8 @@
 //   files: {name, type, size, bytes: Uint8Array | null}[]   files picked in #attach, read into
 //                            memory; the app uploads them itself (ChatSession::send_file: the
 //                            bearer token never reaches the page). A file larger than maxFileBytes
-//                            is not read (bytes null): the app says it is too large.
+//                            is not read (bytes null; also when the read failed): never uploaded,
+//                            the app says why.
 //   fields: {"conv-filter": text, "new-conv-title": text}, fieldsChanged: bool
 //   focus: string, focusChanged: bool   the mirror's keyboard focus, as the canvas target name its
 //                            control stands for ("" none)
@@ -64,8 +65,8 @@ struct CssRect {
 
 struct PickedFile {
     std::string name, type, bytes;
-    uint64_t size = 0;  // as the page saw it
-    bool read = true;   // false: too large, the page did not read it (bytes empty)
+    uint64_t size = 0;  // bytes.size() when read, else the size the page saw
+    bool read = true;   // false: the page did not read it (over maxFileBytes, or the read failed)
 };
 
 enum class ContextEvent { None, Lost, Restored };

@@ -371,6 +371,7 @@ Response AppApi::create_conversation(const Request& r, const std::string& user) 
         return error_response(413, "PayloadTooLarge", "'context' is " + std::to_string(context_text.size()) +
                                                           " bytes; the limit is " + std::to_string(kMaxContextBytes) + ".");
     const std::string id = store_.create_conversation("", title->get<std::string>(), context_text, members, user, unix_now_ms());
+    if (outbox_notify_) outbox_notify_();  // its conversation.created row, for the members' lists
     return json_response(201, json{{"conversation", summary_json(*store_.conversation(id, user))}});
 }
 

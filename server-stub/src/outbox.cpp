@@ -66,10 +66,11 @@ std::size_t OutboxWorker::run_once(int64_t now_ms) {
             --fail_next_;
             error = "fault injection: publish failed";
         } else {
-            // conversation.activity goes to each member's user channel (members as of publishing:
-            // someone added since still gets it, someone removed does not), except connections
-            // subscribed to the conversation: they have the message itself. The rest to a group.
-            error = row.type == "conversation.activity"
+            // conversation.activity and conversation.created go to each member's user channel
+            // (members as of publishing: someone added since still gets it, someone removed does
+            // not), except connections subscribed to the conversation: they have the message
+            // itself (or opened the conversation). The rest to a group.
+            error = row.type == "conversation.activity" || row.type == chat::kConversationCreatedEvent
                         ? publisher_.publish_to_users(store_.members(row.target), row.payloadJson, chat::conversation_group(row.target))
                         : publisher_.publish_to_group(row.target, row.payloadJson);
         }

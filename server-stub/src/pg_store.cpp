@@ -358,6 +358,9 @@ std::string PgStore::create_conversation(const std::string& id, const std::strin
           cid, title, contextJson, createdBy, now);
         for (const auto& m : members)
             q(w, "INSERT INTO ConversationUsers(ConversationId, UserId) VALUES($1, $2) ON CONFLICT DO NOTHING", cid, m);
+        // The members' lists learn of it live (chat_wire.hpp, conversation.created).
+        q(w, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES($1,$2,$3,$4,$5,$5)",
+          "new:" + cid, std::string(chat::kConversationCreatedEvent), cid, chat::conversation_created_event(cid, createdBy).dump(), now);
     });
     return cid;
 }

@@ -229,6 +229,10 @@ std::string SqliteStore::create_conversation(const std::string& id, const std::s
         .bind(1, cid).bind(2, title).bind(3, contextJson).bind(4, createdBy).bind(5, now).run();
     for (const auto& m : members)
         Stmt(db_, "INSERT OR IGNORE INTO ConversationUsers(ConversationId, UserId) VALUES(?1, ?2)").bind(1, cid).bind(2, m).run();
+    // The members' lists learn of it live (chat_wire.hpp, conversation.created).
+    Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
+        .bind(1, "new:" + cid).bind(2, chat::kConversationCreatedEvent).bind(3, cid)
+        .bind(4, chat::conversation_created_event(cid, createdBy).dump()).bind(5, now).run();
     tx.commit();
     return cid;
 }

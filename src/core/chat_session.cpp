@@ -68,6 +68,9 @@ ChatSession::ChatSession(wps::HttpClient& http, wps::Realtime& realtime, wps::Sc
     ev.group_message = [this](const wps::GroupMessage& m) { on_group_message(m); };
     ev.server_message = [this](const wps::ServerMessage& m) {
         if (auto a = activity_from_json(m.data)) on_activity(*a);
+        // A conversation the user was just put in: listed at once, before its first message.
+        else if (auto c = conversation_created_from_event(m.data); c && !summary(c->conversationId) && phase_ == Phase::Ready)
+            load_conversations(false);
     };
     // A recovered session keeps its connection id and groups; a new one starts with none.
     ev.status_changed = [this](const wps::ClientStatus&) {
@@ -193,7 +196,19 @@ void ChatSession::start() {
 }
 
 void ChatSession::load_conversations(bool then_open) {
+    // A refresh while one is on its way: one more after it answers (a burst of new conversations,
+    // or of activity in unknown ones, costs two list requests, not one each).
+    if (list_loading_ && !then_open) {
+        list_again_ = true;
+        return;
+    }
+    list_loading_ = true;
     request("GET", "/chat/conversations", nullptr, [this, then_open](int status, const json& j, const std::string& err) {
+        list_loading_ = false;
+        if (list_again_) {
+            list_again_ = false;
+            load_conversations(false);
+        }
         if (status != 200) {
             if (then_open) fail("Could not load conversations: " + error_text(status, j, err));
             return;

@@ -205,6 +205,7 @@ private:
     uint64_t cmid_counter_ = 0;
     std::vector<Contact> contacts_;
     bool contacts_loading_ = false, creating_ = false;
+    bool list_loading_ = false, list_again_ = false;  // GET /chat/conversations on its way; another asked meanwhile
     std::string contacts_error_, create_error_;
     uint64_t created_count_ = 0;
 };

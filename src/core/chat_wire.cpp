@@ -120,4 +120,24 @@ std::optional<Message> chat_message_from_event(const json& event) {
     return message_from_json(*message);
 }
 
+// ============================================================================================
+// [SECTION] conversation.created
+// ============================================================================================
+
+json conversation_created_event(const std::string& conversationId, const std::string& createdBy) {
+    return json{{"type", kConversationCreatedEvent}, {"eventId", "new:" + conversationId}, {"conversationId", conversationId},
+                {"createdBy", createdBy}};
+}
+
+std::optional<ConversationCreated> conversation_created_from_event(const json& event) {
+    if (!event.is_object()) return std::nullopt;
+    auto type = event.find("type");
+    if (type == event.end() || !type->is_string() || type->get_ref<const std::string&>() != kConversationCreatedEvent) return std::nullopt;
+    auto id = event.find("conversationId");
+    if (id == event.end() || !id->is_string() || id->get_ref<const std::string&>().empty()) return std::nullopt;
+    ConversationCreated c{id->get<std::string>(), {}};
+    if (auto by = event.find("createdBy"); by != event.end() && by->is_string()) c.createdBy = by->get<std::string>();
+    return c;
+}
+
 } // namespace chat

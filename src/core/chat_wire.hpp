@@ -4,6 +4,8 @@
 //                              notifications:user:{id}, notifications:team:{id}, notifications:global
 //   [SECTION] attachment       the {url, name, contentType, size} object of a message, checked
 //   [SECTION] chat.message     the event the backend's outbox publishes to conversation:{id}
+//   [SECTION] conversation.created   the event each member's user channel gets for a new
+//                              conversation (their lists show it before its first message)
 //
 // Platform-free (std + nlohmann/json), in chat_core: the wasm client and the stub link the same
 // code, so a grant (backend) and a filter (client), or a writer and its reader, cannot drift.
@@ -108,5 +110,23 @@ inline constexpr char kChatMessageEvent[] = "chat.message";
 nlohmann::json chat_message_event(const Message& stored);
 // The stored message an event carries; nullopt for any other event or a malformed message.
 std::optional<Message> chat_message_from_event(const nlohmann::json& event);
+
+// ============================================================================================
+// [SECTION] conversation.created
+// ============================================================================================
+//
+// {"type": "conversation.created", "eventId": "new:" + id, "conversationId": id, "createdBy":
+// userId}: stored in the outbox with the conversation (one transaction), published to every
+// member's user channel (members as of publishing). A client that does not list the
+// conversation yet loads its list again; one that does ignores it.
+
+inline constexpr char kConversationCreatedEvent[] = "conversation.created";
+
+struct ConversationCreated {
+    std::string conversationId, createdBy;
+};
+nlohmann::json conversation_created_event(const std::string& conversationId, const std::string& createdBy);
+// The event's fields; nullopt for any other event, or an empty or non-string conversationId.
+std::optional<ConversationCreated> conversation_created_from_event(const nlohmann::json& event);
 
 } // namespace chat

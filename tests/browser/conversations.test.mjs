@@ -178,13 +178,17 @@ test('New conversation: pick a member, name it, it opens; the other member sees 
   await waitLive(carol);
   const cid = await carol.evaluate(() => document.querySelector('#conv-list [aria-current="true"]').dataset.conversationId);
   assert.ok(cid && cid !== 'demo');
+  // Alice's page, open all along, lists it at once, before any message in it (conversation.created
+  // through her user channel); no reload.
+  await alicePage.waitFor((id) => document.querySelector(`#conv-list [data-conversation-id="${id}"]`), cid);
+  assert.equal(await alicePage.evaluate((id) => document.querySelector(`#conv-list [data-conversation-id="${id}"]`).dataset.unread, cid), '0');
   assert.ok(await carol.evaluate(() => document.getElementById('new-conv').hidden), 'the picker is closed');
   // Back to writing: the composer has the keyboard.
   await carol.waitFor(() => document.activeElement?.id === 'composer');
   await carol.type('first message here');
   await carol.press('Enter');
   await carol.waitFor(() => [...document.querySelectorAll('#chat-log [data-message-id]')].some((e) => e.textContent === 'carol: first message here'));
-  // Alice's page, open all along, lists it with one unread message; no reload.
+  // Carol's first message: one unread on Alice's page.
   await alicePage.waitFor((id) => document.querySelector(`#conv-list [data-conversation-id="${id}"]`)?.dataset.unread === '1', cid);
   assert.match(await alicePage.evaluate((id) => document.querySelector(`#conv-list [data-conversation-id="${id}"]`).textContent, cid), /^Погода ☀/);
   // Its members on the server: carol and alice only.

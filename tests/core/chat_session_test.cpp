@@ -1,9 +1,12 @@
 // The chat panel controller against a fake HTTP backend, fake socket and fake clock.
 #include "core/chat_session.hpp"
+#include "core/chat_wire.hpp"
 #include "core/notification_center.hpp"
 #include "platform/fake/fake_platform.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <algorithm>
 
 using namespace wps;
 using nlohmann::json;
@@ -231,6 +234,44 @@ json activity(const std::string& conv, uint64_t seq, const std::string& sender =
     return json{{"type", "message"}, {"from", "server"}, {"dataType", "json"},
                 {"data", {{"type", "conversation.activity"}, {"conversationId", conv}, {"messageId", conv + "-m" + std::to_string(seq)},
                           {"seq", seq}, {"senderId", sender}, {"createdAt", 100 + seq}, {"preview", "t" + std::to_string(seq)}}}};
+}
+
+TEST_CASE("a conversation the user was just put in is listed at once; a burst of them costs two list requests", "[session]") {
+    Rig r;
+    r.boot(json::array());
+    r.join_ack();
+    const auto lists = [&] {
+        return std::count_if(r.http.pending.begin(), r.http.pending.end(),
+                             [](const auto& p) { return p.request.url.find("/chat/conversations") != std::string::npos; });
+    };
+    while (r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})")) {
+    }
+    const auto created = [](const std::string& id) {
+        return json{{"type", "message"}, {"from", "server"}, {"dataType", "json"},
+                    {"data", chat::conversation_created_event(id, "carol")}}.dump();
+    };
+    // One already listed: nothing to do.
+    r.socks.receive(created("demo"));
+    CHECK(lists() == 0);
+    // Malformed ones are ignored, never thrown on.
+    r.socks.receive(R"({"type":"message","from":"server","dataType":"json","data":{"type":"conversation.created","conversationId":7}})");
+    r.socks.receive(R"({"type":"message","from":"server","dataType":"json","data":{"type":"conversation.created","conversationId":""}})");
+    CHECK(lists() == 0);
+    // A new one: the list is loaded again, and shows it.
+    r.socks.receive(created("c_new1"));
+    REQUIRE(lists() == 1);
+    // Twenty more while that request is on its way: one more request after it answers, not twenty.
+    for (int i = 2; i <= 21; ++i) r.socks.receive(created("c_new" + std::to_string(i)));
+    CHECK(lists() == 1);
+    REQUIRE(r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"c_new1","title":"New 1"},{"conversationId":"demo","title":"Demo"}]})"));
+    CHECK(r.session.conversations().size() == 2);
+    CHECK(lists() == 1);  // the one more
+    json all = json::array({json{{"conversationId", "demo"}, {"title", "Demo"}}});
+    for (int i = 1; i <= 21; ++i) all.push_back(json{{"conversationId", "c_new" + std::to_string(i)}, {"title", "New"}});
+    REQUIRE(r.http.answer("/chat/conversations", 200, json{{"conversations", all}}.dump()));
+    CHECK(r.session.conversations().size() == 22);
+    CHECK(lists() == 0);
+    CHECK(r.session.current_id() == "demo");  // the open conversation stays open
 }
 
 TEST_CASE("activity in other conversations raises their badge once per message, opening one marks it read", "[session]") {

@@ -146,6 +146,8 @@ void add_flags(CLI::App& app, Config& cfg, bool& no_seed, bool& no_dev) {
         ->type_name("PEM");
     app.add_option("--token-ttl", cfg.token_ttl_s, "lifetime of client access URLs (default 600)")
         ->type_name("SECONDS")->check(at_least(1));
+    app.add_option("--session-ttl", cfg.session_ttl_s, "lifetime of dev-login session tokens (default 43200)")
+        ->type_name("SECONDS")->check(at_least(1));
     app.add_option("--max-message-bytes", cfg.max_message_bytes, "chat message body limit (default 4000)")
         ->type_name("N")->check(at_least(0));
     app.add_option("--max-body-bytes", cfg.max_body_bytes, "HTTP request body limit (default 1048576)")

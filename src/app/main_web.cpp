@@ -452,5 +452,8 @@ void start_app(const nlohmann::json& cfg) {
         App& app = *g_app;
         app.center->start(app.session->token(), app.session->user_id(), app.session->teams());
     };
+    // The feed's requests renew an expired session through the chat session, and get its token.
+    a.center->set_renew([](std::function<void(bool)> done) { g_app->session->renew_session(std::move(done)); });
+    a.session->on_token_renewed = [] { g_app->center->set_token(g_app->session->token()); };
     a.session->start();
 }

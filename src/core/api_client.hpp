@@ -21,10 +21,18 @@ public:
     ApiClient& operator=(const ApiClient&) = delete;
 
     void set_token(std::string token) { token_ = std::move(token); }
+    // Renews the session when the bearer token has expired: called with a callback that gets
+    // true once set_token() holds a fresh token (false: the session could not be renewed). A
+    // request answered 401 while a token was sent asks it once, then is sent again with the new
+    // token; a second 401, or a failed renewal, goes to the caller as it came.
+    using Renew = std::function<void(std::function<void(bool renewed)>)>;
+    void set_renew(Renew renew) { renew_ = std::move(renew); }
     const std::string& token() const { return token_; }
     const std::string& base() const { return base_; }
 
     void call(const std::string& method, const std::string& path, const nlohmann::json* body, Done done);
+    // call() without the renewal (the renewal's own sign-in request).
+    void call_once(const std::string& method, const std::string& path, const nlohmann::json* body, Done done);
     // POST of raw bytes (a file) with the bearer token; the answer parsed as JSON like call()'s.
     void upload(const std::string& path, const std::string& content_type, std::string bytes, Done done);
 
@@ -32,8 +40,12 @@ public:
     static std::string error_text(int status, const nlohmann::json& body, const std::string& transport_error);
 
 private:
+    using Build = std::function<void(HttpRequest&)>;  // fills in a request (url holds the base)
+    void dispatch(Build build, bool renewable, Done done);
+
     HttpClient& http_;
     std::string base_, token_;
+    Renew renew_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -80,10 +80,39 @@ ChatSession::ChatSession(wps::HttpClient& http, wps::Realtime& realtime, wps::Sc
     ev.disconnected = [this](const wps::DisconnectInfo&) { changed(); };
     ev.stopped = [this](const wps::StopInfo&) { changed(); };
     listener_ = realtime_.listen(std::move(ev));
+    // An expired token is renewed here, for this session's requests and the access URL's.
+    api_.set_renew([this](std::function<void(bool)> done) { renew_session(std::move(done)); });
+    realtime_.set_renew([this](std::function<void(bool)> done) { renew_session(std::move(done)); });
+}
+
+void ChatSession::renew_session(std::function<void(bool renewed)> done) {
+    renew_waiters_.push_back(std::move(done));
+    if (renewing_) return;
+    renewing_ = true;
+    const json body{{"userId", options_.user_id}};
+    api_.call_once("POST", "/auth/dev-login", &body, [this](int status, const json& j, const std::string& err) {
+        renewing_ = false;
+        const bool ok = status == 200 && j.contains("token") && j["token"].is_string();
+        if (ok) {
+            token_ = j["token"].get<std::string>();
+            api_.set_token(token_);
+            realtime_.set_token(token_);
+            if (on_token_renewed) on_token_renewed();
+        } else if (status >= 400 && status < 500) {
+            // Refused: this session is over. Try again signs in from the start.
+            token_.clear();
+            api_.set_token("");
+            fail("Your session has expired: " + error_text(status, j, err) + ".");
+        }
+        std::vector<std::function<void(bool)>> waiters;
+        waiters.swap(renew_waiters_);
+        for (auto& w : waiters) w(ok);
+    });
 }
 
 ChatSession::~ChatSession() {
     *alive_ = false;
+    realtime_.set_renew(nullptr);
     realtime_.unlisten(listener_);
     realtime_.release("chat");
 }

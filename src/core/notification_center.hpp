@@ -33,6 +33,9 @@ public:
 
     // Starts after sign-in with the session's bearer token, user and teams.
     void start(const std::string& token, const std::string& user, const std::vector<std::string>& teams);
+    // The session was renewed: its new bearer token, and how to renew it (a 401 asks once).
+    void set_token(const std::string& token) { api_.set_token(token); }
+    void set_renew(wps::ApiClient::Renew renew) { api_.set_renew(std::move(renew)); }
     void stop();
 
     void mark_read(const std::string& id);

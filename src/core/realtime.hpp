@@ -29,6 +29,8 @@ public:
     Realtime& operator=(const Realtime&) = delete;
 
     void set_token(std::string token);  // the app session's bearer token (starts a waiting hold)
+    // Renews an expired bearer token when the access URL request is answered 401 (ApiClient::set_renew).
+    void set_renew(ApiClient::Renew renew) { api_.set_renew(std::move(renew)); }
     // Groups `owner` wants this connection to be allowed to join (asked for in the access URL).
     // Changing them while connected reconnects with a fresh URL: declare them before holding.
     void set_joinable(const std::string& owner, std::vector<std::string> groups);

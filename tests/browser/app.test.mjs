@@ -272,6 +272,44 @@ test('a file over the attachment limit is refused before it is read, and the use
   } finally { await own.stop(); }
 });
 
+// A tab left open past its session (dev-login tokens live --session-ttl seconds): the first
+// request answered 401 signs in again, once, and goes again; nothing the user did is lost and
+// no error shows. Chat (a send), the access URL (a forced reconnect) and the feed (mark all read)
+// all renew through the one session.
+test('an expired session is renewed without the user noticing: send, reconnect and feed go on', async () => {
+  const own = await startStub({ args: ['--send-rate', '0', '--session-ttl', '2'] });
+  try {
+    const alice = await openChat(browser, own.base, 'alice');
+    const page = alice.page;
+    await page.waitFor(() => /\d+ unread/.test(document.getElementById('feed-status').textContent));
+    await sleep(3500);  // past the 2 s session, as a tab left open overnight is past its 12 hours
+    await send(page, 'after the session expired');
+    await page.waitFor(() => [...document.querySelectorAll('#chat-log [data-message-id]')].some((e) => e.textContent === 'alice: after the session expired'));
+    await page.waitFor(() => document.querySelectorAll('#chat-outbox [data-state]').length === 0);
+    const token = await login(own.base, 'bob');
+    const hist = await api(own.base, token, 'GET', '/conversation/detail?conversationId=demo');
+    assert.equal(hist.json.messages.filter((m) => m.text === 'after the session expired').length, 1);
+    // Expired again; the service closes alice's connection (not recoverable): the new access URL
+    // needs a fresh session.
+    await sleep(3500);
+    assert.equal((await stubApi(own, 'POST', '/_stub/close?userId=alice')).status, 200);
+    await page.waitFor(() => document.getElementById('chat-status').textContent !== 'connected');
+    await waitLive(page);
+    // Expired again: the feed's own request renews as well.
+    await sleep(3500);
+    await clickTarget(page, 'bell');
+    await clickTarget(page, 'mark-all-read');
+    const aliceToken = await login(own.base, 'alice');
+    const serverUnread = async () => (await api(own.base, aliceToken, 'GET', '/notifications/unread-count')).json.unreadCount;
+    for (const end = Date.now() + 15000; (await serverUnread()) !== 0 && Date.now() < end;) await sleep(100);
+    assert.equal(await serverUnread(), 0);
+    assert.equal(await page.evaluate(() => document.getElementById('chat-error').textContent), '');
+    assert.ok(!/expired|error/i.test(await page.evaluate(() => document.getElementById('chat-status').textContent)));
+    assert.deepEqual(await page.pageErrors(), []);
+    await alice.context.close();
+  } finally { await own.stop(); }
+});
+
 test('typing indicator reaches the other user; screenshots of the panel are not blank', async () => {
   const alice = await openChat(browser, stub.base, 'alice');
   const bob = await openChat(browser, stub.base, 'bob');

@@ -94,6 +94,83 @@ TEST_CASE("live messages are deduplicated, a gap triggers an incremental fetch",
     CHECK(r.seqs() == std::vector<uint64_t>{1, 2, 3, 4, 5});
 }
 
+TEST_CASE("an expired session is renewed once for all waiting requests, which go again with the new token", "[session][auth]") {
+    Rig r;
+    r.boot(json::array());
+    r.join_ack();
+    int renewed = 0;
+    r.session.on_token_renewed = [&] { ++renewed; };
+    const auto bearer = [&](const std::string& url_part) {
+        for (const auto& p : r.http.pending)
+            if (p.request.url.find(url_part) != std::string::npos) {
+                auto h = p.request.headers.find("Authorization");
+                return h == p.request.headers.end() ? std::string("none") : h->second;
+            }
+        return std::string("absent");
+    };
+    const auto count = [&](const std::string& url_part) {
+        return std::count_if(r.http.pending.begin(), r.http.pending.end(),
+                             [&](const auto& p) { return p.request.url.find(url_part) != std::string::npos; });
+    };
+    std::string why;
+    REQUIRE(r.session.send("hi", why));  // the text fits the rig's 10-byte limit
+    const std::string cmid = json::parse(r.http.pending.back().request.body)["clientMessageId"];
+    r.session.load_contacts();
+    CHECK(bearer("/chat/reply") == "Bearer T");
+    // The token expired: both are answered 401; one sign-in for the two.
+    REQUIRE(r.http.answer("/chat/reply", 401, R"({"error":{"message":"The token has expired."}})"));
+    REQUIRE(r.http.answer("/chat/contacts", 401, R"({"error":{"message":"The token has expired."}})"));
+    CHECK(count("/auth/dev-login") == 1);
+    CHECK(bearer("/auth/dev-login") == "Bearer T");  // sent as it was, never renewed itself
+    CHECK_FALSE(r.http.has("/chat/reply"));
+    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T2","displayName":"Alice"})"));
+    CHECK(r.session.token() == "T2");
+    CHECK(renewed == 1);
+    // Both went again, with the new token; the message is sent once, under its clientMessageId.
+    CHECK(bearer("/chat/reply") == "Bearer T2");
+    for (const auto& p : r.http.pending)
+        if (p.request.url.find("/chat/reply") != std::string::npos) CHECK(json::parse(p.request.body)["clientMessageId"] == cmid);
+    CHECK(bearer("/chat/contacts") == "Bearer T2");
+    REQUIRE(r.http.answer("/chat/reply", 201, json{{"message", msg(1, "alice", cmid)}}.dump()));
+    CHECK(r.session.conversation().ordered()[0]->state == chat::SendState::Sent);
+    REQUIRE(r.http.answer("/chat/contacts", 200, R"({"users":[]})"));
+    CHECK(r.session.contacts_error().empty());
+    CHECK(r.session.phase() == chat::Phase::Ready);
+    // A 401 again right after a renewal is not renewed in a loop: the caller gets it.
+    r.session.load_contacts();
+    REQUIRE(r.http.answer("/chat/contacts", 401, R"({"error":{"message":"expired"}})"));
+    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T3"})"));
+    REQUIRE(r.http.answer("/chat/contacts", 401, R"({"error":{"message":"revoked"}})"));
+    CHECK(count("/auth/dev-login") == 0);
+    CHECK(r.session.contacts_error() == "Could not load people: revoked");
+    // The backend refuses to sign in again: the session ends with a clear error and Try again,
+    // which signs in from the start.
+    r.session.load_contacts();
+    REQUIRE(r.http.answer("/chat/contacts", 401, R"({"error":{"message":"expired"}})"));
+    REQUIRE(r.http.answer("/auth/dev-login", 404, R"({"error":{"message":"Dev login is disabled on this server."}})"));
+    CHECK(r.session.phase() == chat::Phase::Failed);
+    CHECK(r.session.error() == "Your session has expired: Dev login is disabled on this server..");
+    CHECK(r.session.token().empty());
+    r.session.retry_start();
+    CHECK(count("/auth/dev-login") == 1);
+    CHECK(bearer("/auth/dev-login") == "none");
+}
+
+TEST_CASE("the access URL request renews an expired session too, and the socket connects", "[session][auth]") {
+    Rig r;
+    r.boot(json::array());
+    r.join_ack();
+    // The panel closed and opened again: a fresh access URL, whose request finds the token expired.
+    r.session.close_panel();
+    r.session.open_panel();
+    REQUIRE(r.http.answer("/realtime/clientAccessUrl", 401, R"({"error":{"message":"expired"}})"));
+    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T2"})"));
+    REQUIRE(r.http.has("/realtime/clientAccessUrl"));
+    CHECK(r.http.pending.back().request.headers.at("Authorization") == "Bearer T2");
+    REQUIRE(r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=b"})"));
+    CHECK(r.socks.last().url.find("access_token=b") != std::string::npos);
+}
+
 TEST_CASE("optimistic send: pending, stored once, failed with Retry reusing the clientMessageId", "[session]") {
     Rig r;
     r.boot(json::array());
@@ -236,7 +313,7 @@ json activity(const std::string& conv, uint64_t seq, const std::string& sender =
                           {"seq", seq}, {"senderId", sender}, {"createdAt", 100 + seq}, {"preview", "t" + std::to_string(seq)}}}};
 }
 
-TEST_CASE("a conversation the user was just put in is listed at once; a burst of them costs two list requests", "[session]") {
+TEST_CASE("a conversation the user was just put in is listed at once, and a burst of them costs two list requests", "[session]") {
     Rig r;
     r.boot(json::array());
     r.join_ack();

@@ -61,6 +61,7 @@ TEST_CASE("cli: no flags give Config's defaults and a random access key", "[stub
     CHECK(c.db == "chat.db");
     CHECK(c.hub == "chat");
     CHECK(c.token_ttl_s == 600);
+    CHECK(c.session_ttl_s == 12 * 3600);
     CHECK(c.max_message_bytes == 4000);
     CHECK(c.max_body_bytes == 1048576);
     CHECK(c.send_rate_per_min == 60);
@@ -93,7 +94,7 @@ TEST_CASE("cli: every flag sets its setting", "[stub][cli]") {
     const Run r = parse({"--port", "0", "--bind", "0.0.0.0", "--public-url", "https://chat.example/", "--db", "/tmp/x.db",
                          "--static", site.string(), "--hub", "h1", "--pubsub-connection-string",
                          "Endpoint=https://svc.example;AccessKey=k;Version=1.0;", "--pubsub-ca-file", "ca.pem", "--token-ttl", "60",
-                         "--max-message-bytes", "100", "--max-body-bytes", "2000", "--send-rate", "0", "--create-rate", "1",
+                         "--session-ttl", "30", "--max-message-bytes", "100", "--max-body-bytes", "2000", "--send-rate", "0", "--create-rate", "1",
                          "--upload-rate", "2", "--blob-quota-bytes", "5000", "--max-connections", "40", "--blob-dir", "/tmp/b",
                          "--max-blob-bytes", "1000", "--allow-origin", "https://a.example", "--allow-origin", "*", "--no-seed",
                          "--demo-users", "5", "--no-dev", "--quiet", "--enable-stub-api", "--outbox-max-attempts", "3",
@@ -113,6 +114,7 @@ TEST_CASE("cli: every flag sets its setting", "[stub][cli]") {
     CHECK(r.cl.external.key == "k");
     CHECK(c.pubsub_ca_file == "ca.pem");
     CHECK(c.token_ttl_s == 60);
+    CHECK(c.session_ttl_s == 30);
     CHECK(c.max_message_bytes == 100);
     CHECK(c.max_body_bytes == 2000);
     CHECK(c.send_rate_per_min == 0);

@@ -131,6 +131,18 @@ export async function stubApi(stub, method, pathWithQuery, body) {
   return answer(r);
 }
 
+// Waits until the outbox has published everything committed so far (e.g. the conversation.created
+// of conversations just made), so a connection opened next starts from a known state.
+export async function outboxDrained(stub, timeout = 30000) {
+  let state;
+  for (const end = Date.now() + timeout; Date.now() < end;) {
+    state = (await stubApi(stub, 'GET', '/_stub/state')).json;
+    if (state?.outbox?.pending === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the outbox did not drain in ${timeout} ms: ${JSON.stringify(state?.outbox)}`);
+}
+
 // The Web PubSub REST data plane (POST /api/hubs/...), signed with the access key.
 export async function rest(stub, method, pathWithQuery, body, { contentType = 'application/json', token } = {}) {
   const r = await fetch(stub.base + pathWithQuery, {

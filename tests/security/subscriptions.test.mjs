@@ -3,7 +3,7 @@
 // the typing right follows the subscription.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStub, login, api, stubApi } from '../lib/stub.mjs';
+import { startStub, login, api, stubApi, outboxDrained } from '../lib/stub.mjs';
 import { connect } from '../lib/ws.mjs';
 
 let stub;
@@ -17,6 +17,7 @@ before(async () => {
   [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map((u) => login(stub.base, u)));
   secret = (await api(stub.base, alice, 'POST', '/chat/conversations', { title: 'Secret', members: ['bob'] })).json.conversation.conversationId;
   other = (await api(stub.base, alice, 'POST', '/chat/conversations', { title: 'Other', members: ['bob'] })).json.conversation.conversationId;
+  await outboxDrained(stub);  // their conversation.created events are out before any test connects
 });
 after(async () => { await stub?.stop(); });
 

@@ -93,20 +93,31 @@ void ChatSession::renew_session(std::function<void(bool renewed)> done) {
     api_.call_once("POST", "/auth/dev-login", &body, [this](int status, const json& j, const std::string& err) {
         renewing_ = false;
         const bool ok = status == 200 && j.contains("token") && j["token"].is_string();
+        // Refused (not a busy or unreachable server, which the next request tries again): this
+        // session is over.
+        const bool refused = !ok && (status == 400 || status == 401 || status == 403 || status == 404);
         if (ok) {
             token_ = j["token"].get<std::string>();
             api_.set_token(token_);
             realtime_.set_token(token_);
             if (on_token_renewed) on_token_renewed();
-        } else if (status >= 400 && status < 500) {
-            // Refused: this session is over. Try again signs in from the start.
+        } else if (refused) {
+            // No client keeps the dead token (their requests would each ask again).
             token_.clear();
             api_.set_token("");
-            fail("Your session has expired: " + error_text(status, j, err) + ".");
+            realtime_.set_token("");
+            if (on_token_renewed) on_token_renewed();
         }
+        // The waiting requests first (they get their 401), then the session's end: its message is
+        // the one the user reads.
         std::vector<std::function<void(bool)>> waiters;
         waiters.swap(renew_waiters_);
         for (auto& w : waiters) w(ok);
+        if (refused) {
+            std::string why = error_text(status, j, err);
+            if (!why.empty() && why.back() == '.') why.pop_back();
+            fail("Your session has expired: " + why + ".");
+        }
     });
 }
 
@@ -341,6 +352,12 @@ void ChatSession::open_conversation(const std::string& id) {
         load_errors_.erase(id);  // trying (again)
         load_latest(id);
     } else {
+        if (phase_ != Phase::Ready) {
+            // Signed in again (Try again after the session ended) with this one loaded: ready at
+            // once; the subscription's catch-up fetches what was stored meanwhile.
+            phase_ = Phase::Ready;
+            connect();
+        }
         mark_read_soon();
         if (subscribed()) catch_up();
     }

@@ -146,9 +146,10 @@ public:
     std::function<void()> on_signed_in;   // after each sign-in (start, Try again), when the token is known
     std::function<void()> on_token_renewed;  // the session was renewed: token() is the new one
     // Signs in again after the bearer token expired (a request answered 401): one sign-in for any
-    // number of waiting requests; `done` gets true once token() is fresh. A refusal (4xx) ends the
-    // session with "Your session has expired" and Try again; a network error leaves it to the
-    // next request.
+    // number of waiting requests; `done` gets true once token() is fresh. A refusal (400, 401,
+    // 403, 404) ends the session with "Your session has expired" and Try again, and no client
+    // keeps the dead token; a busy or unreachable server (408, 429, 5xx, network) leaves it to
+    // the next request.
     void renew_session(std::function<void(bool renewed)> done);
 
 private:
@@ -211,9 +212,9 @@ private:
     uint64_t cmid_counter_ = 0;
     std::vector<Contact> contacts_;
     bool contacts_loading_ = false, creating_ = false;
-    bool list_loading_ = false, list_again_ = false;
-    bool renewing_ = false;
-    std::vector<std::function<void(bool)>> renew_waiters_;  // GET /chat/conversations on its way; another asked meanwhile
+    bool list_loading_ = false, list_again_ = false;  // GET /chat/conversations on its way; another asked meanwhile
+    bool renewing_ = false;                           // POST /auth/dev-login (renew_session) on its way
+    std::vector<std::function<void(bool)>> renew_waiters_;
     std::string contacts_error_, create_error_;
     uint64_t created_count_ = 0;
 };

@@ -149,11 +149,39 @@ TEST_CASE("an expired session is renewed once for all waiting requests, which go
     REQUIRE(r.http.answer("/chat/contacts", 401, R"({"error":{"message":"expired"}})"));
     REQUIRE(r.http.answer("/auth/dev-login", 404, R"({"error":{"message":"Dev login is disabled on this server."}})"));
     CHECK(r.session.phase() == chat::Phase::Failed);
-    CHECK(r.session.error() == "Your session has expired: Dev login is disabled on this server..");
+    CHECK(r.session.error() == "Your session has expired: Dev login is disabled on this server.");
+    // No client keeps the dead token: the access-URL client asks for nothing more.
     CHECK(r.session.token().empty());
     r.session.retry_start();
     CHECK(count("/auth/dev-login") == 1);
     CHECK(bearer("/auth/dev-login") == "none");
+    // Try again signs in from the start and the panel is usable again: Ready, and a send goes.
+    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T4","displayName":"Alice"})"));
+    REQUIRE(r.http.answer("/config", 200, "{}"));
+    // (The refresh the subscription asked for earlier is still out: both are answered.)
+    while (r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo","lastSeq":1}]})")) {
+    }
+    CHECK(r.session.phase() == chat::Phase::Ready);
+    CHECK(r.session.error().empty());
+    REQUIRE(r.session.send("again", why));
+    CHECK(bearer("/chat/reply") == "Bearer T4");
+}
+
+TEST_CASE("a busy server during renewal keeps the session: the next request tries again", "[session][auth]") {
+    Rig r;
+    r.boot(json::array());
+    r.join_ack();
+    r.session.load_contacts();
+    REQUIRE(r.http.answer("/chat/contacts", 401, R"({"error":{"message":"expired"}})"));
+    REQUIRE(r.http.answer("/auth/dev-login", 429, R"({"error":{"message":"Too many sign-ins."}})"));
+    CHECK(r.session.phase() == chat::Phase::Ready);
+    CHECK(r.session.token() == "T");
+    CHECK(r.session.contacts_error() == "Could not load people: expired");
+    r.session.load_contacts();
+    REQUIRE(r.http.answer("/chat/contacts", 401, R"({"error":{"message":"expired"}})"));
+    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T2"})"));
+    REQUIRE(r.http.answer("/chat/contacts", 200, R"({"users":[]})"));
+    CHECK(r.session.contacts_error().empty());
 }
 
 TEST_CASE("the access URL request renews an expired session too, and the socket connects", "[session][auth]") {

@@ -279,8 +279,25 @@ async function showReference(page, specs) {
 
 const hideReference = (page) => page.evaluate(() => document.getElementById('__textref')?.remove());
 
+// A screenshot of what the page settled on: taken again until two in a row agree (a loaded
+// machine's compositor can hand WebDriver a frame older than the one the targets describe:
+// WebKit at DPR 2 once showed the first position's text where it stood before the last scroll).
+// "Agree": fewer than 400 pixels differ (a blinking caret in the composer is not a change).
+function differing(a, b) {
+  if (a.width !== b.width || a.height !== b.height) return Infinity;
+  let n = 0;
+  for (let i = 0; i < a.data.length; i += 4)
+    if (a.data[i] !== b.data[i] || a.data[i + 1] !== b.data[i + 1] || a.data[i + 2] !== b.data[i + 2]) n++;
+  return n;
+}
 async function shot(page) {
-  const png = decodePng(await page.screenshot());
+  let png = decodePng(await page.screenshot());
+  for (let i = 0; i < 10; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const again = decodePng(await page.screenshot());
+    if (differing(again, png) < 400) return again;
+    png = again;
+  }
   return png;
 }
 

@@ -29,7 +29,9 @@ export async function startStub({ args = [], db, keepDir = false, staticDir = SI
   let err = '';
   proc.stderr.on('data', (d) => { err += d; });
   const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('stub did not start:\n' + out + err)), 15000);
+    // Longer than the stub's own wait before "ready" (up to 30 s for start-up outbox rows to be
+    // published): a loaded machine with a fresh PostgreSQL database needed more than 15 s once.
+    const timer = setTimeout(() => reject(new Error('stub did not start in 45 s:\n' + out + err)), 45000);
     proc.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/"msg":"ready","port":(\d+)/);

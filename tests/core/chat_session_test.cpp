@@ -167,6 +167,23 @@ TEST_CASE("an expired session is renewed once for all waiting requests, which go
     CHECK(bearer("/chat/reply") == "Bearer T4");
 }
 
+TEST_CASE("a 401 that arrives after the token was renewed goes again at once, without another sign-in", "[session][auth]") {
+    Rig r;
+    r.boot(json::array());
+    r.join_ack();
+    r.session.load_contacts();
+    std::string why;
+    REQUIRE(r.session.send("hi", why));
+    REQUIRE(r.http.answer("/chat/contacts", 401, R"({"error":{"message":"expired"}})"));
+    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T2"})"));
+    // The send was answered only now, for its old token: sent again with T2, no second sign-in.
+    REQUIRE(r.http.answer("/chat/reply", 401, R"({"error":{"message":"expired"}})"));
+    CHECK_FALSE(r.http.has("/auth/dev-login"));
+    REQUIRE(r.http.has("/chat/reply"));
+    for (const auto& p : r.http.pending)
+        if (p.request.url.find("/chat/reply") != std::string::npos) CHECK(p.request.headers.at("Authorization") == "Bearer T2");
+}
+
 TEST_CASE("a busy server during renewal keeps the session: the next request tries again", "[session][auth]") {
     Rig r;
     r.boot(json::array());

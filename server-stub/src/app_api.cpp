@@ -217,7 +217,9 @@ std::optional<Response> AppApi::handle(const Request& r) {
                                           "/notifications/seen", "/notifications/archive", "/blobs"};
     bool known = false;
     for (const char* k : kAuthed) known = known || p == k;
-    if (!known) return std::nullopt;
+    // /chat/messages/{messageId}: PATCH (edit) and DELETE.
+    const bool message_path = r.segments.size() == 3 && r.segments[0] == "chat" && r.segments[1] == "messages";
+    if (!known && !message_path) return std::nullopt;
     for (const auto& [k, v] : r.query)  // decoded: %00 in a query parameter (see body_object)
         if (k.find('\0') != std::string::npos || v.find('\0') != std::string::npos)
             return error_response(400, "BadRequest", kNulRefused);
@@ -238,6 +240,7 @@ std::optional<Response> AppApi::handle(const Request& r) {
     if (p == "/chat/reply" && m == "POST") return reply(r, *user);
     if (p == "/chat/subscribe" && m == "POST") return subscribe(r, *user);
     if (p == "/chat/read" && m == "POST") return mark_read(r, *user);
+    if (message_path && (m == "PATCH" || m == "DELETE")) return change_message(r, *user, r.segments[2]);
     if (p == "/conversation/detail" && m == "GET") return detail(r, *user);
     if (p == "/notifications" && m == "POST") return create_notification(r, *user, false);
     if (p == "/notifications" && m == "GET") return list_notifications(r, *user);
@@ -479,6 +482,21 @@ Response AppApi::detail(const Request& r, const std::string& user) {
         if (!store_.conversation_exists(cid)) return error_response(404, "NotFound", "Conversation '" + cid + "' does not exist.");
         return error_response(403, "Forbidden", "You are not a member of this conversation.");
     }
+    // The summary (and its change counter) is read before the messages: a change committed in
+    // between is in the page and counted again by the next changedAfter, never missed.
+    if (r.param("changedAfter")) {
+        // Edits and deletes since the client's counter, in counter order (issue 18).
+        auto changed_after = u64_param(r, "changedAfter", err);
+        if (!changed_after) return err;
+        auto changed = store_.changes(cid, *changed_after, lim + 1);
+        const bool more = changed.size() > lim;
+        if (more) changed.pop_back();
+        json list = json::array();
+        for (auto& c : changed) list.push_back(chat::to_json(c));
+        // More to come: the client continues from the last version it got, not from rev.
+        return json_response(200, json{{"messages", list}, {"hasMore", more},
+                                       {"rev", more ? changed.back().version : conv->rev}});
+    }
     // Without afterSeq/beforeSeq: the latest page (what a newly opened panel shows).
     uint64_t before_seq = *before;
     if (*after == 0 && before_seq == 0) before_seq = conv->lastSeq + 1;
@@ -490,7 +508,50 @@ Response AppApi::detail(const Request& r, const std::string& user) {
     }
     json list = json::array();
     for (auto& m : messages) list.push_back(chat::to_json(m));
-    return json_response(200, json{{"conversation", summary_json(*conv)}, {"messages", list}, {"hasMore", more}});
+    return json_response(200, json{{"conversation", summary_json(*conv)}, {"messages", list}, {"hasMore", more}, {"rev", conv->rev}});
+}
+
+// PATCH /chat/messages/{messageId} {text}: the author edits it. DELETE /chat/messages/{messageId}:
+// the author or the conversation's creator deletes it (a tombstone). Both go the durable way:
+// stored with a chat.message.updated outbox row, published to the conversation by the worker.
+Response AppApi::change_message(const Request& r, const std::string& user, const std::string& messageId) {
+    if (messageId.empty() || messageId.size() > 128) return error_response(404, "NotFound", "No such message.");
+    const bool del = r.method == "DELETE";
+    std::string text;
+    if (!del) {
+        Response err;
+        auto body = body_object(r, err);
+        if (!body) return err;
+        auto t = body->find("text");
+        if (t == body->end() || !t->is_string()) return error_response(400, "BadRequest", "'text' (string) is required.");
+        text = t->get<std::string>();
+        if (text.empty()) return error_response(400, "BadRequest", "The text is empty; delete the message instead.");
+        if (text.size() > config_.max_message_bytes)
+            return error_response(413, "PayloadTooLarge", "The message is " + std::to_string(text.size()) +
+                                                              " bytes; the limit is " + std::to_string(config_.max_message_bytes) + ".");
+        if (!chat::valid_utf8(text)) return error_response(400, "BadRequest", "The message is not valid UTF-8.");
+    }
+    if (const int64_t wait = rate_limited("change", user, config_.send_rate_per_min, config_.send_burst))
+        return too_many(del ? "deletes" : "edits", wait);
+    const ChangeResult res = del ? store_.delete_message(messageId, user, unix_now_ms())
+                                 : store_.edit_message(messageId, user, text, unix_now_ms());
+    switch (res.outcome) {
+    case ChangeOutcome::NotFound: return error_response(404, "NotFound", "No such message.");
+    case ChangeOutcome::NotMember: return error_response(403, "Forbidden", "You are not a member of this conversation.");
+    case ChangeOutcome::NotAllowed:
+        return error_response(403, "Forbidden", del ? "Only its author or the conversation's creator can delete a message."
+                                                    : "Only its author can edit a message.");
+    case ChangeOutcome::Deleted: return error_response(409, "Conflict", "The message was deleted.");
+    case ChangeOutcome::Changed:
+    case ChangeOutcome::Unchanged: break;
+    }
+    if (!res.removedBlob.empty()) {
+        // Its row is gone (downloads answer 404 from now on); the bytes go too.
+        std::error_code ec;
+        std::filesystem::remove(blob_dir() + "/" + res.removedBlob, ec);
+    }
+    if (res.outcome == ChangeOutcome::Changed && outbox_notify_) outbox_notify_();
+    return json_response(200, json{{"message", chat::to_json(res.message)}, {"changed", res.outcome == ChangeOutcome::Changed}});
 }
 
 Response AppApi::mark_read(const Request& r, const std::string& user) {
@@ -632,6 +693,8 @@ Response AppApi::mark_notifications(const Request& r, const std::string& user, N
     return json_response(200, json{{"unreadCount", store_.unread_notifications(user)}});
 }
 
+std::string AppApi::blob_dir() const { return config_.blob_dir.empty() ? config_.db + ".blobs" : config_.blob_dir; }
+
 std::string AppApi::sign_blob(const std::string& id, int64_t exp) const {
     return wps::base64_encode(hmac_sha256(secret_, "blob:" + id + ":" + std::to_string(exp)), true);
 }
@@ -684,7 +747,7 @@ Response AppApi::upload_blob(const Request& r, const std::string& user) {
         return error_response(413, "PayloadTooLarge", "Your attachment quota of " + std::to_string(config_.blob_quota_bytes) +
                                                           " bytes is used up.");
     BlobMeta meta{new_id("blob_"), name, served_type(r.body), user, r.body.size(), unix_now_ms()};
-    const std::string dir = config_.blob_dir.empty() ? config_.db + ".blobs" : config_.blob_dir;
+    const std::string dir = blob_dir();
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     {
@@ -711,7 +774,7 @@ Response AppApi::download_blob(const Request& r) {
     if (exp < unix_now_s()) return error_response(403, "Forbidden", "The attachment link has expired.");
     auto meta = store_.blob(id);
     if (!meta) return error_response(404, "NotFound", "No such attachment.");
-    const std::string dir = config_.blob_dir.empty() ? config_.db + ".blobs" : config_.blob_dir;
+    const std::string dir = blob_dir();
     std::ifstream f(dir + "/" + id, std::ios::binary);
     if (!f) return error_response(404, "NotFound", "The attachment's file is missing.");
     std::ostringstream ss;

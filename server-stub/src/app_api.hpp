@@ -60,6 +60,7 @@ private:
     Response reply(const Request& r, const std::string& user);
     Response subscribe(const Request& r, const std::string& user);
     Response detail(const Request& r, const std::string& user);
+    Response change_message(const Request& r, const std::string& user, const std::string& messageId);  // PATCH / DELETE
     Response mark_read(const Request& r, const std::string& user);
     Response create_notification(const Request& r, const std::string& creator, bool backend);
     Response list_notifications(const Request& r, const std::string& user);
@@ -67,6 +68,7 @@ private:
     Response upload_blob(const Request& r, const std::string& user);
     Response download_blob(const Request& r);
     std::string sign_blob(const std::string& id, int64_t exp) const;
+    std::string blob_dir() const;  // where uploads' bytes live (--blob-dir, or next to the database)
     // Token bucket per user and kind, kept in the store (Store::take_token) so that the limit holds
     // across every instance on the database; returns seconds to wait (0 = allowed; per_min <= 0 =
     // no limit).

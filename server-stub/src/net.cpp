@@ -331,7 +331,7 @@ private:
         if (r.method == "OPTIONS") {
             res.status = 204;
             res.content_type.clear();
-            res.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, HEAD, OPTIONS");
+            res.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS");
             res.headers.emplace_back("Access-Control-Allow-Headers", "Authorization, Content-Type");
             res.headers.emplace_back("Access-Control-Max-Age", "600");
         } else {

@@ -209,7 +209,8 @@ auto single(pqxx::connection& c, F&& f) {
 std::string text(const pqxx::field& f) { return f.is_null() ? std::string() : std::string(f.c_str(), f.size()); }
 int64_t i64(const pqxx::field& f) { return f.is_null() ? 0 : f.as<int64_t>(); }
 
-#define PG_MESSAGE_COLS "MessageId, ConversationId, Seq, SenderId, Body, ClientMessageId, AttachmentJson, CreatedAt"
+#define PG_MESSAGE_COLS \
+    "MessageId, ConversationId, Seq, SenderId, Body, ClientMessageId, AttachmentJson, CreatedAt, Version, EditedAt, DeletedAt"
 
 chat::Message read_message(const pqxx::row& r) {
     chat::Message m;
@@ -221,6 +222,9 @@ chat::Message read_message(const pqxx::row& r) {
     m.clientMessageId = text(r[5]);
     if (!r[6].is_null()) m.attachment = chat::attachment_from_json(json::parse(text(r[6]), nullptr, false));
     m.createdAtMs = i64(r[7]);
+    m.version = static_cast<uint64_t>(i64(r[8]));
+    m.editedAtMs = i64(r[9]);
+    m.deleted = !r[10].is_null();
     return m;
 }
 
@@ -392,7 +396,7 @@ std::vector<std::string> PgStore::members(const std::string& conversationId) {
 namespace {
 
 std::optional<ConversationSummary> summary(pqxx::transaction_base& w, const std::string& id, const std::string& userId) {
-    const auto r = q(w, "SELECT c.ConversationId, c.Title, c.ContextJson, c.LastSeq, m.LastReadSeq FROM Conversations c "
+    const auto r = q(w, "SELECT c.ConversationId, c.Title, c.ContextJson, c.LastSeq, m.LastReadSeq, c.EditRev FROM Conversations c "
                         "JOIN ConversationUsers m ON m.ConversationId=c.ConversationId AND m.UserId=$2 "
                         "WHERE c.ConversationId=$1",
                      id, userId);
@@ -403,6 +407,7 @@ std::optional<ConversationSummary> summary(pqxx::transaction_base& w, const std:
     c.contextJson = text(r[0][2]);
     c.lastSeq = static_cast<uint64_t>(i64(r[0][3]));
     c.lastReadSeq = static_cast<uint64_t>(i64(r[0][4]));
+    c.rev = static_cast<uint64_t>(i64(r[0][5]));
     for (const auto& row : q(w, "SELECT UserId FROM ConversationUsers WHERE ConversationId=$1 ORDER BY UserId", id))
         c.members.push_back(text(row[0]));
     c.unread = static_cast<uint64_t>(
@@ -465,10 +470,10 @@ AppendResult PgStore::append_message(const chat::Message& draft, const std::stri
         m.createdAtMs = now;
         m.state = chat::SendState::Sent;
         const std::string attachment = m.attachment ? chat::attachment_json(*m.attachment).dump() : std::string();
-        q(w, "INSERT INTO Messages(MessageId, ConversationId, Seq, SenderId, Body, ClientMessageId, AttachmentJson, CreatedAt) "
-             "VALUES($1,$2,$3,$4,$5,$6,$7,$8)",
+        q(w, "INSERT INTO Messages(MessageId, ConversationId, Seq, SenderId, Body, ClientMessageId, AttachmentJson, CreatedAt, BlobId) "
+             "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)",
           m.messageId, m.conversationId, static_cast<int64_t>(m.seq), m.senderId, m.text, or_null(m.clientMessageId),
-          or_null(attachment), now);
+          or_null(attachment), now, or_null(blob_id_of(m.attachment)));
         // The outbox rows: the event clients receive (the stable messageId as its id), then the
         // members' small activity event (badge, preview and order of their conversation lists).
         q(w, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES($1,$2,$3,$4,$5,$5)",
@@ -497,6 +502,101 @@ std::vector<chat::Message> PgStore::history(const std::string& conversationId, u
                                      conversationId, static_cast<int64_t>(afterSeq), lim(limit)))
                 out.push_back(read_message(row));
         }
+        return out;
+    });
+}
+
+namespace {
+
+// Locks the message's conversation (every writer of it waits here, on any instance), reads the
+// message and checks who may change it. Returns the outcome to answer with, or nullopt when the
+// change may go ahead (`m` is the message, `blob` the blob its attachment links).
+std::optional<ChangeResult> change_check(pqxx::work& w, const std::string& messageId, const std::string& userId, bool del,
+                                         chat::Message& m, std::string& blob) {
+    const auto conv = q(w, "SELECT ConversationId FROM Messages WHERE MessageId=$1", messageId);
+    if (conv.empty()) return ChangeResult{ChangeOutcome::NotFound, {}, {}};
+    const auto owner = q(w, "SELECT CreatedBy FROM Conversations WHERE ConversationId=$1 FOR UPDATE", text(conv[0][0]));
+    const auto r = q(w, "SELECT " PG_MESSAGE_COLS ", BlobId FROM Messages WHERE MessageId=$1", messageId);
+    if (r.empty() || owner.empty()) return ChangeResult{ChangeOutcome::NotFound, {}, {}};
+    m = read_message(r[0]);
+    blob = text(r[0][11]);
+    if (q(w, "SELECT 1 FROM ConversationUsers WHERE ConversationId=$1 AND UserId=$2", m.conversationId, userId).empty())
+        return ChangeResult{ChangeOutcome::NotMember, {}, {}};
+    const bool allowed = m.senderId == userId || (del && !owner[0][0].is_null() && text(owner[0][0]) == userId);
+    if (!allowed) return ChangeResult{ChangeOutcome::NotAllowed, m, {}};
+    if (m.deleted) return ChangeResult{del ? ChangeOutcome::Unchanged : ChangeOutcome::Deleted, m, {}};
+    return std::nullopt;
+}
+
+uint64_t next_rev(pqxx::work& w, const std::string& conversationId) {
+    return static_cast<uint64_t>(
+        i64(q(w, "UPDATE Conversations SET EditRev=EditRev+1 WHERE ConversationId=$1 RETURNING EditRev", conversationId)[0][0]));
+}
+
+void insert_update_event(pqxx::work& w, const chat::Message& m, int64_t now) {
+    const json event = chat::chat_message_updated_event(m);
+    q(w, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES($1,$2,$3,$4,$5,$5)",
+      event["eventId"].get<std::string>(), std::string(chat::kChatMessageUpdatedEvent), chat::conversation_group(m.conversationId),
+      event.dump(), now);
+}
+
+} // namespace
+
+ChangeResult PgStore::edit_message(const std::string& messageId, const std::string& userId, const std::string& body, int64_t now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    check_param(body);
+    return in_tx(conn_->c, [&](pqxx::work& w) -> ChangeResult {
+        chat::Message m;
+        std::string blob;
+        if (auto refused = change_check(w, messageId, userId, false, m, blob)) return *refused;
+        if (m.text == body) return ChangeResult{ChangeOutcome::Unchanged, m, {}};
+        m.version = next_rev(w, m.conversationId);
+        m.text = body;
+        m.editedAtMs = now;
+        q(w, "UPDATE Messages SET Body=$2, Version=$3, EditedAt=$4 WHERE MessageId=$1", messageId, body,
+          static_cast<int64_t>(m.version), now);
+        insert_update_event(w, m, now);
+        return ChangeResult{ChangeOutcome::Changed, m, {}};
+    });
+}
+
+ChangeResult PgStore::delete_message(const std::string& messageId, const std::string& userId, int64_t now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return in_tx(conn_->c, [&](pqxx::work& w) -> ChangeResult {
+        chat::Message m;
+        std::string blob;
+        if (auto refused = change_check(w, messageId, userId, true, m, blob)) return *refused;
+        m.version = next_rev(w, m.conversationId);
+        m.text.clear();
+        m.attachment.reset();
+        m.deleted = true;
+        q(w, "UPDATE Messages SET Body='', AttachmentJson=NULL, Version=$2, DeletedAt=$3 WHERE MessageId=$1", messageId,
+          static_cast<int64_t>(m.version), now);
+        std::string removed;
+        if (!blob.empty()) {
+            // The author's own upload goes with the message; a link someone else posted goes once
+            // no message that is not deleted links it any more.
+            const auto up = q(w, "SELECT UploaderId FROM Blobs WHERE BlobId=$1 FOR UPDATE", blob);
+            if (!up.empty() &&
+                (text(up[0][0]) == m.senderId ||
+                 q(w, "SELECT 1 FROM Messages WHERE BlobId=$1 AND DeletedAt IS NULL LIMIT 1", blob).empty())) {
+                q(w, "DELETE FROM Blobs WHERE BlobId=$1", blob);
+                removed = blob;
+            }
+        }
+        insert_update_event(w, m, now);
+        return ChangeResult{ChangeOutcome::Changed, m, removed};
+    });
+}
+
+std::vector<chat::Message> PgStore::changes(const std::string& conversationId, uint64_t after, std::size_t limit) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return single(conn_->c, [&](pqxx::nontransaction& w) {
+        std::vector<chat::Message> out;
+        for (const auto& row : q(w, "SELECT " PG_MESSAGE_COLS " FROM Messages WHERE ConversationId=$1 AND Version>$2 "
+                                    "ORDER BY Version ASC LIMIT $3",
+                                 conversationId, static_cast<int64_t>(after), lim(limit)))
+            out.push_back(read_message(row));
         return out;
     });
 }

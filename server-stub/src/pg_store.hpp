@@ -75,6 +75,10 @@ public:
     std::vector<chat::Message> history(const std::string& conversationId, uint64_t afterSeq, uint64_t beforeSeq,
                                        std::size_t limit) override;
     uint64_t set_read(const std::string& conversationId, const std::string& userId, uint64_t seq) override;
+    ChangeResult edit_message(const std::string& messageId, const std::string& userId, const std::string& text,
+                              int64_t now) override;
+    ChangeResult delete_message(const std::string& messageId, const std::string& userId, int64_t now) override;
+    std::vector<chat::Message> changes(const std::string& conversationId, uint64_t after, std::size_t limit) override;
     std::pair<Notification, bool> create_notification(const Notification& n, const std::string& group, int64_t now) override;
     NotificationPage notifications_for(const std::string& userId, uint64_t cursor, std::size_t limit,
                                        bool include_archived) override;

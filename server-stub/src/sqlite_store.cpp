@@ -125,7 +125,7 @@ Notification read_notification(const Stmt& s) {
 }
 
 chat::Message read_message(const Stmt& s) {
-    // columns: MessageId, ConversationId, Seq, SenderId, Body, ClientMessageId, AttachmentJson, CreatedAt
+    // columns: kMessageCols
     chat::Message m;
     m.messageId = s.text(0);
     m.conversationId = s.text(1);
@@ -135,11 +135,14 @@ chat::Message read_message(const Stmt& s) {
     m.clientMessageId = s.text(5);
     if (!s.null(6)) m.attachment = chat::attachment_from_json(json::parse(s.text(6), nullptr, false));
     m.createdAtMs = s.i64(7);
+    m.version = static_cast<uint64_t>(s.i64(8));
+    if (!s.null(9)) m.editedAtMs = s.i64(9);
+    m.deleted = !s.null(10);
     return m;
 }
 
 constexpr const char* kMessageCols =
-    "MessageId, ConversationId, Seq, SenderId, Body, ClientMessageId, AttachmentJson, CreatedAt";
+    "MessageId, ConversationId, Seq, SenderId, Body, ClientMessageId, AttachmentJson, CreatedAt, Version, EditedAt, DeletedAt";
 
 OutboxRow read_outbox(const Stmt& s) {
     // EventId, Type, Target, PayloadJson, CreatedAt, ProcessedAt, RetryCount, NextAttemptAt, LastError, Dead
@@ -261,7 +264,7 @@ std::vector<std::string> SqliteStore::members(const std::string& conversationId)
 }
 
 std::optional<ConversationSummary> SqliteStore::summary_locked(const std::string& id, const std::string& userId) {
-    Stmt s(db_, "SELECT c.ConversationId, c.Title, c.ContextJson, c.LastSeq, m.LastReadSeq FROM Conversations c "
+    Stmt s(db_, "SELECT c.ConversationId, c.Title, c.ContextJson, c.LastSeq, m.LastReadSeq, c.EditRev FROM Conversations c "
                 "JOIN ConversationUsers m ON m.ConversationId=c.ConversationId AND m.UserId=?2 "
                 "WHERE c.ConversationId=?1");
     s.bind(1, id).bind(2, userId);
@@ -272,6 +275,7 @@ std::optional<ConversationSummary> SqliteStore::summary_locked(const std::string
     c.contextJson = s.text(2);
     c.lastSeq = static_cast<uint64_t>(s.i64(3));
     c.lastReadSeq = static_cast<uint64_t>(s.i64(4));
+    c.rev = static_cast<uint64_t>(s.i64(5));
     Stmt mem(db_, "SELECT UserId FROM ConversationUsers WHERE ConversationId=?1 ORDER BY UserId");
     mem.bind(1, id);
     while (mem.step()) c.members.push_back(mem.text(0));
@@ -334,12 +338,14 @@ AppendResult SqliteStore::append_message(const chat::Message& draft, const std::
     m.createdAtMs = now;
     m.state = chat::SendState::Sent;
     Stmt ins(db_, "INSERT INTO Messages(MessageId, ConversationId, Seq, SenderId, Body, ClientMessageId, AttachmentJson, "
-                  "CreatedAt) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
+                  "CreatedAt, BlobId) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
     ins.bind(1, m.messageId).bind(2, m.conversationId).bind(3, static_cast<int64_t>(m.seq)).bind(4, m.senderId)
         .bind(5, m.text);
     if (m.clientMessageId.empty()) ins.bind_null(6); else ins.bind(6, m.clientMessageId);
     if (m.attachment) ins.bind(7, chat::attachment_json(*m.attachment).dump()); else ins.bind_null(7);
-    ins.bind(8, now).run();
+    ins.bind(8, now);
+    if (const std::string blob = blob_id_of(m.attachment); !blob.empty()) ins.bind(9, blob); else ins.bind_null(9);
+    ins.run();
     // The outbox row: the event clients receive, with the stable messageId as its id.
     Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
         .bind(1, m.messageId).bind(2, chat::kChatMessageEvent).bind(3, group).bind(4, chat::chat_message_event(m).dump()).bind(5, now).run();
@@ -368,6 +374,110 @@ std::vector<chat::Message> SqliteStore::history(const std::string& conversationI
         s.bind(1, conversationId).bind(2, static_cast<int64_t>(afterSeq)).bind(3, static_cast<int64_t>(limit));
         while (s.step()) out.push_back(read_message(s));
     }
+    return out;
+}
+
+// Reads the message and checks who may change it, inside the caller's transaction. Returns the
+// outcome to answer with, or nullopt when the change may go ahead (`m` is the message).
+std::optional<ChangeResult> SqliteStore::change_check_locked(const std::string& messageId, const std::string& userId, bool del,
+                                                            chat::Message& m) {
+    Stmt s(db_, (std::string("SELECT ") + kMessageCols + " FROM Messages WHERE MessageId=?1").c_str());
+    s.bind(1, messageId);
+    if (!s.step()) return ChangeResult{ChangeOutcome::NotFound, {}, {}};
+    m = read_message(s);
+    Stmt mem(db_, "SELECT 1 FROM ConversationUsers WHERE ConversationId=?1 AND UserId=?2");
+    mem.bind(1, m.conversationId).bind(2, userId);
+    if (!mem.step()) return ChangeResult{ChangeOutcome::NotMember, {}, {}};
+    bool allowed = m.senderId == userId;
+    if (!allowed && del) {
+        Stmt by(db_, "SELECT CreatedBy FROM Conversations WHERE ConversationId=?1");
+        by.bind(1, m.conversationId);
+        allowed = by.step() && !by.null(0) && by.text(0) == userId;
+    }
+    if (!allowed) return ChangeResult{ChangeOutcome::NotAllowed, m, {}};
+    if (m.deleted) return ChangeResult{del ? ChangeOutcome::Unchanged : ChangeOutcome::Deleted, m, {}};
+    return std::nullopt;
+}
+
+// The next change counter of the conversation, and the event row for the changed message.
+uint64_t SqliteStore::next_rev_locked(const std::string& conversationId) {
+    Stmt rev(db_, "UPDATE Conversations SET EditRev=EditRev+1 WHERE ConversationId=?1 RETURNING EditRev");
+    rev.bind(1, conversationId);
+    if (!rev.step()) throw std::runtime_error("unknown conversation " + conversationId);
+    const uint64_t v = static_cast<uint64_t>(rev.i64(0));
+    rev.run();
+    return v;
+}
+
+void SqliteStore::insert_update_event_locked(const chat::Message& m, int64_t now) {
+    const json event = chat::chat_message_updated_event(m);
+    Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
+        .bind(1, event["eventId"].get<std::string>()).bind(2, chat::kChatMessageUpdatedEvent)
+        .bind(3, chat::conversation_group(m.conversationId)).bind(4, event.dump()).bind(5, now).run();
+}
+
+ChangeResult SqliteStore::edit_message(const std::string& messageId, const std::string& userId, const std::string& text,
+                                       int64_t now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Tx tx(db_);
+    chat::Message m;
+    if (auto refused = change_check_locked(messageId, userId, false, m)) return *refused;
+    if (m.text == text) return ChangeResult{ChangeOutcome::Unchanged, m, {}};
+    m.version = next_rev_locked(m.conversationId);
+    m.text = text;
+    m.editedAtMs = now;
+    Stmt(db_, "UPDATE Messages SET Body=?2, Version=?3, EditedAt=?4 WHERE MessageId=?1")
+        .bind(1, messageId).bind(2, text).bind(3, static_cast<int64_t>(m.version)).bind(4, now).run();
+    insert_update_event_locked(m, now);
+    tx.commit();
+    return ChangeResult{ChangeOutcome::Changed, m, {}};
+}
+
+ChangeResult SqliteStore::delete_message(const std::string& messageId, const std::string& userId, int64_t now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Tx tx(db_);
+    chat::Message m;
+    if (auto refused = change_check_locked(messageId, userId, true, m)) return *refused;
+    std::string blob;
+    {
+        Stmt b(db_, "SELECT BlobId FROM Messages WHERE MessageId=?1");
+        b.bind(1, messageId);
+        if (b.step() && !b.null(0)) blob = b.text(0);
+    }
+    m.version = next_rev_locked(m.conversationId);
+    m.text.clear();
+    m.attachment.reset();
+    m.deleted = true;
+    Stmt(db_, "UPDATE Messages SET Body='', AttachmentJson=NULL, Version=?2, DeletedAt=?3 WHERE MessageId=?1")
+        .bind(1, messageId).bind(2, static_cast<int64_t>(m.version)).bind(3, now).run();
+    std::string removed;
+    if (!blob.empty()) {
+        // The author's own upload goes with the message; a link someone else posted goes once no
+        // message that is not deleted links it any more.
+        Stmt up(db_, "SELECT UploaderId FROM Blobs WHERE BlobId=?1");
+        up.bind(1, blob);
+        if (up.step()) {
+            const bool own = up.text(0) == m.senderId;
+            Stmt other(db_, "SELECT 1 FROM Messages WHERE BlobId=?1 AND DeletedAt IS NULL LIMIT 1");
+            other.bind(1, blob);
+            if (own || !other.step()) {
+                Stmt(db_, "DELETE FROM Blobs WHERE BlobId=?1").bind(1, blob).run();
+                removed = blob;
+            }
+        }
+    }
+    insert_update_event_locked(m, now);
+    tx.commit();
+    return ChangeResult{ChangeOutcome::Changed, m, removed};
+}
+
+std::vector<chat::Message> SqliteStore::changes(const std::string& conversationId, uint64_t after, std::size_t limit) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<chat::Message> out;
+    Stmt s(db_, (std::string("SELECT ") + kMessageCols +
+                 " FROM Messages WHERE ConversationId=?1 AND Version>?2 ORDER BY Version ASC LIMIT ?3").c_str());
+    s.bind(1, conversationId).bind(2, static_cast<int64_t>(after)).bind(3, static_cast<int64_t>(limit));
+    while (s.step()) out.push_back(read_message(s));
     return out;
 }
 

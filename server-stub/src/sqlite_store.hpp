@@ -33,6 +33,10 @@ public:
     std::vector<chat::Message> history(const std::string& conversationId, uint64_t afterSeq, uint64_t beforeSeq,
                                        std::size_t limit) override;
     uint64_t set_read(const std::string& conversationId, const std::string& userId, uint64_t seq) override;
+    ChangeResult edit_message(const std::string& messageId, const std::string& userId, const std::string& text,
+                              int64_t now) override;
+    ChangeResult delete_message(const std::string& messageId, const std::string& userId, int64_t now) override;
+    std::vector<chat::Message> changes(const std::string& conversationId, uint64_t after, std::size_t limit) override;
     std::pair<Notification, bool> create_notification(const Notification& n, const std::string& group, int64_t now) override;
     NotificationPage notifications_for(const std::string& userId, uint64_t cursor, std::size_t limit,
                                        bool include_archived) override;
@@ -53,6 +57,10 @@ public:
 private:
     void migrate();
     std::optional<ConversationSummary> summary_locked(const std::string& id, const std::string& userId);
+    std::optional<ChangeResult> change_check_locked(const std::string& messageId, const std::string& userId, bool del,
+                                                    chat::Message& m);
+    uint64_t next_rev_locked(const std::string& conversationId);
+    void insert_update_event_locked(const chat::Message& m, int64_t now);
     sqlite3* db_ = nullptr;
     std::mutex mu_;
 };

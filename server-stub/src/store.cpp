@@ -6,11 +6,24 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 namespace stub {
 
 std::string new_id(const std::string& prefix) { return prefix + random_hex(10); }
+
+std::string blob_id_of(const std::optional<chat::Attachment>& a) {
+    // Our links: /blobs/blob_<20 hex>?exp=...&sig=... (app_api.cpp checks the whole shape).
+    constexpr std::string_view kPrefix = "/blobs/";
+    constexpr std::size_t kIdLength = 25;  // "blob_" + 20 hex digits (new_id)
+    if (!a || a->url.compare(0, kPrefix.size(), kPrefix) != 0 || a->url.size() < kPrefix.size() + kIdLength) return {};
+    std::string id = a->url.substr(kPrefix.size(), kIdLength);
+    if (id.compare(0, 5, "blob_") != 0) return {};
+    for (std::size_t i = 5; i < id.size(); ++i)
+        if (!std::isxdigit(static_cast<unsigned char>(id[i]))) return {};
+    return id;
+}
 
 int64_t token_wait_seconds(double tokens_after_refill, int per_min) {
     const double need = std::max(1.0 - tokens_after_refill, 0.0);

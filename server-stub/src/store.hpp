@@ -25,6 +25,7 @@ struct ConversationSummary {
     std::string contextJson;
     std::vector<std::string> members;
     uint64_t lastSeq = 0, lastReadSeq = 0, unread = 0;
+    uint64_t rev = 0;  // the change counter: edits and deletes so far (chat.message.updated versions)
     std::optional<chat::Message> lastMessage;
 };
 
@@ -43,6 +44,21 @@ struct OutboxStats {
 struct AppendResult {
     chat::Message message;
     bool created = false;  // false: the clientMessageId had been stored before (idempotent replay)
+};
+
+// An edit or delete (chat_wire.hpp, chat.message.updated).
+enum class ChangeOutcome {
+    Changed,     // stored with a new version, its outbox row with it
+    Unchanged,   // nothing to do (the same text; a tombstone deleted again): no event
+    NotFound,    // no such message
+    NotMember,   // the user is not (or no longer) a member of its conversation
+    NotAllowed,  // a member, but not its author (edit), nor its author or the conversation's creator (delete)
+    Deleted,     // edit: the message is a tombstone
+};
+struct ChangeResult {
+    ChangeOutcome outcome = ChangeOutcome::NotFound;
+    chat::Message message;    // as stored after the call (not for NotFound / NotMember)
+    std::string removedBlob;  // delete: the blob whose row went with it; the caller removes its bytes
 };
 
 struct Notification {
@@ -94,6 +110,20 @@ public:
                                                uint64_t beforeSeq, std::size_t limit) = 0;
     virtual uint64_t set_read(const std::string& conversationId, const std::string& userId, uint64_t seq) = 0;
 
+    // Edits and deletes, each one transaction under the conversation's lock: the conversation's
+    // change counter (rev) moves by one, the message takes it as its version, and a
+    // chat.message.updated row for conversation:{id} commits with it (eventId "upd:" + id + ":" + version).
+    // Edit: `userId` wrote the message and is a member; it keeps its attachment and gets editedAt.
+    virtual ChangeResult edit_message(const std::string& messageId, const std::string& userId, const std::string& text,
+                                      int64_t now) = 0;
+    // Delete: `userId` is a member and wrote the message or created the conversation. The row
+    // becomes a tombstone (text and attachment erased, seq kept). Its attachment's blob row goes
+    // too when the message's author uploaded it or no other message that is not deleted links it.
+    virtual ChangeResult delete_message(const std::string& messageId, const std::string& userId, int64_t now) = 0;
+    // The conversation's messages changed after change counter `after` (version > after), in
+    // version order, at most `limit`: what a client that was away fetches (changedAfter).
+    virtual std::vector<chat::Message> changes(const std::string& conversationId, uint64_t after, std::size_t limit) = 0;
+
     // Stores the notification and its outbox row in one transaction; idempotent on id
     // (returns the stored one and false when the id existed).
     virtual std::pair<Notification, bool> create_notification(const Notification& n, const std::string& group,
@@ -134,6 +164,10 @@ public:
 // take_token's answer when no token was taken: the seconds until the bucket, holding
 // `tokens_after_refill` (< 1) now, has a whole token (at least 1). Shared by the engines.
 int64_t token_wait_seconds(double tokens_after_refill, int per_min);
+
+// The blob an attachment links (its /blobs/<id>?... URL), "" for any other link: stored with the
+// message so that a delete finds it.
+std::string blob_id_of(const std::optional<chat::Attachment>& a);
 
 // A fresh id: `prefix` + 20 hex digits from the CSPRNG (blob ids are part of attachment links,
 // and none should be guessable).

@@ -15,6 +15,9 @@ json to_json(const Message& m) {
            {"seq", m.seq},               {"senderId", m.senderId},               {"text", m.text},
            {"createdAt", m.createdAtMs}};
     if (m.attachment) j["attachment"] = attachment_json(*m.attachment);
+    if (m.version > 0) j["version"] = m.version;
+    if (m.editedAtMs > 0) j["editedAt"] = m.editedAtMs;
+    if (m.deleted) j["deleted"] = true;
     return j;
 }
 
@@ -39,6 +42,20 @@ std::optional<Message> message_from_json(const json& j) {
     if (at != j.end() && at->is_number_integer()) m.createdAtMs = at->get<int64_t>();
     // A malformed attachment is dropped, the message kept (chat_wire.hpp has the rules).
     if (auto att = j.find("attachment"); att != j.end()) m.attachment = attachment_from_json(*att);
+    // Versions order copies of one message: one of the wrong type is no message at all.
+    if (auto v = j.find("version"); v != j.end() && !v->is_null()) {
+        if (!v->is_number_unsigned()) return std::nullopt;
+        m.version = v->get<uint64_t>();
+    }
+    if (auto e = j.find("editedAt"); e != j.end() && e->is_number_integer()) m.editedAtMs = e->get<int64_t>();
+    if (auto d = j.find("deleted"); d != j.end() && !d->is_null()) {
+        if (!d->is_boolean()) return std::nullopt;
+        m.deleted = d->get<bool>();
+    }
+    if (m.deleted) {  // a tombstone carries nothing of what was said
+        m.text.clear();
+        m.attachment.reset();
+    }
     return m;
 }
 
@@ -52,6 +69,7 @@ std::string format_size(uint64_t bytes) {
 }
 
 std::string preview_of(const Message& m, std::size_t max_bytes) {
+    if (m.deleted) return "Message deleted";
     std::string text = m.text.empty() && m.attachment ? "[" + m.attachment->name + "]" : m.text;
     if (text.size() <= max_bytes) return text;
     std::size_t cut = max_bytes > 3 ? max_bytes - 3 : 0;
@@ -102,6 +120,32 @@ void Conversation::insert_stored(const Message& m) {
     stored_[m.seq] = std::move(copy);
 }
 
+bool Conversation::update_stored(const Message& m) {
+    auto at = seq_by_id_.find(m.messageId);
+    if (at == seq_by_id_.end()) return false;
+    Message& have = stored_.at(at->second);
+    if (m.version <= have.version || m.seq != have.seq) return false;  // older, the same, or not this message
+    have.text = m.text;
+    have.attachment = m.attachment;
+    have.version = m.version;
+    have.editedAtMs = m.editedAtMs;
+    have.deleted = m.deleted;
+    ++version_;
+    ++edits_;
+    return true;
+}
+
+const Message* Conversation::find(const std::string& messageId) const {
+    auto at = seq_by_id_.find(messageId);
+    return at == seq_by_id_.end() ? nullptr : &stored_.at(at->second);
+}
+
+std::size_t Conversation::apply_changes(const std::vector<Message>& changed) {
+    std::size_t n = 0;
+    for (const Message& m : changed) n += update_stored(m);
+    return n;
+}
+
 void Conversation::advance_contiguous() {
     if (contiguous_ + 1 < history_start_) contiguous_ = history_start_ - 1;
     auto it = stored_.upper_bound(contiguous_);
@@ -114,7 +158,12 @@ void Conversation::advance_contiguous() {
 std::size_t Conversation::merge(const std::vector<Message>& stored) {
     std::size_t added = 0;
     for (const Message& m : stored) {
-        if (m.seq == 0 || seq_by_id_.count(m.messageId) || stored_.count(m.seq)) continue;
+        if (m.seq == 0) continue;
+        if (seq_by_id_.count(m.messageId)) {
+            update_stored(m);
+            continue;
+        }
+        if (stored_.count(m.seq)) continue;
         insert_stored(m);
         ++added;
     }
@@ -124,7 +173,8 @@ std::size_t Conversation::merge(const std::vector<Message>& stored) {
 
 bool Conversation::add_live(const Message& m) {
     if (m.seq == 0) return false;
-    if (!seq_by_id_.count(m.messageId) && !stored_.count(m.seq)) insert_stored(m);
+    if (seq_by_id_.count(m.messageId)) update_stored(m);
+    else if (!stored_.count(m.seq)) insert_stored(m);
     advance_contiguous();
     return has_gap();
 }

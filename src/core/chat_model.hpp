@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -35,6 +36,14 @@ struct Message {
     SendState state = SendState::Sent;
     std::string error;            // why a send failed
     std::optional<Attachment> attachment;
+    // Edits and deletes (issue 18). `version` is the conversation's change counter at the
+    // message's last edit or delete (0: never changed), so of two copies of one message the one
+    // with the larger version is newer, whatever order they arrive in. A deleted message is a
+    // tombstone: it keeps its id and sequence (unread counts and catch-up stay right), its text
+    // and attachment are gone.
+    uint64_t version = 0;
+    int64_t editedAtMs = 0;       // 0: never edited
+    bool deleted = false;
 };
 
 // Wire format shared by the API, the outbox payload and the client.
@@ -43,6 +52,7 @@ nlohmann::json to_json(const Message& m);
 std::optional<Message> message_from_json(const nlohmann::json& j);
 
 // What a conversation list shows for a message: its text, or "[name]" for a bare attachment,
+// "Message deleted" for a tombstone,
 // cut to at most `max_bytes` on a UTF-8 character boundary (with "..." when cut).
 std::string preview_of(const Message& m, std::size_t max_bytes = 140);
 // A byte count as people read it: "512 B", "12.3 KB", "4.8 MB" (1024-based).
@@ -63,10 +73,24 @@ public:
     explicit Conversation(std::string id = {}) : id_(std::move(id)) {}
     const std::string& id() const { return id_; }
 
-    // Returns how many messages were new.
+    // Returns how many messages were new. A copy of a known message with a larger version
+    // (edited or deleted since) replaces it in place.
     std::size_t merge(const std::vector<Message>& stored);
-    // A live message. Returns true when it revealed a gap (caller should fetch afterSeq=contiguous_seq()).
+    // A live message, or a live edit or delete of one (the full message, newer version). Returns
+    // true when it revealed a gap (caller should fetch afterSeq=contiguous_seq()).
     bool add_live(const Message& m);
+    // Edits and deletes fetched after a reconnect (changedAfter): applied to the messages this
+    // conversation holds; a message it has not loaded is left to history paging and catch-up
+    // (which bring its current state). Returns how many changed.
+    std::size_t apply_changes(const std::vector<Message>& changed);
+    // The change counter up to which every edit and delete is known (the server's `rev` of the
+    // first page, then of each changes fetch); 0 until the first page arrived.
+    uint64_t changes_seen() const { return changes_seen_; }
+    void set_changes_seen(uint64_t rev) { changes_seen_ = std::max(changes_seen_, rev); }
+    // Bumped when a stored message changed in place (not when one was added): a view that
+    // extends its rows for appended messages lays them out again when this moves.
+    uint64_t edits() const { return edits_; }
+    const Message* find(const std::string& messageId) const;
 
     // A message on its way (shown at once); it keeps its attachment so Retry can send it again.
     void add_pending(const std::string& clientMessageId, const std::string& senderId, const std::string& text,
@@ -86,7 +110,8 @@ public:
     // Stored messages by sequence, then local (pending/failed) ones in creation order.
     std::vector<const Message*> ordered() const;
     // Stored messages after `seq`, ascending: what arrived since a view last looked (O(k log n)).
-    // Stored messages never move or change, so their addresses stay valid; local ones may.
+    // Stored messages never move (an edit changes one in place), so their addresses stay valid;
+    // local ones may.
     std::vector<const Message*> stored_after(uint64_t seq) const;
     std::vector<const Message*> locals() const;
     std::size_t stored_count() const { return stored_.size(); }
@@ -97,6 +122,7 @@ public:
 
 private:
     void insert_stored(const Message& m);
+    bool update_stored(const Message& m);  // a newer version of a stored message
     void advance_contiguous();
 
     std::string id_;
@@ -106,6 +132,8 @@ private:
     uint64_t contiguous_ = 0;
     uint64_t history_start_ = 1;
     uint64_t version_ = 1;
+    uint64_t edits_ = 0;
+    uint64_t changes_seen_ = 0;
 };
 
 } // namespace chat

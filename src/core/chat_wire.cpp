@@ -114,10 +114,22 @@ json chat_message_event(const Message& stored) {
 std::optional<Message> chat_message_from_event(const json& event) {
     if (!event.is_object()) return std::nullopt;
     auto type = event.find("type");
-    if (type == event.end() || !type->is_string() || type->get_ref<const std::string&>() != kChatMessageEvent) return std::nullopt;
+    if (type == event.end() || !type->is_string() ||
+        (type->get_ref<const std::string&>() != kChatMessageEvent && type->get_ref<const std::string&>() != kChatMessageUpdatedEvent))
+        return std::nullopt;
     auto message = event.find("message");
     if (message == event.end()) return std::nullopt;
     return message_from_json(*message);
+}
+
+// ============================================================================================
+// [SECTION] chat.message.updated
+// ============================================================================================
+
+json chat_message_updated_event(const Message& changed) {
+    return json{{"type", kChatMessageUpdatedEvent},
+                {"eventId", "upd:" + changed.messageId + ":" + std::to_string(changed.version)},
+                {"message", to_json(changed)}};
 }
 
 // ============================================================================================

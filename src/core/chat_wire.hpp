@@ -4,6 +4,7 @@
 //                              notifications:user:{id}, notifications:team:{id}, notifications:global
 //   [SECTION] attachment       the {url, name, contentType, size} object of a message, checked
 //   [SECTION] chat.message     the event the backend's outbox publishes to conversation:{id}
+//   [SECTION] chat.message.updated   an edit or delete of a stored message, to the same group
 //   [SECTION] conversation.created   the event each member's user channel gets for a new
 //                              conversation (their lists show it before its first message)
 //
@@ -108,8 +109,25 @@ bool valid_utf8(std::string_view s);
 inline constexpr char kChatMessageEvent[] = "chat.message";
 
 nlohmann::json chat_message_event(const Message& stored);
-// The stored message an event carries; nullopt for any other event or a malformed message.
+// The stored message a chat.message or chat.message.updated event carries; nullopt for any other
+// event or a malformed message.
 std::optional<Message> chat_message_from_event(const nlohmann::json& event);
+
+// ============================================================================================
+// [SECTION] chat.message.updated
+// ============================================================================================
+//
+// {"type": "chat.message.updated", "eventId": "upd:" + messageId + ":" + version, "message":
+// <to_json(Message)>}: the message as it is after an edit (editedAt set) or a delete (deleted:
+// true, no text or attachment), with the conversation's change counter as its version. Stored
+// in the outbox with the change (one transaction) and published to conversation:{id} after the
+// message's own event. A client keeps the copy with the larger version, so applying events
+// twice, out of order or after a catch-up ends in the same state. chat_message_from_event reads
+// both events (the message is the full current state either way).
+
+inline constexpr char kChatMessageUpdatedEvent[] = "chat.message.updated";
+
+nlohmann::json chat_message_updated_event(const Message& changed);
 
 // ============================================================================================
 // [SECTION] conversation.created

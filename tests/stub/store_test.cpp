@@ -12,11 +12,13 @@
 
 #include "jwt.hpp"
 #include "sqlite_store.hpp"
+#include "sql_migrations.hpp"
 
 #include "core/chat_wire.hpp"
 
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -432,6 +434,121 @@ STORE_CASE("blobs: metadata round trip and the bytes each user stores (quotas)",
     CHECK(s.blob_bytes_of("carol") == 0);
 }
 
+STORE_CASE("edits and deletes: who may, versions from the change counter, tombstones, an event each, the changes feed", edits) {
+    seed_users(s);
+    s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "bob", 100);  // bob created it
+    s.create_conversation("c2", "Two", "{}", {"alice", "carol"}, "alice", 100);
+    const chat::Message a1 = s.append_message(draft("c1", "alice", "helo"), "conversation:c1", 1000).message;
+    const chat::Message a2 = s.append_message(draft("c1", "alice", "second"), "conversation:c1", 1001).message;
+    const chat::Message b1 = s.append_message(draft("c1", "bob", "bob's"), "conversation:c1", 1002).message;
+    const chat::Message other = s.append_message(draft("c2", "alice", "elsewhere"), "conversation:c2", 1003).message;
+    CHECK(a1.version == 0);
+    CHECK(s.conversation("c1", "alice")->rev == 0);
+    for (const auto& row : s.due_outbox(5000, 100)) s.mark_published(row.eventId, 5000);
+
+    // Refusals change nothing and queue nothing.
+    CHECK(s.edit_message("msg_nope", "alice", "x", 2000).outcome == ChangeOutcome::NotFound);
+    CHECK(s.edit_message(a1.messageId, "carol", "x", 2000).outcome == ChangeOutcome::NotMember);  // not in c1
+    CHECK(s.delete_message(a1.messageId, "carol", 2000).outcome == ChangeOutcome::NotMember);
+    CHECK(s.edit_message(a1.messageId, "bob", "x", 2000).outcome == ChangeOutcome::NotAllowed);  // not the author
+    CHECK(s.delete_message(other.messageId, "carol", 2000).outcome == ChangeOutcome::NotAllowed);  // c2 is alice's
+    CHECK(s.edit_message(a1.messageId, "alice", "helo", 2000).outcome == ChangeOutcome::Unchanged);
+    CHECK(s.due_outbox(5000, 100).empty());
+    CHECK(s.changes("c1", 0, 100).empty());
+
+    // The author edits: a new version from the conversation's counter, editedAt, one event.
+    auto e = s.edit_message(a1.messageId, "alice", "hello \u00e9\u00e8 \U0001F600", 2001);
+    REQUIRE(e.outcome == ChangeOutcome::Changed);
+    CHECK(e.message.text == "hello \u00e9\u00e8 \U0001F600");
+    CHECK(e.message.version == 1);
+    CHECK(e.message.editedAtMs == 2001);
+    CHECK(e.message.seq == a1.seq);
+    CHECK(e.message.createdAtMs == a1.createdAtMs);
+    auto rows = s.due_outbox(5000, 100);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].eventId == "upd:" + a1.messageId + ":1");
+    CHECK(rows[0].type == chat::kChatMessageUpdatedEvent);
+    CHECK(rows[0].target == "conversation:c1");
+    auto published = chat::chat_message_from_event(nlohmann::json::parse(rows[0].payloadJson));
+    REQUIRE(published);
+    CHECK(published->text == e.message.text);
+    CHECK(published->version == 1);
+    s.mark_published(rows[0].eventId, 5001);
+
+    // The conversation's creator deletes someone else's message; the author deletes their own.
+    auto d = s.delete_message(a2.messageId, "bob", 2002);
+    REQUIRE(d.outcome == ChangeOutcome::Changed);
+    CHECK(d.message.deleted);
+    CHECK(d.message.text.empty());
+    CHECK(d.message.version == 2);
+    CHECK(s.delete_message(a2.messageId, "alice", 2003).outcome == ChangeOutcome::Unchanged);  // a tombstone already
+    CHECK(s.edit_message(a2.messageId, "alice", "back", 2003).outcome == ChangeOutcome::Deleted);
+    CHECK(s.delete_message(b1.messageId, "alice", 2004).outcome == ChangeOutcome::NotAllowed);  // alice did not create c1
+    CHECK(s.delete_message(b1.messageId, "bob", 2005).outcome == ChangeOutcome::Changed);
+    CHECK(event_ids(s.due_outbox(5000, 100)) ==
+          std::vector<std::string>{"upd:" + a2.messageId + ":2", "upd:" + b1.messageId + ":3"});
+
+    // History keeps every sequence number (tombstones with no text); the changes feed lists the
+    // changed messages in version order from any counter; the summary carries the counter.
+    const auto h = s.history("c1", 0, 0, 100);
+    REQUIRE(seqs(h) == std::vector<uint64_t>{1, 2, 3});
+    CHECK(h[0].text == e.message.text);
+    CHECK(h[0].editedAtMs == 2001);
+    CHECK_FALSE(h[0].deleted);
+    CHECK(h[1].deleted);
+    CHECK(h[1].text.empty());
+    CHECK(h[1].version == 2);
+    CHECK(h[2].deleted);
+    auto versions = [](const std::vector<chat::Message>& ms) {
+        std::vector<uint64_t> out;
+        for (auto& m : ms) out.push_back(m.version);
+        return out;
+    };
+    CHECK(versions(s.changes("c1", 0, 100)) == std::vector<uint64_t>{1, 2, 3});
+    CHECK(versions(s.changes("c1", 1, 100)) == std::vector<uint64_t>{2, 3});
+    CHECK(versions(s.changes("c1", 0, 2)) == std::vector<uint64_t>{1, 2});
+    CHECK(s.changes("c1", 3, 100).empty());
+    CHECK(s.changes("c2", 0, 100).empty());  // per conversation
+    CHECK(s.conversation("c1", "alice")->rev == 3);
+    CHECK(s.conversation("c2", "alice")->rev == 0);
+    CHECK(s.conversation("c1", "alice")->unread == 1);  // bob's tombstone still counts: seqs and badges agree
+    CHECK(s.conversation("c1", "alice")->lastMessage->deleted);
+}
+
+STORE_CASE("deletes: the author's upload goes with the message; a link another member posted goes once nothing links it", delete_blobs) {
+    seed_users(s);
+    s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
+    s.put_blob(BlobMeta{"blob_00000000000000000001", "a.png", "image/png", "alice", 100, 1000});
+    s.put_blob(BlobMeta{"blob_00000000000000000002", "b.png", "image/png", "bob", 100, 1000});
+    auto with = [&](const std::string& sender, const std::string& blob) {
+        chat::Message m = draft("c1", sender, "");
+        m.attachment = chat::Attachment{"/blobs/" + blob + "?exp=1&sig=x", "f.png", "image/png", 100};
+        return s.append_message(m, "conversation:c1", 1001).message;
+    };
+    const auto mine = with("alice", "blob_00000000000000000001");
+    const auto repost = with("bob", "blob_00000000000000000001");  // bob posts alice's link again
+    const auto bobs = with("bob", "blob_00000000000000000002");
+    const auto bobs_repost = with("alice", "blob_00000000000000000002");
+
+    // alice deletes her message: her upload goes, although bob's message still links it.
+    auto d = s.delete_message(mine.messageId, "alice", 2000);
+    CHECK(d.removedBlob == "blob_00000000000000000001");
+    CHECK_FALSE(s.blob("blob_00000000000000000001"));
+    CHECK(s.blob_bytes_of("alice") == 0);
+    CHECK(s.delete_message(repost.messageId, "bob", 2001).removedBlob.empty());  // already gone
+
+    // alice deletes her repost of bob's link: bob's message still links it, it stays.
+    CHECK(s.delete_message(bobs_repost.messageId, "alice", 2002).removedBlob.empty());
+    CHECK(s.blob("blob_00000000000000000002"));
+    // bob deletes his own: gone.
+    CHECK(s.delete_message(bobs.messageId, "bob", 2003).removedBlob == "blob_00000000000000000002");
+    CHECK_FALSE(s.blob("blob_00000000000000000002"));
+    for (const auto& m : s.history("c1", 0, 0, 100)) {
+        CHECK(m.deleted);
+        CHECK_FALSE(m.attachment);
+    }
+}
+
 STORE_CASE("outbox: due rows in order, published, retried, then dead, with stats", outbox) {
     seed_users(s);
     s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
@@ -760,13 +877,18 @@ TEST_CASE("store (postgresql): migrations run once, also when instances start to
     std::vector<int> versions(3);
     const auto errors = on_threads(3, [&](int t) { versions[static_cast<std::size_t>(t)] = e.open()->schema_version(); });
     CHECK(errors == std::vector<std::string>{});
-    CHECK(versions == std::vector<int>{2, 2, 2});
+    const int all = static_cast<int>(std::size(sql::k_postgresql_migrations));
+    CHECK(all == 3);
+    CHECK(versions == std::vector<int>{all, all, all});
     pqxx::connection c(e.url());
     pqxx::nontransaction w(c);
-    CHECK(w.exec("SELECT COUNT(*) FROM SchemaMigrations")[0][0].as<int>() == 2);
-    CHECK(w.exec("SELECT Name FROM SchemaMigrations ORDER BY Version")[0][0].as<std::string>() == "001_init");
-    CHECK(w.exec("SELECT Name FROM SchemaMigrations ORDER BY Version")[1][0].as<std::string>() == "002_rate_limits");
-    CHECK(e.open()->schema_version() == 2);  // and again: nothing to do
+    CHECK(w.exec("SELECT COUNT(*) FROM SchemaMigrations")[0][0].as<int>() == all);
+    const auto names = w.exec("SELECT Name FROM SchemaMigrations ORDER BY Version");
+    REQUIRE(names.size() == 3);
+    CHECK(names[0][0].as<std::string>() == "001_init");
+    CHECK(names[1][0].as<std::string>() == "002_rate_limits");
+    CHECK(names[2][0].as<std::string>() == "003_edits");
+    CHECK(e.open()->schema_version() == all);  // and again: nothing to do
 }
 
 TEST_CASE("store (postgresql): a NUL character is refused, never cut short", "[store][postgresql][security]") {
@@ -832,4 +954,48 @@ TEST_CASE("store: a PostgreSQL server that cannot be reached is a clear error wi
         CHECK(what.rfind("not a PostgreSQL connection URL libpq can read: ", 0) == 0);
         CHECK(what.find("hunter2xyz") == std::string::npos);
     }
+}
+
+TEST_CASE("store (sqlite): a database from before edits keeps its messages, and its attachments' blobs are found for deletes",
+          "[store][sqlite][migrations]") {
+    namespace fs = std::filesystem;
+    const fs::path path = fs::temp_directory_path() / ("chat-migrate-" + random_hex(6) + ".db");
+    {
+        // The schema as the previous release left it: migrations 1 to 4, one message with our
+        // upload's link, one with an https link.
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(path.string().c_str(), &db) == SQLITE_OK);
+        for (int i = 0; i < 4; ++i) REQUIRE(sqlite3_exec(db, sql::k_sqlite_migrations[i], nullptr, nullptr, nullptr) == SQLITE_OK);
+        const char* rows =
+            "PRAGMA user_version=4;"
+            "INSERT INTO Users VALUES('alice','Alice');"
+            "INSERT INTO Conversations(ConversationId, Title, CreatedBy, CreatedAt, LastSeq) VALUES('c1','One','alice',1,2);"
+            "INSERT INTO ConversationUsers(ConversationId, UserId) VALUES('c1','alice');"
+            "INSERT INTO Blobs(BlobId, Name, ContentType, Size, UploaderId, CreatedAt) "
+            "  VALUES('blob_0123456789abcdef0123','a.png','image/png',5,'alice',1);"
+            "INSERT INTO Messages(MessageId, ConversationId, Seq, SenderId, Body, AttachmentJson, CreatedAt) VALUES"
+            "  ('m1','c1',1,'alice','pic','{\"url\":\"/blobs/blob_0123456789abcdef0123?exp=9&sig=s\",\"name\":\"a.png\"}',1),"
+            "  ('m2','c1',2,'alice','link','{\"url\":\"https://example.com/x\",\"name\":\"x\"}',2);";
+        char* err = nullptr;
+        const int rc = sqlite3_exec(db, rows, nullptr, nullptr, &err);
+        INFO((err ? err : ""));
+        sqlite3_free(err);
+        REQUIRE(rc == SQLITE_OK);
+        sqlite3_close(db);
+    }
+    {
+        SqliteStore s(path.string());
+        const auto h = s.history("c1", 0, 0, 10);
+        REQUIRE(h.size() == 2);
+        CHECK(h[0].text == "pic");
+        CHECK(h[0].version == 0);
+        REQUIRE(h[0].attachment);
+        CHECK(s.conversation("c1", "alice")->rev == 0);
+        CHECK(s.delete_message("m2", "alice", 10).removedBlob.empty());  // not our upload
+        CHECK(s.delete_message("m1", "alice", 11).removedBlob == "blob_0123456789abcdef0123");
+        CHECK_FALSE(s.blob("blob_0123456789abcdef0123"));
+    }
+    fs::remove(path);
+    fs::remove(path.string() + "-wal");
+    fs::remove(path.string() + "-shm");
 }

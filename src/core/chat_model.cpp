@@ -44,7 +44,7 @@ std::optional<Message> message_from_json(const json& j) {
     if (auto att = j.find("attachment"); att != j.end()) m.attachment = attachment_from_json(*att);
     // Versions order copies of one message: one of the wrong type is no message at all.
     if (auto v = j.find("version"); v != j.end() && !v->is_null()) {
-        if (!v->is_number_unsigned()) return std::nullopt;
+        if (!v->is_number_integer() || (!v->is_number_unsigned() && v->get<int64_t>() < 0)) return std::nullopt;
         m.version = v->get<uint64_t>();
     }
     if (auto e = j.find("editedAt"); e != j.end() && e->is_number_integer()) m.editedAtMs = e->get<int64_t>();

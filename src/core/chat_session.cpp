@@ -381,6 +381,9 @@ void ChatSession::load_latest(const std::string& id) {
                 else if (!page.empty()) c.set_history_start(page.front().seq);
                 else c.set_history_start(1);
                 c.merge(page);
+                // Every edit and delete up to `rev` is in this page (the server reads the counter
+                // first); later ones arrive live or through catch_up_changes().
+                c.set_changes_seen(wps::u64_or(j, "rev"));
                 loaded_[id] = true;
                 last_synced_ms_ = static_cast<int64_t>(sched_.now_ms());
                 const bool first = phase_ != Phase::Ready;
@@ -441,6 +444,20 @@ void ChatSession::on_group_message(const wps::GroupMessage& m) {
     if (m.fromUserId) return;
     auto msg = chat_message_from_event(m.data);
     if (!msg || msg->conversationId != conv) return;
+    if (type == kChatMessageUpdatedEvent) {
+        // An edit or delete: the message changes in place; the list's preview follows when it is
+        // the newest one. Never counted as activity.
+        if (ConversationSummary* s = summary(conv); s && s->lastSeq == msg->seq) s->preview = preview_of(*msg);
+        // A message this client holds changes in place; one newer than all it holds is new to it
+        // (its own event may be late); an older one not loaded yet comes with its page.
+        if (loaded_[conv]) {
+            Conversation& c = model(conv);
+            if (c.find(msg->messageId)) c.add_live(*msg);
+            else if (msg->seq > c.last_seq() && c.add_live(*msg) && conv == current_) catch_up();
+        }
+        changed();
+        return;
+    }
     typing_[conv].erase(msg->senderId);  // a message ends that user's typing indicator
     Activity a;
     a.conversationId = conv;
@@ -563,6 +580,38 @@ void ChatSession::catch_up() {
                     again = false;  // the next reconnect or live message retries
                 }
                 if (again) catch_up();
+                else if (status == 200) catch_up_changes();
+                changed();
+            });
+}
+
+// After the new messages: the edits and deletes made while this client was away (a live event
+// it missed, a reconnect), from the conversation's counter as last known. Applied in place;
+// messages not loaded yet bring their current state when they are.
+void ChatSession::catch_up_changes() {
+    if (current_.empty() || !loaded_[current_]) return;
+    if (changes_in_flight_) {
+        changes_again_ = true;
+        return;
+    }
+    changes_in_flight_ = true;
+    const std::string id = current_;
+    const uint64_t after = model(id).changes_seen();
+    request("GET", "/conversation/detail?conversationId=" + wps::url_encode(id) + "&changedAfter=" + std::to_string(after) +
+                       "&limit=200",
+            nullptr, [this, id](int status, const json& j, const std::string&) {
+                changes_in_flight_ = false;
+                bool again = changes_again_;
+                changes_again_ = false;
+                if (status == 200) {
+                    Conversation& c = model(id);
+                    c.apply_changes(parse_messages(j));
+                    c.set_changes_seen(wps::u64_or(j, "rev"));
+                    again = again || wps::bool_or(j, "hasMore");
+                } else {
+                    again = false;  // the next catch-up tries again
+                }
+                if (again) catch_up_changes();
                 changed();
             });
 }
@@ -674,6 +723,58 @@ void ChatSession::send_file(const std::string& name, const std::string& content_
                     std::string why;
                     done(send("", why, att) ? std::string() : why);
                 });
+}
+
+bool ChatSession::edit_message(const std::string& messageId, const std::string& text, std::string& why,
+                               std::function<void(const std::string& error)> done) {
+    const Message* m = phase_ == Phase::Ready ? conversation().find(messageId) : nullptr;
+    if (!m || !can_change(*m)) {
+        why = m && m->deleted ? "The message was deleted." : "Only your own messages can be edited.";
+        return false;
+    }
+    if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+        why = "The message is empty; delete it instead.";
+        return false;
+    }
+    if (text.size() > max_message_bytes_) {
+        why = "The message is too long (" + std::to_string(text.size()) + " of " + std::to_string(max_message_bytes_) + " bytes).";
+        return false;
+    }
+    if (text == m->text) {  // nothing to change
+        done("");
+        return true;
+    }
+    const json body{{"text", text}};
+    change_message("PATCH", messageId, &body, std::move(done));
+    return true;
+}
+
+bool ChatSession::delete_message(const std::string& messageId, std::string& why, std::function<void(const std::string& error)> done) {
+    const Message* m = phase_ == Phase::Ready ? conversation().find(messageId) : nullptr;
+    if (!m || !can_change(*m)) {
+        why = m && m->deleted ? "The message was deleted." : "Only your own messages can be deleted.";
+        return false;
+    }
+    change_message("DELETE", messageId, nullptr, std::move(done));
+    return true;
+}
+
+void ChatSession::change_message(const std::string& method, const std::string& messageId, const json* body,
+                                 std::function<void(const std::string& error)> done) {
+    const bool del = method == "DELETE";
+    request(method, "/chat/messages/" + wps::url_encode(messageId), body,
+            [this, del, done = std::move(done)](int status, const json& j, const std::string& err) {
+                if (status == 200 && j.is_object() && j.contains("message")) {
+                    if (auto m = message_from_json(j["message"])) {
+                        model(m->conversationId).add_live(*m);  // in place: the larger version wins
+                        if (ConversationSummary* s = summary(m->conversationId); s && s->lastSeq == m->seq) s->preview = preview_of(*m);
+                    }
+                    changed();
+                    return done("");
+                }
+                done(std::string(del ? "Could not delete the message: " : "Could not save the edit: ") +
+                     (status == 0 ? std::string("network error") : error_text(status, j, err)));
+            });
 }
 
 void ChatSession::retry(const std::string& clientMessageId) {

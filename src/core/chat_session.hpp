@@ -103,6 +103,14 @@ public:
     // message carrying the returned link. `done` gets "" or why it failed.
     void send_file(const std::string& name, const std::string& content_type, std::string bytes,
                    std::function<void(const std::string& error)> done);
+    // Edits and deletes of a stored message (PATCH / DELETE /chat/messages/{id}): the server's
+    // answer replaces the message in place (the larger version wins, so the live event arriving
+    // first or later changes nothing). Returns false with `why` when refused locally (not the
+    // author, a tombstone, empty, too long); `done` gets "" or why the server refused.
+    bool can_change(const Message& m) const { return !m.messageId.empty() && !m.deleted && m.senderId == options_.user_id; }
+    bool edit_message(const std::string& messageId, const std::string& text, std::string& why,
+                      std::function<void(const std::string& error)> done);
+    bool delete_message(const std::string& messageId, std::string& why, std::function<void(const std::string& error)> done);
     void retry(const std::string& clientMessageId);
     void retry_all();
     std::size_t failed_count() const;
@@ -168,6 +176,9 @@ private:
     void on_group_message(const wps::GroupMessage& m);
     void sort_list();
     void catch_up();
+    void catch_up_changes();  // edits and deletes since the open conversation's changes_seen()
+    void change_message(const std::string& method, const std::string& messageId, const nlohmann::json* body,
+                        std::function<void(const std::string& error)> done);
     void pump(const std::string& conversationId);
     void mark_read_soon();
     void changed();
@@ -204,6 +215,7 @@ private:
     uint32_t subscribe_attempts_ = 0;
     int catching_up_ = 0;
     bool catch_up_again_ = false;
+    bool changes_in_flight_ = false, changes_again_ = false;
     bool panel_open_ = false;
     bool loading_older_ = false;
     bool read_pending_ = false;

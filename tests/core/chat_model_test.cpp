@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 using chat::Conversation;
 using chat::Message;
 using chat::SendState;
@@ -103,4 +105,106 @@ TEST_CASE("stored messages round-trip through JSON and bad JSON is refused", "[c
     CHECK_FALSE(chat::message_from_json(nlohmann::json::parse(
         R"({"messageId":"x","conversationId":"c","senderId":"s","text":"t","seq":0})")));
     CHECK_FALSE(chat::message_from_json(nlohmann::json("string")));
+}
+
+namespace {
+Message changed(uint64_t seq, uint64_t version, const std::string& text, bool deleted = false) {
+    Message m = stored(seq);
+    m.version = version;
+    m.text = deleted ? "" : text;
+    m.deleted = deleted;
+    m.editedAtMs = deleted ? 0 : 500 + static_cast<int64_t>(version);
+    return m;
+}
+// What a view shows of a conversation: seq, text, deleted, per stored message.
+std::string shown(const Conversation& c) {
+    std::string out;
+    for (auto* m : c.ordered()) out += std::to_string(m->seq) + "=" + (m->deleted ? "<deleted>" : m->text) + ";";
+    return out;
+}
+} // namespace
+
+TEST_CASE("edits and deletes: the larger version wins, in place, whatever order and how often they arrive", "[chat][edits]") {
+    // Every order of: the original, an edit (v1), a second edit (v2), a delete (v3), each delivered
+    // twice, through live events, history pages and a changes fetch: always the same end state.
+    const std::vector<Message> events = {stored(2), changed(2, 1, "edit one"), changed(2, 2, "edit two"), changed(2, 3, "", true)};
+    std::vector<int> order = {0, 1, 2, 3};
+    int runs = 0;
+    do {
+        for (int path = 0; path < 3; ++path) {
+            Conversation c("c1");
+            c.merge({stored(1), stored(3)});
+            c.add_live(stored(2));  // the message itself is held (a changes fetch only updates held ones)
+            for (int round = 0; round < 2; ++round)
+                for (int i : order) {
+                    if (path == 0) c.add_live(events[static_cast<std::size_t>(i)]);
+                    else if (path == 1) c.merge({events[static_cast<std::size_t>(i)]});
+                    else c.apply_changes({events[static_cast<std::size_t>(i)]});
+                }
+            INFO("path " << path << " order " << order[0] << order[1] << order[2] << order[3]);
+            CHECK(shown(c) == "1=text 1;2=<deleted>;3=text 3;");
+            CHECK(c.find("m2")->version == 3);
+            CHECK_FALSE(c.find("m2")->attachment);
+            CHECK(c.stored_count() == 3);
+            CHECK(c.contiguous_seq() == 3);
+            ++runs;
+        }
+    } while (std::next_permutation(order.begin(), order.end()));
+    CHECK(runs == 72);
+}
+
+TEST_CASE("an edit changes the version and the edit count, not the stored rows; a stale copy changes nothing", "[chat][edits]") {
+    Conversation c("c1");
+    c.merge({stored(1), stored(2)});
+    const Message* before = c.find("m1");
+    const uint64_t v = c.version(), e = c.edits();
+    CHECK(c.apply_changes({changed(1, 4, "fixed")}) == 1);
+    CHECK(c.find("m1") == before);  // in place: views keep their pointers
+    CHECK(before->text == "fixed");
+    CHECK(before->editedAtMs == 504);
+    CHECK(c.version() > v);
+    CHECK(c.edits() == e + 1);
+    CHECK(c.apply_changes({changed(1, 3, "older")}) == 0);  // an older version
+    CHECK(c.apply_changes({changed(1, 4, "same")}) == 0);   // the same version
+    CHECK(c.apply_changes({changed(9, 5, "not held")}) == 0);
+    CHECK(c.stored_count() == 2);
+    CHECK(c.edits() == e + 1);
+    CHECK(before->text == "fixed");
+    // A copy claiming another sequence number is not this message.
+    Message moved = changed(2, 9, "moved");
+    moved.messageId = "m1";
+    CHECK(c.apply_changes({moved}) == 0);
+    CHECK(c.find("m1")->seq == 1);
+    // The change counter only moves forward.
+    c.set_changes_seen(7);
+    c.set_changes_seen(3);
+    CHECK(c.changes_seen() == 7);
+}
+
+TEST_CASE("edited and deleted messages round-trip through JSON; a tombstone never carries text; wrong types are refused", "[chat][edits]") {
+    Message m = changed(3, 7, "new text");
+    auto back = chat::message_from_json(chat::to_json(m));
+    REQUIRE(back);
+    CHECK(back->version == 7);
+    CHECK(back->editedAtMs == 507);
+    CHECK_FALSE(back->deleted);
+    CHECK(chat::to_json(stored(1)).contains("version") == false);  // unchanged messages stay small
+    auto j = chat::to_json(stored(3));
+    j["deleted"] = true;
+    j["version"] = 8;
+    j["attachment"] = {{"url", "/blobs/x"}, {"name", "secret.pdf"}};
+    auto tomb = chat::message_from_json(j);
+    REQUIRE(tomb);
+    CHECK(tomb->deleted);
+    CHECK(tomb->text.empty());
+    CHECK_FALSE(tomb->attachment);
+    CHECK(chat::preview_of(*tomb) == "Message deleted");
+    for (auto bad : {nlohmann::json(-1), nlohmann::json("3"), nlohmann::json(1.5)}) {
+        auto b = chat::to_json(stored(3));
+        b["version"] = bad;
+        CHECK_FALSE(chat::message_from_json(b));
+    }
+    auto b = chat::to_json(stored(3));
+    b["deleted"] = "yes";
+    CHECK_FALSE(chat::message_from_json(b));
 }

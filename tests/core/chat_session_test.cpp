@@ -906,3 +906,154 @@ TEST_CASE("a picked file is uploaded with the session's token in C++ and sent as
     REQUIRE(r.http.answer("/blobs", 0, ""));
     CHECK(result == "upload failed: network error");
 }
+
+// ---- edits and deletes (issue 18) ----
+
+namespace {
+json updated(uint64_t seq, uint64_t version, const std::string& text, const std::string& sender = "alice", bool deleted = false) {
+    json m = msg(seq, sender);
+    m["version"] = version;
+    m["text"] = text;
+    if (deleted) m["deleted"] = true;
+    else m["editedAt"] = 1000 + version;
+    return m;
+}
+void live_update(Rig& r, const json& m, uint64_t seqId) {
+    r.socks.receive(json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"},
+                         {"data", {{"type", "chat.message.updated"}, {"message", m}}}, {"sequenceId", seqId}}.dump());
+}
+const chat::Message* held(Rig& r, uint64_t seq) { return r.session.conversation().find("m" + std::to_string(seq)); }
+std::string pending_body(Rig& r, const std::string& url_part, std::string* method = nullptr) {
+    for (const auto& p : r.http.pending)
+        if (p.request.url.find(url_part) != std::string::npos) {
+            if (method) *method = p.request.method;
+            return p.request.body;
+        }
+    return "<none>";
+}
+} // namespace
+
+TEST_CASE("edit and delete: the author's request, the answer applied in place, the late live event changes nothing", "[session][edits]") {
+    Rig r;
+    r.boot(json::array({msg(1, "alice"), msg(2, "bob")}));
+    r.join_ack();
+    r.http.answer("afterSeq=2", 200, R"({"messages":[],"hasMore":false})");
+    r.http.answer("changedAfter=0", 200, R"({"messages":[],"hasMore":false,"rev":0})");
+
+    std::string why, result = "<not called>";
+    // Only the author's own, stored, not deleted messages; never empty or too long (10 bytes here).
+    CHECK_FALSE(r.session.edit_message("m2", "x", why, [](const std::string&) {}));
+    CHECK(why == "Only your own messages can be edited.");
+    CHECK_FALSE(r.session.delete_message("m2", why, [](const std::string&) {}));
+    CHECK_FALSE(r.session.edit_message("m1", "  ", why, [](const std::string&) {}));
+    CHECK(why == "The message is empty; delete it instead.");
+    CHECK_FALSE(r.session.edit_message("m1", "much too long", why, [](const std::string&) {}));
+    CHECK_FALSE(r.http.has("/chat/messages/"));
+
+    REQUIRE(r.session.edit_message("m1", "fixed", why, [&](const std::string& e) { result = e; }));
+    std::string method;
+    CHECK(json::parse(pending_body(r, "/chat/messages/m1", &method)) == json{{"text", "fixed"}});
+    CHECK(method == "PATCH");
+    CHECK(held(r, 1)->text == "t1");  // shown once the server stored it
+    REQUIRE(r.http.answer("/chat/messages/m1", 200, json{{"message", updated(1, 1, "fixed")}, {"changed", true}}.dump()));
+    CHECK(result.empty());
+    CHECK(held(r, 1)->text == "fixed");
+    CHECK(held(r, 1)->editedAtMs == 1001);
+    live_update(r, updated(1, 1, "fixed"), 1);  // its own event, late
+    CHECK(held(r, 1)->text == "fixed");
+    CHECK(r.session.conversations()[0].unread == 0);  // an edit is not activity
+
+    REQUIRE(r.session.delete_message("m1", why, [&](const std::string& e) { result = e; }));
+    pending_body(r, "/chat/messages/m1", &method);
+    CHECK(method == "DELETE");
+    live_update(r, updated(1, 2, "", "alice", true), 2);  // the event first, this time
+    CHECK(held(r, 1)->deleted);
+    REQUIRE(r.http.answer("/chat/messages/m1", 200, json{{"message", updated(1, 2, "", "alice", true)}, {"changed", false}}.dump()));
+    CHECK(held(r, 1)->deleted);
+    CHECK(r.seqs() == std::vector<uint64_t>{1, 2});  // the tombstone keeps its place
+    CHECK_FALSE(r.session.edit_message("m1", "again", why, [](const std::string&) {}));
+    CHECK(why == "The message was deleted.");
+
+    // The server's refusal reaches the caller with its reason.
+    r.live(msg(3, "alice"), 3);
+    REQUIRE(r.session.edit_message("m3", "new", why, [&](const std::string& e) { result = e; }));
+    REQUIRE(r.http.answer("/chat/messages/m3", 409, R"({"error":{"code":"Conflict","message":"The message was deleted."}})"));
+    CHECK(result.find("Could not save the edit") == 0);
+    CHECK(result.find("The message was deleted.") != std::string::npos);
+    CHECK(held(r, 3)->text == "t3");
+}
+
+TEST_CASE("live edits and deletes: held messages change, the newest one's preview follows, unloaded older ones wait for their page", "[session][edits]") {
+    Rig r;
+    r.session.start();
+    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T","displayName":"Alice"})"));
+    REQUIRE(r.http.answer("/config", 200, R"({"maxMessageBytes":100})"));
+    REQUIRE(r.http.answer("/chat/conversations", 200,
+                          json{{"conversations", json::array({{{"conversationId", "demo"}, {"title", "Demo"}, {"lastSeq", 6},
+                                                               {"lastMessage", msg(6)}}})}}.dump()));
+    REQUIRE(r.http.answer("/conversation/detail", 200, json{{"messages", json::array({msg(5), msg(6)})}, {"hasMore", true}}.dump()));
+    REQUIRE(r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})"));
+    r.socks.open();
+    r.socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1","reconnectionToken":"r"})");
+    r.join_ack();
+    r.http.answer("afterSeq=6", 200, R"({"messages":[],"hasMore":false})");
+    r.http.answer("changedAfter=0", 200, R"({"messages":[],"hasMore":false,"rev":0})");
+    CHECK(r.session.conversations()[0].preview == "t6");
+    live_update(r, updated(5, 1, "older fixed", "bob"), 1);
+    CHECK(held(r, 5)->text == "older fixed");
+    CHECK(r.session.conversations()[0].preview == "t6");  // not the newest: the preview stays
+    live_update(r, updated(6, 2, "bob fixed it", "bob"), 2);
+    CHECK(held(r, 6)->text == "bob fixed it");
+    CHECK(r.session.conversations()[0].preview == "bob fixed it");
+    live_update(r, updated(6, 3, "", "bob", true), 3);
+    CHECK(r.session.conversations()[0].preview == "Message deleted");
+    CHECK(r.session.conversations()[0].unread == 0);  // edits are not activity
+    live_update(r, updated(2, 4, "old one", "bob"), 4);  // before the loaded page: not inserted
+    CHECK(r.seqs() == std::vector<uint64_t>{5, 6});
+    CHECK(r.session.conversation().first_seq() == 5);
+    // A frame some client sent is never taken for an edit.
+    r.socks.receive(json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"},
+                         {"fromUserId", "mallory"},
+                         {"data", {{"type", "chat.message.updated"}, {"message", updated(5, 9, "pwned", "bob")}}},
+                         {"sequenceId", 5}}
+                        .dump());
+    CHECK(held(r, 5)->text == "older fixed");
+}
+
+TEST_CASE("after a reconnect the edits and deletes made meanwhile are fetched from the last known counter, page by page", "[session][edits]") {
+    Rig r;
+    // The first page says which changes it already holds (rev 4).
+    r.session.start();
+    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T","displayName":"Alice"})"));
+    REQUIRE(r.http.answer("/config", 200, R"({"maxMessageBytes":100})"));
+    REQUIRE(r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})"));
+    REQUIRE(r.http.answer("/conversation/detail", 200,
+                          json{{"messages", json::array({msg(1), msg(2), msg(3)})}, {"hasMore", false}, {"rev", 4}}.dump()));
+    REQUIRE(r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})"));
+    r.socks.open();
+    r.socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1","reconnectionToken":"r"})");
+    r.join_ack();
+    REQUIRE(r.http.answer("afterSeq=3", 200, R"({"messages":[],"hasMore":false})"));
+    REQUIRE(r.http.has("changedAfter=4"));
+    REQUIRE(r.http.answer("changedAfter=4", 200, R"({"messages":[],"hasMore":false,"rev":4})"));
+
+    // Away: a new connection (no recovery); meanwhile m1 was edited twice and m2 deleted.
+    r.socks.drop(1008);
+    r.sched.advance(60000);
+    REQUIRE(r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=b"})"));
+    r.socks.open();
+    r.socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c2","reconnectionToken":"r"})");
+    r.join_ack("demo", "", "c2");
+    CHECK_FALSE(r.http.has("changedAfter"));  // new messages first
+    REQUIRE(r.http.answer("afterSeq=3", 200, json{{"messages", json::array({msg(4)})}, {"hasMore", false}}.dump()));
+    REQUIRE(r.http.answer("changedAfter=4", 200,
+                          json{{"messages", json::array({updated(1, 5, "first edit", "bob"), updated(1, 6, "second", "bob")})},
+                               {"hasMore", true}, {"rev", 6}}.dump()));
+    CHECK(held(r, 1)->text == "second");
+    REQUIRE(r.http.answer("changedAfter=6", 200,
+                          json{{"messages", json::array({updated(2, 7, "", "bob", true)})}, {"hasMore", false}, {"rev", 7}}.dump()));
+    CHECK(held(r, 2)->deleted);
+    CHECK(r.seqs() == std::vector<uint64_t>{1, 2, 3, 4});
+    CHECK(r.session.conversation().changes_seen() == 7);
+    CHECK_FALSE(r.http.has("changedAfter"));
+}

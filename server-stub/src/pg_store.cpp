@@ -533,7 +533,21 @@ uint64_t next_rev(pqxx::work& w, const std::string& conversationId) {
         i64(q(w, "UPDATE Conversations SET EditRev=EditRev+1 WHERE ConversationId=$1 RETURNING EditRev", conversationId)[0][0]));
 }
 
+// The message's events not published yet carry what it was: they are rewritten to what it is
+// now (a deleted text is never sent after the delete), and earlier edits' events are dropped
+// (the new one carries the whole message). A publish already under way cannot be called back.
+void supersede_pending(pqxx::work& w, const chat::Message& m) {
+    q(w, "UPDATE OutboxEvents SET PayloadJson=$2 WHERE EventId=$1 AND ProcessedAt IS NULL", m.messageId,
+      chat::chat_message_event(m).dump());
+    q(w, "UPDATE OutboxEvents SET PayloadJson=$2 WHERE EventId=$1 AND ProcessedAt IS NULL", "act:" + m.messageId,
+      chat::activity_json(m).dump());
+    // "upd:<id>:" .. "upd:<id>;": every version's row (';' follows ':'; EventId compares bytes).
+    q(w, "DELETE FROM OutboxEvents WHERE EventId>=$1 AND EventId<$2 AND ProcessedAt IS NULL", "upd:" + m.messageId + ":",
+      "upd:" + m.messageId + ";");
+}
+
 void insert_update_event(pqxx::work& w, const chat::Message& m, int64_t now) {
+    supersede_pending(w, m);
     const json event = chat::chat_message_updated_event(m);
     q(w, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES($1,$2,$3,$4,$5,$5)",
       event["eventId"].get<std::string>(), std::string(chat::kChatMessageUpdatedEvent), chat::conversation_group(m.conversationId),

@@ -409,7 +409,21 @@ uint64_t SqliteStore::next_rev_locked(const std::string& conversationId) {
     return v;
 }
 
+// The message's events not published yet carry what it was: they are rewritten to what it is
+// now (a deleted text is never sent after the delete), and earlier edits' events are dropped
+// (the new one carries the whole message). A publish already under way cannot be called back.
+void SqliteStore::supersede_pending_locked(const chat::Message& m) {
+    Stmt(db_, "UPDATE OutboxEvents SET PayloadJson=?2 WHERE EventId=?1 AND ProcessedAt IS NULL")
+        .bind(1, m.messageId).bind(2, chat::chat_message_event(m).dump()).run();
+    Stmt(db_, "UPDATE OutboxEvents SET PayloadJson=?2 WHERE EventId=?1 AND ProcessedAt IS NULL")
+        .bind(1, "act:" + m.messageId).bind(2, chat::activity_json(m).dump()).run();
+    // "upd:<id>:" .. "upd:<id>;": every version's row (';' follows ':').
+    Stmt(db_, "DELETE FROM OutboxEvents WHERE EventId>=?1 AND EventId<?2 AND ProcessedAt IS NULL")
+        .bind(1, "upd:" + m.messageId + ":").bind(2, "upd:" + m.messageId + ";").run();
+}
+
 void SqliteStore::insert_update_event_locked(const chat::Message& m, int64_t now) {
+    supersede_pending_locked(m);
     const json event = chat::chat_message_updated_event(m);
     Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
         .bind(1, event["eventId"].get<std::string>()).bind(2, chat::kChatMessageUpdatedEvent)

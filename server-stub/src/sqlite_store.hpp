@@ -61,6 +61,7 @@ private:
                                                     chat::Message& m);
     uint64_t next_rev_locked(const std::string& conversationId);
     void insert_update_event_locked(const chat::Message& m, int64_t now);
+    void supersede_pending_locked(const chat::Message& m);
     sqlite3* db_ = nullptr;
     std::mutex mu_;
 };

@@ -515,6 +515,37 @@ STORE_CASE("edits and deletes: who may, versions from the change counter, tombst
     CHECK(s.conversation("c1", "alice")->lastMessage->deleted);
 }
 
+STORE_CASE("a change rewrites the message's unpublished events: a deleted text is never published after the delete", supersede) {
+    seed_users(s);
+    s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
+    for (const auto& row : s.due_outbox(5000, 100)) s.mark_published(row.eventId, 5000);
+    const auto m = s.append_message(draft("c1", "alice", "my password is hunter2"), "conversation:c1", 1000).message;
+    REQUIRE(s.edit_message(m.messageId, "alice", "oops", 1001).outcome == ChangeOutcome::Changed);
+    REQUIRE(s.delete_message(m.messageId, "alice", 1002).outcome == ChangeOutcome::Changed);
+    const auto rows = s.due_outbox(5000, 100);
+    // The message's own event and its activity, rewritten as the tombstone; the edit's event
+    // dropped (the delete's carries the whole message).
+    CHECK(event_ids(rows) == std::vector<std::string>{m.messageId, "act:" + m.messageId, "upd:" + m.messageId + ":2"});
+    for (const auto& row : rows) {
+        INFO(row.payloadJson);
+        CHECK(row.payloadJson.find("hunter") == std::string::npos);
+        CHECK(row.payloadJson.find("oops") == std::string::npos);
+    }
+    auto first = chat::chat_message_from_event(nlohmann::json::parse(rows[0].payloadJson));
+    REQUIRE(first);
+    CHECK(first->deleted);
+    CHECK(first->version == 2);
+    CHECK(first->seq == m.seq);
+    CHECK(nlohmann::json::parse(rows[1].payloadJson)["preview"] == "Message deleted");
+    // Published rows are history: never rewritten.
+    for (const auto& row : rows) s.mark_published(row.eventId, 5001);
+    const auto m2 = s.append_message(draft("c1", "alice", "second"), "conversation:c1", 1003).message;
+    s.mark_published(m2.messageId, 5002);
+    REQUIRE(s.edit_message(m2.messageId, "alice", "second, edited", 1004).outcome == ChangeOutcome::Changed);
+    CHECK(event_ids(s.due_outbox(5000, 100)) == std::vector<std::string>{"act:" + m2.messageId, "upd:" + m2.messageId + ":3"});
+    CHECK(nlohmann::json::parse(s.due_outbox(5000, 100)[0].payloadJson)["preview"] == "second, edited");
+}
+
 STORE_CASE("deletes: the author's upload goes with the message; a link another member posted goes once nothing links it", delete_blobs) {
     seed_users(s);
     s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);

@@ -159,6 +159,11 @@ void flush_requests(App& a) {
 void apply_input(App& a, web::PageInput& in) {
     for (auto& text : in.submits) {
         std::string why;
+        if (ui::submit_edit(*a.session, a.view, text)) {  // editing a message: Enter saves it
+            ui::apply_intents(*a.session, a.view);
+            a.dirty = true;
+            continue;
+        }
         if (a.session->send(text, why)) {
             a.view.last_error.clear();
         } else {
@@ -307,6 +312,9 @@ void draw(App& a) {
     out.rows_drawn = a.view.rows_drawn;
     out.key_ctrl = io.KeyCtrl;
     out.max_file_bytes = a.session->max_attachment_bytes();
+    out.composer_editing = a.view.editing;
+    out.composer_text = std::move(a.view.composer_text);
+    a.view.composer_text.reset();
     out.text = a.text.stats();
     a.page.write(out);
 

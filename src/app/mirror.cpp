@@ -60,7 +60,7 @@ web::MirrorSnapshot MirrorSync::models(const chat::ChatSession& s, const notify:
         first_ = false;
         conversation_ = s.current_id();
         mirrored_.clear();
-        version_ = last_seq_ = 0;
+        version_ = last_seq_ = edits_ = 0;
         time_labels_.clear();
         recent_.clear();
         created_.clear();
@@ -73,9 +73,14 @@ web::MirrorSnapshot MirrorSync::models(const chat::ChatSession& s, const notify:
     if (conv_changed) {
         version_ = conv.version();
         auto fresh = conv.stored_after(last_seq_);
-        if (mirrored_.size() + fresh.size() != conv.stored_count()) fresh = conv.stored_after(0);
+        // An edit or delete (or a page of older ones, or a filled gap): walk all; each article is
+        // sent again only when its version moved.
+        if (mirrored_.size() + fresh.size() != conv.stored_count() || edits_ != conv.edits()) fresh = conv.stored_after(0);
+        edits_ = conv.edits();
         for (const chat::Message* m : fresh) {
-            if (!mirrored_.insert(m->messageId).second) continue;
+            auto [at, added] = mirrored_.emplace(m->messageId, m->version);
+            if (!added && at->second == m->version) continue;
+            at->second = m->version;
             web::MirrorMessage mm;
             mm.id = m->messageId;
             mm.seq = m->seq;
@@ -85,9 +90,12 @@ web::MirrorSnapshot MirrorSync::models(const chat::ChatSession& s, const notify:
             mm.when = ui::theme::format_relative(m->createdAtMs, wall);
             mm.full = ui::theme::format_full(m->createdAtMs);
             if (m->attachment) mm.attachment = m->attachment->name;
+            mm.edited = m->editedAtMs > 0;
+            mm.deleted = m->deleted;
+            mm.own = s.can_change(*m);
             time_labels_[mm.id] = mm.when;
             created_[mm.id] = m->createdAtMs;
-            if (wall - m->createdAtMs < kHourMs) recent_.emplace(m->createdAtMs, mm.id);
+            if (added && wall - m->createdAtMs < kHourMs) recent_.emplace(m->createdAtMs, mm.id);
             out.appended.push_back(std::move(mm));
         }
         last_seq_ = conv.last_seq();
@@ -133,6 +141,10 @@ web::MirrorSnapshot MirrorSync::view(const chat::ChatSession& s, const ui::ChatV
         key.push_back({c->id, c->title, c->unread, convs.back().current});
     }
     changed(out.conversations, conversations_, key.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), std::move(convs));
+    std::string dialog;
+    if (const chat::Message* m = v.confirm_delete.empty() ? nullptr : s.conversation().find(v.confirm_delete))
+        dialog = m->text.empty() ? (m->attachment ? m->attachment->name : std::string("(no text)")) : chat::preview_of(*m, 200);
+    changed(out.dialog, dialog_, dialog, dialog);
     web::MirrorPicker picker;
     picker.open = v.picker.open;
     if (picker.open) {

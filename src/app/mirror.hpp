@@ -2,8 +2,9 @@
 // bridge (web::MirrorSnapshot), with only what changed since the last one.
 //
 // Screen readers read the mirror (the page's hidden DOM), keyboard users move through its
-// controls, browser tests read it as their documented hook. Messages are appended, never
-// rewritten (a live message costs the same in a conversation of 100,000 as in one of 100); their
+// controls, browser tests read it as their documented hook. Messages are appended (a live
+// message costs the same in a conversation of 100,000 as in one of 100), and rewritten only when
+// edited or deleted (data-edited, data-deleted); their
 // relative times move on like the canvas's (the last hour's every minute, all of them when the
 // local day changes).
 #pragma once
@@ -34,10 +35,10 @@ private:
     void times(web::MirrorSnapshot& out, int64_t wall_ms);
 
     std::string conversation_;
-    std::set<std::string> mirrored_;
-    uint64_t version_ = 0, last_seq_ = 0;
+    std::map<std::string, uint64_t> mirrored_;  // messageId -> the version its article shows
+    uint64_t version_ = 0, last_seq_ = 0, edits_ = 0;
     bool first_ = true;
-    std::string status_, typing_, error_, outbox_, feed_, conversations_, picker_;
+    std::string status_, typing_, error_, outbox_, feed_, conversations_, picker_, dialog_;
     std::map<std::string, std::string> time_labels_;     // messageId -> label shown
     std::multimap<int64_t, std::string> recent_;          // the last hour's: createdAt -> messageId
     std::map<std::string, int64_t> created_;             // messageId -> createdAt

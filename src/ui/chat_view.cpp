@@ -374,12 +374,44 @@ void step_conversation(const chat::ChatSession& s, ChatViewState& st, int dir) {
 const chat::Message* find_message(const chat::ChatSession& s, const std::string& key) {
     const chat::Conversation& conv = s.conversation();
     if (key.rfind("local:", 0) == 0) return conv.find_local(key.substr(6));
-    for (const chat::Message* m : conv.stored_after(0))
-        if (m->messageId == key) return m;
-    return nullptr;
+    return conv.find(key);
 }
 
 } // namespace
+
+bool start_edit(const chat::ChatSession& s, ChatViewState& st, const std::string& messageId) {
+    const chat::Message* m = s.conversation().find(messageId);
+    if (!m || !s.can_change(*m)) return false;
+    st.editing = m->messageId;
+    st.editing_conversation = s.current_id();
+    st.composer_text = m->text;
+    st.confirm_delete.clear();
+    st.focus_composer = true;
+    return true;
+}
+
+void cancel_edit(ChatViewState& st) {
+    if (st.editing.empty()) return;
+    st.editing.clear();
+    st.editing_conversation.clear();
+    st.composer_text = std::string();
+    st.focus_composer = true;
+}
+
+bool submit_edit(const chat::ChatSession& s, ChatViewState& st, const std::string& text) {
+    if (st.editing.empty()) return false;
+    if (st.editing_conversation != s.current_id()) {  // another conversation is open: a new message
+        st.editing.clear();
+        st.editing_conversation.clear();
+        return false;
+    }
+    ChatIntent i{ChatIntent::Kind::Edit, st.editing};
+    i.text = text;
+    st.intents.push_back(std::move(i));
+    st.editing.clear();
+    st.editing_conversation.clear();
+    return true;
+}
 
 std::vector<const chat::ConversationSummary*> filtered_conversations(const chat::ChatSession& s, const ChatViewState& st) {
     std::vector<const chat::ConversationSummary*> out;
@@ -425,6 +457,29 @@ bool chat_action(const chat::ChatSession& s, ChatViewState& st, const std::strin
         const chat::Message* m = find_message(s, *key);
         if (!m || m->text.empty()) return false;
         st.copy_request = m->text;
+    } else if (auto eid = rest("edit:")) {
+        return start_edit(s, st, *eid);
+    } else if (name == "edit-last") {
+        // Up in an empty composer: the newest of the user's own messages that can be edited.
+        const auto all = s.conversation().stored_after(0);
+        for (auto it = all.rbegin(); it != all.rend(); ++it)
+            if (s.can_change(**it)) return start_edit(s, st, (*it)->messageId);
+        return false;
+    } else if (name == "cancel-edit") {
+        if (st.editing.empty()) return false;
+        cancel_edit(st);
+    } else if (auto did = rest("delete:")) {
+        const chat::Message* m = s.conversation().find(*did);
+        if (!m || !s.can_change(*m)) return false;
+        st.confirm_delete = m->messageId;
+    } else if (name == "confirm-delete") {
+        if (st.confirm_delete.empty()) return false;
+        if (st.editing == st.confirm_delete) cancel_edit(st);
+        st.intents.push_back({ChatIntent::Kind::Delete, st.confirm_delete});
+        st.confirm_delete.clear();
+    } else if (name == "cancel-delete") {
+        if (st.confirm_delete.empty()) return false;
+        st.confirm_delete.clear();
     } else if (auto k2 = rest("attachment:"); k2 || rest("thumb:")) {
         const chat::Message* m = find_message(s, k2 ? *k2 : *rest("thumb:"));
         if (!m || !m->attachment) return false;
@@ -445,8 +500,11 @@ bool chat_action(const chat::ChatSession& s, ChatViewState& st, const std::strin
         st.intents.push_back({ChatIntent::Kind::OpenPanel});
         st.history.jump_to_bottom = true;
     } else if (name == "escape") {
-        if (!st.picker.open) return false;
-        st.picker = NewConversationState{};
+        // The innermost first: the delete dialog, then an edit, then the picker.
+        if (!st.confirm_delete.empty()) st.confirm_delete.clear();
+        else if (!st.editing.empty()) cancel_edit(st);
+        else if (st.picker.open) st.picker = NewConversationState{};
+        else return false;
     } else {
         return false;
     }
@@ -479,6 +537,24 @@ bool apply_intents(chat::ChatSession& s, ChatViewState& st) {
         case K::Create: s.create_conversation(i.arg, i.members); break;
         case K::OpenPanel: s.open_panel(); break;
         case K::ClosePanel: s.close_panel(); break;
+        case K::Edit:
+        case K::Delete: {
+            // Refused here (not the author any more, deleted meanwhile, too long): said at once,
+            // and an edit's text goes back into the composer. The server's refusal comes later.
+            // `st` outlives the request: it is the panel's state, alive as long as the page.
+            const uint64_t seq = st.error_seq;
+            auto done = [&st, seq](const std::string& e) {
+                if (!e.empty()) show_error(st, e);
+                else if (st.error_seq == seq) st.last_error.clear();
+            };
+            std::string why;
+            const bool ok = i.kind == K::Edit ? s.edit_message(i.arg, i.text, why, done) : s.delete_message(i.arg, why, done);
+            if (!ok) {
+                show_error(st, why);
+                if (i.kind == K::Edit) st.composer_text = i.text;
+            }
+            break;
+        }
         }
     }
     return true;
@@ -499,6 +575,41 @@ bool draw_focus_ring(const std::string& focus, bool light, float scale) {
     target_rect("focus-ring", a.x, a.y, b.x, b.y);
     return true;
 }
+
+namespace {
+// "Delete this message?": a small modal over the panel while a delete waits for confirmation.
+void draw_delete_dialog(const chat::ChatSession& s, ChatViewState& st) {
+    if (st.confirm_delete.empty()) return;
+    const chat::Message* m = s.conversation().find(st.confirm_delete);
+    if (!m) return;
+    if (!ImGui::IsPopupOpen("Delete message?")) ImGui::OpenPopup("Delete message?");
+    const ImVec2 centre(ImGui::GetWindowPos().x + ImGui::GetWindowWidth() * 0.5f, ImGui::GetWindowPos().y + ImGui::GetWindowHeight() * 0.4f);
+    ImGui::SetNextWindowPos(centre, ImGuiCond_Always, ImVec2(0.5f, 0.5f));
+    const float w = std::min(ImGui::GetWindowWidth() * 0.9f, 360 * st.scale);
+    ImGui::SetNextWindowSize(ImVec2(w, 0));
+    if (!ImGui::BeginPopupModal("Delete message?", nullptr, ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings))
+        return;
+    target("delete-dialog");
+    text_wrapped("It is removed for everyone in the conversation. This cannot be undone.", w - ImGui::GetStyle().WindowPadding.x * 2, 0);
+    if (!m->text.empty())
+        text_ellipsized("\u201c" + chat::preview_of(*m, 200) + "\u201d", w - ImGui::GetStyle().WindowPadding.x * 2,
+                        ImGui::GetColorU32(ImGuiCol_TextDisabled));
+    ImGui::Spacing();
+    ImGui::PushStyleColor(ImGuiCol_Button, pal().danger);
+    ImGui::PushStyleColor(ImGuiCol_ButtonHovered, pal().danger);
+    ImGui::PushStyleColor(ImGuiCol_Text, pal().on_accent);
+    const bool yes = ImGui::Button("Delete");
+    ImGui::PopStyleColor(3);
+    target("confirm-delete");
+    ImGui::SameLine();
+    const bool no = ImGui::Button("Cancel") || ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape));
+    target("cancel-delete");
+    if (yes) chat_action(s, st, "confirm-delete");
+    else if (no) st.confirm_delete.clear();
+    if (st.confirm_delete.empty()) ImGui::CloseCurrentPopup();
+    ImGui::EndPopup();
+}
+} // namespace
 
 void draw_chat_panel(const chat::ChatSession& s, ChatViewState& st, float x, float y, float w, float h, uint64_t now_ms,
                      const std::function<void()>& header_extra) {
@@ -653,9 +764,29 @@ void draw_chat_panel(const chat::ChatSession& s, ChatViewState& st, float x, flo
     draw_history(s, st, now_ms);
     ImGui::EndChild();
 
-    // Typing indicator line.
+    // An edit belongs to the conversation it started in; a message deleted meanwhile (by the
+    // conversation's creator, or in another tab) cannot be saved.
+    if (!st.editing.empty()) {
+        const chat::Message* m = st.editing_conversation == s.current_id() ? s.conversation().find(st.editing) : nullptr;
+        if (!m || m->deleted) cancel_edit(st);
+    }
+    if (!st.confirm_delete.empty()) {
+        const chat::Message* m = s.conversation().find(st.confirm_delete);
+        if (!m || m->deleted) st.confirm_delete.clear();
+    }
+
+    // Typing indicator line; while editing, what Enter and Esc do instead (same height).
     auto typing = s.typing_users(now_ms);
-    if (typing.empty()) {
+    if (!st.editing.empty()) {
+        ImGui::PushStyleColor(ImGuiCol_Text, pal().accent);
+        ImGui::TextUnformatted(theme::icon::kPencil);
+        ImGui::PopStyleColor();
+        ImGui::SameLine();
+        ImGui::TextDisabled("Editing your message: Enter saves, Esc cancels");
+        ImGui::SameLine();
+        if (ImGui::SmallButton("Cancel")) cancel_edit(st);
+        target("cancel-edit");
+    } else if (typing.empty()) {
         ImGui::TextUnformatted(" ");
     } else {
         std::string who = typing[0];
@@ -680,7 +811,7 @@ void draw_chat_panel(const chat::ChatSession& s, ChatViewState& st, float x, flo
     ImGui::SameLine();
     ImGui::TextColored(over ? error_color() : ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled), "%zu / %zu bytes",
                        st.composer_bytes, s.max_message_bytes());
-    const std::string send = std::string(theme::icon::kSend) + " Send";
+    const std::string send = st.editing.empty() ? std::string(theme::icon::kSend) + " Send" : std::string(theme::icon::kCheck) + " Save";
     const float send_w = ImGui::CalcTextSize(send.c_str()).x + style.FramePadding.x * 2;
     const char* hint = "  Enter sends, Shift+Enter new line";
     const float row_right = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
@@ -708,6 +839,7 @@ void draw_chat_panel(const chat::ChatSession& s, ChatViewState& st, float x, flo
         target("send");
     }
     ImGui::EndGroup();
+    draw_delete_dialog(s, st);
     ImGui::End();
 }
 

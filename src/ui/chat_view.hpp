@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -53,6 +54,7 @@ struct HistoryLayout {
     // The "New messages" divider: above the first message from someone else at or after the
     // session's first unread one, until another conversation is opened.
     uint64_t first_unread_seq = 0;  // the session's, when the rows were laid out
+    uint64_t edits = 0;            // the conversation's edits() the rows were laid out for
     bool jump_to_divider = false;  // opened with unread messages: show the first of them
     std::string actions_key;       // the row whose actions a long press (touch) revealed
 };
@@ -94,13 +96,15 @@ struct NewConversationState {
 
 // Something the user asked the session to do, recorded by the views and applied after the frame.
 struct ChatIntent {
-    enum class Kind { Open, Reload, LoadOlder, Retry, RetryAll, RetryStart, ReconnectNow, LoadContacts, Create, OpenPanel, ClosePanel };
+    enum class Kind { Open, Reload, LoadOlder, Retry, RetryAll, RetryStart, ReconnectNow, LoadContacts, Create, OpenPanel, ClosePanel,
+                      Edit, Delete };
     Kind kind;
     // Open: the conversation to show (from its newest message, the picker closed); Reload,
     // LoadOlder: the conversation they were asked for (dropped if another one is open by then);
-    // Retry: clientMessageId; Create: title.
+    // Retry: clientMessageId; Create: title; Edit, Delete: messageId.
     std::string arg;
     std::vector<std::string> members;  // Create: user ids
+    std::string text;                  // Edit: the new text
     ChatIntent(Kind k, std::string a = {}, std::vector<std::string> m = {}) : kind(k), arg(std::move(a)), members(std::move(m)) {}
 };
 
@@ -139,7 +143,20 @@ struct ChatViewState {
     HistoryLayout history;
     std::vector<ChatIntent> intents;  // this frame's, in the order asked (apply_intents takes them)
     uint64_t error_seq = 0;           // bumped by show_error: the same text twice is announced twice
+    // Editing one of the user's messages: the composer holds its text, Enter saves it (an Edit
+    // intent instead of a send), Esc or another conversation cancels. "" while writing new ones.
+    std::string editing, editing_conversation;
+    std::optional<std::string> composer_text;  // a request to the platform: replace the composer's text
+    std::string confirm_delete;       // the message whose delete waits for "Delete" in the dialog
 };
+
+// Starts editing `messageId` (the user's own, stored, not deleted): its text into the composer.
+// Returns false when it cannot be edited.
+bool start_edit(const chat::ChatSession& s, ChatViewState& st, const std::string& messageId);
+void cancel_edit(ChatViewState& st);  // back to writing a new message (the composer emptied)
+// What the composer's Enter does: saves the edit (an Edit intent, editing ends) while editing
+// a message of the open conversation; returns false when not editing (the caller sends).
+bool submit_edit(const chat::ChatSession& s, ChatViewState& st, const std::string& text);
 
 // The composer line's error (a refused send, a file too large, a failed upload).
 inline void show_error(ChatViewState& st, std::string why) {
@@ -170,6 +187,8 @@ std::string default_title(const chat::ChatSession& s, const NewConversationState
 // Does what the canvas item named `name` does when clicked (the names of targets.hpp), for the
 // keyboard and the accessible mirror: conv:<id>, new-conversation, pick:<userId>,
 // create-conversation, cancel-new-conversation, contacts-retry, copy:<messageId>,
+// edit:<messageId>, edit-last (the newest own message: Up in an empty composer), cancel-edit,
+// delete:<messageId> (asks first), confirm-delete, cancel-delete,
 // attachment:<messageId>, retry:<clientMessageId>, retry-all, retry-start, retry-history,
 // jump-down, escape. Returns false for a name it does not know. Copies and links become
 // requests (copy_request, open_url) for the platform and session work becomes intents, as canvas

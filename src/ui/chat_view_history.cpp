@@ -36,12 +36,19 @@ std::string row_key(const chat::Message& m) { return m.messageId.empty() ? "loca
 // The row a keyboard focus name is about ("msg:", "copy:", "attachment:", "thumb:" + row key, or
 // "retry:" + clientMessageId), "" for any other focus.
 std::string focus_row_key(const std::string& focus) {
-    for (const char* p : {"msg:", "copy:", "attachment:", "thumb:"}) {
+    for (const char* p : {"msg:", "copy:", "edit:", "delete:", "attachment:", "thumb:"}) {
         const std::size_t n = std::char_traits<char>::length(p);
         if (focus.size() > n && focus.compare(0, n, p) == 0) return focus.substr(n);
     }
     if (focus.size() > 6 && focus.compare(0, 6, "retry:") == 0) return "local:" + focus.substr(6);
     return {};
+}
+
+// The text a row shows: a tombstone says so, an edited message says so after its text.
+std::string shown_text(const chat::Message& m) {
+    if (m.deleted) return "Message deleted";
+    if (m.editedAtMs > 0 && !m.text.empty()) return m.text + "  (edited)";
+    return m.text;
 }
 
 constexpr float kThumbHeight = 120.0f;  // preview box height (x scale), fixed so rows never jump
@@ -75,6 +82,7 @@ std::string cache_key_of(const HistoryLayout::Row& r) {
     if (r.grouped) k += "|g";
     if (r.unread_divider) k += "|n";
     if (r.msg->state == chat::SendState::Failed) k += "|f";
+    if (r.msg->version > 0) k += "|v" + std::to_string(r.msg->version);  // edited or deleted: measured again
     return k;
 }
 
@@ -111,7 +119,7 @@ float measure(const HistoryLayout::Row& row, float width, float scale) {
     const chat::Message& m = *row.msg;
     const RowMetrics r = metrics(width, scale);
     float c = row.grouped ? 0 : r.top_pad * 0.5f + header_height(m, r) + theme::kSpaceXs * 0.5f * scale;
-    if (!m.text.empty()) c += port_line(m.text, r.text_w, r);
+    if (const std::string text = shown_text(m); !text.empty()) c += port_line(text, r.text_w, r);
     if (is_image(m)) c += kThumbHeight * scale + r.spacing;
     if (m.attachment) c += port_line(attachment_label(m, r.text_w), 0, r);
     if (m.state == chat::SendState::Failed) c += port_line(failed_label(m, r.text_w), 0, r);
@@ -214,9 +222,9 @@ void draw_row(const chat::ChatSession& s, ChatViewState& st, const HistoryLayout
         ImGui::SetCursorScreenPos(ImVec2(content_x, ImGui::GetCursorScreenPos().y));
     }
     ImGui::Indent(r.gutter);
-    if (!m.text.empty()) {
-        const ImU32 col = m.state == chat::SendState::Pending ? ImGui::ColorConvertFloat4ToU32(pal.muted) : 0;
-        text_wrapped(m.text, r.text_w, col);
+    if (const std::string text = shown_text(m); !text.empty()) {
+        const ImU32 col = m.state == chat::SendState::Pending || m.deleted ? ImGui::ColorConvertFloat4ToU32(pal.muted) : 0;
+        text_wrapped(text, r.text_w, col);
         target("text:" + row.key);  // the laid-out text's box (test hook: pixel comparisons)
     }
     if (is_image(m)) {
@@ -263,15 +271,32 @@ void draw_row(const chat::ChatSession& s, ChatViewState& st, const HistoryLayout
     // Actions on hover (pointer), after a long press (touch), or while the keyboard focus is on the
     // row (the accessible mirror): no permanent button per row.
     const bool focused = !st.focus.empty() && focus_row_key(st.focus) == row.key;
-    if ((hovered || st.history.actions_key == row.key || focused) && !m.text.empty()) {
+    // The user's own stored messages also offer Edit and Delete (Delete asks first).
+    const bool can_copy = !m.text.empty() && !m.deleted, can_change = s.can_change(m);
+    if ((hovered || st.history.actions_key == row.key || focused) && (can_copy || can_change)) {
         const ImVec2 after = ImGui::GetCursorScreenPos();
         const float bw = ImGui::GetFrameHeight() + ImGui::GetFontSize() * 0.5f;
-        ImGui::SetCursorScreenPos(ImVec2(origin.x + width - bw - theme::kSpaceSm * st.scale, box_min.y + 2 * st.scale));
-        if (icon_button(theme::icon::kCopy, "copy", "Copy text")) {
+        const int n = (can_copy ? 1 : 0) + (can_change ? 2 : 0);
+        float x = origin.x + width - n * (bw + theme::kSpaceXs * st.scale) - theme::kSpaceSm * st.scale;
+        auto action = [&](const char* icon, const char* id, const char* tip, const std::string& name) {
+            ImGui::SetCursorScreenPos(ImVec2(x, box_min.y + 2 * st.scale));
+            const bool hit = icon_button(icon, id, tip);
+            target(name);
+            x += bw + theme::kSpaceXs * st.scale;
+            return hit;
+        };
+        if (can_copy && action(theme::icon::kCopy, "copy", "Copy text", "copy:" + row.key)) {
             st.copy_request = m.text;
             st.history.actions_key.clear();
         }
-        target("copy:" + row.key);
+        if (can_change && action(theme::icon::kPencil, "edit", "Edit", "edit:" + row.key)) {
+            start_edit(s, st, m.messageId);
+            st.history.actions_key.clear();
+        }
+        if (can_change && action(theme::icon::kTrash, "delete", "Delete", "delete:" + row.key)) {
+            st.confirm_delete = m.messageId;
+            st.history.actions_key.clear();
+        }
         ImGui::SetCursorScreenPos(after);
     }
     // The avatar's height at least, then a small gap (what measure() assumed). The caller reads
@@ -344,7 +369,11 @@ void draw_history(const chat::ChatSession& s, ChatViewState& st, uint64_t now_ms
     if (L.version != conv.version()) {
         L.version = conv.version();
         std::vector<const chat::Message*> appended;
-        bool extend = L.stored_rows > 0 && L.rows.size() >= L.stored_rows && conv.first_seq() == L.first_seq &&
+        // An edit or delete changed a row in place: every row is laid out again (its height may
+        // differ; edits are rare, appends are not).
+        const bool edited = L.edits != conv.edits();
+        L.edits = conv.edits();
+        bool extend = !edited && L.stored_rows > 0 && L.rows.size() >= L.stored_rows && conv.first_seq() == L.first_seq &&
                       conv.stored_count() >= L.stored_rows;
         if (extend) {
             appended = conv.stored_after(L.last_seq);

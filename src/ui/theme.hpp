@@ -78,6 +78,8 @@ constexpr const char* kSearch = "\xef\x80\x82";       // U+F002
 constexpr const char* kPlus = "\xef\x81\xa7";         // U+F067
 constexpr const char* kArchive = "\xef\x86\x87";      // U+F187
 constexpr const char* kChat = "\xef\x81\xb5";         // U+F075 comment
+constexpr const char* kPencil = "\xef\x81\x80";       // U+F040
+constexpr const char* kTrash = "\xef\x87\xb8";        // U+F1F8
 }  // namespace icon
 // The code points above, for the font loader (pairs, 0-terminated, as ImGui wants them).
 const ImWchar* icon_ranges();

@@ -581,3 +581,167 @@ TEST_CASE("the keyboard focus: the ring around the focused item, its row's actio
     h.frame();
     CHECK_FALSE(h.find("copy:m10"));
 }
+
+// ---- edits and deletes (issue 18) ----
+
+namespace {
+// A message of the user's own (alice), live, as seq `seq`.
+void own_message(UiHarness& h, uint64_t seq, const std::string& text) {
+    using nlohmann::json;
+    const json m{{"messageId", "m" + std::to_string(seq)}, {"conversationId", "demo"}, {"seq", seq}, {"senderId", "alice"},
+                 {"text", text}, {"createdAt", int64_t(1795000000000) + int64_t(seq) * 60000}};
+    h.socks.receive(json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"},
+                         {"data", {{"type", "chat.message"}, {"message", m}}}}
+                        .dump());
+}
+std::string request_body(UiHarness& h, const std::string& url_part, std::string* method = nullptr) {
+    for (const auto& p : h.http.pending)
+        if (p.request.url.find(url_part) != std::string::npos) {
+            if (method) *method = p.request.method;
+            return p.request.body;
+        }
+    return "<none>";
+}
+float row_height(UiHarness& h, const std::string& key) {
+    for (const auto& r : h.view.history.rows)
+        if (r.key == key) return r.height;
+    return -1;
+}
+void hover(UiHarness& h, const std::string& name) {
+    const ui::Target* t = h.find(name);
+    REQUIRE(t);
+    const float x = t->x + t->w / 2, y = t->y + t->h / 2;
+    h.frame(x, y);
+    h.frame(x, y);
+}
+} // namespace
+
+TEST_CASE("Edit and Delete are offered on the user's own messages only; Edit fills the composer, Enter saves, Esc cancels", "[ui][edits]") {
+    using nlohmann::json;
+    UiHarness h;
+    h.load(6);
+    own_message(h, 7, "my own words");
+    h.frame();
+    h.frame();
+    hover(h, "text:m6");  // bob's
+    CHECK(h.find("copy:m6"));
+    CHECK_FALSE(h.find("edit:m6"));
+    CHECK_FALSE(h.find("delete:m6"));
+    CHECK_FALSE(h.act("edit:m6"));
+    CHECK_FALSE(h.act("delete:m6"));
+    hover(h, "text:m7");
+    REQUIRE(h.find("edit:m7"));
+    REQUIRE(h.find("delete:m7"));
+    CHECK(h.find("copy:m7"));
+
+    const float before = row_height(h, "m7");
+    REQUIRE(h.click("edit:m7"));
+    CHECK(h.view.editing == "m7");
+    REQUIRE(h.view.composer_text);
+    CHECK(*h.view.composer_text == "my own words");
+    CHECK(h.view.focus_composer);
+    h.frame();
+    CHECK(h.find("cancel-edit"));  // the line above the composer says what Enter and Esc do
+    // Esc: back to writing, the composer emptied, nothing sent.
+    h.view.composer_text.reset();
+    CHECK(h.act("escape"));
+    CHECK(h.view.editing.empty());
+    CHECK(h.view.composer_text == std::optional<std::string>(""));
+    CHECK_FALSE(h.http.has("/chat/messages/"));
+
+    // Up in an empty composer edits the newest own message; Enter (submit_edit) saves it.
+    CHECK(h.act("edit-last"));
+    CHECK(h.view.editing == "m7");
+    const std::string longer(600, 'x');
+    CHECK(ui::submit_edit(h.session, h.view, "my own words, and many more: " + longer));
+    h.frame();  // the intent applies after the frame
+    CHECK(h.view.editing.empty());
+    std::string method;
+    CHECK(json::parse(request_body(h, "/chat/messages/m7", &method))["text"] == "my own words, and many more: " + longer);
+    CHECK(method == "PATCH");
+    json stored = json::parse(request_body(h, "/chat/messages/m7"));
+    REQUIRE(h.http.answer("/chat/messages/m7", 200,
+                          json{{"message", {{"messageId", "m7"}, {"conversationId", "demo"}, {"seq", 7}, {"senderId", "alice"},
+                                            {"text", stored["text"]}, {"createdAt", int64_t(1795000000000) + 7 * 60000},
+                                            {"version", 1}, {"editedAt", int64_t(1795000999000)}}}}
+                              .dump()));
+    h.frame();
+    h.frame();
+    // The row is laid out again for its new text (the layout extends only for appended messages).
+    CHECK(row_height(h, "m7") > before);
+    // Not editing: a submit is a new message.
+    CHECK_FALSE(ui::submit_edit(h.session, h.view, "hello"));
+}
+
+TEST_CASE("Delete asks first; confirmed, the row becomes 'Message deleted' with no actions", "[ui][edits]") {
+    using nlohmann::json;
+    UiHarness h;
+    h.load(6);
+    own_message(h, 7, "regrettable");
+    h.frame();
+    h.frame();
+    hover(h, "text:m7");
+    REQUIRE(h.click("delete:m7"));
+    CHECK(h.view.confirm_delete == "m7");
+    h.frame();
+    REQUIRE(h.find("delete-dialog"));
+    CHECK_FALSE(h.http.has("/chat/messages/"));  // nothing yet
+    REQUIRE(h.click("cancel-delete"));
+    CHECK(h.view.confirm_delete.empty());
+    h.frame();
+    CHECK_FALSE(h.find("delete-dialog"));
+    CHECK_FALSE(h.http.has("/chat/messages/"));
+
+    CHECK(h.act("delete:m7"));
+    CHECK(h.act("escape"));  // Esc closes the dialog too
+    CHECK(h.view.confirm_delete.empty());
+    CHECK(h.act("delete:m7"));
+    h.frame();
+    REQUIRE(h.click("confirm-delete"));
+    std::string method;
+    request_body(h, "/chat/messages/m7", &method);
+    CHECK(method == "DELETE");
+    REQUIRE(h.http.answer("/chat/messages/m7", 200,
+                          json{{"message", {{"messageId", "m7"}, {"conversationId", "demo"}, {"seq", 7}, {"senderId", "alice"},
+                                            {"text", ""}, {"createdAt", 1}, {"version", 2}, {"deleted", true}}}}
+                              .dump()));
+    h.frame();
+    h.frame();
+    REQUIRE(h.find("text:m7"));  // "Message deleted" in its place
+    hover(h, "text:m7");
+    CHECK_FALSE(h.find("copy:m7"));
+    CHECK_FALSE(h.find("edit:m7"));
+    CHECK_FALSE(h.find("delete:m7"));
+    CHECK_FALSE(h.act("edit-last"));  // no own message left to edit
+    CHECK(h.session.conversation().find("m7")->deleted);
+}
+
+TEST_CASE("a refused edit says why and puts its text back; an edit ends when its message is deleted elsewhere", "[ui][edits]") {
+    using nlohmann::json;
+    UiHarness h;
+    h.load(3);
+    own_message(h, 4, "first");
+    h.frame();
+    CHECK(h.act("edit:m4"));
+    CHECK(ui::submit_edit(h.session, h.view, "   "));  // empty: refused here
+    h.frame();
+    CHECK(h.view.last_error == "The message is empty; delete it instead.");
+    CHECK(h.view.composer_text == std::optional<std::string>("   "));
+    // The server refuses (e.g. a 409): its reason on the composer line.
+    CHECK(h.act("edit:m4"));
+    CHECK(ui::submit_edit(h.session, h.view, "second"));
+    h.frame();
+    REQUIRE(h.http.answer("/chat/messages/m4", 409, R"({"error":{"code":"Conflict","message":"The message was deleted."}})"));
+    CHECK(h.view.last_error.find("The message was deleted.") != std::string::npos);
+    // Editing while the conversation's creator deletes it (a live event): the edit ends.
+    own_message(h, 5, "third");
+    CHECK(h.act("edit:m5"));
+    h.socks.receive(json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"},
+                         {"data", {{"type", "chat.message.updated"},
+                                   {"message", {{"messageId", "m5"}, {"conversationId", "demo"}, {"seq", 5}, {"senderId", "alice"},
+                                                {"text", ""}, {"version", 3}, {"deleted", true}}}}}}
+                        .dump());
+    h.frame();
+    CHECK(h.view.editing.empty());
+    CHECK(h.view.composer_text == std::optional<std::string>(""));
+}

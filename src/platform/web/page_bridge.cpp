@@ -155,8 +155,10 @@ EM_JS(void, mirror_append, (const char* json_ptr), {
         art.dataset.seq = String(m.seq);
         var body = document.createElement("span");
         body.dataset.messageId = m.id;
-        body.textContent = m.sender + ": " + m.text;
+        body.textContent = m.sender + ": " + (m.deleted ? "Message deleted" : m.text) + (m.edited && !m.deleted ? " (edited)" : "");
         art.appendChild(body);
+        if (m.edited) art.dataset.edited = "true";
+        if (m.deleted) art.dataset.deleted = "true";
         var time = document.createElement("time");
         time.dateTime = new Date(m.at).toISOString();
         time.title = time.dataset.full = m.full;
@@ -170,9 +172,20 @@ EM_JS(void, mirror_append, (const char* json_ptr), {
             b.textContent = label;
             art.append(" ", b);
         };
-        if (m.text) button("copy:" + m.id, "Copy");
+        if (m.text && !m.deleted) button("copy:" + m.id, "Copy");
         if (m.attachment) button("attachment:" + m.id, "Open " + m.attachment);
+        if (m.own) { button("edit:" + m.id, "Edit"); button("delete:" + m.id, "Delete"); }
         timeEls[m.id] = time;
+        // A message edited or deleted since: its article is replaced where it stands (the
+        // keyboard focus moves to the new one).
+        var old = log.querySelector('[data-target="msg:' + CSS.escape(m.id) + '"]');
+        if (old) {
+            var focused = old.contains(document.activeElement);
+            log.replaceChild(art, old);
+            if (log.current === old) log.current = art;
+            if (focused) art.focus();
+            return;
+        }
         // Older pages arrive after newer messages: keep the sequence order.
         var kids = log.children, lo = 0, hi = kids.length;
         if (hi === 0 || Number(kids[hi - 1].dataset.seq) < m.seq) { log.appendChild(art); return; }
@@ -340,6 +353,35 @@ EM_JS(void, js_composer_restore, (const char* text), {
     var c = document.getElementById("composer");
     if (c && !c.value) c.value = UTF8ToString(text);
 });
+// An edit starts (its text) or ends (""): the text replaces the composer's, the caret at its end.
+// No input event: that would count as typing.
+EM_JS(void, js_composer_set, (const char* text), {
+    var c = document.getElementById("composer");
+    if (!c) return;
+    c.value = UTF8ToString(text);
+    c.selectionStart = c.selectionEnd = c.value.length;
+});
+// Which message the composer edits ("" none): data-editing, and what it is called.
+EM_JS(void, js_composer_editing, (const char* id), {
+    var c = document.getElementById("composer");
+    if (!c) return;
+    var v = UTF8ToString(id);
+    if ((c.dataset.editing || "") === v) return;
+    if (v) { c.dataset.editing = v; c.setAttribute("aria-label", "Edit message (Enter saves, Escape cancels)"); }
+    else { delete c.dataset.editing; c.setAttribute("aria-label", "Message"); }
+});
+// The delete confirmation: shown with the message's preview, hidden for "". Its Cancel button
+// takes the keyboard focus when it opens (the safe choice), the mirror's Delete button had it.
+EM_JS(void, mirror_dialog, (const char* text), {
+    var d = document.getElementById("chat-dialog");
+    if (!d) return;
+    var t = UTF8ToString(text);
+    var open = t !== "";
+    d.querySelector("[data-role=text]").textContent = open ? "Delete this message for everyone? \u201c" + t + "\u201d" : "";
+    if (d.hidden === !open) return;
+    d.hidden = !open;
+    if (open) d.querySelector('[data-target="cancel-delete"]').focus();
+});
 EM_JS(int, js_composer_bytes, (), {
     var c = document.getElementById("composer");
     return c ? new TextEncoder().encode(c.value).length : 0;
@@ -466,6 +508,8 @@ void PageBridge::write(const PageOutput& out) {
                   static_cast<int>(ts.dropped_frame));
     json t = json::object();
     for (const auto& r : out.targets) t[r.name] = {r.rect.x + r.rect.w / 2, r.rect.y + r.rect.h / 2, r.rect.w, r.rect.h};
+    js_composer_editing(out.composer_editing.c_str());
+    if (out.composer_text) js_composer_set(out.composer_text->c_str());
     js_frame_drawn(t.dump().c_str(), out.scroll_y, out.scroll_max, out.rows_drawn, out.key_ctrl ? 1 : 0,
                    static_cast<double>(out.max_file_bytes));
 }
@@ -476,7 +520,7 @@ void PageBridge::mirror(const MirrorSnapshot& m) {
         json list = json::array();
         for (const auto& x : m.appended)
             list.push_back({{"id", x.id}, {"seq", x.seq}, {"sender", x.sender}, {"text", x.text}, {"at", x.at_ms}, {"when", x.when},
-                            {"full", x.full}, {"attachment", x.attachment}});
+                            {"full", x.full}, {"attachment", x.attachment}, {"edited", x.edited}, {"deleted", x.deleted}, {"own", x.own}});
         mirror_append(list.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
     }
     if (!m.times.empty()) {
@@ -503,6 +547,7 @@ void PageBridge::mirror(const MirrorSnapshot& m) {
         for (const auto& p : m.picker->people) people.push_back({{"id", p.id}, {"name", p.name}, {"picked", p.picked}});
         mirror_picker(dump(json{{"open", m.picker->open}, {"status", m.picker->status}, {"canCreate", m.picker->can_create}, {"people", people}}).c_str());
     }
+    if (m.dialog) mirror_dialog(m.dialog->c_str());
     if (m.feed) {
         json items = json::array();
         for (const auto& it : m.feed->items)

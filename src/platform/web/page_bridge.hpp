@@ -104,6 +104,8 @@ struct PageOutput {
     int rows_drawn = 0;
     bool key_ctrl = false;
     uint64_t max_file_bytes = 0;
+    std::string composer_editing;  // the message the composer edits ("" writing a new one): #composer[data-editing]
+    std::optional<std::string> composer_text;  // replaces the composer's text (an edit starts or ends)
     WebTextPort::Stats text;
 };
 
@@ -112,6 +114,8 @@ struct MirrorMessage {
     std::string id, sender, text, when, full, attachment;  // attachment: its name, "" none
     uint64_t seq = 0;
     int64_t at_ms = 0;
+    bool edited = false, deleted = false;  // data-edited, data-deleted
+    bool own = false;                      // the user's own: Edit and Delete buttons
 };
 struct MirrorLocal {
     std::string id, text, error;  // id: clientMessageId
@@ -149,6 +153,9 @@ struct MirrorSnapshot {
     std::optional<std::vector<MirrorConversation>> conversations;
     std::optional<MirrorPicker> picker;
     std::optional<MirrorFeed> feed;
+    // The delete confirmation (#chat-dialog, role=alertdialog): the message's preview while it is
+    // open, "" once closed.
+    std::optional<std::string> dialog;
 };
 
 class PageBridge {

@@ -153,7 +153,7 @@ TEST_CASE("edits and deletes: the larger version wins, in place, whatever order 
     CHECK(runs == 72);
 }
 
-TEST_CASE("an edit changes the version and the edit count, not the stored rows; a stale copy changes nothing", "[chat][edits]") {
+TEST_CASE("an edit changes the version and the edit count, not the stored rows, a stale copy changes nothing", "[chat][edits]") {
     Conversation c("c1");
     c.merge({stored(1), stored(2)});
     const Message* before = c.find("m1");
@@ -181,7 +181,7 @@ TEST_CASE("an edit changes the version and the edit count, not the stored rows; 
     CHECK(c.changes_seen() == 7);
 }
 
-TEST_CASE("edited and deleted messages round-trip through JSON; a tombstone never carries text; wrong types are refused", "[chat][edits]") {
+TEST_CASE("edited and deleted messages round-trip through JSON, a tombstone never carries text, wrong types are refused", "[chat][edits]") {
     Message m = changed(3, 7, "new text");
     auto back = chat::message_from_json(chat::to_json(m));
     REQUIRE(back);

@@ -546,7 +546,7 @@ STORE_CASE("a change rewrites the message's unpublished events: a deleted text i
     CHECK(nlohmann::json::parse(s.due_outbox(5000, 100)[0].payloadJson)["preview"] == "second, edited");
 }
 
-STORE_CASE("deletes: the author's upload goes with the message; a link another member posted goes once nothing links it", delete_blobs) {
+STORE_CASE("deletes: the author's upload goes with the message, a link another member posted goes once nothing links it", delete_blobs) {
     seed_users(s);
     s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
     s.put_blob(BlobMeta{"blob_00000000000000000001", "a.png", "image/png", "alice", 100, 1000});

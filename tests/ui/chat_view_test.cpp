@@ -616,7 +616,7 @@ void hover(UiHarness& h, const std::string& name) {
 }
 } // namespace
 
-TEST_CASE("Edit and Delete are offered on the user's own messages only; Edit fills the composer, Enter saves, Esc cancels", "[ui][edits]") {
+TEST_CASE("Edit and Delete are offered on the user's own messages only, Edit fills the composer, Enter saves, Esc cancels", "[ui][edits]") {
     using nlohmann::json;
     UiHarness h;
     h.load(6);
@@ -673,7 +673,7 @@ TEST_CASE("Edit and Delete are offered on the user's own messages only; Edit fil
     CHECK_FALSE(ui::submit_edit(h.session, h.view, "hello"));
 }
 
-TEST_CASE("Delete asks first; confirmed, the row becomes 'Message deleted' with no actions", "[ui][edits]") {
+TEST_CASE("Delete asks first, confirmed, the row becomes 'Message deleted' with no actions", "[ui][edits]") {
     using nlohmann::json;
     UiHarness h;
     h.load(6);
@@ -716,7 +716,7 @@ TEST_CASE("Delete asks first; confirmed, the row becomes 'Message deleted' with 
     CHECK(h.session.conversation().find("m7")->deleted);
 }
 
-TEST_CASE("a refused edit says why and puts its text back; an edit ends when its message is deleted elsewhere", "[ui][edits]") {
+TEST_CASE("a refused edit says why and puts its text back, an edit ends when its message is deleted elsewhere", "[ui][edits]") {
     using nlohmann::json;
     UiHarness h;
     h.load(3);

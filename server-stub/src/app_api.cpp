@@ -217,9 +217,12 @@ std::optional<Response> AppApi::handle(const Request& r) {
                                           "/notifications/seen", "/notifications/archive", "/blobs"};
     bool known = false;
     for (const char* k : kAuthed) known = known || p == k;
-    // /chat/messages/{messageId}: PATCH (edit) and DELETE.
+    // /chat/messages/{messageId}: PATCH (edit) and DELETE; /chat/messages/{messageId}/reactions:
+    // POST and DELETE {emoji}.
     const bool message_path = r.segments.size() == 3 && r.segments[0] == "chat" && r.segments[1] == "messages";
-    if (!known && !message_path) return std::nullopt;
+    const bool reactions_path =
+        r.segments.size() == 4 && r.segments[0] == "chat" && r.segments[1] == "messages" && r.segments[3] == "reactions";
+    if (!known && !message_path && !reactions_path) return std::nullopt;
     for (const auto& [k, v] : r.query)  // decoded: %00 in a query parameter (see body_object)
         if (k.find('\0') != std::string::npos || v.find('\0') != std::string::npos)
             return error_response(400, "BadRequest", kNulRefused);
@@ -241,6 +244,7 @@ std::optional<Response> AppApi::handle(const Request& r) {
     if (p == "/chat/subscribe" && m == "POST") return subscribe(r, *user);
     if (p == "/chat/read" && m == "POST") return mark_read(r, *user);
     if (message_path && (m == "PATCH" || m == "DELETE")) return change_message(r, *user, r.segments[2]);
+    if (reactions_path && (m == "POST" || m == "DELETE")) return react(r, *user, r.segments[2]);
     if (p == "/conversation/detail" && m == "GET") return detail(r, *user);
     if (p == "/notifications" && m == "POST") return create_notification(r, *user, false);
     if (p == "/notifications" && m == "GET") return list_notifications(r, *user);
@@ -542,6 +546,7 @@ Response AppApi::change_message(const Request& r, const std::string& user, const
         return error_response(403, "Forbidden", del ? "Only its author or the conversation's creator can delete a message."
                                                     : "Only its author can edit a message.");
     case ChangeOutcome::Deleted: return error_response(409, "Conflict", "The message was deleted.");
+    case ChangeOutcome::TooMany:  // (reactions only)
     case ChangeOutcome::Changed:
     case ChangeOutcome::Unchanged: break;
     }
@@ -549,6 +554,37 @@ Response AppApi::change_message(const Request& r, const std::string& user, const
         // Its row is gone (downloads answer 404 from now on); the bytes go too.
         std::error_code ec;
         std::filesystem::remove(blob_dir() + "/" + res.removedBlob, ec);
+    }
+    if (res.outcome == ChangeOutcome::Changed && outbox_notify_) outbox_notify_();
+    return json_response(200, json{{"message", chat::to_json(res.message)}, {"changed", res.outcome == ChangeOutcome::Changed}});
+}
+
+// POST /chat/messages/{messageId}/reactions {emoji}: the user (a member) reacts; DELETE with the
+// same body takes the reaction back. One per user and emoji, at most chat::kMaxReactionEmoji
+// different emoji per message; the durable path like an edit (chat.message.updated).
+Response AppApi::react(const Request& r, const std::string& user, const std::string& messageId) {
+    if (messageId.empty() || messageId.size() > 128) return error_response(404, "NotFound", "No such message.");
+    Response err;
+    auto body = body_object(r, err);
+    if (!body) return err;
+    auto e = body->find("emoji");
+    if (e == body->end() || !e->is_string() || !chat::valid_reaction_emoji(e->get_ref<const std::string&>()))
+        return error_response(400, "BadRequest", "'emoji' must be 1 to " + std::to_string(chat::kMaxReactionEmojiBytes) +
+                                                     " bytes of UTF-8 without spaces or control characters.");
+    if (const int64_t wait = rate_limited("change", user, config_.send_rate_per_min, config_.send_burst))
+        return too_many("reactions", wait);
+    const bool add = r.method == "POST";
+    const ChangeResult res = store_.react(messageId, user, e->get<std::string>(), add, unix_now_ms());
+    switch (res.outcome) {
+    case ChangeOutcome::NotFound: return error_response(404, "NotFound", "No such message.");
+    case ChangeOutcome::NotMember:
+    case ChangeOutcome::NotAllowed: return error_response(403, "Forbidden", "You are not a member of this conversation.");
+    case ChangeOutcome::Deleted: return error_response(409, "Conflict", "The message was deleted.");
+    case ChangeOutcome::TooMany:
+        return error_response(409, "Conflict", "The message has " + std::to_string(chat::kMaxReactionEmoji) +
+                                                   " different reactions already; add one of those.");
+    case ChangeOutcome::Changed:
+    case ChangeOutcome::Unchanged: break;
     }
     if (res.outcome == ChangeOutcome::Changed && outbox_notify_) outbox_notify_();
     return json_response(200, json{{"message", chat::to_json(res.message)}, {"changed", res.outcome == ChangeOutcome::Changed}});

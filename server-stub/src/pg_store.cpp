@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <stdexcept>
 #include <type_traits>
 
@@ -226,6 +227,31 @@ chat::Message read_message(const pqxx::row& r) {
     m.editedAtMs = i64(r[9]);
     m.deleted = !r[10].is_null();
     return m;
+}
+
+// The messages' reactions, with one query over their sequence range (a history page is one).
+template <class W>
+void load_reactions(W& w, const std::string& conversationId, std::vector<chat::Message>& ms) {
+    if (ms.empty()) return;
+    std::map<std::string, chat::Message*> by_id;
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (auto& m : ms) {
+        m.reactions.clear();
+        by_id[m.messageId] = &m;
+        lo = std::min(lo, m.seq);
+        hi = std::max(hi, m.seq);
+    }
+    for (const auto& row : q(w, "SELECT MessageId, Emoji, UserId FROM MessageReactions WHERE ConversationId=$1 AND Seq BETWEEN $2 AND $3 "
+                                "ORDER BY CreatedAt, UserId, Emoji",
+                             conversationId, static_cast<int64_t>(lo), static_cast<int64_t>(hi))) {
+        auto it = by_id.find(text(row[0]));
+        if (it == by_id.end()) continue;
+        auto& list = it->second->reactions;
+        const std::string emoji = text(row[1]);
+        auto e = std::find_if(list.begin(), list.end(), [&](const chat::Reaction& x) { return x.emoji == emoji; });
+        if (e == list.end()) e = list.insert(list.end(), chat::Reaction{emoji, {}});
+        e->users.push_back(text(row[2]));
+    }
 }
 
 // Notifications a user ($1) can see: addressed to them, to one of their teams, or to everyone.
@@ -502,6 +528,7 @@ std::vector<chat::Message> PgStore::history(const std::string& conversationId, u
                                      conversationId, static_cast<int64_t>(afterSeq), lim(limit)))
                 out.push_back(read_message(row));
         }
+        load_reactions(w, conversationId, out);
         return out;
     });
 }
@@ -534,20 +561,28 @@ uint64_t next_rev(pqxx::work& w, const std::string& conversationId) {
 }
 
 // The message's events not published yet carry what it was: they are rewritten to what it is
-// now (a deleted text is never sent after the delete), and earlier edits' events are dropped
-// (the new one carries the whole message). A publish already under way cannot be called back.
-void supersede_pending(pqxx::work& w, const chat::Message& m) {
-    q(w, "UPDATE OutboxEvents SET PayloadJson=$2 WHERE EventId=$1 AND ProcessedAt IS NULL", m.messageId,
-      chat::chat_message_event(m).dump());
-    q(w, "UPDATE OutboxEvents SET PayloadJson=$2 WHERE EventId=$1 AND ProcessedAt IS NULL", "act:" + m.messageId,
-      chat::activity_json(m).dump());
-    // "upd:<id>:" .. "upd:<id>;": every version's row (';' follows ':'; EventId compares bytes).
-    q(w, "DELETE FROM OutboxEvents WHERE EventId>=$1 AND EventId<$2 AND ProcessedAt IS NULL", "upd:" + m.messageId + ":",
-      "upd:" + m.messageId + ";");
+// now (a deleted text is never sent after the delete), and earlier changes' events are dropped
+// (the new one carries the whole message). A delete (`erase`) rewrites the published ones too, so
+// that no copy of the text stays in the outbox table. A publish already under way cannot be
+// called back.
+void supersede_pending(pqxx::work& w, const chat::Message& m, bool erase) {
+    const std::string first = "upd:" + m.messageId + ":", last = "upd:" + m.messageId + ";";  // every version (';' follows ':')
+    const std::string message = chat::chat_message_event(m).dump(), activity = chat::activity_json(m).dump();
+    if (erase) {
+        q(w, "UPDATE OutboxEvents SET PayloadJson=$2 WHERE EventId=$1", m.messageId, message);
+        q(w, "UPDATE OutboxEvents SET PayloadJson=$2 WHERE EventId=$1", "act:" + m.messageId, activity);
+    } else {
+        q(w, "UPDATE OutboxEvents SET PayloadJson=$2 WHERE EventId=$1 AND ProcessedAt IS NULL", m.messageId, message);
+        q(w, "UPDATE OutboxEvents SET PayloadJson=$2 WHERE EventId=$1 AND ProcessedAt IS NULL", "act:" + m.messageId, activity);
+    }
+    q(w, "DELETE FROM OutboxEvents WHERE EventId>=$1 AND EventId<$2 AND ProcessedAt IS NULL", first, last);
+    if (erase)
+        q(w, "UPDATE OutboxEvents SET PayloadJson=$3 WHERE EventId>=$1 AND EventId<$2", first, last,
+          chat::chat_message_updated_event(m).dump());
 }
 
 void insert_update_event(pqxx::work& w, const chat::Message& m, int64_t now) {
-    supersede_pending(w, m);
+    supersede_pending(w, m, m.deleted);
     const json event = chat::chat_message_updated_event(m);
     q(w, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES($1,$2,$3,$4,$5,$5)",
       event["eventId"].get<std::string>(), std::string(chat::kChatMessageUpdatedEvent), chat::conversation_group(m.conversationId),
@@ -569,6 +604,9 @@ ChangeResult PgStore::edit_message(const std::string& messageId, const std::stri
         m.editedAtMs = now;
         q(w, "UPDATE Messages SET Body=$2, Version=$3, EditedAt=$4 WHERE MessageId=$1", messageId, body,
           static_cast<int64_t>(m.version), now);
+        std::vector<chat::Message> one{m};
+        load_reactions(w, m.conversationId, one);  // the event carries the whole message
+        m = one[0];
         insert_update_event(w, m, now);
         return ChangeResult{ChangeOutcome::Changed, m, {}};
     });
@@ -586,14 +624,14 @@ ChangeResult PgStore::delete_message(const std::string& messageId, const std::st
         m.deleted = true;
         q(w, "UPDATE Messages SET Body='', AttachmentJson=NULL, Version=$2, DeletedAt=$3 WHERE MessageId=$1", messageId,
           static_cast<int64_t>(m.version), now);
+        q(w, "DELETE FROM MessageReactions WHERE MessageId=$1", messageId);
         std::string removed;
         if (!blob.empty()) {
-            // The author's own upload goes with the message; a link someone else posted goes once
-            // no message that is not deleted links it any more.
-            const auto up = q(w, "SELECT UploaderId FROM Blobs WHERE BlobId=$1 FOR UPDATE", blob);
-            if (!up.empty() &&
-                (text(up[0][0]) == m.senderId ||
-                 q(w, "SELECT 1 FROM Messages WHERE BlobId=$1 AND DeletedAt IS NULL LIMIT 1", blob).empty())) {
+            // The upload goes once no message that is not deleted links it any more: a copy of the
+            // link posted elsewhere (by its uploader, or in a conversation the deleter is not in)
+            // keeps working.
+            const auto up = q(w, "SELECT 1 FROM Blobs WHERE BlobId=$1 FOR UPDATE", blob);
+            if (!up.empty() && q(w, "SELECT 1 FROM Messages WHERE BlobId=$1 AND DeletedAt IS NULL LIMIT 1", blob).empty()) {
                 q(w, "DELETE FROM Blobs WHERE BlobId=$1", blob);
                 removed = blob;
             }
@@ -611,7 +649,40 @@ std::vector<chat::Message> PgStore::changes(const std::string& conversationId, u
                                     "ORDER BY Version ASC LIMIT $3",
                                  conversationId, static_cast<int64_t>(after), lim(limit)))
             out.push_back(read_message(row));
+        load_reactions(w, conversationId, out);
         return out;
+    });
+}
+
+ChangeResult PgStore::react(const std::string& messageId, const std::string& userId, const std::string& emoji, bool add, int64_t now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    check_param(emoji);
+    return in_tx(conn_->c, [&](pqxx::work& w) -> ChangeResult {
+        const auto conv = q(w, "SELECT ConversationId FROM Messages WHERE MessageId=$1", messageId);
+        if (conv.empty()) return ChangeResult{ChangeOutcome::NotFound, {}, {}};
+        q(w, "SELECT 1 FROM Conversations WHERE ConversationId=$1 FOR UPDATE", text(conv[0][0]));
+        const auto r = q(w, "SELECT " PG_MESSAGE_COLS " FROM Messages WHERE MessageId=$1", messageId);
+        if (r.empty()) return ChangeResult{ChangeOutcome::NotFound, {}, {}};
+        std::vector<chat::Message> one{read_message(r[0])};
+        chat::Message& m = one[0];
+        if (q(w, "SELECT 1 FROM ConversationUsers WHERE ConversationId=$1 AND UserId=$2", m.conversationId, userId).empty())
+            return ChangeResult{ChangeOutcome::NotMember, {}, {}};
+        if (m.deleted) return ChangeResult{ChangeOutcome::Deleted, m, {}};
+        load_reactions(w, m.conversationId, one);
+        if (chat::reacted(m, emoji, userId) == add) return ChangeResult{ChangeOutcome::Unchanged, m, {}};
+        if (add) {
+            const bool known = std::any_of(m.reactions.begin(), m.reactions.end(), [&](const chat::Reaction& x) { return x.emoji == emoji; });
+            if (!known && m.reactions.size() >= chat::kMaxReactionEmoji) return ChangeResult{ChangeOutcome::TooMany, m, {}};
+            q(w, "INSERT INTO MessageReactions(ConversationId, Seq, MessageId, UserId, Emoji, CreatedAt) VALUES($1,$2,$3,$4,$5,$6)",
+              m.conversationId, static_cast<int64_t>(m.seq), messageId, userId, emoji, now);
+        } else {
+            q(w, "DELETE FROM MessageReactions WHERE MessageId=$1 AND UserId=$2 AND Emoji=$3", messageId, userId, emoji);
+        }
+        m.version = next_rev(w, m.conversationId);
+        q(w, "UPDATE Messages SET Version=$2 WHERE MessageId=$1", messageId, static_cast<int64_t>(m.version));
+        load_reactions(w, m.conversationId, one);
+        insert_update_event(w, m, now);
+        return ChangeResult{ChangeOutcome::Changed, m, {}};
     });
 }
 
@@ -848,6 +919,16 @@ std::vector<OutboxRow> PgStore::dead_outbox() {
     return single(conn_->c, [&](pqxx::nontransaction& w) {
         std::vector<OutboxRow> out;
         for (const auto& row : w.exec("SELECT " PG_OUTBOX_COLS " FROM OutboxEvents WHERE Dead ORDER BY CreatedAt, Id"))
+            out.push_back(read_outbox(row));
+        return out;
+    });
+}
+
+std::vector<OutboxRow> PgStore::outbox_rows(const std::string& prefix) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return single(conn_->c, [&](pqxx::nontransaction& w) {
+        std::vector<OutboxRow> out;
+        for (const auto& row : q(w, "SELECT " PG_OUTBOX_COLS " FROM OutboxEvents WHERE left(EventId, length($1))=$1 ORDER BY Id", prefix))
             out.push_back(read_outbox(row));
         return out;
     });

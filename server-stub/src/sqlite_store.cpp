@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <map>
 #include <stdexcept>
 
 namespace stub {
@@ -177,7 +178,10 @@ SqliteStore::SqliteStore(const std::string& path) {
     // acknowledged survives a power loss or an OS crash, not only the process being killed (which
     // NORMAL would be enough for). "No missed messages" means acknowledged = on disk; the cost is
     // one fsync per commit (about 0.25 ms on this machine's disk).
-    exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+    // secure_delete: freed content (a deleted message's text, an edit's old one) is overwritten
+    // with zeros in the database file, not left in free pages (the WAL keeps an old page until its
+    // next checkpoint).
+    exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;");
     migrate();
 }
 
@@ -374,7 +378,33 @@ std::vector<chat::Message> SqliteStore::history(const std::string& conversationI
         s.bind(1, conversationId).bind(2, static_cast<int64_t>(afterSeq)).bind(3, static_cast<int64_t>(limit));
         while (s.step()) out.push_back(read_message(s));
     }
+    load_reactions_locked(conversationId, out);
     return out;
+}
+
+// The messages' reactions, with one query over their sequence range (a history page is one).
+void SqliteStore::load_reactions_locked(const std::string& conversationId, std::vector<chat::Message>& ms) {
+    if (ms.empty()) return;
+    std::map<std::string, chat::Message*> by_id;
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (auto& m : ms) {
+        m.reactions.clear();
+        by_id[m.messageId] = &m;
+        lo = std::min(lo, m.seq);
+        hi = std::max(hi, m.seq);
+    }
+    Stmt r(db_, "SELECT MessageId, Emoji, UserId FROM MessageReactions WHERE ConversationId=?1 AND Seq BETWEEN ?2 AND ?3 "
+                "ORDER BY CreatedAt, rowid");
+    r.bind(1, conversationId).bind(2, static_cast<int64_t>(lo)).bind(3, static_cast<int64_t>(hi));
+    while (r.step()) {
+        auto it = by_id.find(r.text(0));
+        if (it == by_id.end()) continue;
+        auto& list = it->second->reactions;
+        const std::string emoji = r.text(1);
+        auto e = std::find_if(list.begin(), list.end(), [&](const chat::Reaction& x) { return x.emoji == emoji; });
+        if (e == list.end()) e = list.insert(list.end(), chat::Reaction{emoji, {}});
+        e->users.push_back(r.text(2));
+    }
 }
 
 // Reads the message and checks who may change it, inside the caller's transaction. Returns the
@@ -410,20 +440,26 @@ uint64_t SqliteStore::next_rev_locked(const std::string& conversationId) {
 }
 
 // The message's events not published yet carry what it was: they are rewritten to what it is
-// now (a deleted text is never sent after the delete), and earlier edits' events are dropped
-// (the new one carries the whole message). A publish already under way cannot be called back.
-void SqliteStore::supersede_pending_locked(const chat::Message& m) {
-    Stmt(db_, "UPDATE OutboxEvents SET PayloadJson=?2 WHERE EventId=?1 AND ProcessedAt IS NULL")
+// now (a deleted text is never sent after the delete), and earlier changes' events are dropped
+// (the new one carries the whole message). A delete (`erase`) rewrites the published ones too, so
+// that no copy of the text stays in the outbox table. A publish already under way cannot be
+// called back.
+void SqliteStore::supersede_pending_locked(const chat::Message& m, bool erase) {
+    const std::string first = "upd:" + m.messageId + ":", last = "upd:" + m.messageId + ";";  // every version (';' follows ':')
+    Stmt(db_, erase ? "UPDATE OutboxEvents SET PayloadJson=?2 WHERE EventId=?1"
+                    : "UPDATE OutboxEvents SET PayloadJson=?2 WHERE EventId=?1 AND ProcessedAt IS NULL")
         .bind(1, m.messageId).bind(2, chat::chat_message_event(m).dump()).run();
-    Stmt(db_, "UPDATE OutboxEvents SET PayloadJson=?2 WHERE EventId=?1 AND ProcessedAt IS NULL")
+    Stmt(db_, erase ? "UPDATE OutboxEvents SET PayloadJson=?2 WHERE EventId=?1"
+                    : "UPDATE OutboxEvents SET PayloadJson=?2 WHERE EventId=?1 AND ProcessedAt IS NULL")
         .bind(1, "act:" + m.messageId).bind(2, chat::activity_json(m).dump()).run();
-    // "upd:<id>:" .. "upd:<id>;": every version's row (';' follows ':').
-    Stmt(db_, "DELETE FROM OutboxEvents WHERE EventId>=?1 AND EventId<?2 AND ProcessedAt IS NULL")
-        .bind(1, "upd:" + m.messageId + ":").bind(2, "upd:" + m.messageId + ";").run();
+    Stmt(db_, "DELETE FROM OutboxEvents WHERE EventId>=?1 AND EventId<?2 AND ProcessedAt IS NULL").bind(1, first).bind(2, last).run();
+    if (erase)
+        Stmt(db_, "UPDATE OutboxEvents SET PayloadJson=?3 WHERE EventId>=?1 AND EventId<?2")
+            .bind(1, first).bind(2, last).bind(3, chat::chat_message_updated_event(m).dump()).run();
 }
 
 void SqliteStore::insert_update_event_locked(const chat::Message& m, int64_t now) {
-    supersede_pending_locked(m);
+    supersede_pending_locked(m, m.deleted);
     const json event = chat::chat_message_updated_event(m);
     Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
         .bind(1, event["eventId"].get<std::string>()).bind(2, chat::kChatMessageUpdatedEvent)
@@ -442,6 +478,9 @@ ChangeResult SqliteStore::edit_message(const std::string& messageId, const std::
     m.editedAtMs = now;
     Stmt(db_, "UPDATE Messages SET Body=?2, Version=?3, EditedAt=?4 WHERE MessageId=?1")
         .bind(1, messageId).bind(2, text).bind(3, static_cast<int64_t>(m.version)).bind(4, now).run();
+    std::vector<chat::Message> one{m};
+    load_reactions_locked(m.conversationId, one);  // the event carries the whole message
+    m = one[0];
     insert_update_event_locked(m, now);
     tx.commit();
     return ChangeResult{ChangeOutcome::Changed, m, {}};
@@ -464,20 +503,17 @@ ChangeResult SqliteStore::delete_message(const std::string& messageId, const std
     m.deleted = true;
     Stmt(db_, "UPDATE Messages SET Body='', AttachmentJson=NULL, Version=?2, DeletedAt=?3 WHERE MessageId=?1")
         .bind(1, messageId).bind(2, static_cast<int64_t>(m.version)).bind(3, now).run();
+    Stmt(db_, "DELETE FROM MessageReactions WHERE MessageId=?1").bind(1, messageId).run();
     std::string removed;
     if (!blob.empty()) {
-        // The author's own upload goes with the message; a link someone else posted goes once no
-        // message that is not deleted links it any more.
-        Stmt up(db_, "SELECT UploaderId FROM Blobs WHERE BlobId=?1");
-        up.bind(1, blob);
-        if (up.step()) {
-            const bool own = up.text(0) == m.senderId;
-            Stmt other(db_, "SELECT 1 FROM Messages WHERE BlobId=?1 AND DeletedAt IS NULL LIMIT 1");
-            other.bind(1, blob);
-            if (own || !other.step()) {
-                Stmt(db_, "DELETE FROM Blobs WHERE BlobId=?1").bind(1, blob).run();
-                removed = blob;
-            }
+        // The upload goes once no message that is not deleted links it any more: a copy of the
+        // link posted elsewhere (by its uploader, or in a conversation the deleter is not in)
+        // keeps working.
+        Stmt other(db_, "SELECT 1 FROM Messages WHERE BlobId=?1 AND DeletedAt IS NULL LIMIT 1");
+        other.bind(1, blob);
+        if (!other.step()) {
+            Stmt(db_, "DELETE FROM Blobs WHERE BlobId=?1").bind(1, blob).run();
+            removed = blob;
         }
     }
     insert_update_event_locked(m, now);
@@ -492,7 +528,42 @@ std::vector<chat::Message> SqliteStore::changes(const std::string& conversationI
                  " FROM Messages WHERE ConversationId=?1 AND Version>?2 ORDER BY Version ASC LIMIT ?3").c_str());
     s.bind(1, conversationId).bind(2, static_cast<int64_t>(after)).bind(3, static_cast<int64_t>(limit));
     while (s.step()) out.push_back(read_message(s));
+    load_reactions_locked(conversationId, out);
     return out;
+}
+
+ChangeResult SqliteStore::react(const std::string& messageId, const std::string& userId, const std::string& emoji, bool add,
+                                int64_t now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Tx tx(db_);
+    Stmt s(db_, (std::string("SELECT ") + kMessageCols + " FROM Messages WHERE MessageId=?1").c_str());
+    s.bind(1, messageId);
+    if (!s.step()) return ChangeResult{ChangeOutcome::NotFound, {}, {}};
+    std::vector<chat::Message> one{read_message(s)};
+    chat::Message& m = one[0];
+    Stmt mem(db_, "SELECT 1 FROM ConversationUsers WHERE ConversationId=?1 AND UserId=?2");
+    mem.bind(1, m.conversationId).bind(2, userId);
+    if (!mem.step()) return ChangeResult{ChangeOutcome::NotMember, {}, {}};
+    if (m.deleted) return ChangeResult{ChangeOutcome::Deleted, m, {}};
+    load_reactions_locked(m.conversationId, one);
+    const bool has = chat::reacted(m, emoji, userId);
+    if (has == add) return ChangeResult{ChangeOutcome::Unchanged, m, {}};
+    if (add) {
+        const bool known = std::any_of(m.reactions.begin(), m.reactions.end(), [&](const chat::Reaction& r) { return r.emoji == emoji; });
+        if (!known && m.reactions.size() >= chat::kMaxReactionEmoji) return ChangeResult{ChangeOutcome::TooMany, m, {}};
+        Stmt(db_, "INSERT INTO MessageReactions(ConversationId, Seq, MessageId, UserId, Emoji, CreatedAt) VALUES(?1,?2,?3,?4,?5,?6)")
+            .bind(1, m.conversationId).bind(2, static_cast<int64_t>(m.seq)).bind(3, messageId).bind(4, userId).bind(5, emoji)
+            .bind(6, now).run();
+    } else {
+        Stmt(db_, "DELETE FROM MessageReactions WHERE MessageId=?1 AND UserId=?2 AND Emoji=?3")
+            .bind(1, messageId).bind(2, userId).bind(3, emoji).run();
+    }
+    m.version = next_rev_locked(m.conversationId);
+    Stmt(db_, "UPDATE Messages SET Version=?2 WHERE MessageId=?1").bind(1, messageId).bind(2, static_cast<int64_t>(m.version)).run();
+    load_reactions_locked(m.conversationId, one);
+    insert_update_event_locked(m, now);
+    tx.commit();
+    return ChangeResult{ChangeOutcome::Changed, m, {}};
 }
 
 uint64_t SqliteStore::set_read(const std::string& conversationId, const std::string& userId, uint64_t seq) {
@@ -654,6 +725,15 @@ OutboxStats SqliteStore::outbox_stats() {
 std::vector<OutboxRow> SqliteStore::dead_outbox() {
     std::lock_guard<std::mutex> lock(mu_);
     Stmt s(db_, (std::string("SELECT ") + kOutboxCols + " FROM OutboxEvents WHERE Dead=1 ORDER BY CreatedAt").c_str());
+    std::vector<OutboxRow> out;
+    while (s.step()) out.push_back(read_outbox(s));
+    return out;
+}
+
+std::vector<OutboxRow> SqliteStore::outbox_rows(const std::string& prefix) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt s(db_, (std::string("SELECT ") + kOutboxCols + " FROM OutboxEvents WHERE substr(EventId, 1, length(?1))=?1 ORDER BY rowid").c_str());
+    s.bind(1, prefix);
     std::vector<OutboxRow> out;
     while (s.step()) out.push_back(read_outbox(s));
     return out;

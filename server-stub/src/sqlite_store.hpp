@@ -37,6 +37,8 @@ public:
                               int64_t now) override;
     ChangeResult delete_message(const std::string& messageId, const std::string& userId, int64_t now) override;
     std::vector<chat::Message> changes(const std::string& conversationId, uint64_t after, std::size_t limit) override;
+    ChangeResult react(const std::string& messageId, const std::string& userId, const std::string& emoji, bool add,
+                       int64_t now) override;
     std::pair<Notification, bool> create_notification(const Notification& n, const std::string& group, int64_t now) override;
     NotificationPage notifications_for(const std::string& userId, uint64_t cursor, std::size_t limit,
                                        bool include_archived) override;
@@ -52,6 +54,7 @@ public:
     void mark_failed(const std::string& eventId, const std::string& error, int64_t nextAttemptAt, bool dead) override;
     OutboxStats outbox_stats() override;
     std::vector<OutboxRow> dead_outbox() override;
+    std::vector<OutboxRow> outbox_rows(const std::string& prefix) override;
     int64_t take_token(const std::string& key, int per_min, int burst, int64_t now) override;
 
 private:
@@ -61,7 +64,8 @@ private:
                                                     chat::Message& m);
     uint64_t next_rev_locked(const std::string& conversationId);
     void insert_update_event_locked(const chat::Message& m, int64_t now);
-    void supersede_pending_locked(const chat::Message& m);
+    void supersede_pending_locked(const chat::Message& m, bool erase);
+    void load_reactions_locked(const std::string& conversationId, std::vector<chat::Message>& ms);
     sqlite3* db_ = nullptr;
     std::mutex mu_;
 };

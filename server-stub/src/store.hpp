@@ -53,7 +53,8 @@ enum class ChangeOutcome {
     NotFound,    // no such message
     NotMember,   // the user is not (or no longer) a member of its conversation
     NotAllowed,  // a member, but not its author (edit), nor its author or the conversation's creator (delete)
-    Deleted,     // edit: the message is a tombstone
+    Deleted,     // edit, reaction: the message is a tombstone
+    TooMany,     // reaction: the message has chat::kMaxReactionEmoji different emoji already
 };
 struct ChangeResult {
     ChangeOutcome outcome = ChangeOutcome::NotFound;
@@ -117,9 +118,14 @@ public:
     virtual ChangeResult edit_message(const std::string& messageId, const std::string& userId, const std::string& text,
                                       int64_t now) = 0;
     // Delete: `userId` is a member and wrote the message or created the conversation. The row
-    // becomes a tombstone (text and attachment erased, seq kept). Its attachment's blob row goes
+    // becomes a tombstone (text, attachment and reactions erased, seq kept). Its attachment's blob row goes
     // too when the message's author uploaded it or no other message that is not deleted links it.
     virtual ChangeResult delete_message(const std::string& messageId, const std::string& userId, int64_t now) = 0;
+    // Reactions: `userId`, a member, adds (or removes) `emoji` (checked by the caller) on the
+    // message: a change like an edit (new version, chat.message.updated), Unchanged when it was
+    // there already (or not there). Tombstones take none (Deleted).
+    virtual ChangeResult react(const std::string& messageId, const std::string& userId, const std::string& emoji, bool add,
+                               int64_t now) = 0;
     // The conversation's messages changed after change counter `after` (version > after), in
     // version order, at most `limit`: what a client that was away fetches (changedAfter).
     virtual std::vector<chat::Message> changes(const std::string& conversationId, uint64_t after, std::size_t limit) = 0;
@@ -150,6 +156,9 @@ public:
     virtual void mark_failed(const std::string& eventId, const std::string& error, int64_t nextAttemptAt, bool dead) = 0;
     virtual OutboxStats outbox_stats() = 0;
     virtual std::vector<OutboxRow> dead_outbox() = 0;
+    // Every row whose event id starts with `prefix`, published or not, oldest first (inspection:
+    // what the outbox table holds of a message).
+    virtual std::vector<OutboxRow> outbox_rows(const std::string& prefix) = 0;
 
     // Rate limits: token bucket `key` (e.g. "send:alice"), stored so that every instance on the
     // database shares it. The bucket holds up to `burst` tokens (full when first used) and gains

@@ -18,6 +18,11 @@ json to_json(const Message& m) {
     if (m.version > 0) j["version"] = m.version;
     if (m.editedAtMs > 0) j["editedAt"] = m.editedAtMs;
     if (m.deleted) j["deleted"] = true;
+    if (!m.reactions.empty()) {
+        json rs = json::array();
+        for (const Reaction& r : m.reactions) rs.push_back({{"emoji", r.emoji}, {"users", r.users}});
+        j["reactions"] = std::move(rs);
+    }
     return j;
 }
 
@@ -52,11 +57,36 @@ std::optional<Message> message_from_json(const json& j) {
         if (!d->is_boolean()) return std::nullopt;
         m.deleted = d->get<bool>();
     }
+    // Reactions: a malformed entry is dropped, the message kept; bounded like the server's.
+    if (auto rs = j.find("reactions"); rs != j.end() && rs->is_array()) {
+        for (const auto& r : *rs) {
+            if (m.reactions.size() >= kMaxReactionEmoji) break;
+            if (!r.is_object() || !r.contains("emoji") || !r["emoji"].is_string() || !r.contains("users") || !r["users"].is_array())
+                continue;
+            Reaction out{r["emoji"].get<std::string>(), {}};
+            for (const auto& u : r["users"])
+                if (u.is_string() && out.users.size() < kMaxReactionUsers) out.users.push_back(u.get<std::string>());
+            if (!out.emoji.empty() && !out.users.empty()) m.reactions.push_back(std::move(out));
+        }
+    }
     if (m.deleted) {  // a tombstone carries nothing of what was said
         m.text.clear();
         m.attachment.reset();
+        m.reactions.clear();
     }
     return m;
+}
+
+std::string reactions_summary(const Message& m) {
+    std::string out;
+    for (const Reaction& r : m.reactions) out += (out.empty() ? "" : ",") + r.emoji + ":" + std::to_string(r.users.size());
+    return out;
+}
+
+bool reacted(const Message& m, const std::string& emoji, const std::string& user) {
+    for (const Reaction& r : m.reactions)
+        if (r.emoji == emoji) return std::find(r.users.begin(), r.users.end(), user) != r.users.end();
+    return false;
 }
 
 std::string format_size(uint64_t bytes) {
@@ -130,6 +160,7 @@ bool Conversation::update_stored(const Message& m) {
     have.version = m.version;
     have.editedAtMs = m.editedAtMs;
     have.deleted = m.deleted;
+    have.reactions = m.reactions;
     ++version_;
     ++edits_;
     return true;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -23,6 +24,12 @@ enum class SendState { Sent, Pending, Failed };
 struct Attachment {
     std::string url, name, contentType;
     uint64_t size = 0;
+};
+
+// One emoji's reactions to a message: who reacted with it, in the order they did.
+struct Reaction {
+    std::string emoji;
+    std::vector<std::string> users;
 };
 
 struct Message {
@@ -44,7 +51,17 @@ struct Message {
     uint64_t version = 0;
     int64_t editedAtMs = 0;       // 0: never edited
     bool deleted = false;
+    std::vector<Reaction> reactions;  // by each emoji's first use; a change moves the version
 };
+
+// Reactions per message: at most this many different emoji (the server refuses one more), and
+// the client reads at most this many users per emoji.
+inline constexpr std::size_t kMaxReactionEmoji = 20;
+inline constexpr std::size_t kMaxReactionUsers = 1000;
+inline constexpr std::size_t kMaxReactionEmojiBytes = 32;
+// "👍:2,🎉:1": each emoji and how many reacted (the accessible mirror's data-reactions).
+std::string reactions_summary(const Message& m);
+bool reacted(const Message& m, const std::string& emoji, const std::string& user);
 
 // Wire format shared by the API, the outbox payload and the client.
 nlohmann::json to_json(const Message& m);

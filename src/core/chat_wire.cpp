@@ -103,6 +103,21 @@ bool valid_utf8(std::string_view s) {
     return true;
 }
 
+bool valid_reaction_emoji(std::string_view s) {
+    if (s.empty() || s.size() > kMaxReactionEmojiBytes || !valid_utf8(s)) return false;
+    for (unsigned char c : s)
+        if (c <= 0x20 || c == 0x7f) return false;
+    // No C1 controls (U+0080..U+009F: C2 80..C2 9F) nor the no-break and line separators.
+    for (std::size_t i = 0; i + 1 < s.size(); ++i) {
+        const auto a = static_cast<unsigned char>(s[i]), b = static_cast<unsigned char>(s[i + 1]);
+        if (a == 0xC2 && (b <= 0x9F || b == 0xA0)) return false;
+        if (a == 0xE2 && b == 0x80 && i + 2 < s.size() && (static_cast<unsigned char>(s[i + 2]) == 0xA8 ||
+                                                            static_cast<unsigned char>(s[i + 2]) == 0xA9))
+            return false;
+    }
+    return true;
+}
+
 // ============================================================================================
 // [SECTION] chat.message
 // ============================================================================================

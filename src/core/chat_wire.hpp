@@ -98,6 +98,10 @@ std::optional<Attachment> attachment_from_json(const nlohmann::json& j, std::str
 // continuation bytes); the backend refuses message texts and names that are not.
 bool valid_utf8(std::string_view s);
 
+// A reaction's emoji as the backend accepts it: 1 to kMaxReactionEmojiBytes bytes of UTF-8
+// without whitespace or control characters (any emoji sequence, skin tones and ZWJ included).
+bool valid_reaction_emoji(std::string_view s);
+
 // ============================================================================================
 // [SECTION] chat.message
 // ============================================================================================

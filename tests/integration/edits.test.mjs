@@ -451,7 +451,7 @@ test('changedAfter: the changes in version order, once each with the latest stat
 
 // ---- attachments ---------------------------------------------------------------------------------------
 
-test("a deleted message's upload stops being served; deleting a re-post of someone else's link does not remove it", async () => {
+test("a deleted message's upload stops being served once no other message links it", async () => {
   const room = await newConversation(stub, alice, 'Uploads', ['bob', 'carol']);  // created by alice
   const blobDir = `${stub.dbPath}.blobs`;
 
@@ -476,15 +476,16 @@ test("a deleted message's upload stops being served; deleting a re-post of someo
   // An edit of the message keeps its upload.
   assert.equal((await edit(stub, alice, ma.messageId, { text: 'a caption' })).status, 200);
   assert.equal(await linkStatus(stub, a.attachment.url), 200, 'an edit keeps the upload');
-  // Alice deletes hers: her upload goes (for every copy of the link).
+  // Alice deletes hers: bob's remaining re-post (in a room of his) still links it, so it stays;
+  // when that one goes too, nothing links the upload and it goes.
   const da = await del(stub, alice, ma.messageId);
   assert.equal(da.status, 200);
   assertTombstone(da.json.message, ma, "alice's message");
+  assert.equal(await linkStatus(stub, a.attachment.url), 200, 'another message still links it');
+  assert.equal((await del(stub, bob, repost2.messageId)).status, 200);
   assert.equal(await linkStatus(stub, a.attachment.url), 404);
   assert.equal((await fetch(stub.base + a.attachment.url, { method: 'HEAD' })).status, 404);
   assert.ok(!existsSync(path.join(blobDir, a.id)), 'the bytes are gone from disk');
-  // Deleting the remaining re-post afterwards is fine.
-  assert.equal((await del(stub, bob, repost2.messageId)).status, 200);
 
   // The creator deletes carol's message with carol's upload: carol's upload goes too.
   const c = await upload(stub, carol, 'c.png');

@@ -537,47 +537,121 @@ STORE_CASE("a change rewrites the message's unpublished events: a deleted text i
     CHECK(first->version == 2);
     CHECK(first->seq == m.seq);
     CHECK(nlohmann::json::parse(rows[1].payloadJson)["preview"] == "Message deleted");
-    // Published rows are history: never rewritten.
-    for (const auto& row : rows) s.mark_published(row.eventId, 5001);
-    const auto m2 = s.append_message(draft("c1", "alice", "second"), "conversation:c1", 1003).message;
-    s.mark_published(m2.messageId, 5002);
-    REQUIRE(s.edit_message(m2.messageId, "alice", "second, edited", 1004).outcome == ChangeOutcome::Changed);
-    CHECK(event_ids(s.due_outbox(5000, 100)) == std::vector<std::string>{"act:" + m2.messageId, "upd:" + m2.messageId + ":3"});
-    CHECK(nlohmann::json::parse(s.due_outbox(5000, 100)[0].payloadJson)["preview"] == "second, edited");
+    // A delete leaves no copy of the text in the outbox, published rows included.
+    const auto m3 = s.append_message(draft("c1", "alice", "published secret"), "conversation:c1", 1003).message;
+    for (const auto& row : s.due_outbox(5000, 100)) s.mark_published(row.eventId, 5001);
+    REQUIRE(s.edit_message(m3.messageId, "alice", "published secret, edited", 1004).outcome == ChangeOutcome::Changed);
+    for (const auto& row : s.due_outbox(5000, 100)) s.mark_published(row.eventId, 5002);
+    REQUIRE(s.delete_message(m3.messageId, "alice", 1005).outcome == ChangeOutcome::Changed);
+    for (const auto& row : s.due_outbox(5000, 100)) s.mark_published(row.eventId, 5003);
+    CHECK(s.outbox_stats().pending == 0);
+    std::size_t rows_of_m3 = 0;
+    std::vector<OutboxRow> all = s.outbox_rows("");
+    for (const auto& row : all) {
+        if (row.payloadJson.find(m3.messageId) == std::string::npos) continue;
+        ++rows_of_m3;
+        INFO(row.eventId << " " << row.payloadJson);
+        CHECK(row.payloadJson.find("secret") == std::string::npos);
+    }
+    CHECK(rows_of_m3 == 4);  // the message, its activity, the edit's and the delete's events
+    // An edit rewrites only what is not published yet (what was published was said).
+    const auto m2 = s.append_message(draft("c1", "alice", "second"), "conversation:c1", 1006).message;
+    s.mark_published(m2.messageId, 5004);
+    REQUIRE(s.edit_message(m2.messageId, "alice", "second, edited", 1007).outcome == ChangeOutcome::Changed);
+    const auto due = s.due_outbox(5000, 100);
+    CHECK(event_ids(due) == std::vector<std::string>{"act:" + m2.messageId, "upd:" + m2.messageId + ":5"});
+    CHECK(nlohmann::json::parse(due[0].payloadJson)["preview"] == "second, edited");
 }
 
-STORE_CASE("deletes: the author's upload goes with the message, a link another member posted goes once nothing links it", delete_blobs) {
+STORE_CASE("deletes: an upload goes with the last message that links it, whoever posted the others", delete_blobs) {
     seed_users(s);
     s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
+    s.create_conversation("c2", "Two", "{}", {"bob", "carol"}, "bob", 100);
     s.put_blob(BlobMeta{"blob_00000000000000000001", "a.png", "image/png", "alice", 100, 1000});
     s.put_blob(BlobMeta{"blob_00000000000000000002", "b.png", "image/png", "bob", 100, 1000});
-    auto with = [&](const std::string& sender, const std::string& blob) {
-        chat::Message m = draft("c1", sender, "");
+    auto with = [&](const std::string& conv, const std::string& sender, const std::string& blob) {
+        chat::Message m = draft(conv, sender, "");
         m.attachment = chat::Attachment{"/blobs/" + blob + "?exp=1&sig=x", "f.png", "image/png", 100};
-        return s.append_message(m, "conversation:c1", 1001).message;
+        return s.append_message(m, "conversation:" + conv, 1001).message;
     };
-    const auto mine = with("alice", "blob_00000000000000000001");
-    const auto repost = with("bob", "blob_00000000000000000001");  // bob posts alice's link again
-    const auto bobs = with("bob", "blob_00000000000000000002");
-    const auto bobs_repost = with("alice", "blob_00000000000000000002");
+    const auto mine = with("c1", "alice", "blob_00000000000000000001");
+    const auto repost = with("c1", "bob", "blob_00000000000000000001");  // bob posts alice's link again
+    const auto bobs = with("c1", "bob", "blob_00000000000000000002");
+    const auto bobs_elsewhere = with("c2", "bob", "blob_00000000000000000002");  // and his own in c2 (alice is not in it)
 
-    // alice deletes her message: her upload goes, although bob's message still links it.
-    auto d = s.delete_message(mine.messageId, "alice", 2000);
-    CHECK(d.removedBlob == "blob_00000000000000000001");
+    // alice deletes her message: bob's copy still links her upload, it stays.
+    CHECK(s.delete_message(mine.messageId, "alice", 2000).removedBlob.empty());
+    CHECK(s.blob("blob_00000000000000000001"));
+    // bob deletes his copy: nothing links it any more, it goes.
+    CHECK(s.delete_message(repost.messageId, "bob", 2001).removedBlob == "blob_00000000000000000001");
     CHECK_FALSE(s.blob("blob_00000000000000000001"));
     CHECK(s.blob_bytes_of("alice") == 0);
-    CHECK(s.delete_message(repost.messageId, "bob", 2001).removedBlob.empty());  // already gone
 
-    // alice deletes her repost of bob's link: bob's message still links it, it stays.
-    CHECK(s.delete_message(bobs_repost.messageId, "alice", 2002).removedBlob.empty());
+    // alice, c1's creator, deletes bob's message there: his message in c2 (which she cannot see)
+    // keeps its upload.
+    CHECK(s.delete_message(bobs.messageId, "alice", 2002).removedBlob.empty());
     CHECK(s.blob("blob_00000000000000000002"));
-    // bob deletes his own: gone.
-    CHECK(s.delete_message(bobs.messageId, "bob", 2003).removedBlob == "blob_00000000000000000002");
+    CHECK(s.delete_message(bobs_elsewhere.messageId, "bob", 2003).removedBlob == "blob_00000000000000000002");
     CHECK_FALSE(s.blob("blob_00000000000000000002"));
-    for (const auto& m : s.history("c1", 0, 0, 100)) {
-        CHECK(m.deleted);
-        CHECK_FALSE(m.attachment);
-    }
+    for (const auto& conv : {"c1", "c2"})
+        for (const auto& m : s.history(conv, 0, 0, 100)) {
+            CHECK(m.deleted);
+            CHECK_FALSE(m.attachment);
+        }
+}
+
+STORE_CASE("reactions: one per user and emoji, members only, a version and an event per change, on history and changes, gone with a delete", reactions) {
+    seed_users(s);
+    s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
+    const auto m = s.append_message(draft("c1", "bob", "ship it"), "conversation:c1", 1000).message;
+    const auto other = s.append_message(draft("c1", "bob", "second"), "conversation:c1", 1001).message;
+    for (const auto& row : s.due_outbox(5000, 100)) s.mark_published(row.eventId, 5000);
+    const std::string thumbs = "\U0001F44D", party = "\U0001F389", family = "\U0001F468\u200D\U0001F469\u200D\U0001F467";
+
+    CHECK(s.react("msg_nope", "alice", thumbs, true, 2000).outcome == ChangeOutcome::NotFound);
+    CHECK(s.react(m.messageId, "carol", thumbs, true, 2000).outcome == ChangeOutcome::NotMember);
+    auto r1 = s.react(m.messageId, "alice", thumbs, true, 2001);
+    REQUIRE(r1.outcome == ChangeOutcome::Changed);
+    CHECK(r1.message.version == 1);
+    CHECK(s.react(m.messageId, "alice", thumbs, true, 2002).outcome == ChangeOutcome::Unchanged);  // one per user and emoji
+    CHECK(s.react(m.messageId, "bob", thumbs, true, 2003).outcome == ChangeOutcome::Changed);
+    CHECK(s.react(m.messageId, "bob", family, true, 2004).outcome == ChangeOutcome::Changed);
+    auto r4 = s.react(m.messageId, "alice", party, true, 2005);
+    REQUIRE(r4.outcome == ChangeOutcome::Changed);
+    REQUIRE(r4.message.reactions.size() == 3);
+    CHECK(r4.message.reactions[0].emoji == thumbs);  // by first use
+    CHECK(r4.message.reactions[0].users == std::vector<std::string>{"alice", "bob"});
+    CHECK(r4.message.reactions[1].emoji == family);
+    CHECK(r4.message.reactions[2].users == std::vector<std::string>{"alice"});
+    CHECK(chat::reactions_summary(r4.message) == thumbs + ":2," + family + ":1," + party + ":1");
+    // Taking one back; taking back what is not there changes nothing.
+    CHECK(s.react(m.messageId, "alice", thumbs, false, 2006).outcome == ChangeOutcome::Changed);
+    CHECK(s.react(m.messageId, "alice", thumbs, false, 2007).outcome == ChangeOutcome::Unchanged);
+    // Every change an event with the whole message, later versions superseding earlier unpublished ones.
+    const auto rows = s.due_outbox(5000, 100);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].eventId == "upd:" + m.messageId + ":5");
+    auto ev = chat::chat_message_from_event(nlohmann::json::parse(rows[0].payloadJson));
+    REQUIRE(ev);
+    CHECK(chat::reactions_summary(*ev) == thumbs + ":1," + family + ":1," + party + ":1");
+    // History and changes carry them (and only for their own message).
+    const auto h = s.history("c1", 0, 0, 10);
+    REQUIRE(h.size() == 2);
+    CHECK(chat::reactions_summary(h[0]) == thumbs + ":1," + family + ":1," + party + ":1");
+    CHECK(h[1].reactions.empty());
+    const auto ch = s.changes("c1", 0, 10);
+    REQUIRE(ch.size() == 1);
+    CHECK(ch[0].reactions.size() == 3);
+    // At most kMaxReactionEmoji different emoji; more of a known one is fine.
+    for (std::size_t i = 3; i < chat::kMaxReactionEmoji; ++i)
+        REQUIRE(s.react(other.messageId, "alice", "e" + std::to_string(i), true, 3000).outcome == ChangeOutcome::Changed);
+    for (std::size_t i = 0; i < 3; ++i) REQUIRE(s.react(other.messageId, "bob", "x" + std::to_string(i), true, 3000).outcome == ChangeOutcome::Changed);
+    CHECK(s.react(other.messageId, "bob", "one-too-many", true, 3001).outcome == ChangeOutcome::TooMany);
+    CHECK(s.react(other.messageId, "bob", "e3", true, 3002).outcome == ChangeOutcome::Changed);
+    // A delete takes them with it; tombstones take none.
+    REQUIRE(s.delete_message(m.messageId, "bob", 4000).outcome == ChangeOutcome::Changed);
+    CHECK(s.history("c1", 0, 0, 10)[0].reactions.empty());
+    CHECK(s.react(m.messageId, "alice", thumbs, true, 4001).outcome == ChangeOutcome::Deleted);
 }
 
 STORE_CASE("outbox: due rows in order, published, retried, then dead, with stats", outbox) {
@@ -909,16 +983,17 @@ TEST_CASE("store (postgresql): migrations run once, also when instances start to
     const auto errors = on_threads(3, [&](int t) { versions[static_cast<std::size_t>(t)] = e.open()->schema_version(); });
     CHECK(errors == std::vector<std::string>{});
     const int all = static_cast<int>(std::size(sql::k_postgresql_migrations));
-    CHECK(all == 3);
+    CHECK(all == 4);
     CHECK(versions == std::vector<int>{all, all, all});
     pqxx::connection c(e.url());
     pqxx::nontransaction w(c);
     CHECK(w.exec("SELECT COUNT(*) FROM SchemaMigrations")[0][0].as<int>() == all);
     const auto names = w.exec("SELECT Name FROM SchemaMigrations ORDER BY Version");
-    REQUIRE(names.size() == 3);
+    REQUIRE(names.size() == 4);
     CHECK(names[0][0].as<std::string>() == "001_init");
     CHECK(names[1][0].as<std::string>() == "002_rate_limits");
     CHECK(names[2][0].as<std::string>() == "003_edits");
+    CHECK(names[3][0].as<std::string>() == "004_reactions");
     CHECK(e.open()->schema_version() == all);  // and again: nothing to do
 }
 

@@ -575,14 +575,25 @@ void supersede_pending(pqxx::work& w, const chat::Message& m, bool erase) {
         q(w, "UPDATE OutboxEvents SET PayloadJson=$2 WHERE EventId=$1 AND ProcessedAt IS NULL", m.messageId, message);
         q(w, "UPDATE OutboxEvents SET PayloadJson=$2 WHERE EventId=$1 AND ProcessedAt IS NULL", "act:" + m.messageId, activity);
     }
+    const std::string act_first = "act:" + m.messageId + ":", act_last = "act:" + m.messageId + ";";
     q(w, "DELETE FROM OutboxEvents WHERE EventId>=$1 AND EventId<$2 AND ProcessedAt IS NULL", first, last);
-    if (erase)
+    q(w, "DELETE FROM OutboxEvents WHERE EventId>=$1 AND EventId<$2 AND ProcessedAt IS NULL", act_first, act_last);
+    if (erase) {
         q(w, "UPDATE OutboxEvents SET PayloadJson=$3 WHERE EventId>=$1 AND EventId<$2", first, last,
           chat::chat_message_updated_event(m).dump());
+        q(w, "UPDATE OutboxEvents SET PayloadJson=$3 WHERE EventId>=$1 AND EventId<$2", act_first, act_last, activity);
+    }
 }
 
 void insert_update_event(pqxx::work& w, const chat::Message& m, int64_t now) {
     supersede_pending(w, m, m.deleted);
+    // The conversation's newest message: every member's list shows it as the preview, so its
+    // activity goes out again (same seq, this version; "act:<id>:<version>").
+    const auto last = q(w, "SELECT LastSeq FROM Conversations WHERE ConversationId=$1", m.conversationId);
+    if (!last.empty() && static_cast<uint64_t>(i64(last[0][0])) == m.seq)
+        q(w, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES($1,$2,$3,$4,$5,$5)",
+          "act:" + m.messageId + ":" + std::to_string(m.version), std::string("conversation.activity"), m.conversationId,
+          chat::activity_json(m).dump(), now);
     const json event = chat::chat_message_updated_event(m);
     q(w, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES($1,$2,$3,$4,$5,$5)",
       event["eventId"].get<std::string>(), std::string(chat::kChatMessageUpdatedEvent), chat::conversation_group(m.conversationId),

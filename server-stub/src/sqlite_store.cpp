@@ -452,14 +452,27 @@ void SqliteStore::supersede_pending_locked(const chat::Message& m, bool erase) {
     Stmt(db_, erase ? "UPDATE OutboxEvents SET PayloadJson=?2 WHERE EventId=?1"
                     : "UPDATE OutboxEvents SET PayloadJson=?2 WHERE EventId=?1 AND ProcessedAt IS NULL")
         .bind(1, "act:" + m.messageId).bind(2, chat::activity_json(m).dump()).run();
-    Stmt(db_, "DELETE FROM OutboxEvents WHERE EventId>=?1 AND EventId<?2 AND ProcessedAt IS NULL").bind(1, first).bind(2, last).run();
-    if (erase)
+    const std::string act_first = "act:" + m.messageId + ":", act_last = "act:" + m.messageId + ";";
+    for (const auto& [lo, hi] : {std::pair{first, last}, std::pair{act_first, act_last}})
+        Stmt(db_, "DELETE FROM OutboxEvents WHERE EventId>=?1 AND EventId<?2 AND ProcessedAt IS NULL").bind(1, lo).bind(2, hi).run();
+    if (erase) {
         Stmt(db_, "UPDATE OutboxEvents SET PayloadJson=?3 WHERE EventId>=?1 AND EventId<?2")
             .bind(1, first).bind(2, last).bind(3, chat::chat_message_updated_event(m).dump()).run();
+        Stmt(db_, "UPDATE OutboxEvents SET PayloadJson=?3 WHERE EventId>=?1 AND EventId<?2")
+            .bind(1, act_first).bind(2, act_last).bind(3, chat::activity_json(m).dump()).run();
+    }
 }
 
 void SqliteStore::insert_update_event_locked(const chat::Message& m, int64_t now) {
     supersede_pending_locked(m, m.deleted);
+    // The conversation's newest message: every member's list shows it as the preview, so its
+    // activity goes out again (same seq, this version; "act:<id>:<version>").
+    Stmt last(db_, "SELECT LastSeq FROM Conversations WHERE ConversationId=?1");
+    last.bind(1, m.conversationId);
+    if (last.step() && static_cast<uint64_t>(last.i64(0)) == m.seq)
+        Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
+            .bind(1, "act:" + m.messageId + ":" + std::to_string(m.version)).bind(2, "conversation.activity").bind(3, m.conversationId)
+            .bind(4, chat::activity_json(m).dump()).bind(5, now).run();
     const json event = chat::chat_message_updated_event(m);
     Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
         .bind(1, event["eventId"].get<std::string>()).bind(2, chat::kChatMessageUpdatedEvent)

@@ -364,6 +364,72 @@ test('a message deleted before its event went out is never published with its te
   } finally { b.close(); }
 });
 
+test('reactions: members add and take back one per emoji, bounded, live to the conversation, on history, never on a tombstone', async () => {
+  const room = await newConversation(stub, alice, 'Reactions', ['bob']);
+  await outboxDrained(stub);
+  const react = (token, id, emoji, method = 'POST') =>
+    api(stub.base, token, method, `/chat/messages/${encodeURIComponent(id)}/reactions`, { emoji });
+  const b = await open(stub, bob);
+  try {
+    assert.equal((await api(stub.base, bob, 'POST', '/chat/subscribe', { connectionId: b.id, conversationId: room })).status, 200);
+    const m = await sent(stub, alice, room, 'react to me');
+    const thumbs = '\u{1F44D}', family = '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}', skin = '\u{1F44B}\u{1F3FD}';
+    const r1 = await react(bob, m.messageId, thumbs);
+    assert.equal(r1.status, 200, r1.text);
+    assert.equal(r1.json.changed, true);
+    assert.deepEqual(r1.json.message.reactions, [{ emoji: thumbs, users: ['bob'] }]);
+    await b.next(groupEvent('chat.message.updated', `upd:${m.messageId}:${r1.json.message.version}`), EVENT_TIMEOUT);
+    assert.equal((await react(bob, m.messageId, thumbs)).json.changed, false, 'one per user and emoji');
+    for (const e of [family, skin]) assert.equal((await react(alice, m.messageId, e)).status, 200, e);
+    assert.equal((await react(alice, m.messageId, thumbs)).status, 200);
+    const h = await stored(stub, bob, room, m.messageId);
+    assert.deepEqual(h.reactions, [{ emoji: thumbs, users: ['bob', 'alice'] }, { emoji: family, users: ['alice'] }, { emoji: skin, users: ['alice'] }]);
+    const back = await react(bob, m.messageId, thumbs, 'DELETE');
+    assert.equal(back.status, 200);
+    assert.deepEqual(back.json.message.reactions.find((x) => x.emoji === thumbs), { emoji: thumbs, users: ['alice'] });
+    assert.equal((await react(bob, m.messageId, thumbs, 'DELETE')).json.changed, false);
+
+    // Refusals, each with its reason.
+    assertError(await react(carol, m.messageId, thumbs), 403, /not a member/, 'carol is not in the room');
+    assertError(await react(bob, 'msg_00000000000000000000', thumbs), 404, /No such message/);
+    for (const bad of ['', ' ', 'a b', 'x'.repeat(33), '\u0000', '\u0085', 5, null, ['x']])
+      assertError(await react(bob, m.messageId, bad), 400, /emoji|NUL/, JSON.stringify(bad));
+    for (let i = 3; i < 20; i++) assert.equal((await react(bob, m.messageId, `e${i}`)).status, 200);
+    assertError(await react(bob, m.messageId, 'one-too-many'), 409, /20 different reactions/);
+    assert.equal((await react(bob, m.messageId, family)).status, 200, 'one more of a known emoji is fine');
+    assert.equal((await del(stub, alice, m.messageId)).status, 200);
+    assert.equal((await stored(stub, bob, room, m.messageId)).reactions, undefined, 'a tombstone has no reactions');
+    assertError(await react(bob, m.messageId, thumbs), 409, /deleted/);
+  } finally { b.close(); }
+});
+
+test("an edit or delete of a conversation's newest message sends its activity again: the members' list previews follow", async () => {
+  const room = await newConversation(stub, alice, 'Previews', ['bob']);
+  await outboxDrained(stub);
+  const b = await open(stub, bob);  // not subscribed to the room: its activity reaches his user channel
+  try {
+    const activity = (id, version) => (f) => f.type === 'message' && f.data?.type === 'conversation.activity' &&
+      f.data.messageId === id && (f.data.version ?? 0) === version;
+    const older = await sent(stub, alice, room, 'older');
+    const m = await sent(stub, alice, room, 'secret plans');
+    await b.next(activity(m.messageId, 0), EVENT_TIMEOUT);
+    const e = await edit(stub, alice, m.messageId, { text: 'public plans' });
+    const f1 = await b.next(activity(m.messageId, e.json.message.version), EVENT_TIMEOUT);
+    assert.equal(f1.data.preview, 'public plans');
+    assert.equal(f1.data.seq, m.seq);
+    const d = await del(stub, alice, m.messageId);
+    const f2 = await b.next(activity(m.messageId, d.json.message.version), EVENT_TIMEOUT);
+    assert.equal(f2.data.preview, 'Message deleted');
+    // Not the newest: no activity again (the list does not show it).
+    const eo = await edit(stub, alice, older.messageId, { text: 'older, edited' });
+    await outboxDrained(stub);
+    const end = await sent(stub, alice, room, 'the end');
+    await b.next(activity(end.messageId, 0), EVENT_TIMEOUT);
+    assert.ok(!b.all.some(activity(older.messageId, eo.json.message.version)), 'no activity for an older message');
+    assert.ok(!JSON.stringify(b.all.filter((f) => f.data?.messageId === m.messageId && f.data.version)).includes('secret'));
+  } finally { b.close(); }
+});
+
 // ---- catch-up ----------------------------------------------------------------------------------------
 
 test('changedAfter: the changes in version order, once each with the latest state; paging with limit', async () => {

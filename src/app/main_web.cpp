@@ -221,7 +221,7 @@ void apply_input(App& a, web::PageInput& in) {
         }
         a.frames_left = std::max(a.frames_left, 2);
     }
-    if (in.typing) a.session->typing();
+    if (in.typing && a.view.editing.empty()) a.session->typing();  // editing an old message is not typing a new one
     a.wheel += in.wheel;
     if (in.nav) a.nav = in.nav;
     a.theme_changed = a.theme_changed || in.theme_changed;

@@ -93,6 +93,8 @@ web::MirrorSnapshot MirrorSync::models(const chat::ChatSession& s, const notify:
             mm.edited = m->editedAtMs > 0;
             mm.deleted = m->deleted;
             mm.own = s.can_change(*m);
+            for (const chat::Reaction& r : m->reactions)
+                mm.reactions.push_back({r.emoji, r.users.size(), chat::reacted(*m, r.emoji, s.user_id())});
             time_labels_[mm.id] = mm.when;
             created_[mm.id] = m->createdAtMs;
             if (added && wall - m->createdAtMs < kHourMs) recent_.emplace(m->createdAtMs, mm.id);
@@ -145,6 +147,7 @@ web::MirrorSnapshot MirrorSync::view(const chat::ChatSession& s, const ui::ChatV
     if (const chat::Message* m = v.confirm_delete.empty() ? nullptr : s.conversation().find(v.confirm_delete))
         dialog = m->text.empty() ? (m->attachment ? m->attachment->name : std::string("(no text)")) : chat::preview_of(*m, 200);
     changed(out.dialog, dialog_, dialog, dialog);
+    changed(out.reaction_picker, reaction_picker_, v.react_picker, v.react_picker);
     web::MirrorPicker picker;
     picker.open = v.picker.open;
     if (picker.open) {

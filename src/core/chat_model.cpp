@@ -110,7 +110,7 @@ std::string preview_of(const Message& m, std::size_t max_bytes) {
 json activity_json(const Message& m) {
     return json{{"type", "conversation.activity"}, {"eventId", "act:" + m.messageId}, {"conversationId", m.conversationId},
                 {"messageId", m.messageId}, {"seq", m.seq}, {"senderId", m.senderId}, {"createdAt", m.createdAtMs},
-                {"preview", preview_of(m)}};
+                {"preview", preview_of(m)}, {"version", m.version}};
 }
 
 std::optional<Activity> activity_from_json(const json& j) {
@@ -127,6 +127,7 @@ std::optional<Activity> activity_from_json(const json& j) {
     a.seq = seq->get<uint64_t>();
     auto at = j.find("createdAt");
     if (at != j.end() && at->is_number_integer()) a.createdAtMs = at->get<int64_t>();
+    if (auto v = j.find("version"); v != j.end() && v->is_number_unsigned()) a.version = v->get<uint64_t>();
     return a;
 }
 

@@ -81,6 +81,9 @@ struct Activity {
     std::string conversationId, messageId, senderId, preview;
     uint64_t seq = 0;
     int64_t createdAtMs = 0;
+    // The message's version: an edit or delete of a conversation's newest message sends its
+    // activity again (same seq, larger version) so every member's list preview follows it.
+    uint64_t version = 0;
 };
 nlohmann::json activity_json(const Message& m);
 std::optional<Activity> activity_from_json(const nlohmann::json& j);

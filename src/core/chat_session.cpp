@@ -37,6 +37,7 @@ ConversationSummary summary_from_json(const json& c) {
     if (auto last = message_from_json(c.is_object() ? c.value("lastMessage", json()) : json())) {
         s.preview = preview_of(*last);
         s.previewSender = last->senderId;
+        s.previewVersion = last->version;
         s.lastAt = last->createdAtMs;
     }
     return s;
@@ -265,10 +266,12 @@ void ChatSession::load_conversations(bool then_open) {
         bool kept_new = false;
         for (auto& s : list) {
             if (s.id == current_ && panel_open_) s.unread = 0;
-            if (const ConversationSummary* old = summary(s.id); old && old->lastSeq > s.lastSeq) {
+            if (const ConversationSummary* old = summary(s.id);
+                old && (old->lastSeq > s.lastSeq || (old->lastSeq == s.lastSeq && old->previewVersion > s.previewVersion))) {
                 s.lastSeq = old->lastSeq;
                 s.preview = old->preview;
                 s.previewSender = old->previewSender;
+                s.previewVersion = old->previewVersion;
                 s.lastAt = old->lastAt;
                 s.unread = std::max(s.unread, old->unread);
             }
@@ -447,7 +450,7 @@ void ChatSession::on_group_message(const wps::GroupMessage& m) {
     if (type == kChatMessageUpdatedEvent) {
         // An edit or delete: the message changes in place; the list's preview follows when it is
         // the newest one. Never counted as activity.
-        if (ConversationSummary* s = summary(conv); s && s->lastSeq == msg->seq) s->preview = preview_of(*msg);
+        set_preview(*msg);
         // A message this client holds changes in place; one newer than all it holds is new to it
         // (its own event may be late); an older one not loaded yet comes with its page.
         if (loaded_[conv]) {
@@ -486,14 +489,29 @@ void ChatSession::on_activity(const Activity& a) {
         if (phase_ == Phase::Ready) load_conversations(false);
         return;
     }
+    if (a.seq == s->lastSeq && a.version > s->previewVersion) {
+        // The newest message was edited or deleted: the preview follows, nothing is unread.
+        s->preview = a.preview;
+        s->previewVersion = a.version;
+        changed();
+        return;
+    }
     if (a.seq <= s->lastSeq) return;
     s->lastSeq = a.seq;
     s->preview = a.preview;
     s->previewSender = a.senderId;
+    s->previewVersion = a.version;
     s->lastAt = a.createdAtMs;
     if (a.senderId != options_.user_id && !(a.conversationId == current_ && panel_open_)) ++s->unread;
     sort_list();
     changed();
+}
+
+void ChatSession::set_preview(const Message& m) {
+    ConversationSummary* s = summary(m.conversationId);
+    if (!s || s->lastSeq != m.seq || m.version <= s->previewVersion) return;
+    s->preview = preview_of(m);
+    s->previewVersion = m.version;
 }
 
 void ChatSession::sort_list() {
@@ -605,8 +623,15 @@ void ChatSession::catch_up_changes() {
                 changes_again_ = false;
                 if (status == 200) {
                     Conversation& c = model(id);
-                    c.apply_changes(parse_messages(j));
-                    c.set_changes_seen(wps::u64_or(j, "rev"));
+                    const auto changed = parse_messages(j);
+                    c.apply_changes(changed);
+                    // A change to a message not held although it lies inside the loaded range (a
+                    // gap being filled) is fetched again: the counter stops short of it.
+                    uint64_t seen = wps::u64_or(j, "rev");
+                    for (const Message& m : changed)
+                        if (!c.find(m.messageId) && m.seq >= c.first_seq() && m.seq <= c.last_seq() && m.version > 0)
+                            seen = std::min(seen, m.version - 1);
+                    c.set_changes_seen(seen);
                     again = again || wps::bool_or(j, "hasMore");
                 } else {
                     again = false;  // the next catch-up tries again
@@ -745,7 +770,7 @@ bool ChatSession::edit_message(const std::string& messageId, const std::string& 
         return true;
     }
     const json body{{"text", text}};
-    change_message("PATCH", messageId, &body, std::move(done));
+    change_message("PATCH", "/chat/messages/" + wps::url_encode(messageId), &body, "Could not save the edit: ", std::move(done));
     return true;
 }
 
@@ -755,25 +780,40 @@ bool ChatSession::delete_message(const std::string& messageId, std::string& why,
         why = m && m->deleted ? "The message was deleted." : "Only your own messages can be deleted.";
         return false;
     }
-    change_message("DELETE", messageId, nullptr, std::move(done));
+    change_message("DELETE", "/chat/messages/" + wps::url_encode(messageId), nullptr, "Could not delete the message: ", std::move(done));
     return true;
 }
 
-void ChatSession::change_message(const std::string& method, const std::string& messageId, const json* body,
+bool ChatSession::react(const std::string& messageId, const std::string& emoji, bool add, std::string& why,
+                        std::function<void(const std::string& error)> done) {
+    const Message* m = phase_ == Phase::Ready ? conversation().find(messageId) : nullptr;
+    if (!m || m->deleted) {
+        why = m ? "The message was deleted." : "That message is not here any more.";
+        return false;
+    }
+    if (!valid_reaction_emoji(emoji)) {
+        why = "That is not a reaction.";
+        return false;
+    }
+    const json body{{"emoji", emoji}};
+    change_message(add ? "POST" : "DELETE", "/chat/messages/" + wps::url_encode(messageId) + "/reactions", &body,
+                   "Could not react: ", std::move(done));
+    return true;
+}
+
+void ChatSession::change_message(const std::string& method, const std::string& path, const json* body, const char* what,
                                  std::function<void(const std::string& error)> done) {
-    const bool del = method == "DELETE";
-    request(method, "/chat/messages/" + wps::url_encode(messageId), body,
-            [this, del, done = std::move(done)](int status, const json& j, const std::string& err) {
+    request(method, path, body, [this, what, done = std::move(done)](int status, const json& j, const std::string& err) {
                 if (status == 200 && j.is_object() && j.contains("message")) {
                     if (auto m = message_from_json(j["message"])) {
-                        model(m->conversationId).add_live(*m);  // in place: the larger version wins
-                        if (ConversationSummary* s = summary(m->conversationId); s && s->lastSeq == m->seq) s->preview = preview_of(*m);
+                        // In place (the larger version wins); only a message this client holds.
+                        if (Conversation& c = model(m->conversationId); c.find(m->messageId)) c.add_live(*m);
+                        set_preview(*m);
                     }
                     changed();
                     return done("");
                 }
-                done(std::string(del ? "Could not delete the message: " : "Could not save the edit: ") +
-                     (status == 0 ? std::string("network error") : error_text(status, j, err)));
+                done(what + (status == 0 ? std::string("network error") : error_text(status, j, err)));
             });
 }
 

@@ -47,6 +47,7 @@ struct ConversationSummary {
     std::string id, title;
     uint64_t unread = 0, lastSeq = 0, lastReadSeq = 0;
     std::string preview, previewSender;
+    uint64_t previewVersion = 0;  // the newest message's version the preview shows (edits, deletes)
     int64_t lastAt = 0;
 };
 
@@ -111,6 +112,10 @@ public:
     bool edit_message(const std::string& messageId, const std::string& text, std::string& why,
                       std::function<void(const std::string& error)> done);
     bool delete_message(const std::string& messageId, std::string& why, std::function<void(const std::string& error)> done);
+    // Reactions (POST / DELETE /chat/messages/{id}/reactions {emoji}): any stored message that is
+    // not deleted, in the open conversation; the answer applies like an edit's.
+    bool react(const std::string& messageId, const std::string& emoji, bool add, std::string& why,
+               std::function<void(const std::string& error)> done);
     void retry(const std::string& clientMessageId);
     void retry_all();
     std::size_t failed_count() const;
@@ -173,11 +178,12 @@ private:
     void connect();
     void subscribe_next();
     void on_activity(const Activity& a);
+    void set_preview(const Message& m);  // the list's preview, when `m` is its conversation's newest and newer
     void on_group_message(const wps::GroupMessage& m);
     void sort_list();
     void catch_up();
     void catch_up_changes();  // edits and deletes since the open conversation's changes_seen()
-    void change_message(const std::string& method, const std::string& messageId, const nlohmann::json* body,
+    void change_message(const std::string& method, const std::string& path, const nlohmann::json* body, const char* what,
                         std::function<void(const std::string& error)> done);
     void pump(const std::string& conversationId);
     void mark_read_soon();

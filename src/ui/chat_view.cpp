@@ -390,20 +390,22 @@ bool start_edit(const chat::ChatSession& s, ChatViewState& st, const std::string
     return true;
 }
 
+// (The page keeps the draft the composer held when the edit started and puts it back when the
+// edit ends, saved or not: page_bridge.cpp, js_composer_editing.)
 void cancel_edit(ChatViewState& st) {
     if (st.editing.empty()) return;
     st.editing.clear();
     st.editing_conversation.clear();
-    st.composer_text = std::string();
     st.focus_composer = true;
 }
 
 bool submit_edit(const chat::ChatSession& s, ChatViewState& st, const std::string& text) {
     if (st.editing.empty()) return false;
-    if (st.editing_conversation != s.current_id()) {  // another conversation is open: a new message
+    if (st.editing_conversation != s.current_id()) {  // another conversation opened in the same frame
         st.editing.clear();
         st.editing_conversation.clear();
-        return false;
+        show_error(st, "The edit was not saved: another conversation is open.");
+        return true;  // never sent there as a new message
     }
     ChatIntent i{ChatIntent::Kind::Edit, st.editing};
     i.text = text;
@@ -468,6 +470,25 @@ bool chat_action(const chat::ChatSession& s, ChatViewState& st, const std::strin
     } else if (name == "cancel-edit") {
         if (st.editing.empty()) return false;
         cancel_edit(st);
+    } else if (auto rr = rest("react:")) {
+        // react:<messageId>:<emoji> toggles the user's reaction (message ids have no ':').
+        const std::size_t colon = rr->find(':');
+        if (colon == std::string::npos) return false;
+        const std::string target_id = rr->substr(0, colon), chosen = rr->substr(colon + 1);
+        const chat::Message* m = s.conversation().find(target_id);
+        if (!m || m->deleted || chosen.empty()) return false;
+        ChatIntent i{ChatIntent::Kind::React, target_id};
+        i.text = chosen;
+        i.add = !chat::reacted(*m, chosen, s.user_id());
+        st.intents.push_back(std::move(i));
+        st.react_picker.clear();
+    } else if (auto pid = rest("reactions:")) {
+        const chat::Message* m = s.conversation().find(*pid);
+        if (!m || m->deleted) return false;
+        st.react_picker = st.react_picker == *pid ? std::string() : *pid;
+    } else if (auto picked = rest("pick-reaction:")) {
+        if (st.react_picker.empty()) return false;
+        return chat_action(s, st, "react:" + st.react_picker + ":" + *picked);
     } else if (auto did = rest("delete:")) {
         const chat::Message* m = s.conversation().find(*did);
         if (!m || !s.can_change(*m)) return false;
@@ -500,8 +521,9 @@ bool chat_action(const chat::ChatSession& s, ChatViewState& st, const std::strin
         st.intents.push_back({ChatIntent::Kind::OpenPanel});
         st.history.jump_to_bottom = true;
     } else if (name == "escape") {
-        // The innermost first: the delete dialog, then an edit, then the picker.
+        // The innermost first: the delete dialog, the reaction picker, then an edit, then the picker.
         if (!st.confirm_delete.empty()) st.confirm_delete.clear();
+        else if (!st.react_picker.empty()) st.react_picker.clear();
         else if (!st.editing.empty()) cancel_edit(st);
         else if (st.picker.open) st.picker = NewConversationState{};
         else return false;
@@ -539,20 +561,44 @@ bool apply_intents(chat::ChatSession& s, ChatViewState& st) {
         case K::ClosePanel: s.close_panel(); break;
         case K::Edit:
         case K::Delete: {
-            // Refused here (not the author any more, deleted meanwhile, too long): said at once,
-            // and an edit's text goes back into the composer. The server's refusal comes later.
-            // `st` outlives the request: it is the panel's state, alive as long as the page.
+            // Refused (here at once, or by the server later: too long, rate limited, offline):
+            // said on the composer line, and an edit opens again with the text typed, so nothing
+            // typed is lost. `st` and `s` outlive the request: the panel's state and its session
+            // live as long as the page.
             const uint64_t seq = st.error_seq;
-            auto done = [&st, seq](const std::string& e) {
-                if (!e.empty()) show_error(st, e);
-                else if (st.error_seq == seq) st.last_error.clear();
+            const bool edit = i.kind == K::Edit;
+            auto reopen = [&st, &s, edit, id = i.arg, conv = s.current_id(), text = i.text] {
+                const chat::Message* m = s.current_id() == conv ? s.conversation().find(id) : nullptr;
+                if (!edit || !st.editing.empty() || !m || !s.can_change(*m)) return;
+                st.editing = id;
+                st.editing_conversation = conv;
+                st.composer_text = text;
+                st.focus_composer = true;
+            };
+            auto done = [&st, seq, reopen](const std::string& e) {
+                if (!e.empty()) {
+                    show_error(st, e);
+                    reopen();
+                } else if (st.error_seq == seq) {
+                    st.last_error.clear();
+                }
             };
             std::string why;
-            const bool ok = i.kind == K::Edit ? s.edit_message(i.arg, i.text, why, done) : s.delete_message(i.arg, why, done);
+            const bool ok = edit ? s.edit_message(i.arg, i.text, why, done) : s.delete_message(i.arg, why, done);
             if (!ok) {
                 show_error(st, why);
-                if (i.kind == K::Edit) st.composer_text = i.text;
+                reopen();
             }
+            break;
+        }
+        case K::React: {
+            const uint64_t seq = st.error_seq;
+            std::string why;
+            if (!s.react(i.arg, i.text, i.add, why, [&st, seq](const std::string& e) {
+                    if (!e.empty()) show_error(st, e);
+                    else if (st.error_seq == seq) st.last_error.clear();
+                }))
+                show_error(st, why);
             break;
         }
         }
@@ -768,7 +814,8 @@ void draw_chat_panel(const chat::ChatSession& s, ChatViewState& st, float x, flo
     // conversation's creator, or in another tab) cannot be saved.
     if (!st.editing.empty()) {
         const chat::Message* m = st.editing_conversation == s.current_id() ? s.conversation().find(st.editing) : nullptr;
-        if (!m || m->deleted) cancel_edit(st);
+        // Esc with the canvas focused cancels too (the composer's Esc comes as the "escape" action).
+        if (!m || m->deleted || (st.confirm_delete.empty() && ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape)))) cancel_edit(st);
     }
     if (!st.confirm_delete.empty()) {
         const chat::Message* m = s.conversation().find(st.confirm_delete);

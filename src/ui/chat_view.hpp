@@ -32,6 +32,7 @@ struct HistoryLayout {
         bool day_separator = false;
         bool grouped = false;         // same sender within minutes: no avatar or header
         bool unread_divider = false;  // "New messages" above this row
+        bool picker = false;          // its reaction picker is open
         float height = 0, offset = 0;
     };
     std::vector<Row> rows;
@@ -55,6 +56,7 @@ struct HistoryLayout {
     // session's first unread one, until another conversation is opened.
     uint64_t first_unread_seq = 0;  // the session's, when the rows were laid out
     uint64_t edits = 0;            // the conversation's edits() the rows were laid out for
+    std::string react_picker;      // the open reaction picker the rows were laid out for
     bool jump_to_divider = false;  // opened with unread messages: show the first of them
     std::string actions_key;       // the row whose actions a long press (touch) revealed
 };
@@ -97,14 +99,15 @@ struct NewConversationState {
 // Something the user asked the session to do, recorded by the views and applied after the frame.
 struct ChatIntent {
     enum class Kind { Open, Reload, LoadOlder, Retry, RetryAll, RetryStart, ReconnectNow, LoadContacts, Create, OpenPanel, ClosePanel,
-                      Edit, Delete };
+                      Edit, Delete, React };
     Kind kind;
     // Open: the conversation to show (from its newest message, the picker closed); Reload,
     // LoadOlder: the conversation they were asked for (dropped if another one is open by then);
-    // Retry: clientMessageId; Create: title; Edit, Delete: messageId.
+    // Retry: clientMessageId; Create: title; Edit, Delete, React: messageId.
     std::string arg;
     std::vector<std::string> members;  // Create: user ids
-    std::string text;                  // Edit: the new text
+    std::string text;                  // Edit: the new text; React: the emoji
+    bool add = true;                   // React: add (or take back) the user's reaction
     ChatIntent(Kind k, std::string a = {}, std::vector<std::string> m = {}) : kind(k), arg(std::move(a)), members(std::move(m)) {}
 };
 
@@ -148,7 +151,12 @@ struct ChatViewState {
     std::string editing, editing_conversation;
     std::optional<std::string> composer_text;  // a request to the platform: replace the composer's text
     std::string confirm_delete;       // the message whose delete waits for "Delete" in the dialog
+    std::string react_picker;         // the message whose reaction picker is open ("" none)
 };
+
+// The reactions the picker offers (one tap each); any other emoji arrives from other clients.
+inline constexpr const char* kQuickReactions[] = {"\xF0\x9F\x91\x8D", "\xE2\x9D\xA4\xEF\xB8\x8F", "\xF0\x9F\x98\x82",
+                                                  "\xF0\x9F\x8E\x89", "\xF0\x9F\x98\xAE", "\xF0\x9F\x91\x80"};  // 👍 ❤️ 😂 🎉 😮 👀
 
 // Starts editing `messageId` (the user's own, stored, not deleted): its text into the composer.
 // Returns false when it cannot be edited.
@@ -188,7 +196,8 @@ std::string default_title(const chat::ChatSession& s, const NewConversationState
 // keyboard and the accessible mirror: conv:<id>, new-conversation, pick:<userId>,
 // create-conversation, cancel-new-conversation, contacts-retry, copy:<messageId>,
 // edit:<messageId>, edit-last (the newest own message: Up in an empty composer), cancel-edit,
-// delete:<messageId> (asks first), confirm-delete, cancel-delete,
+// delete:<messageId> (asks first), confirm-delete, cancel-delete, react:<messageId>:<emoji>
+// (toggles the user's reaction), reactions:<messageId> (opens the picker), pick-reaction:<emoji>,
 // attachment:<messageId>, retry:<clientMessageId>, retry-all, retry-start, retry-history,
 // jump-down, escape. Returns false for a name it does not know. Copies and links become
 // requests (copy_request, open_url) for the platform and session work becomes intents, as canvas

@@ -36,7 +36,8 @@ std::string row_key(const chat::Message& m) { return m.messageId.empty() ? "loca
 // The row a keyboard focus name is about ("msg:", "copy:", "attachment:", "thumb:" + row key, or
 // "retry:" + clientMessageId), "" for any other focus.
 std::string focus_row_key(const std::string& focus) {
-    for (const char* p : {"msg:", "copy:", "edit:", "delete:", "attachment:", "thumb:"}) {
+    if (focus.size() > 6 && focus.compare(0, 6, "react:") == 0) return focus.substr(6, focus.find(':', 6) - 6);  // react:<id>:<emoji>
+    for (const char* p : {"msg:", "copy:", "edit:", "delete:", "reactions:", "attachment:", "thumb:"}) {
         const std::size_t n = std::char_traits<char>::length(p);
         if (focus.size() > n && focus.compare(0, n, p) == 0) return focus.substr(n);
     }
@@ -82,7 +83,8 @@ std::string cache_key_of(const HistoryLayout::Row& r) {
     if (r.grouped) k += "|g";
     if (r.unread_divider) k += "|n";
     if (r.msg->state == chat::SendState::Failed) k += "|f";
-    if (r.msg->version > 0) k += "|v" + std::to_string(r.msg->version);  // edited or deleted: measured again
+    if (r.picker) k += "|p";
+    if (r.msg->version > 0) k += "|v" + std::to_string(r.msg->version);  // edited, deleted, reacted: measured again
     return k;
 }
 
@@ -123,6 +125,7 @@ float measure(const HistoryLayout::Row& row, float width, float scale) {
     if (is_image(m)) c += kThumbHeight * scale + r.spacing;
     if (m.attachment) c += port_line(attachment_label(m, r.text_w), 0, r);
     if (m.state == chat::SendState::Failed) c += port_line(failed_label(m, r.text_w), 0, r);
+    if (!m.reactions.empty() || row.picker) c += ImGui::GetFrameHeight() + r.spacing;  // one row of chips (the drawn height corrects more)
     const float min_body = row.grouped ? 0 : r.top_pad + theme::kAvatar * scale;
     return box_offset(row, r) + std::max(c, min_body) + theme::kSpaceXs * 0.5f * scale;
 }
@@ -267,16 +270,52 @@ void draw_row(const chat::ChatSession& s, ChatViewState& st, const HistoryLayout
         if (ImGui::SmallButton(label.c_str())) retry = m.clientMessageId;
         target("retry:" + m.clientMessageId);
     }
+    // Reactions: a chip per emoji with its count (the user's own highlighted; who reacted on
+    // hover); a click takes the user's back or adds it. The picker row while it is open.
+    if (!m.reactions.empty() || st.react_picker == m.messageId) {
+        float used = 0;
+        auto chip = [&](const std::string& emoji, const std::string& label, bool own, const char* tip) {
+            const float w = text_port().measure(label, ImGui::GetFontSize(), 0).x + ImGui::GetStyle().FramePadding.x * 2;
+            if (used > 0 && used + w < r.text_w) ImGui::SameLine(0, theme::kSpaceXs * st.scale);
+            else if (used > 0) used = 0;
+            used += w + theme::kSpaceXs * st.scale;
+            ImGui::PushStyleColor(ImGuiCol_Button, own ? pal.own : pal.raised);
+            ImGui::PushStyleColor(ImGuiCol_Border, own ? pal.accent : pal.border);
+            ImGui::PushStyleVar(ImGuiStyleVar_FrameBorderSize, 1.0f);
+            const bool hit = text_button(("##r" + emoji).c_str(), label);
+            ImGui::PopStyleVar();
+            ImGui::PopStyleColor(2);
+            if (tip && ImGui::IsItemHovered()) ImGui::SetTooltip("%s", tip);
+            return hit;
+        };
+        for (const chat::Reaction& rx : m.reactions) {
+            std::string who;
+            for (const auto& u : rx.users) who += (who.empty() ? "" : ", ") + u;
+            const bool reacted_too = std::find(rx.users.begin(), rx.users.end(), s.user_id()) != rx.users.end();
+            if (chip(rx.emoji, rx.emoji + " " + std::to_string(rx.users.size()), reacted_too, who.c_str()))
+                chat_action(s, st, "react:" + m.messageId + ":" + rx.emoji);
+            target("react:" + row.key + ":" + rx.emoji);
+        }
+        if (st.react_picker == m.messageId) {
+            ImGui::PushID("picker");
+            for (const char* emoji : kQuickReactions) {
+                if (chip(emoji, emoji, chat::reacted(m, emoji, s.user_id()), nullptr)) chat_action(s, st, std::string("pick-reaction:") + emoji);
+                target(std::string("pick-reaction:") + emoji);
+            }
+            ImGui::PopID();
+        }
+    }
     ImGui::Unindent(r.gutter);
     // Actions on hover (pointer), after a long press (touch), or while the keyboard focus is on the
     // row (the accessible mirror): no permanent button per row.
     const bool focused = !st.focus.empty() && focus_row_key(st.focus) == row.key;
     // The user's own stored messages also offer Edit and Delete (Delete asks first).
     const bool can_copy = !m.text.empty() && !m.deleted, can_change = s.can_change(m);
-    if ((hovered || st.history.actions_key == row.key || focused) && (can_copy || can_change)) {
+    const bool can_react = !m.messageId.empty() && !m.deleted;
+    if ((hovered || st.history.actions_key == row.key || focused) && (can_copy || can_change || can_react)) {
         const ImVec2 after = ImGui::GetCursorScreenPos();
         const float bw = ImGui::GetFrameHeight() + ImGui::GetFontSize() * 0.5f;
-        const int n = (can_copy ? 1 : 0) + (can_change ? 2 : 0);
+        const int n = (can_react ? 1 : 0) + (can_copy ? 1 : 0) + (can_change ? 2 : 0);
         float x = origin.x + width - n * (bw + theme::kSpaceXs * st.scale) - theme::kSpaceSm * st.scale;
         auto action = [&](const char* icon, const char* id, const char* tip, const std::string& name) {
             ImGui::SetCursorScreenPos(ImVec2(x, box_min.y + 2 * st.scale));
@@ -285,6 +324,10 @@ void draw_row(const chat::ChatSession& s, ChatViewState& st, const HistoryLayout
             x += bw + theme::kSpaceXs * st.scale;
             return hit;
         };
+        if (can_react && action(theme::icon::kSmile, "react", "Add a reaction", "reactions:" + row.key)) {
+            chat_action(s, st, "reactions:" + m.messageId);
+            st.history.actions_key.clear();
+        }
         if (can_copy && action(theme::icon::kCopy, "copy", "Copy text", "copy:" + row.key)) {
             st.copy_request = m.text;
             st.history.actions_key.clear();
@@ -338,6 +381,7 @@ void draw_history(const chat::ChatSession& s, ChatViewState& st, uint64_t now_ms
     // history.
     const chat::Conversation& conv = s.conversation();
     const std::string old_first = L.rows.empty() ? std::string() : L.rows.front().key;
+    bool relaid_for_edit = false;  // an edit or delete changed row heights: keep what the user reads in place
     float offset = 0;
     int64_t prev_day = -2;
     const chat::Message* prev = nullptr;
@@ -359,6 +403,7 @@ void draw_history(const chat::ChatSession& s, ChatViewState& st, uint64_t now_ms
                       prev->state != chat::SendState::Failed && m->createdAtMs >= prev->createdAtMs &&
                       m->createdAtMs - prev->createdAtMs < theme::kGroupWindowMs;
         prev = m;
+        row.picker = !st.react_picker.empty() && st.react_picker == m->messageId;
         const std::string cache_key = cache_key_of(row);
         auto it = L.height_cache.find(cache_key);
         row.height = it != L.height_cache.end() ? it->second : (L.height_cache[cache_key] = measure(row, width, st.scale));
@@ -366,13 +411,15 @@ void draw_history(const chat::ChatSession& s, ChatViewState& st, uint64_t now_ms
         offset += row.height;
         L.rows.push_back(std::move(row));
     };
-    if (L.version != conv.version()) {
+    if (L.version != conv.version() || L.react_picker != st.react_picker) {
         L.version = conv.version();
         std::vector<const chat::Message*> appended;
         // An edit or delete changed a row in place: every row is laid out again (its height may
         // differ; edits are rare, appends are not).
-        const bool edited = L.edits != conv.edits();
+        const bool edited = L.edits != conv.edits() || L.react_picker != st.react_picker;
         L.edits = conv.edits();
+        L.react_picker = st.react_picker;
+        relaid_for_edit = edited;
         bool extend = !edited && L.stored_rows > 0 && L.rows.size() >= L.stored_rows && conv.first_seq() == L.first_seq &&
                       conv.stored_count() >= L.stored_rows;
         if (extend) {
@@ -436,8 +483,12 @@ void draw_history(const chat::ChatSession& s, ChatViewState& st, uint64_t now_ms
         scroll = std::clamp(scroll - ImGui::GetIO().MouseDelta.y, 0.0f, std::max(0.0f, L.total - view_h));
         ImGui::SetScrollY(scroll);
     }
-    // Older messages were prepended: keep the row the user was looking at in place.
-    if (!old_first.empty() && !L.rows.empty() && L.rows.front().key != old_first && !L.anchor_key.empty()) {
+    // An edit at the bottom keeps the view there; one elsewhere keeps the row being read in place.
+    if (relaid_for_edit && L.at_bottom) L.jump_to_bottom = true;
+    // Older messages were prepended (or rows above changed height): keep the row the user was
+    // looking at in place.
+    if (((!old_first.empty() && !L.rows.empty() && L.rows.front().key != old_first) || (relaid_for_edit && !L.at_bottom)) &&
+        !L.anchor_key.empty()) {
         for (const auto& r : L.rows)
             if (r.key == L.anchor_key) {
                 scroll = r.offset + L.anchor_delta;

@@ -1057,3 +1057,42 @@ TEST_CASE("after a reconnect the edits and deletes made meanwhile are fetched fr
     CHECK(r.session.conversation().changes_seen() == 7);
     CHECK_FALSE(r.http.has("changedAfter"));
 }
+
+TEST_CASE("reactions: POST adds, DELETE takes back, the answer applies by version, tombstones take none", "[session][reactions]") {
+    Rig r;
+    r.boot(json::array({msg(1), msg(2)}));
+    r.join_ack();
+    r.http.answer("afterSeq=2", 200, R"({"messages":[],"hasMore":false})");
+    r.http.answer("changedAfter=0", 200, R"({"messages":[],"hasMore":false,"rev":0})");
+    const std::string thumbs = "\xF0\x9F\x91\x8D";
+    std::string why, result = "<not called>";
+    CHECK_FALSE(r.session.react("m1", "not an emoji", true, why, [](const std::string&) {}));  // a space
+    CHECK_FALSE(r.session.react("m9", thumbs, true, why, [](const std::string&) {}));
+    REQUIRE(r.session.react("m1", thumbs, true, why, [&](const std::string& e) { result = e; }));
+    std::string method;
+    CHECK(json::parse(pending_body(r, "/chat/messages/m1/reactions", &method)) == json{{"emoji", thumbs}});
+    CHECK(method == "POST");
+    json m = msg(1);
+    m["version"] = 1;
+    m["reactions"] = json::array({{{"emoji", thumbs}, {"users", {"alice"}}}});
+    REQUIRE(r.http.answer("/chat/messages/m1/reactions", 200, json{{"message", m}, {"changed", true}}.dump()));
+    CHECK(result.empty());
+    CHECK(chat::reactions_summary(*held(r, 1)) == thumbs + ":1");
+    CHECK(chat::reacted(*held(r, 1), thumbs, "alice"));
+    REQUIRE(r.session.react("m1", thumbs, false, why, [&](const std::string& e) { result = e; }));
+    pending_body(r, "/chat/messages/m1/reactions", &method);
+    CHECK(method == "DELETE");
+    // A live event with a later version (bob reacted meanwhile) comes first; the answer's older copy changes nothing.
+    json later = msg(1);
+    later["version"] = 3;
+    later["reactions"] = json::array({{{"emoji", thumbs}, {"users", {"bob"}}}});
+    live_update(r, later, 1);
+    json answer = msg(1);
+    answer["version"] = 2;
+    REQUIRE(r.http.answer("/chat/messages/m1/reactions", 200, json{{"message", answer}, {"changed", true}}.dump()));
+    CHECK(chat::reactions_summary(*held(r, 1)) == thumbs + ":1");
+    CHECK_FALSE(chat::reacted(*held(r, 1), thumbs, "alice"));
+    live_update(r, updated(2, 4, "", "bob", true), 2);
+    CHECK_FALSE(r.session.react("m2", thumbs, true, why, [](const std::string&) {}));
+    CHECK(why == "The message was deleted.");
+}

@@ -485,8 +485,9 @@ STORE_CASE("edits and deletes: who may, versions from the change counter, tombst
     CHECK(s.edit_message(a2.messageId, "alice", "back", 2003).outcome == ChangeOutcome::Deleted);
     CHECK(s.delete_message(b1.messageId, "alice", 2004).outcome == ChangeOutcome::NotAllowed);  // alice did not create c1
     CHECK(s.delete_message(b1.messageId, "bob", 2005).outcome == ChangeOutcome::Changed);
+    // b1 is the conversation's newest: its activity goes out again (list previews follow).
     CHECK(event_ids(s.due_outbox(5000, 100)) ==
-          std::vector<std::string>{"upd:" + a2.messageId + ":2", "upd:" + b1.messageId + ":3"});
+          std::vector<std::string>{"upd:" + a2.messageId + ":2", "act:" + b1.messageId + ":3", "upd:" + b1.messageId + ":3"});
 
     // History keeps every sequence number (tombstones with no text); the changes feed lists the
     // changed messages in version order from any counter; the summary carries the counter.
@@ -525,7 +526,8 @@ STORE_CASE("a change rewrites the message's unpublished events: a deleted text i
     const auto rows = s.due_outbox(5000, 100);
     // The message's own event and its activity, rewritten as the tombstone; the edit's event
     // dropped (the delete's carries the whole message).
-    CHECK(event_ids(rows) == std::vector<std::string>{m.messageId, "act:" + m.messageId, "upd:" + m.messageId + ":2"});
+    CHECK(event_ids(rows) ==
+          std::vector<std::string>{m.messageId, "act:" + m.messageId, "act:" + m.messageId + ":2", "upd:" + m.messageId + ":2"});
     for (const auto& row : rows) {
         INFO(row.payloadJson);
         CHECK(row.payloadJson.find("hunter") == std::string::npos);
@@ -553,13 +555,13 @@ STORE_CASE("a change rewrites the message's unpublished events: a deleted text i
         INFO(row.eventId << " " << row.payloadJson);
         CHECK(row.payloadJson.find("secret") == std::string::npos);
     }
-    CHECK(rows_of_m3 == 4);  // the message, its activity, the edit's and the delete's events
+    CHECK(rows_of_m3 == 6);  // the message, its activity, the edit's and the delete's events and activities
     // An edit rewrites only what is not published yet (what was published was said).
     const auto m2 = s.append_message(draft("c1", "alice", "second"), "conversation:c1", 1006).message;
     s.mark_published(m2.messageId, 5004);
     REQUIRE(s.edit_message(m2.messageId, "alice", "second, edited", 1007).outcome == ChangeOutcome::Changed);
     const auto due = s.due_outbox(5000, 100);
-    CHECK(event_ids(due) == std::vector<std::string>{"act:" + m2.messageId, "upd:" + m2.messageId + ":5"});
+    CHECK(event_ids(due) == std::vector<std::string>{"act:" + m2.messageId, "act:" + m2.messageId + ":5", "upd:" + m2.messageId + ":5"});
     CHECK(nlohmann::json::parse(due[0].payloadJson)["preview"] == "second, edited");
 }
 

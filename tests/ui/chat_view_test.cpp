@@ -642,11 +642,11 @@ TEST_CASE("Edit and Delete are offered on the user's own messages only, Edit fil
     CHECK(h.view.focus_composer);
     h.frame();
     CHECK(h.find("cancel-edit"));  // the line above the composer says what Enter and Esc do
-    // Esc: back to writing, the composer emptied, nothing sent.
+    // Esc: back to writing (the page puts the draft back), nothing sent.
     h.view.composer_text.reset();
     CHECK(h.act("escape"));
     CHECK(h.view.editing.empty());
-    CHECK(h.view.composer_text == std::optional<std::string>(""));
+    CHECK_FALSE(h.view.composer_text);
     CHECK_FALSE(h.http.has("/chat/messages/"));
 
     // Up in an empty composer edits the newest own message; Enter (submit_edit) saves it.
@@ -716,7 +716,7 @@ TEST_CASE("Delete asks first, confirmed, the row becomes 'Message deleted' with 
     CHECK(h.session.conversation().find("m7")->deleted);
 }
 
-TEST_CASE("a refused edit says why and puts its text back, an edit ends when its message is deleted elsewhere", "[ui][edits]") {
+TEST_CASE("a refused edit says why and opens again with its text, an edit ends when its message is deleted elsewhere", "[ui][edits]") {
     using nlohmann::json;
     UiHarness h;
     h.load(3);
@@ -726,13 +726,19 @@ TEST_CASE("a refused edit says why and puts its text back, an edit ends when its
     CHECK(ui::submit_edit(h.session, h.view, "   "));  // empty: refused here
     h.frame();
     CHECK(h.view.last_error == "The message is empty; delete it instead.");
+    CHECK(h.view.editing == "m4");  // still editing, with what was typed
     CHECK(h.view.composer_text == std::optional<std::string>("   "));
-    // The server refuses (e.g. a 409): its reason on the composer line.
-    CHECK(h.act("edit:m4"));
+    // The server refuses (a 429 here): its reason on the composer line, the edit open again with
+    // the text typed (nothing typed is lost).
+    h.view.composer_text.reset();
     CHECK(ui::submit_edit(h.session, h.view, "second"));
     h.frame();
-    REQUIRE(h.http.answer("/chat/messages/m4", 409, R"({"error":{"code":"Conflict","message":"The message was deleted."}})"));
-    CHECK(h.view.last_error.find("The message was deleted.") != std::string::npos);
+    CHECK(h.view.editing.empty());
+    REQUIRE(h.http.answer("/chat/messages/m4", 429, R"({"error":{"code":"TooManyRequests","message":"Too many edits; try again in 3 s."}})"));
+    CHECK(h.view.last_error.find("Too many edits") != std::string::npos);
+    CHECK(h.view.editing == "m4");
+    CHECK(h.view.composer_text == std::optional<std::string>("second"));
+    CHECK(h.act("escape"));
     // Editing while the conversation's creator deletes it (a live event): the edit ends.
     own_message(h, 5, "third");
     CHECK(h.act("edit:m5"));
@@ -743,5 +749,71 @@ TEST_CASE("a refused edit says why and puts its text back, an edit ends when its
                         .dump());
     h.frame();
     CHECK(h.view.editing.empty());
-    CHECK(h.view.composer_text == std::optional<std::string>(""));
+}
+
+TEST_CASE("an edit that makes the newest message taller keeps the view at the bottom, and new messages still follow", "[ui][edits]") {
+    using nlohmann::json;
+    UiHarness h;
+    h.load(60);
+    own_message(h, 61, "short");
+    for (int i = 0; i < 4; ++i) h.frame();
+    REQUIRE(h.view.scroll_max > 0);
+    REQUIRE(h.view.scroll_y >= h.view.scroll_max - 1);
+    const float before = h.view.scroll_max;
+    h.socks.receive(json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"},
+                         {"data", {{"type", "chat.message.updated"},
+                                   {"message", {{"messageId", "m61"}, {"conversationId", "demo"}, {"seq", 61}, {"senderId", "alice"},
+                                                {"text", std::string(900, 'y')}, {"createdAt", int64_t(1795000000000) + 61 * 60000},
+                                                {"version", 1}, {"editedAt", 1}}}}}}
+                        .dump());
+    for (int i = 0; i < 4; ++i) h.frame();
+    CHECK(h.view.scroll_max > before);
+    CHECK(h.view.scroll_y >= h.view.scroll_max - 1);
+    own_message(h, 62, "and one more");
+    for (int i = 0; i < 4; ++i) h.frame();
+    CHECK(h.view.scroll_y >= h.view.scroll_max - 1);
+}
+
+TEST_CASE("reactions: the picker from the row's actions, chips with counts, a click on one's own takes it back", "[ui][reactions]") {
+    using nlohmann::json;
+    const std::string thumbs = "\xF0\x9F\x91\x8D", party = "\xF0\x9F\x8E\x89";
+    UiHarness h;
+    h.load(6);
+    h.frame();
+    hover(h, "text:m6");
+    REQUIRE(h.click("reactions:m6"));
+    CHECK(h.view.react_picker == "m6");
+    h.frame();
+    REQUIRE(h.find("pick-reaction:" + thumbs));
+    REQUIRE(h.click("pick-reaction:" + thumbs));
+    CHECK(h.view.react_picker.empty());  // one tap: picked, closed
+    std::string method;
+    CHECK(json::parse(request_body(h, "/chat/messages/m6/reactions", &method)) == json{{"emoji", thumbs}});
+    CHECK(method == "POST");
+    auto answer = [&](json reactions, uint64_t version) {
+        return json{{"message", {{"messageId", "m6"}, {"conversationId", "demo"}, {"seq", 6}, {"senderId", "carol"},
+                                 {"text", "message number 6"}, {"createdAt", int64_t(1795000000000) + 6 * 60000},
+                                 {"version", version}, {"reactions", reactions}}}}
+            .dump();
+    };
+    REQUIRE(h.http.answer("/chat/messages/m6/reactions", 200,
+                          answer(json::array({{{"emoji", thumbs}, {"users", {"bob", "alice"}}}, {{"emoji", party}, {"users", {"bob"}}}}), 1)));
+    h.frame();
+    h.frame();
+    REQUIRE(h.find("react:m6:" + thumbs));
+    REQUIRE(h.find("react:m6:" + party));
+    CHECK(h.session.conversation().find("m6")->reactions.size() == 2);
+    // alice's own: a click takes it back (DELETE); someone else's emoji: a click adds hers (POST).
+    REQUIRE(h.click("react:m6:" + thumbs));
+    request_body(h, "/chat/messages/m6/reactions", &method);
+    CHECK(method == "DELETE");
+    REQUIRE(h.http.answer("/chat/messages/m6/reactions", 200, answer(json::array({{{"emoji", thumbs}, {"users", {"bob"}}}, {{"emoji", party}, {"users", {"bob"}}}}), 2)));
+    CHECK(h.act("react:m6:" + party));
+    request_body(h, "/chat/messages/m6/reactions", &method);
+    CHECK(method == "POST");
+    // Esc closes an open picker first; a tombstone offers none.
+    CHECK(h.act("reactions:m6"));
+    CHECK(h.act("escape"));
+    CHECK(h.view.react_picker.empty());
+    CHECK_FALSE(h.act("react:m6"));  // no emoji
 }

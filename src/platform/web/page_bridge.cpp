@@ -159,6 +159,7 @@ EM_JS(void, mirror_append, (const char* json_ptr), {
         art.appendChild(body);
         if (m.edited) art.dataset.edited = "true";
         if (m.deleted) art.dataset.deleted = "true";
+        if (m.reactions.length) art.dataset.reactions = m.reactions.map(function (r) { return r.emoji + ":" + r.count; }).join(",");
         var time = document.createElement("time");
         time.dateTime = new Date(m.at).toISOString();
         time.title = time.dataset.full = m.full;
@@ -175,12 +176,21 @@ EM_JS(void, mirror_append, (const char* json_ptr), {
         if (m.text && !m.deleted) button("copy:" + m.id, "Copy");
         if (m.attachment) button("attachment:" + m.id, "Open " + m.attachment);
         if (m.own) { button("edit:" + m.id, "Edit"); button("delete:" + m.id, "Delete"); }
+        m.reactions.forEach(function (r) {
+            button("react:" + m.id + ":" + r.emoji, r.emoji + " " + r.count);
+            art.lastChild.setAttribute("aria-pressed", r.mine ? "true" : "false");
+        });
+        if (!m.deleted) button("reactions:" + m.id, "Add reaction");
         timeEls[m.id] = time;
         // A message edited or deleted since: its article is replaced where it stands (the
         // keyboard focus moves to the new one).
         var old = log.querySelector('[data-target="msg:' + CSS.escape(m.id) + '"]');
         if (old) {
+            // The log's one tab stop and its buttons' place in the tab order go to the new one.
             var focused = old.contains(document.activeElement);
+            art.tabIndex = old.tabIndex;
+            var ob = old.querySelector("button");
+            [].forEach.call(art.querySelectorAll("button"), function (b) { b.tabIndex = ob ? ob.tabIndex : -1; });
             log.replaceChild(art, old);
             if (log.current === old) log.current = art;
             if (focused) art.focus();
@@ -353,6 +363,21 @@ EM_JS(void, js_composer_restore, (const char* text), {
     var c = document.getElementById("composer");
     if (c && !c.value) c.value = UTF8ToString(text);
 });
+// The reaction picker: open for a message (its id) or closed (""); from the keyboard its first
+// choice takes the focus, which goes back to the opener when it closes.
+EM_JS(void, mirror_reaction_picker, (const char* id), {
+    var p = document.getElementById("reaction-picker");
+    if (!p) return;
+    var open = UTF8ToString(id) !== "";
+    if (p.hidden === !open) return;
+    p.hidden = !open;
+    if (open) {
+        p.__opener = document.activeElement;
+        if (p.__opener && p.__opener.closest && p.__opener.closest("#mirror")) p.querySelector("button").focus();
+    } else if (p.contains(document.activeElement)) {
+        if (p.__opener && document.contains(p.__opener)) p.__opener.focus();
+    }
+});
 // An edit starts (its text) or ends (""): the text replaces the composer's, the caret at its end.
 // No input event: that would count as typing.
 EM_JS(void, js_composer_set, (const char* text), {
@@ -366,9 +391,17 @@ EM_JS(void, js_composer_editing, (const char* id), {
     var c = document.getElementById("composer");
     if (!c) return;
     var v = UTF8ToString(id);
-    if ((c.dataset.editing || "") === v) return;
+    var was = c.dataset.editing || "";
+    if (was === v) return;
+    // The draft being written when an edit starts comes back when it ends (saved or cancelled).
+    if (!was) c.__draft = c.value;
     if (v) { c.dataset.editing = v; c.setAttribute("aria-label", "Edit message (Enter saves, Escape cancels)"); }
-    else { delete c.dataset.editing; c.setAttribute("aria-label", "Message"); }
+    else {
+        delete c.dataset.editing;
+        c.setAttribute("aria-label", "Message");
+        c.value = c.__draft || "";
+        c.__draft = "";
+    }
 });
 // The delete confirmation: shown with the message's preview, hidden for "". Its Cancel button
 // takes the keyboard focus when it opens (the safe choice), the mirror's Delete button had it.
@@ -380,7 +413,16 @@ EM_JS(void, mirror_dialog, (const char* text), {
     d.querySelector("[data-role=text]").textContent = open ? "Delete this message for everyone? \u201c" + t + "\u201d" : "";
     if (d.hidden === !open) return;
     d.hidden = !open;
-    if (open) d.querySelector('[data-target="cancel-delete"]').focus();
+    if (open) {
+        // From the keyboard (the mirror's Delete button had the focus) the dialog takes it, on its
+        // Cancel button (the safe choice); a pointer user keeps the focus where it was.
+        d.__opener = document.activeElement;
+        if (d.__opener && d.__opener.closest && d.__opener.closest("#mirror")) d.querySelector('[data-target="cancel-delete"]').focus();
+    } else if (d.contains(document.activeElement) || document.activeElement === document.body) {
+        // Closed: the focus goes back to what opened it (its article when that was replaced).
+        var back = d.__opener && document.contains(d.__opener) ? d.__opener : document.getElementById("composer");
+        if (back) back.focus();
+    }
 });
 EM_JS(int, js_composer_bytes, (), {
     var c = document.getElementById("composer");
@@ -520,7 +562,12 @@ void PageBridge::mirror(const MirrorSnapshot& m) {
         json list = json::array();
         for (const auto& x : m.appended)
             list.push_back({{"id", x.id}, {"seq", x.seq}, {"sender", x.sender}, {"text", x.text}, {"at", x.at_ms}, {"when", x.when},
-                            {"full", x.full}, {"attachment", x.attachment}, {"edited", x.edited}, {"deleted", x.deleted}, {"own", x.own}});
+                            {"full", x.full}, {"attachment", x.attachment}, {"edited", x.edited}, {"deleted", x.deleted}, {"own", x.own},
+                            {"reactions", [&] {
+                                 json rs = json::array();
+                                 for (const auto& r : x.reactions) rs.push_back({{"emoji", r.emoji}, {"count", r.count}, {"mine", r.mine}});
+                                 return rs;
+                             }()}});
         mirror_append(list.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
     }
     if (!m.times.empty()) {
@@ -548,6 +595,7 @@ void PageBridge::mirror(const MirrorSnapshot& m) {
         mirror_picker(dump(json{{"open", m.picker->open}, {"status", m.picker->status}, {"canCreate", m.picker->can_create}, {"people", people}}).c_str());
     }
     if (m.dialog) mirror_dialog(m.dialog->c_str());
+    if (m.reaction_picker) mirror_reaction_picker(m.reaction_picker->c_str());
     if (m.feed) {
         json items = json::array();
         for (const auto& it : m.feed->items)

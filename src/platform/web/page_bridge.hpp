@@ -116,6 +116,12 @@ struct MirrorMessage {
     int64_t at_ms = 0;
     bool edited = false, deleted = false;  // data-edited, data-deleted
     bool own = false;                      // the user's own: Edit and Delete buttons
+    struct Reaction {
+        std::string emoji;
+        std::size_t count = 0;
+        bool mine = false;  // aria-pressed
+    };
+    std::vector<Reaction> reactions;       // data-reactions "👍:2,🎉:1" and a toggle button each
 };
 struct MirrorLocal {
     std::string id, text, error;  // id: clientMessageId
@@ -156,6 +162,8 @@ struct MirrorSnapshot {
     // The delete confirmation (#chat-dialog, role=alertdialog): the message's preview while it is
     // open, "" once closed.
     std::optional<std::string> dialog;
+    // The reaction picker (#reaction-picker): the message it is open for, "" once closed.
+    std::optional<std::string> reaction_picker;
 };
 
 class PageBridge {

@@ -125,3 +125,46 @@ test(`${ENGINE}: edit and delete reach the other member live, after a missed rec
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test(`${ENGINE}: reactions from the canvas picker and the mirror reach the other member, and stay after a reload`, async () => {
+  const stub = await startStub({ args: ['--send-rate', '0'] });
+  try {
+    const alice = await openChat(browser, stub.base, 'alice');
+    const bob = await openChat(browser, stub.base, 'bob');
+    const stamp = Date.now().toString(36);
+    await send(alice.page, `react to this ${stamp}`);
+    const id = await idOf(bob.page, `alice: react to this ${stamp}`);
+    const thumbs = '\u{1F44D}', party = '\u{1F389}';
+    const reactions = (page) => page.evaluate((i) =>
+      document.querySelector(`#chat-log [data-target="msg:${CSS.escape(i)}"]`)?.dataset.reactions ?? '', id);
+    const waitReactions = (page, want) => page.waitFor(([i, w]) =>
+      (document.querySelector(`#chat-log [data-target="msg:${CSS.escape(i)}"]`)?.dataset.reactions ?? '') === w, [id, want], { timeout: 30000 });
+
+    // bob: the row's React action opens the picker on the canvas; 👍 is one tap.
+    await rowAction(bob.page, id, 'reactions');
+    await clickTarget(bob.page, `pick-reaction:${thumbs}`);
+    await waitReactions(alice.page, `${thumbs}:1`);
+    await waitReactions(bob.page, `${thumbs}:1`);
+    // alice, from the keyboard's mirror: her own 👍 through the chip's button, then 🎉 from the picker.
+    await alice.page.evaluate(([i, e]) => document.querySelector(`#chat-log [data-target="react:${CSS.escape(i)}:${e}"]`).click(), [id, thumbs]);
+    await waitReactions(bob.page, `${thumbs}:2`);
+    await alice.page.evaluate((i) => document.querySelector(`#chat-log [data-target="reactions:${CSS.escape(i)}"]`).click(), id);
+    await alice.page.waitFor(() => !document.getElementById('reaction-picker').hidden);
+    await alice.page.evaluate((e) => document.querySelector(`#reaction-picker [data-target="pick-reaction:${e}"]`).click(), party);
+    await waitReactions(bob.page, `${thumbs}:2,${party}:1`);
+    await alice.page.waitFor(() => document.getElementById('reaction-picker').hidden);
+    assert.equal(await alice.page.evaluate(([i, e]) =>
+      document.querySelector(`#chat-log [data-target="react:${CSS.escape(i)}:${e}"]`).getAttribute('aria-pressed'), [id, thumbs]), 'true');
+    // bob takes his back by clicking the chip on the canvas.
+    await clickTarget(bob.page, `react:${id}:${thumbs}`);
+    await waitReactions(alice.page, `${thumbs}:1,${party}:1`);
+    await bob.page.reload();
+    await waitLive(bob.page);
+    await waitReactions(bob.page, `${thumbs}:1,${party}:1`);
+    assert.equal(await reactions(alice.page), `${thumbs}:1,${party}:1`);
+    assert.deepEqual(await alice.page.pageErrors(), []);
+    assert.deepEqual(await bob.page.pageErrors(), []);
+    await alice.context.close();
+    await bob.context.close();
+  } finally { await stub.stop(); }
+});

@@ -103,10 +103,14 @@ std::string tls_error(const beast::error_code& ec, const std::string& why) {
 }
 
 // Resolves and connects the TCP layer of `stream`, within `timeout`, then calls next(error).
-template <class Stream, class Next>
-void connect_tcp(tcp::resolver& resolver, Stream& stream, const Url& u, std::chrono::milliseconds timeout, Next next) {
-    resolver.async_resolve(u.host, u.port, [&stream, timeout, next](beast::error_code ec, tcp::resolver::results_type r) mutable {
+// `stopped()` is asked once the name is resolved: a resolver's cancel() cannot stop a lookup that
+// has already finished on asio's resolver thread (its handler then sees success), and a socket
+// closed while it resolved must not reach the server at all.
+template <class Stream, class Next, class Stopped>
+void connect_tcp(tcp::resolver& resolver, Stream& stream, const Url& u, std::chrono::milliseconds timeout, Stopped stopped, Next next) {
+    resolver.async_resolve(u.host, u.port, [&stream, timeout, stopped, next](beast::error_code ec, tcp::resolver::results_type r) mutable {
         if (ec) return next("resolve: " + ec.message());
+        if (stopped()) return next("closed while connecting");
         beast::get_lowest_layer(stream).expires_after(timeout);
         beast::get_lowest_layer(stream).async_connect(r, [next](beast::error_code ec2, tcp::endpoint) mutable {
             next(ec2 ? "connect: " + ec2.message() : std::string());
@@ -179,7 +183,9 @@ public:
     void open(const Url& url, const std::string& protocol) {
         url_ = url;
         protocol_ = protocol;
-        connect_tcp(resolver_, ws_, url_, std::chrono::seconds(10), [self = this->shared_from_this()](const std::string& error) {
+        const auto self_ = this->shared_from_this();
+        connect_tcp(resolver_, ws_, url_, std::chrono::seconds(10), [self_] { return self_->closing_; },
+                    [self = self_](const std::string& error) {
             if (!error.empty()) return self->closed(1006, error);
             if (self->closing_) return self->closed(1006, "closed while connecting");
             self->secure();
@@ -359,7 +365,7 @@ struct HttpOp : std::enable_shared_from_this<HttpOp<Stream>> {
         : tls(std::move(ctx)), resolver(ioc), stream(make_stream(ioc, tls.get())), done(std::move(d)) {}
 
     void start(const Url& u, std::chrono::milliseconds timeout) {
-        connect_tcp(resolver, stream, u, timeout, [self = this->shared_from_this(), host = u.host](const std::string& error) {
+        connect_tcp(resolver, stream, u, timeout, [] { return false; }, [self = this->shared_from_this(), host = u.host](const std::string& error) {
             if (!error.empty()) return self->fail(error);
             if constexpr (kTls) {
                 if (!prepare_tls(self->stream, host, self->verify_error)) return self->fail(self->verify_error);

@@ -233,25 +233,11 @@ chat::Message read_message(const pqxx::row& r) {
 template <class W>
 void load_reactions(W& w, const std::string& conversationId, std::vector<chat::Message>& ms) {
     if (ms.empty()) return;
-    std::map<std::string, chat::Message*> by_id;
-    uint64_t lo = UINT64_MAX, hi = 0;
-    for (auto& m : ms) {
-        m.reactions.clear();
-        by_id[m.messageId] = &m;
-        lo = std::min(lo, m.seq);
-        hi = std::max(hi, m.seq);
-    }
+    ReactionRows rows(ms);
     for (const auto& row : q(w, "SELECT MessageId, Emoji, UserId FROM MessageReactions WHERE ConversationId=$1 AND Seq BETWEEN $2 AND $3 "
                                 "ORDER BY CreatedAt, UserId, Emoji",
-                             conversationId, static_cast<int64_t>(lo), static_cast<int64_t>(hi))) {
-        auto it = by_id.find(text(row[0]));
-        if (it == by_id.end()) continue;
-        auto& list = it->second->reactions;
-        const std::string emoji = text(row[1]);
-        auto e = std::find_if(list.begin(), list.end(), [&](const chat::Reaction& x) { return x.emoji == emoji; });
-        if (e == list.end()) e = list.insert(list.end(), chat::Reaction{emoji, {}});
-        e->users.push_back(text(row[2]));
-    }
+                             conversationId, static_cast<int64_t>(rows.lo), static_cast<int64_t>(rows.hi)))
+        rows.add(text(row[0]), text(row[1]), text(row[2]));
 }
 
 // Notifications a user ($1) can see: addressed to them, to one of their teams, or to everyone.

@@ -385,26 +385,11 @@ std::vector<chat::Message> SqliteStore::history(const std::string& conversationI
 // The messages' reactions, with one query over their sequence range (a history page is one).
 void SqliteStore::load_reactions_locked(const std::string& conversationId, std::vector<chat::Message>& ms) {
     if (ms.empty()) return;
-    std::map<std::string, chat::Message*> by_id;
-    uint64_t lo = UINT64_MAX, hi = 0;
-    for (auto& m : ms) {
-        m.reactions.clear();
-        by_id[m.messageId] = &m;
-        lo = std::min(lo, m.seq);
-        hi = std::max(hi, m.seq);
-    }
+    ReactionRows rows(ms);
     Stmt r(db_, "SELECT MessageId, Emoji, UserId FROM MessageReactions WHERE ConversationId=?1 AND Seq BETWEEN ?2 AND ?3 "
                 "ORDER BY CreatedAt, rowid");
-    r.bind(1, conversationId).bind(2, static_cast<int64_t>(lo)).bind(3, static_cast<int64_t>(hi));
-    while (r.step()) {
-        auto it = by_id.find(r.text(0));
-        if (it == by_id.end()) continue;
-        auto& list = it->second->reactions;
-        const std::string emoji = r.text(1);
-        auto e = std::find_if(list.begin(), list.end(), [&](const chat::Reaction& x) { return x.emoji == emoji; });
-        if (e == list.end()) e = list.insert(list.end(), chat::Reaction{emoji, {}});
-        e->users.push_back(r.text(2));
-    }
+    r.bind(1, conversationId).bind(2, static_cast<int64_t>(rows.lo)).bind(3, static_cast<int64_t>(rows.hi));
+    while (r.step()) rows.add(r.text(0), r.text(1), r.text(2));
 }
 
 // Reads the message and checks who may change it, inside the caller's transaction. Returns the

@@ -13,6 +13,25 @@ namespace stub {
 
 std::string new_id(const std::string& prefix) { return prefix + random_hex(10); }
 
+ReactionRows::ReactionRows(std::vector<chat::Message>& ms) {
+    lo = ms.empty() ? 0 : UINT64_MAX;
+    for (auto& m : ms) {
+        m.reactions.clear();
+        by_id_[m.messageId] = &m;
+        lo = std::min(lo, m.seq);
+        hi = std::max(hi, m.seq);
+    }
+}
+
+void ReactionRows::add(const std::string& messageId, const std::string& emoji, const std::string& userId) {
+    auto it = by_id_.find(messageId);
+    if (it == by_id_.end()) return;
+    auto& list = it->second->reactions;
+    auto e = std::find_if(list.begin(), list.end(), [&](const chat::Reaction& x) { return x.emoji == emoji; });
+    if (e == list.end()) e = list.insert(list.end(), chat::Reaction{emoji, {}});
+    e->users.push_back(userId);
+}
+
 std::string blob_id_of(const std::optional<chat::Attachment>& a) {
     // Our links: /blobs/blob_<20 hex>?exp=...&sig=... (app_api.cpp checks the whole shape).
     constexpr std::string_view kPrefix = "/blobs/";

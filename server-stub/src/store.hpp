@@ -9,6 +9,7 @@
 #include "core/chat_model.hpp"
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -173,6 +174,19 @@ public:
 // take_token's answer when no token was taken: the seconds until the bucket, holding
 // `tokens_after_refill` (< 1) now, has a whole token (at least 1). Shared by the engines.
 int64_t token_wait_seconds(double tokens_after_refill, int per_min);
+
+// Gathers reaction rows (MessageId, Emoji, UserId, in reaction order) into the messages they
+// belong to, for both engines: clears the messages' reactions, gives the sequence range to read
+// (one query over [lo, hi]) and groups each row by emoji in order of first use.
+class ReactionRows {
+public:
+    explicit ReactionRows(std::vector<chat::Message>& ms);
+    uint64_t lo = 0, hi = 0;
+    void add(const std::string& messageId, const std::string& emoji, const std::string& userId);
+
+private:
+    std::map<std::string, chat::Message*> by_id_;
+};
 
 // The blob an attachment links (its /blobs/<id>?... URL), "" for any other link: stored with the
 // message so that a delete finds it.

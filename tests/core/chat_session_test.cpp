@@ -31,6 +31,18 @@ struct Rig {
         o.keep_alive_interval_ms = 0;
         return o;
     }
+    // Signs in with this conversation list and first page (as the server answers them), then
+    // connects; the subscription is still to be answered (join_ack).
+    void boot_with(const json& conversations, const json& first_page) {
+        session.start();
+        REQUIRE(http.answer("/auth/dev-login", 200, R"({"token":"T","displayName":"Alice"})"));
+        REQUIRE(http.answer("/config", 200, R"({"maxMessageBytes":100})"));
+        REQUIRE(http.answer("/chat/conversations", 200, json{{"conversations", conversations}}.dump()));
+        REQUIRE(http.answer("/conversation/detail", 200, first_page.dump()));
+        REQUIRE(http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})"));
+        socks.open();
+        socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1","reconnectionToken":"r"})");
+    }
     void boot(const json& history) {
         session.start();
         REQUIRE(http.answer("/auth/dev-login", 200, R"({"token":"T","displayName":"Alice"})"));
@@ -985,16 +997,8 @@ TEST_CASE("edit and delete: the author's request, the answer applied in place, t
 
 TEST_CASE("live edits and deletes: held messages change, the newest one's preview follows, unloaded older ones wait for their page", "[session][edits]") {
     Rig r;
-    r.session.start();
-    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T","displayName":"Alice"})"));
-    REQUIRE(r.http.answer("/config", 200, R"({"maxMessageBytes":100})"));
-    REQUIRE(r.http.answer("/chat/conversations", 200,
-                          json{{"conversations", json::array({{{"conversationId", "demo"}, {"title", "Demo"}, {"lastSeq", 6},
-                                                               {"lastMessage", msg(6)}}})}}.dump()));
-    REQUIRE(r.http.answer("/conversation/detail", 200, json{{"messages", json::array({msg(5), msg(6)})}, {"hasMore", true}}.dump()));
-    REQUIRE(r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})"));
-    r.socks.open();
-    r.socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1","reconnectionToken":"r"})");
+    r.boot_with(json::array({{{"conversationId", "demo"}, {"title", "Demo"}, {"lastSeq", 6}, {"lastMessage", msg(6)}}}),
+                json{{"messages", json::array({msg(5), msg(6)})}, {"hasMore", true}});
     r.join_ack();
     r.http.answer("afterSeq=6", 200, R"({"messages":[],"hasMore":false})");
     r.http.answer("changedAfter=0", 200, R"({"messages":[],"hasMore":false,"rev":0})");
@@ -1023,15 +1027,8 @@ TEST_CASE("live edits and deletes: held messages change, the newest one's previe
 TEST_CASE("after a reconnect the edits and deletes made meanwhile are fetched from the last known counter, page by page", "[session][edits]") {
     Rig r;
     // The first page says which changes it already holds (rev 4).
-    r.session.start();
-    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T","displayName":"Alice"})"));
-    REQUIRE(r.http.answer("/config", 200, R"({"maxMessageBytes":100})"));
-    REQUIRE(r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})"));
-    REQUIRE(r.http.answer("/conversation/detail", 200,
-                          json{{"messages", json::array({msg(1), msg(2), msg(3)})}, {"hasMore", false}, {"rev", 4}}.dump()));
-    REQUIRE(r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})"));
-    r.socks.open();
-    r.socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1","reconnectionToken":"r"})");
+    r.boot_with(json::array({{{"conversationId", "demo"}, {"title", "Demo"}}}),
+                json{{"messages", json::array({msg(1), msg(2), msg(3)})}, {"hasMore", false}, {"rev", 4}});
     r.join_ack();
     REQUIRE(r.http.answer("afterSeq=3", 200, R"({"messages":[],"hasMore":false})"));
     REQUIRE(r.http.has("changedAfter=4"));

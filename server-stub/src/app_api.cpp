@@ -243,6 +243,7 @@ std::optional<Response> AppApi::handle(const Request& r) {
     if (p == "/chat/reply" && m == "POST") return reply(r, *user);
     if (p == "/chat/subscribe" && m == "POST") return subscribe(r, *user);
     if (p == "/chat/read" && m == "POST") return mark_read(r, *user);
+    if (message_path && m == "GET") return get_message(*user, r.segments[2]);
     if (message_path && (m == "PATCH" || m == "DELETE")) return change_message(r, *user, r.segments[2]);
     if (reactions_path && (m == "POST" || m == "DELETE")) return react(r, *user, r.segments[2]);
     if (p == "/conversation/detail" && m == "GET") return detail(r, *user);
@@ -405,6 +406,12 @@ Response AppApi::reply(const Request& r, const std::string& user) {
         draft.attachment = chat::attachment_from_json(*att, &why, safe_attachment_url);
         if (!draft.attachment) return error_response(400, "BadRequest", why);
     }
+    std::optional<std::string> reply_to;  // checked once membership is known (no hint about other conversations)
+    if (auto rt = body->find("replyTo"); rt != body->end() && !rt->is_null()) {
+        if (!rt->is_string() || rt->get_ref<const std::string&>().empty() || rt->get_ref<const std::string&>().size() > chat::kMaxMessageIdBytes)
+            return error_response(400, "BadRequest", "'replyTo' must be the id of a message of this conversation.");
+        reply_to = rt->get<std::string>();
+    }
     if (msg.empty() && !draft.attachment) return error_response(400, "BadRequest", "The message is empty.");
     if (msg.size() > config_.max_message_bytes)
         return error_response(413, "PayloadTooLarge", "The message is " + std::to_string(msg.size()) +
@@ -414,6 +421,16 @@ Response AppApi::reply(const Request& r, const std::string& user) {
         return error_response(404, "NotFound", "Conversation '" + draft.conversationId + "' does not exist.");
     if (!store_.is_member(draft.conversationId, user))
         return error_response(403, "Forbidden", "You are not a member of this conversation.");
+    if (reply_to) {
+        // A reply links a message of the same conversation (the same answer for one that does not
+        // exist and one elsewhere); one deleted meanwhile is quoted as deleted.
+        const auto parent = store_.message(*reply_to);
+        if (!parent || parent->conversationId != draft.conversationId)
+            return error_response(400, "BadRequest", "'replyTo' must be the id of a message of this conversation.");
+        if (parent->deleted) return error_response(409, "Conflict", "The message you reply to was deleted.");
+        draft.replyToId = parent->messageId;
+        draft.replyToSeq = parent->seq;
+    }
     if (const int64_t wait = rate_limited("send", user, config_.send_rate_per_min, config_.send_burst)) {
         // A replay of a stored message (a client retrying a lost answer, e.g. after a restart: the
         // buckets are stored and outlive it) is answered as before, never refused.
@@ -512,7 +529,11 @@ Response AppApi::detail(const Request& r, const std::string& user) {
     }
     json list = json::array();
     for (auto& m : messages) list.push_back(chat::to_json(m));
-    return json_response(200, json{{"conversation", summary_json(*conv)}, {"messages", list}, {"hasMore", more}, {"rev", conv->rev}});
+    // Every member's read position (read receipts), read after the page: never older than it.
+    json reads = json::object();
+    for (const auto& [who, seq] : store_.reads(cid)) reads[who] = seq;
+    return json_response(200, json{{"conversation", summary_json(*conv)}, {"messages", list}, {"hasMore", more}, {"rev", conv->rev},
+                                   {"reads", reads}});
 }
 
 // PATCH /chat/messages/{messageId} {text}: the author edits it. DELETE /chat/messages/{messageId}:
@@ -559,6 +580,16 @@ Response AppApi::change_message(const Request& r, const std::string& user, const
     return json_response(200, json{{"message", chat::to_json(res.message)}, {"changed", res.outcome == ChangeOutcome::Changed}});
 }
 
+// GET /chat/messages/{messageId}: one message as it is now (a tombstone when deleted), for a
+// member of its conversation: the quote of a reply whose parent is older than the pages loaded.
+Response AppApi::get_message(const std::string& user, const std::string& messageId) {
+    if (messageId.empty() || messageId.size() > chat::kMaxMessageIdBytes) return error_response(404, "NotFound", "No such message.");
+    const auto m = store_.message(messageId);
+    if (!m) return error_response(404, "NotFound", "No such message.");
+    if (!store_.is_member(m->conversationId, user)) return error_response(403, "Forbidden", "You are not a member of this conversation.");
+    return json_response(200, json{{"message", chat::to_json(*m)}});
+}
+
 // POST /chat/messages/{messageId}/reactions {emoji}: the user (a member) reacts; DELETE with the
 // same body takes the reaction back. One per user and emoji, at most chat::kMaxReactionEmoji
 // different emoji per message; the durable path like an edit (chat.message.updated).
@@ -599,7 +630,9 @@ Response AppApi::mark_read(const Request& r, const std::string& user) {
     if (cid.empty() || seq == body->end() || !seq->is_number_unsigned())
         return error_response(400, "BadRequest", "'conversationId' and 'seq' (non-negative integer) are required.");
     if (!store_.is_member(cid, user)) return error_response(403, "Forbidden", "You are not a member of this conversation.");
-    return json_response(200, json{{"lastReadSeq", store_.set_read(cid, user, seq->get<uint64_t>())}});
+    const uint64_t now_read = store_.set_read(cid, user, seq->get<uint64_t>(), unix_now_ms());
+    if (outbox_notify_) outbox_notify_();  // its chat.read row, if the position moved (a wake-up costs nothing otherwise)
+    return json_response(200, json{{"lastReadSeq", now_read}});
 }
 
 } // namespace stub

@@ -61,6 +61,7 @@ private:
     Response subscribe(const Request& r, const std::string& user);
     Response detail(const Request& r, const std::string& user);
     Response change_message(const Request& r, const std::string& user, const std::string& messageId);  // PATCH / DELETE
+    Response get_message(const std::string& user, const std::string& messageId);
     Response react(const Request& r, const std::string& user, const std::string& messageId);           // POST / DELETE
     Response mark_read(const Request& r, const std::string& user);
     Response create_notification(const Request& r, const std::string& creator, bool backend);

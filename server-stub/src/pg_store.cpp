@@ -211,7 +211,9 @@ std::string text(const pqxx::field& f) { return f.is_null() ? std::string() : st
 int64_t i64(const pqxx::field& f) { return f.is_null() ? 0 : f.as<int64_t>(); }
 
 #define PG_MESSAGE_COLS \
-    "MessageId, ConversationId, Seq, SenderId, Body, ClientMessageId, AttachmentJson, CreatedAt, Version, EditedAt, DeletedAt"
+    "MessageId, ConversationId, Seq, SenderId, Body, ClientMessageId, AttachmentJson, CreatedAt, Version, EditedAt, DeletedAt, " \
+    "ReplyToId, ReplyToSeq"
+constexpr int kPgMessageColCount = 13;  // a column selected after PG_MESSAGE_COLS has this index
 
 chat::Message read_message(const pqxx::row& r) {
     chat::Message m;
@@ -226,6 +228,10 @@ chat::Message read_message(const pqxx::row& r) {
     m.version = static_cast<uint64_t>(i64(r[8]));
     m.editedAtMs = i64(r[9]);
     m.deleted = !r[10].is_null();
+    if (!r[11].is_null()) {
+        m.replyToId = text(r[11]);
+        m.replyToSeq = static_cast<uint64_t>(i64(r[12]));
+    }
     return m;
 }
 
@@ -482,10 +488,11 @@ AppendResult PgStore::append_message(const chat::Message& draft, const std::stri
         m.createdAtMs = now;
         m.state = chat::SendState::Sent;
         const std::string attachment = m.attachment ? chat::attachment_json(*m.attachment).dump() : std::string();
-        q(w, "INSERT INTO Messages(MessageId, ConversationId, Seq, SenderId, Body, ClientMessageId, AttachmentJson, CreatedAt, BlobId) "
-             "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+        q(w, "INSERT INTO Messages(MessageId, ConversationId, Seq, SenderId, Body, ClientMessageId, AttachmentJson, CreatedAt, BlobId, "
+             "ReplyToId, ReplyToSeq) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
           m.messageId, m.conversationId, static_cast<int64_t>(m.seq), m.senderId, m.text, or_null(m.clientMessageId),
-          or_null(attachment), now, or_null(blob_id_of(m.attachment)));
+          or_null(attachment), now, or_null(blob_id_of(m.attachment)), or_null(m.replyToId),
+          m.replyToId.empty() ? std::optional<int64_t>() : std::optional<int64_t>(static_cast<int64_t>(m.replyToSeq)));
         // The outbox rows: the event clients receive (the stable messageId as its id), then the
         // members' small activity event (badge, preview and order of their conversation lists).
         q(w, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES($1,$2,$3,$4,$5,$5)",
@@ -532,7 +539,7 @@ std::optional<ChangeResult> change_check(pqxx::work& w, const std::string& messa
     const auto r = q(w, "SELECT " PG_MESSAGE_COLS ", BlobId FROM Messages WHERE MessageId=$1", messageId);
     if (r.empty() || owner.empty()) return ChangeResult{ChangeOutcome::NotFound, {}, {}};
     m = read_message(r[0]);
-    blob = text(r[0][11]);
+    blob = text(r[0][kPgMessageColCount]);
     if (q(w, "SELECT 1 FROM ConversationUsers WHERE ConversationId=$1 AND UserId=$2", m.conversationId, userId).empty())
         return ChangeResult{ChangeOutcome::NotMember, {}, {}};
     const bool allowed = m.senderId == userId || (del && !owner[0][0].is_null() && text(owner[0][0]) == userId);
@@ -683,15 +690,47 @@ ChangeResult PgStore::react(const std::string& messageId, const std::string& use
     });
 }
 
-uint64_t PgStore::set_read(const std::string& conversationId, const std::string& userId, uint64_t seq) {
+uint64_t PgStore::set_read(const std::string& conversationId, const std::string& userId, uint64_t seq, int64_t now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return in_tx(conn_->c, [&](pqxx::work& w) -> uint64_t {
+        // The member's row lock orders this user's read marks (any instance); read state only
+        // moves forward and never past the last message.
+        const auto cur = q(w, "SELECT m.LastReadSeq, c.LastSeq FROM ConversationUsers m JOIN Conversations c "
+                              "ON c.ConversationId=m.ConversationId WHERE m.ConversationId=$1 AND m.UserId=$2 FOR UPDATE OF m",
+                           conversationId, userId);
+        if (cur.empty()) return 0;
+        const uint64_t was = static_cast<uint64_t>(i64(cur[0][0])), last = static_cast<uint64_t>(i64(cur[0][1]));
+        const uint64_t now_read = std::max(was, std::min(seq, last));
+        if (now_read == was) return was;
+        q(w, "UPDATE ConversationUsers SET LastReadSeq=$3 WHERE ConversationId=$1 AND UserId=$2", conversationId, userId,
+          static_cast<int64_t>(now_read));
+        const std::string event_id = new_id("read:");
+        q(w, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES($1,$2,$3,$4,$5,$5)",
+          event_id, std::string(chat::kChatReadEvent), chat::conversation_group(conversationId),
+          chat::chat_read_event({conversationId, userId, now_read}, event_id).dump(), now);
+        return now_read;
+    });
+}
+
+std::vector<std::pair<std::string, uint64_t>> PgStore::reads(const std::string& conversationId) {
     std::lock_guard<std::mutex> lock(mu_);
     return single(conn_->c, [&](pqxx::nontransaction& w) {
-        // Read state only moves forward and never past the last message.
-        const auto r = q(w, "UPDATE ConversationUsers SET LastReadSeq=GREATEST(LastReadSeq, LEAST($3::bigint, "
-                            "(SELECT LastSeq FROM Conversations WHERE ConversationId=$1))) "
-                            "WHERE ConversationId=$1 AND UserId=$2 RETURNING LastReadSeq",
-                         conversationId, userId, static_cast<int64_t>(seq));
-        return r.empty() ? uint64_t{0} : static_cast<uint64_t>(i64(r[0][0]));
+        std::vector<std::pair<std::string, uint64_t>> out;
+        for (const auto& row : q(w, "SELECT UserId, LastReadSeq FROM ConversationUsers WHERE ConversationId=$1 ORDER BY UserId",
+                                 conversationId))
+            out.emplace_back(text(row[0]), static_cast<uint64_t>(i64(row[1])));
+        return out;
+    });
+}
+
+std::optional<chat::Message> PgStore::message(const std::string& messageId) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return single(conn_->c, [&](pqxx::nontransaction& w) -> std::optional<chat::Message> {
+        const auto r = q(w, "SELECT " PG_MESSAGE_COLS " FROM Messages WHERE MessageId=$1", messageId);
+        if (r.empty()) return std::nullopt;
+        std::vector<chat::Message> one{read_message(r[0])};
+        load_reactions(w, one[0].conversationId, one);
+        return one[0];
     });
 }
 

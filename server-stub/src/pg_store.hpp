@@ -74,7 +74,9 @@ public:
                                                       const std::string& clientMessageId) override;
     std::vector<chat::Message> history(const std::string& conversationId, uint64_t afterSeq, uint64_t beforeSeq,
                                        std::size_t limit) override;
-    uint64_t set_read(const std::string& conversationId, const std::string& userId, uint64_t seq) override;
+    uint64_t set_read(const std::string& conversationId, const std::string& userId, uint64_t seq, int64_t now) override;
+    std::vector<std::pair<std::string, uint64_t>> reads(const std::string& conversationId) override;
+    std::optional<chat::Message> message(const std::string& messageId) override;
     ChangeResult edit_message(const std::string& messageId, const std::string& userId, const std::string& text,
                               int64_t now) override;
     ChangeResult delete_message(const std::string& messageId, const std::string& userId, int64_t now) override;

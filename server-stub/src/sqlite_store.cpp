@@ -139,11 +139,16 @@ chat::Message read_message(const Stmt& s) {
     m.version = static_cast<uint64_t>(s.i64(8));
     if (!s.null(9)) m.editedAtMs = s.i64(9);
     m.deleted = !s.null(10);
+    if (!s.null(11)) {
+        m.replyToId = s.text(11);
+        m.replyToSeq = static_cast<uint64_t>(s.i64(12));
+    }
     return m;
 }
 
 constexpr const char* kMessageCols =
-    "MessageId, ConversationId, Seq, SenderId, Body, ClientMessageId, AttachmentJson, CreatedAt, Version, EditedAt, DeletedAt";
+    "MessageId, ConversationId, Seq, SenderId, Body, ClientMessageId, AttachmentJson, CreatedAt, Version, EditedAt, DeletedAt, "
+    "ReplyToId, ReplyToSeq";
 
 OutboxRow read_outbox(const Stmt& s) {
     // EventId, Type, Target, PayloadJson, CreatedAt, ProcessedAt, RetryCount, NextAttemptAt, LastError, Dead
@@ -342,13 +347,15 @@ AppendResult SqliteStore::append_message(const chat::Message& draft, const std::
     m.createdAtMs = now;
     m.state = chat::SendState::Sent;
     Stmt ins(db_, "INSERT INTO Messages(MessageId, ConversationId, Seq, SenderId, Body, ClientMessageId, AttachmentJson, "
-                  "CreatedAt, BlobId) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+                  "CreatedAt, BlobId, ReplyToId, ReplyToSeq) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
     ins.bind(1, m.messageId).bind(2, m.conversationId).bind(3, static_cast<int64_t>(m.seq)).bind(4, m.senderId)
         .bind(5, m.text);
     if (m.clientMessageId.empty()) ins.bind_null(6); else ins.bind(6, m.clientMessageId);
     if (m.attachment) ins.bind(7, chat::attachment_json(*m.attachment).dump()); else ins.bind_null(7);
     ins.bind(8, now);
     if (const std::string blob = blob_id_of(m.attachment); !blob.empty()) ins.bind(9, blob); else ins.bind_null(9);
+    if (m.replyToId.empty()) ins.bind_null(10).bind_null(11);
+    else ins.bind(10, m.replyToId).bind(11, static_cast<int64_t>(m.replyToSeq));
     ins.run();
     // The outbox row: the event clients receive, with the stable messageId as its id.
     Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
@@ -564,17 +571,44 @@ ChangeResult SqliteStore::react(const std::string& messageId, const std::string&
     return ChangeResult{ChangeOutcome::Changed, m, {}};
 }
 
-uint64_t SqliteStore::set_read(const std::string& conversationId, const std::string& userId, uint64_t seq) {
+uint64_t SqliteStore::set_read(const std::string& conversationId, const std::string& userId, uint64_t seq, int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
+    Tx tx(db_);
+    Stmt cur(db_, "SELECT m.LastReadSeq, c.LastSeq FROM ConversationUsers m JOIN Conversations c ON c.ConversationId=m.ConversationId "
+                  "WHERE m.ConversationId=?1 AND m.UserId=?2");
+    cur.bind(1, conversationId).bind(2, userId);
+    if (!cur.step()) return 0;
     // Read state only moves forward and never past the last message.
-    Stmt s(db_, "UPDATE ConversationUsers SET LastReadSeq=MAX(LastReadSeq, MIN(?3, "
-                "(SELECT LastSeq FROM Conversations WHERE ConversationId=?1))) "
-                "WHERE ConversationId=?1 AND UserId=?2 RETURNING LastReadSeq");
-    s.bind(1, conversationId).bind(2, userId).bind(3, static_cast<int64_t>(seq));
-    const bool row = s.step();
-    const uint64_t v = row ? static_cast<uint64_t>(s.i64(0)) : 0;
-    if (row) s.run();
-    return v;
+    const uint64_t was = static_cast<uint64_t>(cur.i64(0)), last = static_cast<uint64_t>(cur.i64(1));
+    const uint64_t now_read = std::max(was, std::min(seq, last));
+    if (now_read == was) return was;
+    Stmt(db_, "UPDATE ConversationUsers SET LastReadSeq=?3 WHERE ConversationId=?1 AND UserId=?2")
+        .bind(1, conversationId).bind(2, userId).bind(3, static_cast<int64_t>(now_read)).run();
+    const std::string event_id = new_id("read:");
+    Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
+        .bind(1, event_id).bind(2, chat::kChatReadEvent).bind(3, chat::conversation_group(conversationId))
+        .bind(4, chat::chat_read_event({conversationId, userId, now_read}, event_id).dump()).bind(5, now).run();
+    tx.commit();
+    return now_read;
+}
+
+std::vector<std::pair<std::string, uint64_t>> SqliteStore::reads(const std::string& conversationId) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt s(db_, "SELECT UserId, LastReadSeq FROM ConversationUsers WHERE ConversationId=?1 ORDER BY UserId");
+    s.bind(1, conversationId);
+    std::vector<std::pair<std::string, uint64_t>> out;
+    while (s.step()) out.emplace_back(s.text(0), static_cast<uint64_t>(s.i64(1)));
+    return out;
+}
+
+std::optional<chat::Message> SqliteStore::message(const std::string& messageId) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt s(db_, (std::string("SELECT ") + kMessageCols + " FROM Messages WHERE MessageId=?1").c_str());
+    s.bind(1, messageId);
+    if (!s.step()) return std::nullopt;
+    std::vector<chat::Message> one{read_message(s)};
+    load_reactions_locked(one[0].conversationId, one);
+    return one[0];
 }
 
 std::pair<Notification, bool> SqliteStore::create_notification(const Notification& in, const std::string& group,

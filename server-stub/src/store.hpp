@@ -110,7 +110,14 @@ public:
                                                               const std::string& clientMessageId) = 0;
     virtual std::vector<chat::Message> history(const std::string& conversationId, uint64_t afterSeq,
                                                uint64_t beforeSeq, std::size_t limit) = 0;
-    virtual uint64_t set_read(const std::string& conversationId, const std::string& userId, uint64_t seq) = 0;
+    // Moves the user's read position forward (never back, never past the last message) and
+    // returns it; 0 when the user is not a member. A move commits with a chat.read outbox row for
+    // conversation:{id} (read receipts, chat_wire.hpp).
+    virtual uint64_t set_read(const std::string& conversationId, const std::string& userId, uint64_t seq, int64_t now) = 0;
+    // Every member's read position, by user id (read receipts: GET /conversation/detail "reads").
+    virtual std::vector<std::pair<std::string, uint64_t>> reads(const std::string& conversationId) = 0;
+    // One stored message as it is now (a tombstone when deleted), with its reactions.
+    virtual std::optional<chat::Message> message(const std::string& messageId) = 0;
 
     // Edits and deletes, each one transaction under the conversation's lock: the conversation's
     // change counter (rev) moves by one, the message takes it as its version, and a

@@ -18,6 +18,7 @@ json to_json(const Message& m) {
     if (m.version > 0) j["version"] = m.version;
     if (m.editedAtMs > 0) j["editedAt"] = m.editedAtMs;
     if (m.deleted) j["deleted"] = true;
+    if (!m.replyToId.empty()) j["replyTo"] = json{{"messageId", m.replyToId}, {"seq", m.replyToSeq}};
     if (!m.reactions.empty()) {
         json rs = json::array();
         for (const Reaction& r : m.reactions) rs.push_back({{"emoji", r.emoji}, {"users", r.users}});
@@ -56,6 +57,16 @@ std::optional<Message> message_from_json(const json& j) {
     if (auto d = j.find("deleted"); d != j.end() && !d->is_null()) {
         if (!d->is_boolean()) return std::nullopt;
         m.deleted = d->get<bool>();
+    }
+    // A malformed reply link is dropped (the message shows without its quote).
+    if (auto rt = j.find("replyTo"); rt != j.end() && rt->is_object()) {
+        auto id = rt->find("messageId");
+        auto at = rt->find("seq");
+        if (id != rt->end() && id->is_string() && !id->get_ref<const std::string&>().empty() &&
+            id->get_ref<const std::string&>().size() <= kMaxMessageIdBytes && at != rt->end() && at->is_number_unsigned()) {
+            m.replyToId = id->get<std::string>();
+            m.replyToSeq = at->get<uint64_t>();
+        }
     }
     // Reactions: a malformed entry is dropped, the message kept; bounded like the server's.
     if (auto rs = j.find("reactions"); rs != j.end() && rs->is_array()) {
@@ -172,6 +183,26 @@ const Message* Conversation::find(const std::string& messageId) const {
     return at == seq_by_id_.end() ? nullptr : &stored_.at(at->second);
 }
 
+const Message* Conversation::at_or_before(uint64_t seq) const {
+    auto it = stored_.upper_bound(seq);
+    if (it == stored_.begin()) return nullptr;
+    return &std::prev(it)->second;
+}
+
+SeenBy seen_by(const Conversation& c, const std::map<std::string, uint64_t>& reads, const std::string& me) {
+    uint64_t furthest = 0;
+    for (const auto& [user, seq] : reads)
+        if (user != me) furthest = std::max(furthest, seq);
+    SeenBy out;
+    const Message* m = furthest > 0 ? c.at_or_before(furthest) : nullptr;
+    if (!m) return out;
+    out.seq = m->seq;
+    out.messageId = m->messageId;
+    for (const auto& [user, seq] : reads)  // a std::map: sorted by id
+        if (user != me && seq >= m->seq) out.users.push_back(user);
+    return out;
+}
+
 std::size_t Conversation::apply_changes(const std::vector<Message>& changed) {
     std::size_t n = 0;
     for (const Message& m : changed) n += update_stored(m);
@@ -217,7 +248,8 @@ void Conversation::set_history_start(uint64_t firstSeq) {
 }
 
 void Conversation::add_pending(const std::string& clientMessageId, const std::string& senderId,
-                               const std::string& text, int64_t nowMs, std::optional<Attachment> attachment) {
+                               const std::string& text, int64_t nowMs, std::optional<Attachment> attachment,
+                               const std::string& replyTo) {
     if (find_local(clientMessageId)) return;
     for (const auto& [seq, m] : stored_)
         if (m.clientMessageId == clientMessageId) return;  // already stored
@@ -228,6 +260,7 @@ void Conversation::add_pending(const std::string& clientMessageId, const std::st
     m.text = text;
     m.createdAtMs = nowMs;
     m.attachment = std::move(attachment);
+    m.replyToId = replyTo;
     m.state = SendState::Pending;
     local_.push_back(std::move(m));
     ++version_;

@@ -52,6 +52,11 @@ struct Message {
     int64_t editedAtMs = 0;       // 0: never edited
     bool deleted = false;
     std::vector<Reaction> reactions;  // by each emoji's first use; a change moves the version
+    // A reply (issue 18): the message it answers, in the same conversation, and that one's seq
+    // (where to page to). Only the link is stored: the quote is the parent as it is now, so an
+    // edit or delete of the parent shows in every reply, and a deleted text is quoted nowhere.
+    std::string replyToId;        // "" not a reply
+    uint64_t replyToSeq = 0;
 };
 
 // Reactions per message: at most this many different emoji (the server refuses one more), and
@@ -59,6 +64,8 @@ struct Message {
 inline constexpr std::size_t kMaxReactionEmoji = 20;
 inline constexpr std::size_t kMaxReactionUsers = 1000;
 inline constexpr std::size_t kMaxReactionEmojiBytes = 32;
+// A message id as the API accepts one in a request (replyTo, GET /chat/messages/{id}).
+inline constexpr std::size_t kMaxMessageIdBytes = 128;
 // "👍:2,🎉:1": each emoji and how many reacted (the accessible mirror's data-reactions).
 std::string reactions_summary(const Message& m);
 bool reacted(const Message& m, const std::string& emoji, const std::string& user);
@@ -111,10 +118,12 @@ public:
     // extends its rows for appended messages lays them out again when this moves.
     uint64_t edits() const { return edits_; }
     const Message* find(const std::string& messageId) const;
+    // The stored message with the largest seq <= `seq` (nullptr: none loaded that old).
+    const Message* at_or_before(uint64_t seq) const;
 
     // A message on its way (shown at once); it keeps its attachment so Retry can send it again.
     void add_pending(const std::string& clientMessageId, const std::string& senderId, const std::string& text,
-                     int64_t nowMs, std::optional<Attachment> attachment = std::nullopt);
+                     int64_t nowMs, std::optional<Attachment> attachment = std::nullopt, const std::string& replyTo = {});
     void mark_failed(const std::string& clientMessageId, const std::string& error);
     void mark_pending(const std::string& clientMessageId);  // retrying
     const Message* find_local(const std::string& clientMessageId) const;
@@ -155,5 +164,17 @@ private:
     uint64_t edits_ = 0;
     uint64_t changes_seen_ = 0;
 };
+
+// Read receipts: "Seen by" goes under the newest loaded message another member has read up to,
+// naming every other member who read at least that far (by id, sorted). Empty (seq 0) when no
+// other member has read a loaded message.
+struct SeenBy {
+    uint64_t seq = 0;
+    std::string messageId;
+    std::vector<std::string> users;
+    bool operator==(const SeenBy& o) const { return seq == o.seq && messageId == o.messageId && users == o.users; }
+    bool operator!=(const SeenBy& o) const { return !(*this == o); }
+};
+SeenBy seen_by(const Conversation& c, const std::map<std::string, uint64_t>& reads, const std::string& me);
 
 } // namespace chat

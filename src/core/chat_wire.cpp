@@ -167,4 +167,26 @@ std::optional<ConversationCreated> conversation_created_from_event(const json& e
     return c;
 }
 
+// ============================================================================================
+// [SECTION] chat.read
+// ============================================================================================
+
+json chat_read_event(const ReadPosition& r, const std::string& eventId) {
+    return json{{"type", kChatReadEvent}, {"eventId", eventId}, {"conversationId", r.conversationId}, {"userId", r.userId},
+                {"lastReadSeq", r.lastReadSeq}};
+}
+
+std::optional<ReadPosition> chat_read_from_event(const json& event) {
+    if (!event.is_object()) return std::nullopt;
+    auto type = event.find("type");
+    if (type == event.end() || !type->is_string() || type->get_ref<const std::string&>() != kChatReadEvent) return std::nullopt;
+    auto conv = event.find("conversationId");
+    auto user = event.find("userId");
+    auto seq = event.find("lastReadSeq");
+    if (conv == event.end() || !conv->is_string() || conv->get_ref<const std::string&>().empty() || user == event.end() ||
+        !user->is_string() || user->get_ref<const std::string&>().empty() || seq == event.end() || !seq->is_number_unsigned())
+        return std::nullopt;
+    return ReadPosition{conv->get<std::string>(), user->get<std::string>(), seq->get<uint64_t>()};
+}
+
 } // namespace chat

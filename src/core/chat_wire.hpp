@@ -7,6 +7,7 @@
 //   [SECTION] chat.message.updated   an edit or delete of a stored message, to the same group
 //   [SECTION] conversation.created   the event each member's user channel gets for a new
 //                              conversation (their lists show it before its first message)
+//   [SECTION] chat.read        a member's read position moved (read receipts)
 //
 // Platform-free (std + nlohmann/json), in chat_core: the wasm client and the stub link the same
 // code, so a grant (backend) and a filter (client), or a writer and its reader, cannot drift.
@@ -150,5 +151,26 @@ struct ConversationCreated {
 nlohmann::json conversation_created_event(const std::string& conversationId, const std::string& createdBy);
 // The event's fields; nullopt for any other event, or an empty or non-string conversationId.
 std::optional<ConversationCreated> conversation_created_from_event(const nlohmann::json& event);
+
+// ============================================================================================
+// [SECTION] chat.read
+// ============================================================================================
+//
+// {"type": "chat.read", "eventId": "read:" + random, "conversationId", "userId", "lastReadSeq"}:
+// a member's read position moved forward (POST /chat/read). Stored in the outbox with the new
+// position (one transaction), published to conversation:{id}, so the other members' "Seen by"
+// follows live; GET /conversation/detail answers every member's position ("reads") for a
+// client that was away. A position only grows, so applying these in any order, twice, or
+// after a catch-up ends in the same state (the largest wins).
+
+inline constexpr char kChatReadEvent[] = "chat.read";
+
+struct ReadPosition {
+    std::string conversationId, userId;
+    uint64_t lastReadSeq = 0;
+};
+nlohmann::json chat_read_event(const ReadPosition& r, const std::string& eventId);
+// The event's fields; nullopt for any other event, or one with empty ids or a wrong type.
+std::optional<ReadPosition> chat_read_from_event(const nlohmann::json& event);
 
 } // namespace chat

@@ -264,7 +264,7 @@ test('hostile message ids in the path answer 404 (or another 4xx), never crash o
     assertError(await rawRequest(stub, { method: 'DELETE', path: `/chat/messages/${id}`, headers: { Authorization: `Bearer ${alice}` } }), 404, /No such message/, id.slice(0, 20));
   // Extra segments are another route; other methods are not allowed.
   assert.equal((await rawRequest(stub, { method: 'DELETE', path: `/chat/messages/${victim.messageId}/x`, headers: { Authorization: `Bearer ${alice}` } })).status, 404);
-  assert.equal((await api(stub.base, alice, 'GET', `/chat/messages/${victim.messageId}`)).status, 405);
+  assert.equal((await api(stub.base, alice, 'POST', `/chat/messages/${victim.messageId}`, { text: 'x' })).status, 405);
   assert.equal((await api(stub.base, alice, 'PUT', `/chat/messages/${victim.messageId}`, { text: 'x' })).status, 405);
   assert.ok(await healthy(stub), 'the server is still up');
   const kept = await stored(stub, alice, 'demo', victim.messageId);

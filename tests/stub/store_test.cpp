@@ -302,15 +302,80 @@ STORE_CASE("read state: moves forward only, never past the last message, unread 
     REQUIRE(c);
     CHECK(c->lastReadSeq == 0);
     CHECK(c->unread == 3);
-    CHECK(s.set_read("c1", "alice", 2) == 2);
+    CHECK(s.set_read("c1", "alice", 2, 1000) == 2);
     CHECK(s.conversation("c1", "alice")->unread == 1);
-    CHECK(s.set_read("c1", "alice", 1) == 2);   // never backwards
-    CHECK(s.set_read("c1", "alice", 99) == 4);  // never past the last message
+    CHECK(s.set_read("c1", "alice", 1, 1000) == 2);   // never backwards
+    CHECK(s.set_read("c1", "alice", 99, 1000) == 4);  // never past the last message
     CHECK(s.conversation("c1", "alice")->unread == 0);
     CHECK(s.conversation("c1", "alice")->lastReadSeq == 4);
     CHECK(s.conversation("c1", "bob")->unread == 1);  // alice's message
-    CHECK(s.set_read("c1", "carol", 3) == 0);  // not a member
-    CHECK(s.set_read("c9", "alice", 3) == 0);
+    CHECK(s.set_read("c1", "carol", 3, 1000) == 0);  // not a member
+    CHECK(s.set_read("c9", "alice", 3, 1000) == 0);
+}
+
+STORE_CASE("read receipts: every member's position, a chat.read event per move and none without one", read_receipts) {
+    seed_users(s);
+    s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
+    for (int i = 1; i <= 3; ++i) s.append_message(draft("c1", "bob", "b" + std::to_string(i)), "conversation:c1", 1000 + i);
+    CHECK(s.reads("c1") == std::vector<std::pair<std::string, uint64_t>>{{"alice", 0}, {"bob", 0}});
+    CHECK(s.set_read("c1", "alice", 2, 2000) == 2);
+    CHECK(s.set_read("c1", "alice", 2, 2001) == 2);  // no move: no event
+    CHECK(s.set_read("c1", "alice", 1, 2002) == 2);  // backwards: no event
+    CHECK(s.set_read("c1", "alice", 3, 2003) == 3);
+    CHECK(s.reads("c1") == std::vector<std::pair<std::string, uint64_t>>{{"alice", 3}, {"bob", 0}});
+    CHECK(s.reads("c9").empty());
+    const auto rows = s.outbox_rows("read:");
+    REQUIRE(rows.size() == 2);
+    std::vector<uint64_t> seen;
+    for (const auto& r : rows) {
+        CHECK(r.type == "chat.read");
+        CHECK(r.target == "conversation:c1");
+        const auto ev = chat::chat_read_from_event(nlohmann::json::parse(r.payloadJson));
+        REQUIRE(ev);
+        CHECK(ev->conversationId == "c1");
+        CHECK(ev->userId == "alice");
+        CHECK(nlohmann::json::parse(r.payloadJson)["eventId"] == r.eventId);
+        seen.push_back(ev->lastReadSeq);
+    }
+    std::sort(seen.begin(), seen.end());
+    CHECK(seen == std::vector<uint64_t>{2, 3});
+    CHECK(rows[0].eventId != rows[1].eventId);
+}
+
+STORE_CASE("replies: the link to the parent is stored and read back, message() is the message as it is now", replies) {
+    seed_users(s);
+    s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
+    const chat::Message parent = s.append_message(draft("c1", "bob", "question?"), "conversation:c1", 1001).message;
+    chat::Message d = draft("c1", "alice", "answer");
+    d.replyToId = parent.messageId;
+    d.replyToSeq = parent.seq;
+    const chat::Message reply = s.append_message(d, "conversation:c1", 1002).message;
+    CHECK(reply.replyToId == parent.messageId);
+    auto page = s.history("c1", 0, 0, 10);
+    REQUIRE(page.size() == 2);
+    CHECK(page[0].replyToId.empty());
+    CHECK(page[1].replyToId == parent.messageId);
+    CHECK(page[1].replyToSeq == parent.seq);
+    const auto stored = s.message(reply.messageId);
+    REQUIRE(stored);
+    CHECK(stored->text == "answer");
+    CHECK(stored->replyToId == parent.messageId);
+    CHECK(stored->replyToSeq == 1);
+    // The event clients receive carries the link.
+    const auto rows = s.outbox_rows(reply.messageId);
+    REQUIRE(!rows.empty());
+    CHECK(nlohmann::json::parse(rows[0].payloadJson)["message"]["replyTo"] ==
+          nlohmann::json{{"messageId", parent.messageId}, {"seq", 1}});
+    // message(): reactions and tombstones as they are now; nothing for an unknown id.
+    REQUIRE(s.react(parent.messageId, "alice", "\xF0\x9F\x91\x8D", true, 1003).outcome == ChangeOutcome::Changed);
+    CHECK(s.message(parent.messageId)->reactions.size() == 1);
+    REQUIRE(s.delete_message(parent.messageId, "bob", 1004).outcome == ChangeOutcome::Changed);
+    const auto gone = s.message(parent.messageId);
+    REQUIRE(gone);
+    CHECK(gone->deleted);
+    CHECK(gone->text.empty());
+    CHECK(s.message(reply.messageId)->replyToId == parent.messageId);  // the reply keeps its link
+    CHECK(!s.message("msg_nope"));
 }
 
 STORE_CASE("notifications: audiences, newest first with cursors, idempotent ids, an outbox row each", notifications) {
@@ -985,17 +1050,18 @@ TEST_CASE("store (postgresql): migrations run once, also when instances start to
     const auto errors = on_threads(3, [&](int t) { versions[static_cast<std::size_t>(t)] = e.open()->schema_version(); });
     CHECK(errors == std::vector<std::string>{});
     const int all = static_cast<int>(std::size(sql::k_postgresql_migrations));
-    CHECK(all == 4);
+    CHECK(all == 5);
     CHECK(versions == std::vector<int>{all, all, all});
     pqxx::connection c(e.url());
     pqxx::nontransaction w(c);
     CHECK(w.exec("SELECT COUNT(*) FROM SchemaMigrations")[0][0].as<int>() == all);
     const auto names = w.exec("SELECT Name FROM SchemaMigrations ORDER BY Version");
-    REQUIRE(names.size() == 4);
+    REQUIRE(names.size() == 5);
     CHECK(names[0][0].as<std::string>() == "001_init");
     CHECK(names[1][0].as<std::string>() == "002_rate_limits");
     CHECK(names[2][0].as<std::string>() == "003_edits");
     CHECK(names[3][0].as<std::string>() == "004_reactions");
+    CHECK(names[4][0].as<std::string>() == "005_replies");
     CHECK(e.open()->schema_version() == all);  // and again: nothing to do
 }
 

@@ -164,7 +164,7 @@ void apply_input(App& a, web::PageInput& in) {
             a.dirty = true;
             continue;
         }
-        if (a.session->send(text, why)) {
+        if (ui::send_composer(*a.session, a.view, text, why)) {
             a.view.last_error.clear();
         } else {
             ui::show_error(a.view, why);

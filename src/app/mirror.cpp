@@ -60,7 +60,9 @@ web::MirrorSnapshot MirrorSync::models(const chat::ChatSession& s, const notify:
         first_ = false;
         conversation_ = s.current_id();
         mirrored_.clear();
-        version_ = last_seq_ = edits_ = 0;
+        quoted_.clear();
+        version_ = last_seq_ = edits_ = quotes_ = 0;
+        seen_.clear();
         time_labels_.clear();
         recent_.clear();
         created_.clear();
@@ -69,18 +71,26 @@ web::MirrorSnapshot MirrorSync::models(const chat::ChatSession& s, const notify:
     // Only what changed: messages appended since the last look; a page of older ones or a filled
     // gap walks all (each message is still appended once).
     const chat::Conversation& conv = s.conversation();
-    const bool conv_changed = version_ != conv.version();
+    const bool conv_changed = version_ != conv.version() || quotes_ != s.quotes_version();
     if (conv_changed) {
         version_ = conv.version();
         auto fresh = conv.stored_after(last_seq_);
+        // A quote fetched or changed: replies' articles may say something else now.
+        const bool requote = quotes_ != s.quotes_version();
+        quotes_ = s.quotes_version();
         // An edit or delete (or a page of older ones, or a filled gap): walk all; each article is
         // sent again only when its version moved.
-        if (mirrored_.size() + fresh.size() != conv.stored_count() || edits_ != conv.edits()) fresh = conv.stored_after(0);
+        if (mirrored_.size() + fresh.size() != conv.stored_count() || edits_ != conv.edits() || requote) fresh = conv.stored_after(0);
         edits_ = conv.edits();
         for (const chat::Message* m : fresh) {
+            // A reply's quote is its parent as it is now: an edit or delete of the parent (or the
+            // fetched quote arriving) sends the reply's article again, so no deleted text stays.
+            const std::string quote = s.quote_text(*m);
             auto [at, added] = mirrored_.emplace(m->messageId, m->version);
-            if (!added && at->second == m->version) continue;
+            std::string& shown_quote = quoted_[m->messageId];
+            if (!added && at->second == m->version && shown_quote == quote) continue;
             at->second = m->version;
+            shown_quote = quote;
             web::MirrorMessage mm;
             mm.id = m->messageId;
             mm.seq = m->seq;
@@ -93,6 +103,8 @@ web::MirrorSnapshot MirrorSync::models(const chat::ChatSession& s, const notify:
             mm.edited = m->editedAtMs > 0;
             mm.deleted = m->deleted;
             mm.own = s.can_change(*m);
+            mm.reply_to = m->replyToId;
+            mm.quote = quote;
             for (const chat::Reaction& r : m->reactions)
                 mm.reactions.push_back({r.emoji, r.users.size(), chat::reacted(*m, r.emoji, s.user_id())});
             time_labels_[mm.id] = mm.when;
@@ -103,6 +115,10 @@ web::MirrorSnapshot MirrorSync::models(const chat::ChatSession& s, const notify:
         last_seq_ = conv.last_seq();
     }
     times(out, wall);
+    const chat::SeenBy seen = chat::seen_by(conv, s.reads(), s.user_id());
+    std::string seen_text;
+    for (const auto& u : seen.users) seen_text += (seen_text.empty() ? "Seen by " : ", ") + u;
+    changed(out.seen, seen_, seen.messageId + '\n' + seen_text, std::make_pair(seen.messageId, seen_text));
     const std::string status = status_of(s);
     changed(out.status, status_, status, status);
     const auto typing = s.typing_users(now_ms);

@@ -36,7 +36,9 @@ private:
 
     std::string conversation_;
     std::map<std::string, uint64_t> mirrored_;  // messageId -> the version its article shows
-    uint64_t version_ = 0, last_seq_ = 0, edits_ = 0;
+    uint64_t version_ = 0, last_seq_ = 0, edits_ = 0, quotes_ = 0;
+    std::map<std::string, std::string> quoted_;  // messageId -> the quote its article shows (replies)
+    std::string seen_;
     bool first_ = true;
     std::string status_, typing_, error_, outbox_, feed_, conversations_, picker_, dialog_, reaction_picker_;
     std::map<std::string, std::string> time_labels_;     // messageId -> label shown

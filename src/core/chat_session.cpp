@@ -22,6 +22,7 @@ using nlohmann::json;
 namespace {
 constexpr uint64_t kTypingThrottleMs = 3000;
 constexpr uint64_t kTypingTtlMs = 6000;
+constexpr std::size_t kRevealPage = 200;  // the server's largest page: paging to a quoted message
 
 std::string error_text(int status, const json& body, const std::string& transport) {
     return wps::ApiClient::error_text(status, body, transport);
@@ -384,6 +385,8 @@ void ChatSession::load_latest(const std::string& id) {
                 else if (!page.empty()) c.set_history_start(page.front().seq);
                 else c.set_history_start(1);
                 c.merge(page);
+                merge_reads(id, j);
+                need_quotes(id, page);
                 // Every edit and delete up to `rev` is in this page (the server reads the counter
                 // first); later ones arrive live or through catch_up_changes().
                 c.set_changes_seen(wps::u64_or(j, "rev"));
@@ -400,13 +403,15 @@ void ChatSession::load_latest(const std::string& id) {
             });
 }
 
-void ChatSession::load_older() {
+void ChatSession::load_older() { load_older_page(options_.history_page); }
+
+void ChatSession::load_older_page(std::size_t limit) {
     const Conversation& c = conversation();
     if (loading_older_ || c.size() == 0 || c.first_seq() <= 1) return;
     loading_older_ = true;
     const std::string id = current_;
     request("GET", "/conversation/detail?conversationId=" + wps::url_encode(id) + "&beforeSeq=" + std::to_string(c.first_seq()) +
-                       "&limit=" + std::to_string(options_.history_page),
+                       "&limit=" + std::to_string(limit),
             nullptr, [this, id](int status, const json& j, const std::string&) {
                 loading_older_ = false;
                 if (status == 200) {
@@ -415,6 +420,13 @@ void ChatSession::load_older() {
                     if (!page.empty()) m.set_history_start(wps::bool_or(j, "hasMore") ? page.front().seq : 1);
                     else m.set_history_start(1);
                     m.merge(page);
+                    merge_reads(id, j);
+                    need_quotes(id, page);
+                }
+                // Paging to a message a reply quotes: on until it is loaded (or there is no more).
+                if (!reveal_.empty() && id == current_) {
+                    if (status == 200 && !model(id).find(reveal_) && !history_complete()) load_older_page(kRevealPage);
+                    else reveal_.clear();  // there (the view jumps), not there at all, or not loadable now
                 }
                 changed();
             });
@@ -445,12 +457,23 @@ void ChatSession::on_group_message(const wps::GroupMessage& m) {
     // Stored messages come from the backend (no fromUserId); a frame some client sent is
     // never taken for one, whatever it claims.
     if (m.fromUserId) return;
+    if (type == kChatReadEvent) {
+        if (auto r = chat_read_from_event(m.data); r && r->conversationId == conv) {
+            uint64_t& at = reads_[conv][r->userId];
+            if (r->lastReadSeq > at) {
+                at = r->lastReadSeq;
+                changed();
+            }
+        }
+        return;
+    }
     auto msg = chat_message_from_event(m.data);
     if (!msg || msg->conversationId != conv) return;
     if (type == kChatMessageUpdatedEvent) {
         // An edit or delete: the message changes in place; the list's preview follows when it is
         // the newest one. Never counted as activity.
         set_preview(*msg);
+        update_quote(*msg);
         // A message this client holds changes in place; one newer than all it holds is new to it
         // (its own event may be late); an older one not loaded yet comes with its page.
         if (loaded_[conv]) {
@@ -472,6 +495,7 @@ void ChatSession::on_group_message(const wps::GroupMessage& m) {
     on_activity(a);
     if (loaded_[conv]) {
         const bool gap = model(conv).add_live(*msg);
+        need_quotes(conv, {*msg});
         if (conv == current_) {
             if (gap) catch_up();
             mark_read_soon();
@@ -590,7 +614,10 @@ void ChatSession::catch_up() {
                 bool again = catch_up_again_;
                 catch_up_again_ = false;
                 if (status == 200) {
-                    model(id).merge(parse_messages(j));
+                    const auto page = parse_messages(j);
+                    model(id).merge(page);
+                    merge_reads(id, j);
+                    need_quotes(id, page);
                     again = again || wps::bool_or(j, "hasMore") || model(id).has_gap();
                     if (!again) last_synced_ms_ = static_cast<int64_t>(sched_.now_ms());
                     if (id == current_) mark_read_soon();
@@ -625,6 +652,7 @@ void ChatSession::catch_up_changes() {
                     Conversation& c = model(id);
                     const auto changed = parse_messages(j);
                     c.apply_changes(changed);
+                    for (const Message& m : changed) update_quote(m);
                     // A change to a message not held although it lies inside the loaded range (a
                     // gap being filled) is fetched again: the counter stops short of it.
                     uint64_t seen = wps::u64_or(j, "rev");
@@ -645,7 +673,7 @@ void ChatSession::catch_up_changes() {
 // [SECTION] sends: optimistic, FIFO per conversation, bounded retries
 // ============================================================================================
 
-bool ChatSession::send(const std::string& text, std::string& why, std::optional<Attachment> attachment) {
+bool ChatSession::send(const std::string& text, std::string& why, std::optional<Attachment> attachment, const std::string& replyTo) {
     if (phase_ != Phase::Ready || current_.empty()) {
         why = "Not ready yet.";
         return false;
@@ -658,12 +686,19 @@ bool ChatSession::send(const std::string& text, std::string& why, std::optional<
         why = "The message is too long (" + std::to_string(text.size()) + " of " + std::to_string(max_message_bytes_) + " bytes).";
         return false;
     }
+    if (!replyTo.empty()) {
+        const Message* parent = conversation().find(replyTo);
+        if (!parent || parent->deleted) {
+            why = "The message you reply to was deleted.";
+            return false;
+        }
+    }
     char buf[32];
     std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>((random_ ? random_() : 0.5) * 4294967295.0));
     const std::string cmid = options_.user_id + "-" + buf + "-" + std::to_string(++cmid_counter_);
     model(current_).add_pending(cmid, options_.user_id, text,
-                                wall_clock_ ? wall_clock_() : static_cast<int64_t>(sched_.now_ms()), attachment);
-    outbox_[current_].push_back(Outgoing{cmid, text, attachment, sched_.now_ms(), 0});
+                                wall_clock_ ? wall_clock_() : static_cast<int64_t>(sched_.now_ms()), attachment, replyTo);
+    outbox_[current_].push_back(Outgoing{cmid, text, attachment, replyTo, sched_.now_ms(), 0});
     last_typing_sent_ = 0;
     changed();
     pump(current_);
@@ -678,6 +713,7 @@ void ChatSession::pump(const std::string& conv) {
     ++head.attempts;
     json body{{"conversationId", conv}, {"message", head.text}, {"clientMessageId", head.cmid}};
     if (head.attachment) body["attachment"] = attachment_json(*head.attachment);
+    if (!head.replyTo.empty()) body["replyTo"] = head.replyTo;
     const std::string cmid = head.cmid;
     request("POST", "/chat/reply", &body, [this, conv, cmid](int status, const json& j, const std::string& err) {
         in_flight_[conv] = false;
@@ -809,6 +845,7 @@ void ChatSession::change_message(const std::string& method, const std::string& p
                         // In place (the larger version wins); only a message this client holds.
                         if (Conversation& c = model(m->conversationId); c.find(m->messageId)) c.add_live(*m);
                         set_preview(*m);
+                        update_quote(*m);
                     }
                     changed();
                     return done("");
@@ -821,7 +858,7 @@ void ChatSession::retry(const std::string& clientMessageId) {
     for (auto& [conv, model_] : models_) {
         const Message* m = model_.find_local(clientMessageId);
         if (!m || m->state != SendState::Failed) continue;
-        Outgoing o{clientMessageId, m->text, m->attachment, sched_.now_ms(), 0};
+        Outgoing o{clientMessageId, m->text, m->attachment, m->replyToId, sched_.now_ms(), 0};
         model_.mark_pending(clientMessageId);
         outbox_[conv].push_back(std::move(o));
         pump(conv);
@@ -844,6 +881,93 @@ void ChatSession::retry_all() {
 std::size_t ChatSession::failed_count() const { return conversation().failed_count(); }
 
 // ============================================================================================
+// [SECTION] replies: quotes and paging to a parent; read receipts
+// ============================================================================================
+
+ChatSession::Quote ChatSession::quote_of(const Message& reply) const {
+    if (reply.replyToId.empty()) return {QuoteState::Unavailable, nullptr};
+    if (const Message* m = conversation().find(reply.replyToId)) return {QuoteState::Shown, m};
+    auto it = quotes_.find(reply.replyToId);
+    if (it == quotes_.end()) return {QuoteState::Loading, nullptr};
+    if (!it->second) return {QuoteState::Unavailable, nullptr};
+    return {QuoteState::Shown, &*it->second};
+}
+
+std::string ChatSession::quote_text(const Message& reply) const {
+    if (reply.replyToId.empty()) return {};
+    const Quote q = quote_of(reply);
+    if (q.state == QuoteState::Loading) return "Loading the message replied to...";
+    if (q.state == QuoteState::Unavailable) return "The message replied to is not available";
+    return q.message->senderId + ": " + (q.message->deleted ? std::string("Message deleted") : preview_of(*q.message, 200));
+}
+
+void ChatSession::need_quotes(const std::string& conv, const std::vector<Message>& ms) {
+    Conversation& c = model(conv);
+    for (const Message& m : ms) {
+        if (m.replyToId.empty() || c.find(m.replyToId) || quotes_.count(m.replyToId)) continue;
+        // Older than the loaded pages (or in a gap): fetched once; the page may bring it later.
+        if (std::find(quote_queue_.begin(), quote_queue_.end(), m.replyToId) == quote_queue_.end()) quote_queue_.push_back(m.replyToId);
+    }
+    fetch_quotes();
+}
+
+void ChatSession::fetch_quotes() {
+    while (quote_fetches_ < kQuoteFetches && !quote_queue_.empty()) {
+        const std::string id = quote_queue_.front();
+        quote_queue_.pop_front();
+        if (quotes_.count(id)) continue;
+        ++quote_fetches_;
+        request("GET", "/chat/messages/" + wps::url_encode(id), nullptr, [this, id](int status, const json& j, const std::string&) {
+            --quote_fetches_;
+            if (status == 200 && j.is_object() && j.contains("message")) {
+                auto m = message_from_json(j["message"]);
+                if (m && m->messageId == id) quotes_[id] = std::move(*m);
+                else quotes_[id] = std::nullopt;
+            } else if (status == 403 || status == 404) {
+                quotes_[id] = std::nullopt;  // gone, or not this user's to read: said so, not asked again
+            }
+            // Anything else (offline, busy) is asked again by the next page or live reply.
+            ++quotes_version_;
+            fetch_quotes();
+            changed();
+        });
+    }
+}
+
+void ChatSession::update_quote(const Message& m) {
+    auto it = quotes_.find(m.messageId);
+    if (it != quotes_.end() && it->second && m.version > it->second->version) {
+        it->second = m;
+        ++quotes_version_;
+    }
+}
+
+void ChatSession::reveal(const std::string& messageId) {
+    if (current_.empty() || conversation().find(messageId)) return;
+    reveal_ = messageId;
+    if (history_complete()) {
+        reveal_.clear();
+        return;
+    }
+    load_older_page(kRevealPage);
+    changed();
+}
+
+const std::map<std::string, uint64_t>& ChatSession::reads() const {
+    static const std::map<std::string, uint64_t> kNone;
+    auto it = reads_.find(current_);
+    return it == reads_.end() ? kNone : it->second;
+}
+
+void ChatSession::merge_reads(const std::string& conv, const json& answer) {
+    auto r = answer.find("reads");
+    if (r == answer.end() || !r->is_object()) return;
+    auto& mine = reads_[conv];
+    for (auto it = r->begin(); it != r->end(); ++it)
+        if (it.value().is_number_unsigned()) mine[it.key()] = std::max(mine[it.key()], it.value().get<uint64_t>());
+}
+
+// ============================================================================================
 // [SECTION] read state, typing, panel open/close
 // ============================================================================================
 
@@ -862,6 +986,7 @@ void ChatSession::mark_read_soon() {
         }
         s->lastReadSeq = seq;
         s->unread = 0;
+        reads_[current_][options_.user_id] = std::max(reads_[current_][options_.user_id], seq);
         const json body{{"conversationId", current_}, {"seq", seq}};
         request("POST", "/chat/read", &body, [](int, const json&, const std::string&) {});
         changed();

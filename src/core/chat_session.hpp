@@ -97,8 +97,32 @@ public:
     // Bumped each time a conversation the user created here was opened (the view closes its picker).
     uint64_t created_count() const { return created_count_; }
 
-    // Sends `text` (optimistic). Returns false with `why` when it is refused locally.
-    bool send(const std::string& text, std::string& why, std::optional<Attachment> attachment = std::nullopt);
+    // Sends `text` (optimistic). Returns false with `why` when it is refused locally. `replyTo`:
+    // a stored message of the open conversation it answers ("" none).
+    bool send(const std::string& text, std::string& why, std::optional<Attachment> attachment = std::nullopt,
+              const std::string& replyTo = {});
+    // Replies (issue 18). The message a reply quotes, as it is now: the open conversation's copy,
+    // else one fetched for it (GET /chat/messages/{id}, at most kQuoteFetches at a time, kept
+    // current by live edits and deletes). Loading while it is on its way; Unavailable when the
+    // server has none for this user.
+    enum class QuoteState { Loading, Shown, Unavailable };
+    struct Quote {
+        QuoteState state = QuoteState::Loading;
+        const Message* message = nullptr;  // Shown only
+    };
+    static constexpr int kQuoteFetches = 4;
+    Quote quote_of(const Message& reply) const;
+    // What the quote says: "bob: the text", "bob: Message deleted", or that it is loading or not
+    // available ("" for a message that is not a reply).
+    std::string quote_text(const Message& reply) const;
+    uint64_t quotes_version() const { return quotes_version_; }  // moves when a fetched quote arrived or changed
+    // Brings a message of the open conversation into the loaded history: older pages (of the
+    // largest size) until it is there or the history is complete. revealing() is its id meanwhile.
+    void reveal(const std::string& messageId);
+    const std::string& revealing() const { return reveal_; }
+    // Read receipts: every member's read position in the open conversation (from each history
+    // answer's "reads" and the live chat.read events; the largest wins).
+    const std::map<std::string, uint64_t>& reads() const;
     // A file the user picked: uploaded (POST /blobs?name=..., the bytes as they are, with the
     // session's bearer token, which never leaves this object for the page), then sent as a
     // message carrying the returned link. `done` gets "" or why it failed.
@@ -169,12 +193,18 @@ private:
     struct Outgoing {
         std::string cmid, text;
         std::optional<Attachment> attachment;
+        std::string replyTo;
         uint64_t first_try_ms = 0;
         uint32_t attempts = 0;
     };
     void request(const std::string& method, const std::string& path, const nlohmann::json* body, wps::ApiClient::Done done);
     void load_conversations(bool then_open);
     void load_latest(const std::string& id);
+    void load_older_page(std::size_t limit);
+    void need_quotes(const std::string& conv, const std::vector<Message>& ms);  // fetches parents not held
+    void fetch_quotes();
+    void update_quote(const Message& m);  // a newer copy of a fetched parent (an edit, a delete)
+    void merge_reads(const std::string& conv, const nlohmann::json& answer);
     void connect();
     void subscribe_next();
     void on_activity(const Activity& a);
@@ -228,6 +258,12 @@ private:
     uint64_t last_typing_sent_ = 0;
     int64_t last_synced_ms_ = 0;
     uint64_t cmid_counter_ = 0;
+    std::map<std::string, std::optional<Message>> quotes_;  // fetched parents (nullopt: unavailable)
+    std::deque<std::string> quote_queue_;
+    int quote_fetches_ = 0;
+    uint64_t quotes_version_ = 0;
+    std::string reveal_;                                   // reveal(): the message being paged to
+    std::map<std::string, std::map<std::string, uint64_t>> reads_;  // conv -> user -> lastReadSeq
     std::vector<Contact> contacts_;
     bool contacts_loading_ = false, creating_ = false;
     bool list_loading_ = false, list_again_ = false;  // GET /chat/conversations on its way; another asked meanwhile

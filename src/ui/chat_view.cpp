@@ -399,6 +399,28 @@ void cancel_edit(ChatViewState& st) {
     st.focus_composer = true;
 }
 
+bool start_reply(const chat::ChatSession& s, ChatViewState& st, const std::string& messageId) {
+    const chat::Message* m = s.conversation().find(messageId);
+    if (!m || m->deleted) return false;
+    cancel_edit(st);
+    st.replying = messageId;
+    st.replying_conversation = s.current_id();
+    st.focus_composer = true;
+    return true;
+}
+
+std::string reply_target(const chat::ChatSession& s, const ChatViewState& st) {
+    if (st.replying.empty() || st.replying_conversation != s.current_id()) return {};
+    const chat::Message* m = s.conversation().find(st.replying);
+    return m && !m->deleted ? st.replying : std::string();
+}
+
+bool send_composer(chat::ChatSession& s, ChatViewState& st, const std::string& text, std::string& why) {
+    if (!s.send(text, why, std::nullopt, reply_target(s, st))) return false;
+    st.replying.clear();
+    return true;
+}
+
 bool submit_edit(const chat::ChatSession& s, ChatViewState& st, const std::string& text) {
     if (st.editing.empty()) return false;
     if (st.editing_conversation != s.current_id()) {  // another conversation opened in the same frame
@@ -470,6 +492,22 @@ bool chat_action(const chat::ChatSession& s, ChatViewState& st, const std::strin
     } else if (name == "cancel-edit") {
         if (st.editing.empty()) return false;
         cancel_edit(st);
+    } else if (auto rid = rest("reply:")) {
+        return start_reply(s, st, *rid);
+    } else if (name == "cancel-reply") {
+        if (st.replying.empty()) return false;
+        st.replying.clear();
+        st.focus_composer = true;
+    } else if (auto qid = rest("quote:")) {
+        // The quoted message of reply `qid`: into view now when loaded, else after older pages.
+        const chat::Message* m = find_message(s, *qid);
+        if (!m || m->replyToId.empty()) return false;
+        st.jump_to = m->replyToId;
+        st.history.jump_to_bottom = false;
+        if (!s.conversation().find(m->replyToId)) {
+            st.jump_requested = true;
+            st.intents.push_back({ChatIntent::Kind::Reveal, m->replyToId});
+        }
     } else if (auto rr = rest("react:")) {
         // react:<messageId>:<emoji> toggles the user's reaction (message ids have no ':').
         const std::size_t colon = rr->find(':');
@@ -525,6 +563,7 @@ bool chat_action(const chat::ChatSession& s, ChatViewState& st, const std::strin
         if (!st.confirm_delete.empty()) st.confirm_delete.clear();
         else if (!st.react_picker.empty()) st.react_picker.clear();
         else if (!st.editing.empty()) cancel_edit(st);
+        else if (!st.replying.empty()) st.replying.clear();
         else if (st.picker.open) st.picker = NewConversationState{};
         else return false;
     } else {
@@ -591,6 +630,14 @@ bool apply_intents(chat::ChatSession& s, ChatViewState& st) {
             }
             break;
         }
+        case K::Reveal:
+            st.jump_requested = false;
+            s.reveal(i.arg);
+            if (s.revealing().empty() && !s.conversation().find(i.arg) && st.jump_to == i.arg) {
+                st.jump_to.clear();
+                show_error(st, "The message replied to is not in this conversation's history any more.");
+            }
+            break;
         case K::React: {
             const uint64_t seq = st.error_seq;
             std::string why;
@@ -833,6 +880,20 @@ void draw_chat_panel(const chat::ChatSession& s, ChatViewState& st, float x, flo
         ImGui::SameLine();
         if (ImGui::SmallButton("Cancel")) cancel_edit(st);
         target("cancel-edit");
+    } else if (const std::string rt = reply_target(s, st); !rt.empty()) {
+        // Replying: to whom and what, and a way out (Esc does the same).
+        const chat::Message* m = s.conversation().find(rt);
+        ImGui::PushStyleColor(ImGuiCol_Text, pal().accent);
+        ImGui::TextUnformatted(theme::icon::kReply);
+        ImGui::PopStyleColor();
+        ImGui::SameLine();
+        const float cancel_w = ImGui::CalcTextSize("Cancel").x + style.FramePadding.x * 2 + style.ItemSpacing.x;
+        text_ellipsized("Replying to " + m->senderId + ": " + chat::preview_of(*m, 200),
+                        std::max(20.0f, ImGui::GetContentRegionAvail().x - cancel_w), ImGui::GetColorU32(ImGuiCol_TextDisabled));
+        target("replying");
+        ImGui::SameLine();
+        if (ImGui::SmallButton("Cancel##reply")) st.replying.clear();
+        target("cancel-reply");
     } else if (typing.empty()) {
         ImGui::TextUnformatted(" ");
     } else {

@@ -33,6 +33,7 @@ struct HistoryLayout {
         bool grouped = false;         // same sender within minutes: no avatar or header
         bool unread_divider = false;  // "New messages" above this row
         bool picker = false;          // its reaction picker is open
+        bool seen_by = false;         // "Seen by ..." goes under it (read receipts)
         float height = 0, offset = 0;
     };
     std::vector<Row> rows;
@@ -57,6 +58,7 @@ struct HistoryLayout {
     uint64_t first_unread_seq = 0;  // the session's, when the rows were laid out
     uint64_t edits = 0;            // the conversation's edits() the rows were laid out for
     std::string react_picker;      // the open reaction picker the rows were laid out for
+    chat::SeenBy seen;             // the read receipts the rows were laid out for
     bool jump_to_divider = false;  // opened with unread messages: show the first of them
     std::string actions_key;       // the row whose actions a long press (touch) revealed
 };
@@ -99,11 +101,11 @@ struct NewConversationState {
 // Something the user asked the session to do, recorded by the views and applied after the frame.
 struct ChatIntent {
     enum class Kind { Open, Reload, LoadOlder, Retry, RetryAll, RetryStart, ReconnectNow, LoadContacts, Create, OpenPanel, ClosePanel,
-                      Edit, Delete, React };
+                      Edit, Delete, React, Reveal };
     Kind kind;
     // Open: the conversation to show (from its newest message, the picker closed); Reload,
     // LoadOlder: the conversation they were asked for (dropped if another one is open by then);
-    // Retry: clientMessageId; Create: title; Edit, Delete, React: messageId.
+    // Retry: clientMessageId; Create: title; Edit, Delete, React, Reveal (page to it): messageId.
     std::string arg;
     std::vector<std::string> members;  // Create: user ids
     std::string text;                  // Edit: the new text; React: the emoji
@@ -152,6 +154,15 @@ struct ChatViewState {
     std::optional<std::string> composer_text;  // a request to the platform: replace the composer's text
     std::string confirm_delete;       // the message whose delete waits for "Delete" in the dialog
     std::string react_picker;         // the message whose reaction picker is open ("" none)
+    // Replying: the message the next send answers (its quote above the composer; Esc or another
+    // conversation cancels). "" while writing a plain message.
+    std::string replying, replying_conversation;
+    // A click on a reply's quote: the message to bring into view (older pages load first), then
+    // flashed briefly. jump_requested: its Reveal intent is not applied yet.
+    std::string jump_to;
+    bool jump_requested = false;
+    std::string flash_key;
+    uint64_t flash_until_ms = 0, frame_ms = 0;
 };
 
 // The reactions the picker offers (one tap each); any other emoji arrives from other clients.
@@ -165,6 +176,15 @@ void cancel_edit(ChatViewState& st);  // back to writing a new message (the comp
 // What the composer's Enter does: saves the edit (an Edit intent, editing ends) while editing
 // a message of the open conversation; returns false when not editing (the caller sends).
 bool submit_edit(const chat::ChatSession& s, ChatViewState& st, const std::string& text);
+
+// Starts replying to `messageId` (stored, not deleted, in the open conversation); false otherwise.
+bool start_reply(const chat::ChatSession& s, ChatViewState& st, const std::string& messageId);
+// The message the composer's next send answers ("" none, or one of another conversation).
+std::string reply_target(const chat::ChatSession& s, const ChatViewState& st);
+
+// What the composer's Enter does when not editing: sends `text` (answering the message being
+// replied to, if any; the reply ends once sent). False with `why` when the session refused it.
+bool send_composer(chat::ChatSession& s, ChatViewState& st, const std::string& text, std::string& why);
 
 // The composer line's error (a refused send, a file too large, a failed upload).
 inline void show_error(ChatViewState& st, std::string why) {
@@ -196,7 +216,8 @@ std::string default_title(const chat::ChatSession& s, const NewConversationState
 // keyboard and the accessible mirror: conv:<id>, new-conversation, pick:<userId>,
 // create-conversation, cancel-new-conversation, contacts-retry, copy:<messageId>,
 // edit:<messageId>, edit-last (the newest own message: Up in an empty composer), cancel-edit,
-// delete:<messageId> (asks first), confirm-delete, cancel-delete, react:<messageId>:<emoji>
+// delete:<messageId> (asks first), confirm-delete, cancel-delete, reply:<messageId>,
+// cancel-reply, quote:<messageId> (the reply's quoted message into view), react:<messageId>:<emoji>
 // (toggles the user's reaction), reactions:<messageId> (opens the picker), pick-reaction:<emoji>,
 // attachment:<messageId>, retry:<clientMessageId>, retry-all, retry-start, retry-history,
 // jump-down, escape. Returns false for a name it does not know. Copies and links become

@@ -37,7 +37,7 @@ std::string row_key(const chat::Message& m) { return m.messageId.empty() ? "loca
 // "retry:" + clientMessageId), "" for any other focus.
 std::string focus_row_key(const std::string& focus) {
     if (focus.size() > 6 && focus.compare(0, 6, "react:") == 0) return focus.substr(6, focus.find(':', 6) - 6);  // react:<id>:<emoji>
-    for (const char* p : {"msg:", "copy:", "edit:", "delete:", "reactions:", "attachment:", "thumb:"}) {
+    for (const char* p : {"msg:", "copy:", "edit:", "delete:", "reply:", "quote:", "reactions:", "attachment:", "thumb:"}) {
         const std::size_t n = std::char_traits<char>::length(p);
         if (focus.size() > n && focus.compare(0, n, p) == 0) return focus.substr(n);
     }
@@ -84,6 +84,7 @@ std::string cache_key_of(const HistoryLayout::Row& r) {
     if (r.unread_divider) k += "|n";
     if (r.msg->state == chat::SendState::Failed) k += "|f";
     if (r.picker) k += "|p";
+    if (r.seen_by) k += "|r";
     if (r.msg->version > 0) k += "|v" + std::to_string(r.msg->version);  // edited, deleted, reacted: measured again
     return k;
 }
@@ -116,16 +117,28 @@ std::string failed_label(const chat::Message& m, float text_w) {
     return text_port().ellipsize("Not sent: " + m.error, ImGui::GetFontSize(), std::max(60.0f, text_w - retry_w - ImGui::GetFontSize() * 2));
 }
 
+// A reply's quote: one line (the parent's sender and text, cut to fit) with a bar on its left.
+float quote_height(const RowMetrics& r) { return r.small_line + theme::kSpaceXs * r.scale + r.spacing; }
+
+// "Seen by bob, carol" (read receipts).
+std::string seen_label(const chat::SeenBy& seen) {
+    std::string who;
+    for (const auto& u : seen.users) who += (who.empty() ? "" : ", ") + u;
+    return "Seen by " + who;
+}
+
 // The row's height exactly as draw_row() lays it out (the drawn height corrects it if not).
 float measure(const HistoryLayout::Row& row, float width, float scale) {
     const chat::Message& m = *row.msg;
     const RowMetrics r = metrics(width, scale);
     float c = row.grouped ? 0 : r.top_pad * 0.5f + header_height(m, r) + theme::kSpaceXs * 0.5f * scale;
+    if (!m.replyToId.empty()) c += quote_height(r);
     if (const std::string text = shown_text(m); !text.empty()) c += port_line(text, r.text_w, r);
     if (is_image(m)) c += kThumbHeight * scale + r.spacing;
     if (m.attachment) c += port_line(attachment_label(m, r.text_w), 0, r);
     if (m.state == chat::SendState::Failed) c += port_line(failed_label(m, r.text_w), 0, r);
     if (!m.reactions.empty() || row.picker) c += ImGui::GetFrameHeight() + r.spacing;  // one row of chips (the drawn height corrects more)
+    if (row.seen_by) c += r.small_line + r.spacing;
     const float min_body = row.grouped ? 0 : r.top_pad + theme::kAvatar * scale;
     return box_offset(row, r) + std::max(c, min_body) + theme::kSpaceXs * 0.5f * scale;
 }
@@ -179,6 +192,8 @@ void draw_row(const chat::ChatSession& s, ChatViewState& st, const HistoryLayout
     const bool hovered = ImGui::IsWindowHovered(ImGuiHoveredFlags_AllowWhenBlockedByActiveItem) && ImGui::IsMouseHoveringRect(box_min, box_max, false);
     if (mine) dl->AddRectFilled(box_min, box_max, ImGui::ColorConvertFloat4ToU32(pal.own), theme::kRadiusMd * st.scale);
     if (hovered) dl->AddRectFilled(box_min, box_max, ImGui::GetColorU32(ImGuiCol_HeaderHovered, mine ? 0.5f : 1.0f), theme::kRadiusMd * st.scale);
+    if (st.flash_key == row.key && st.frame_ms < st.flash_until_ms)  // just jumped to (a reply's quote)
+        dl->AddRect(box_min, box_max, ImGui::ColorConvertFloat4ToU32(pal.accent), theme::kRadiusMd * st.scale, 0, 2 * st.scale);
     // A tap elsewhere hides actions a long press revealed.
     if (st.history.actions_key == row.key && !hovered && ImGui::IsMouseClicked(ImGuiMouseButton_Left)) st.history.actions_key.clear();
     // Touch: a long press on a row reveals its actions (there is no hover).
@@ -225,6 +240,20 @@ void draw_row(const chat::ChatSession& s, ChatViewState& st, const HistoryLayout
         ImGui::SetCursorScreenPos(ImVec2(content_x, ImGui::GetCursorScreenPos().y));
     }
     ImGui::Indent(r.gutter);
+    if (!m.replyToId.empty()) {
+        // The quoted message as it is now; a click (or the mirror's button) brings it into view.
+        const ImVec2 at = ImGui::GetCursorScreenPos();
+        const float qh = r.small_line + theme::kSpaceXs * st.scale;
+        if (ImGui::InvisibleButton("##quote", ImVec2(r.text_w, qh))) chat_action(s, st, "quote:" + row.key);
+        const bool over = ImGui::IsItemHovered();
+        target("quote:" + row.key);
+        dl->AddRectFilled(ImVec2(at.x, at.y), ImVec2(at.x + 3 * st.scale, at.y + qh), ImGui::ColorConvertFloat4ToU32(pal.accent), 1.5f * st.scale);
+        const float pad = theme::kSpaceSm * st.scale;
+        text_port().draw(dl, ImVec2(at.x + pad, at.y + theme::kSpaceXs * 0.5f * st.scale),
+                         text_port().ellipsize(s.quote_text(m), small, r.text_w - pad), small,
+                         ImGui::ColorConvertFloat4ToU32(over ? pal.text : pal.muted), 0);
+        if (over) ImGui::SetTooltip("Show the message replied to");
+    }
     if (const std::string text = shown_text(m); !text.empty()) {
         const ImU32 col = m.state == chat::SendState::Pending || m.deleted ? ImGui::ColorConvertFloat4ToU32(pal.muted) : 0;
         text_wrapped(text, r.text_w, col);
@@ -305,6 +334,16 @@ void draw_row(const chat::ChatSession& s, ChatViewState& st, const HistoryLayout
             ImGui::PopID();
         }
     }
+    if (row.seen_by) {
+        // Read receipts: right-aligned under the newest message others have read.
+        const std::string label = text_port().ellipsize(seen_label(st.history.seen), small, r.text_w);
+        const ImVec2 ts = text_port().measure(label, small, 0);
+        const ImVec2 at = ImGui::GetCursorScreenPos();
+        const float x = std::max(at.x, origin.x + width - theme::kSpaceSm * st.scale - ts.x);
+        text_port().draw(dl, ImVec2(x, at.y), label, small, ImGui::ColorConvertFloat4ToU32(pal.muted), 0);
+        ImGui::Dummy(ImVec2(1, r.small_line));
+        target_rect("seen-by", x, at.y, x + ts.x, at.y + ts.y);
+    }
     ImGui::Unindent(r.gutter);
     // Actions on hover (pointer), after a long press (touch), or while the keyboard focus is on the
     // row (the accessible mirror): no permanent button per row.
@@ -315,7 +354,7 @@ void draw_row(const chat::ChatSession& s, ChatViewState& st, const HistoryLayout
     if ((hovered || st.history.actions_key == row.key || focused) && (can_copy || can_change || can_react)) {
         const ImVec2 after = ImGui::GetCursorScreenPos();
         const float bw = ImGui::GetFrameHeight() + ImGui::GetFontSize() * 0.5f;
-        const int n = (can_react ? 1 : 0) + (can_copy ? 1 : 0) + (can_change ? 2 : 0);
+        const int n = (can_react ? 2 : 0) + (can_copy ? 1 : 0) + (can_change ? 2 : 0);
         float x = origin.x + width - n * (bw + theme::kSpaceXs * st.scale) - theme::kSpaceSm * st.scale;
         auto action = [&](const char* icon, const char* id, const char* tip, const std::string& name) {
             ImGui::SetCursorScreenPos(ImVec2(x, box_min.y + 2 * st.scale));
@@ -324,6 +363,10 @@ void draw_row(const chat::ChatSession& s, ChatViewState& st, const HistoryLayout
             x += bw + theme::kSpaceXs * st.scale;
             return hit;
         };
+        if (can_react && action(theme::icon::kReply, "reply", "Reply", "reply:" + row.key)) {
+            start_reply(s, st, m.messageId);
+            st.history.actions_key.clear();
+        }
         if (can_react && action(theme::icon::kSmile, "react", "Add a reaction", "reactions:" + row.key)) {
             chat_action(s, st, "reactions:" + m.messageId);
             st.history.actions_key.clear();
@@ -353,7 +396,7 @@ void draw_row(const chat::ChatSession& s, ChatViewState& st, const HistoryLayout
 } // namespace
 
 void draw_history(const chat::ChatSession& s, ChatViewState& st, uint64_t now_ms) {
-    (void)now_ms;
+    st.frame_ms = now_ms;
     HistoryLayout& L = st.history;
     if (L.conversation != s.current_id()) {
         L = HistoryLayout{};
@@ -404,6 +447,7 @@ void draw_history(const chat::ChatSession& s, ChatViewState& st, uint64_t now_ms
                       m->createdAtMs - prev->createdAtMs < theme::kGroupWindowMs;
         prev = m;
         row.picker = !st.react_picker.empty() && st.react_picker == m->messageId;
+        row.seen_by = L.seen.seq > 0 && m->seq == L.seen.seq && !m->messageId.empty();
         const std::string cache_key = cache_key_of(row);
         auto it = L.height_cache.find(cache_key);
         row.height = it != L.height_cache.end() ? it->second : (L.height_cache[cache_key] = measure(row, width, st.scale));
@@ -411,12 +455,16 @@ void draw_history(const chat::ChatSession& s, ChatViewState& st, uint64_t now_ms
         offset += row.height;
         L.rows.push_back(std::move(row));
     };
-    if (L.version != conv.version() || L.react_picker != st.react_picker) {
+    // Read receipts: where "Seen by" goes moved (rare next to frames; rows are laid out again).
+    chat::SeenBy seen = chat::seen_by(conv, s.reads(), s.user_id());
+    const bool seen_moved = seen != L.seen;
+    if (seen_moved) L.seen = std::move(seen);
+    if (L.version != conv.version() || L.react_picker != st.react_picker || seen_moved) {
         L.version = conv.version();
         std::vector<const chat::Message*> appended;
         // An edit or delete changed a row in place: every row is laid out again (its height may
         // differ; edits are rare, appends are not).
-        const bool edited = L.edits != conv.edits() || L.react_picker != st.react_picker;
+        const bool edited = L.edits != conv.edits() || L.react_picker != st.react_picker || seen_moved;
         L.edits = conv.edits();
         L.react_picker = st.react_picker;
         relaid_for_edit = edited;
@@ -518,6 +566,25 @@ void draw_history(const chat::ChatSession& s, ChatViewState& st, uint64_t now_ms
         L.jump_to_bottom = false;
     }
 
+    // A reply's quote was clicked: its message into view (once its page is loaded), flashed.
+    if (!st.jump_to.empty()) {
+        bool found = false;
+        for (const auto& r : L.rows) {
+            if (r.key != st.jump_to) continue;
+            scroll = std::clamp(r.offset - std::max(0.0f, (view_h - r.height) * 0.5f), 2.0f, std::max(2.0f, L.total - view_h));
+            ImGui::SetScrollY(scroll);
+            st.flash_key = r.key;
+            st.flash_until_ms = now_ms + 1500;
+            found = true;
+            break;
+        }
+        if (found) {
+            st.jump_to.clear();
+        } else if (!st.jump_requested && s.revealing().empty()) {
+            st.jump_to.clear();
+            show_error(st, "The message replied to could not be loaded.");
+        }
+    }
     // The keyboard focus moved to a message (the accessible mirror): bring its row into view.
     if (const std::string key = focus_row_key(st.focus); !key.empty() && st.focus_shown != st.focus) {
         for (const auto& r : L.rows) {

@@ -81,6 +81,7 @@ constexpr const char* kChat = "\xef\x81\xb5";         // U+F075 comment
 constexpr const char* kPencil = "\xef\x81\x80";       // U+F040
 constexpr const char* kTrash = "\xef\x87\xb8";        // U+F1F8
 constexpr const char* kSmile = "\xef\x84\x98";        // U+F118 (add a reaction)
+constexpr const char* kReply = "\xef\x84\x92";        // U+F112 reply
 }  // namespace icon
 // The code points above, for the font loader (pairs, 0-terminated, as ImGui wants them).
 const ImWchar* icon_ranges();

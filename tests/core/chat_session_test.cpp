@@ -1093,3 +1093,171 @@ TEST_CASE("reactions: POST adds, DELETE takes back, the answer applies by versio
     CHECK_FALSE(r.session.react("m2", thumbs, true, why, [](const std::string&) {}));
     CHECK(why == "The message was deleted.");
 }
+
+// ---- replies and read receipts (issue 18) ---------------------------------------------------------
+
+namespace {
+json reply_msg(uint64_t seq, const std::string& parent, uint64_t parent_seq, const std::string& sender = "bob") {
+    json m = msg(seq, sender);
+    m["replyTo"] = {{"messageId", parent}, {"seq", parent_seq}};
+    return m;
+}
+std::size_t pending_count(Rig& r, const std::string& url_part) {
+    return static_cast<std::size_t>(std::count_if(r.http.pending.begin(), r.http.pending.end(),
+                                                  [&](const auto& p) { return p.request.url.find(url_part) != std::string::npos; }));
+}
+void live_read(Rig& r, const std::string& user, uint64_t seq, uint64_t seqId, const std::string& conv = "demo", const char* from = nullptr) {
+    json f{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"}, {"sequenceId", seqId},
+           {"data", {{"type", "chat.read"}, {"eventId", "read:" + std::to_string(seqId)}, {"conversationId", conv}, {"userId", user},
+                     {"lastReadSeq", seq}}}};
+    if (from) f["fromUserId"] = from;
+    r.socks.receive(f.dump());
+}
+} // namespace
+
+TEST_CASE("replies: a send carries replyTo, the pending row quotes its parent, a reply to a deleted or unknown message is refused", "[session][replies]") {
+    Rig r;
+    r.boot(json::array({msg(1, "bob"), msg(2, "bob")}));
+    r.join_ack();
+    r.http.answer("afterSeq=2", 200, R"({"messages":[],"hasMore":false})");
+    r.http.answer("changedAfter=0", 200, R"({"messages":[],"hasMore":false,"rev":0})");
+    std::string why;
+    REQUIRE(r.session.send("yes", why, std::nullopt, "m1"));
+    const json body = json::parse(pending_body(r, "/chat/reply"));
+    CHECK(body["replyTo"] == "m1");
+    CHECK(body["message"] == "yes");
+    const auto locals = r.session.conversation().locals();
+    REQUIRE(locals.size() == 1);
+    CHECK(locals[0]->replyToId == "m1");
+    CHECK(r.session.quote_text(*locals[0]) == "bob: t1");
+    // The stored answer keeps the link (the server's copy replaces the pending one).
+    REQUIRE(r.http.answer("/chat/reply", 201, json{{"message", reply_msg(3, "m1", 1, "alice")}}.dump()));
+    REQUIRE(held(r, 3));
+    CHECK(held(r, 3)->replyToId == "m1");
+    CHECK(held(r, 3)->replyToSeq == 1);
+    // A plain send has no replyTo; a reply to a tombstone or to nothing is refused here.
+    REQUIRE(r.session.send("plain", why));
+    CHECK_FALSE(json::parse(pending_body(r, "/chat/reply")).contains("replyTo"));
+    live_update(r, updated(2, 1, "", "bob", true), 9);
+    CHECK_FALSE(r.session.send("late", why, std::nullopt, "m2"));
+    CHECK(why == "The message you reply to was deleted.");
+    CHECK_FALSE(r.session.send("nowhere", why, std::nullopt, "m77"));
+    // The quote follows its parent: deleted now.
+    CHECK(r.session.quote_text(*held(r, 3)) == "bob: t1");
+    live_update(r, updated(1, 2, "", "bob", true), 10);
+    CHECK(r.session.quote_text(*held(r, 3)) == "bob: Message deleted");
+}
+
+TEST_CASE("replies: a quote older than the loaded pages is fetched once, kept current by live changes, unavailable when refused", "[session][replies]") {
+    Rig r;
+    r.boot_with(json::array({{{"conversationId", "demo"}, {"title", "Demo"}, {"lastSeq", 12}}}),
+                json{{"messages", {reply_msg(10, "m2", 2), reply_msg(11, "m2", 2), reply_msg(12, "m3", 3)}}, {"hasMore", true}, {"rev", 0}});
+    CHECK(pending_count(r, "/chat/messages/m2") == 1);  // two replies, one request
+    CHECK(pending_count(r, "/chat/messages/m3") == 1);
+    CHECK(r.session.quote_of(*held(r, 10)).state == chat::ChatSession::QuoteState::Loading);
+    CHECK(r.session.quote_text(*held(r, 10)) == "Loading the message replied to...");
+    const uint64_t v0 = r.session.quotes_version();
+    REQUIRE(r.http.answer("/chat/messages/m2", 200, json{{"message", msg(2, "carol")}}.dump()));
+    CHECK(r.session.quotes_version() > v0);
+    CHECK(r.session.quote_of(*held(r, 11)).state == chat::ChatSession::QuoteState::Shown);
+    CHECK(r.session.quote_text(*held(r, 11)) == "carol: t2");
+    REQUIRE(r.http.answer("/chat/messages/m3", 404, R"({"error":{"code":"NotFound","message":"No such message."}})"));
+    CHECK(r.session.quote_of(*held(r, 12)).state == chat::ChatSession::QuoteState::Unavailable);
+    CHECK(r.session.quote_text(*held(r, 12)) == "The message replied to is not available");
+    // A live edit, then a delete, of the fetched parent (not loaded itself) reach its quote; an
+    // older version arriving late changes nothing.
+    r.join_ack();
+    r.http.answer("afterSeq=12", 200, R"({"messages":[],"hasMore":false})");
+    r.http.answer("changedAfter=0", 200, R"({"messages":[],"hasMore":false,"rev":0})");
+    live_update(r, updated(2, 4, "edited", "carol"), 1);
+    CHECK(r.session.quote_text(*held(r, 10)) == "carol: edited");
+    live_update(r, updated(2, 6, "", "carol", true), 2);
+    CHECK(r.session.quote_text(*held(r, 10)) == "carol: Message deleted");
+    live_update(r, updated(2, 5, "older", "carol"), 3);
+    CHECK(r.session.quote_text(*held(r, 10)) == "carol: Message deleted");
+    // Another live reply to a known quote asks nothing.
+    r.live(reply_msg(13, "m2", 2), 4);
+    CHECK(pending_count(r, "/chat/messages/") == 0);
+}
+
+TEST_CASE("replies: reveal pages older history at the largest page size until the quoted message is loaded", "[session][replies]") {
+    Rig r;
+    r.boot_with(json::array({{{"conversationId", "demo"}, {"title", "Demo"}, {"lastSeq", 300}}}),
+                json{{"messages", {reply_msg(300, "m5", 5)}}, {"hasMore", true}, {"rev", 0}});
+    r.http.answer("/chat/messages/m5", 200, json{{"message", msg(5)}}.dump());
+    r.join_ack();
+    r.http.answer("afterSeq=300", 200, R"({"messages":[],"hasMore":false})");
+    r.http.answer("changedAfter=0", 200, R"({"messages":[],"hasMore":false,"rev":0})");
+    r.session.reveal("m5");
+    CHECK(r.session.revealing() == "m5");
+    json page1 = json::array(), page2 = json::array();
+    for (uint64_t s = 100; s < 300; ++s) page1.push_back(msg(s));
+    for (uint64_t s = 1; s < 100; ++s) page2.push_back(msg(s));
+    REQUIRE(r.http.answer("beforeSeq=300&limit=200", 200, json{{"messages", page1}, {"hasMore", true}}.dump()));
+    CHECK(r.session.revealing() == "m5");  // not there yet: the next page
+    REQUIRE(r.http.answer("beforeSeq=100&limit=200", 200, json{{"messages", page2}, {"hasMore", false}}.dump()));
+    CHECK(r.session.revealing().empty());
+    CHECK(held(r, 5));
+    CHECK_FALSE(r.http.has("beforeSeq="));
+    // Loaded already, or not in a complete history: nothing to page.
+    r.session.reveal("m5");
+    r.session.reveal("m999");
+    CHECK(r.session.revealing().empty());
+    CHECK_FALSE(r.http.has("beforeSeq="));
+}
+
+TEST_CASE("read receipts: positions from history answers and live chat.read events, the largest wins, Seen by under the newest read", "[session][reads]") {
+    Rig r;
+    r.boot_with(json::array({{{"conversationId", "demo"}, {"title", "Demo"}, {"lastSeq", 3}}}),
+                json{{"messages", {msg(1, "bob"), msg(2, "alice"), msg(3, "alice")}}, {"hasMore", false}, {"rev", 0},
+                     {"reads", {{"alice", 0}, {"bob", 1}, {"carol", 0}}}});
+    CHECK(r.session.reads().at("bob") == 1);
+    auto seen = chat::seen_by(r.session.conversation(), r.session.reads(), "alice");
+    CHECK(seen.seq == 1);
+    CHECK(seen.messageId == "m1");
+    CHECK(seen.users == std::vector<std::string>{"bob"});
+    r.join_ack();
+    r.http.answer("afterSeq=3", 200, json{{"messages", json::array()}, {"hasMore", false}, {"reads", {{"bob", 0}}}}.dump());  // older: kept
+    r.http.answer("changedAfter=0", 200, R"({"messages":[],"hasMore":false,"rev":0})");
+    CHECK(r.session.reads().at("bob") == 1);
+    live_read(r, "carol", 3, 1);
+    seen = chat::seen_by(r.session.conversation(), r.session.reads(), "alice");
+    CHECK(seen.seq == 3);
+    CHECK(seen.users == std::vector<std::string>{"carol"});
+    live_read(r, "bob", 2, 2);
+    CHECK(chat::seen_by(r.session.conversation(), r.session.reads(), "alice").users == std::vector<std::string>{"carol"});
+    live_read(r, "bob", 3, 3);
+    live_read(r, "bob", 1, 4);  // late and older: no step back
+    seen = chat::seen_by(r.session.conversation(), r.session.reads(), "alice");
+    CHECK(seen.users == std::vector<std::string>{"bob", "carol"});
+    // A frame some client sent is never taken for a receipt, nor one about another conversation.
+    live_read(r, "dave", 3, 5, "demo", "mallory");
+    live_read(r, "erin", 3, 6, "other");
+    CHECK(r.session.reads().count("dave") == 0);
+    CHECK(r.session.reads().count("erin") == 0);
+    // The user's own position never counts as "seen by".
+    live_read(r, "alice", 3, 7);
+    CHECK(chat::seen_by(r.session.conversation(), r.session.reads(), "alice").users == std::vector<std::string>{"bob", "carol"});
+}
+
+TEST_CASE("seen_by: the newest loaded message at or before the furthest read, nothing when no one else read", "[model][reads]") {
+    chat::Conversation c("demo");
+    std::vector<chat::Message> page;
+    for (uint64_t s : {1, 2, 5, 6}) {
+        chat::Message m;
+        m.messageId = "m" + std::to_string(s);
+        m.conversationId = "demo";
+        m.seq = s;
+        m.senderId = "alice";
+        page.push_back(m);
+    }
+    c.merge(page);
+    CHECK(chat::seen_by(c, {}, "alice").seq == 0);
+    CHECK(chat::seen_by(c, {{"alice", 6}, {"bob", 0}}, "alice").seq == 0);
+    const auto s = chat::seen_by(c, {{"bob", 4}, {"carol", 2}}, "alice");  // 3 and 4 not loaded: under 2
+    CHECK(s.seq == 2);
+    CHECK(s.users == std::vector<std::string>{"bob", "carol"});
+    CHECK(chat::seen_by(c, {{"bob", 99}}, "alice").messageId == "m6");
+    CHECK(c.at_or_before(0) == nullptr);
+    CHECK(c.at_or_before(4)->seq == 2);
+}

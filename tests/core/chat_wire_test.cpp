@@ -258,3 +258,41 @@ TEST_CASE("chat.message: a malformed attachment is dropped, the message kept", "
     REQUIRE(chat::chat_message_from_event(e));
     CHECK_FALSE(chat::chat_message_from_event(e)->attachment);
 }
+
+TEST_CASE("chat.read: round trip; other events, empty ids and wrong types are refused", "[wire][security][reads]") {
+    const json ev = chat::chat_read_event({"c1", "bob", 7}, "read:abc");
+    CHECK(ev == json{{"type", "chat.read"}, {"eventId", "read:abc"}, {"conversationId", "c1"}, {"userId", "bob"}, {"lastReadSeq", 7}});
+    const auto r = chat::chat_read_from_event(ev);
+    REQUIRE(r);
+    CHECK(r->conversationId == "c1");
+    CHECK(r->userId == "bob");
+    CHECK(r->lastReadSeq == 7);
+    for (const char* bad : {R"({"type":"chat.message","conversationId":"c1","userId":"bob","lastReadSeq":7})",
+                            R"({"type":"chat.read","conversationId":"","userId":"bob","lastReadSeq":7})",
+                            R"({"type":"chat.read","conversationId":"c1","userId":"","lastReadSeq":7})",
+                            R"({"type":"chat.read","conversationId":"c1","userId":"bob","lastReadSeq":-1})",
+                            R"({"type":"chat.read","conversationId":"c1","userId":"bob","lastReadSeq":"7"})",
+                            R"({"type":"chat.read","conversationId":1,"userId":"bob","lastReadSeq":7})",
+                            R"({"type":"chat.read","conversationId":"c1","userId":"bob"})", R"([1])", R"("chat.read")"})
+        CHECK_FALSE(chat::chat_read_from_event(json::parse(bad)));
+}
+
+TEST_CASE("replyTo: round trip; a malformed link is dropped, the message kept", "[wire][security][replies]") {
+    json m = json::parse(R"({"messageId":"m2","conversationId":"c","seq":2,"senderId":"a","text":"x",
+                             "replyTo":{"messageId":"m1","seq":1}})");
+    auto parsed = chat::message_from_json(m);
+    REQUIRE(parsed);
+    CHECK(parsed->replyToId == "m1");
+    CHECK(parsed->replyToSeq == 1);
+    CHECK(chat::to_json(*parsed)["replyTo"] == m["replyTo"]);
+    const std::string long_id(129, 'x');
+    for (const std::string bad : {std::string(R"("m1")"), std::string(R"({"messageId":"m1"})"), std::string(R"({"messageId":1,"seq":1})"),
+                                  std::string(R"({"messageId":"","seq":1})"), R"({"messageId":")" + long_id + R"(","seq":1})",
+                                  std::string(R"({"messageId":"m1","seq":-1})"), std::string(R"({"messageId":"m1","seq":"1"})")}) {
+        m["replyTo"] = json::parse(bad);
+        parsed = chat::message_from_json(m);
+        REQUIRE(parsed);
+        CHECK(parsed->replyToId.empty());
+        CHECK_FALSE(chat::to_json(*parsed).contains("replyTo"));
+    }
+}

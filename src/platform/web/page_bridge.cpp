@@ -158,6 +158,7 @@ EM_JS(void, mirror_append, (const char* json_ptr), {
         body.textContent = m.sender + ": " + (m.deleted ? "Message deleted" : m.text) + (m.edited && !m.deleted ? " (edited)" : "");
         art.appendChild(body);
         if (m.edited) art.dataset.edited = "true";
+        if (m.replyTo) art.dataset.replyTo = m.replyTo;
         if (m.deleted) art.dataset.deleted = "true";
         if (m.reactions.length) art.dataset.reactions = m.reactions.map(function (r) { return r.emoji + ":" + r.count; }).join(",");
         var time = document.createElement("time");
@@ -173,7 +174,12 @@ EM_JS(void, mirror_append, (const char* json_ptr), {
             b.textContent = label;
             art.append(" ", b);
         };
+        if (m.replyTo) {
+            button("quote:" + m.id, "Replying to " + m.quote);
+            art.insertBefore(art.lastChild, body);  // the quote reads first
+        }
         if (m.text && !m.deleted) button("copy:" + m.id, "Copy");
+        if (!m.deleted) button("reply:" + m.id, "Reply");
         if (m.attachment) button("attachment:" + m.id, "Open " + m.attachment);
         if (m.own) { button("edit:" + m.id, "Edit"); button("delete:" + m.id, "Delete"); }
         m.reactions.forEach(function (r) {
@@ -202,6 +208,13 @@ EM_JS(void, mirror_append, (const char* json_ptr), {
         while (lo < hi) { var mid = (lo + hi) >> 1; if (Number(kids[mid].dataset.seq) < m.seq) lo = mid + 1; else hi = mid; }
         log.insertBefore(art, kids[lo] || null);
     });
+});
+// Read receipts: #chat-seen says who has read up to which message (data-message-id).
+EM_JS(void, mirror_seen, (const char* id, const char* text), {
+    var el = document.getElementById("chat-seen");
+    if (!el) return;
+    el.textContent = UTF8ToString(text);
+    el.dataset.messageId = UTF8ToString(id);
 });
 EM_JS(void, mirror_times, (const char* json_ptr), {
     var els = Module.chat.timeEls || {};
@@ -563,6 +576,7 @@ void PageBridge::mirror(const MirrorSnapshot& m) {
         for (const auto& x : m.appended)
             list.push_back({{"id", x.id}, {"seq", x.seq}, {"sender", x.sender}, {"text", x.text}, {"at", x.at_ms}, {"when", x.when},
                             {"full", x.full}, {"attachment", x.attachment}, {"edited", x.edited}, {"deleted", x.deleted}, {"own", x.own},
+                            {"replyTo", x.reply_to}, {"quote", x.quote},
                             {"reactions", [&] {
                                  json rs = json::array();
                                  for (const auto& r : x.reactions) rs.push_back({{"emoji", r.emoji}, {"count", r.count}, {"mine", r.mine}});
@@ -577,6 +591,7 @@ void PageBridge::mirror(const MirrorSnapshot& m) {
     }
     if (m.status) mirror_text("chat-status", m.status->c_str());
     if (m.typing) mirror_text("chat-typing", m.typing->c_str());
+    if (m.seen) mirror_seen(m.seen->first.c_str(), m.seen->second.c_str());
     if (m.error) mirror_alert("chat-error", m.error->c_str());
     const auto dump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
     if (m.outbox) {

@@ -116,6 +116,7 @@ struct MirrorMessage {
     int64_t at_ms = 0;
     bool edited = false, deleted = false;  // data-edited, data-deleted
     bool own = false;                      // the user's own: Edit and Delete buttons
+    std::string reply_to, quote;           // a reply: data-reply-to, and its quote button (quote:<id>)
     struct Reaction {
         std::string emoji;
         std::size_t count = 0;
@@ -164,6 +165,8 @@ struct MirrorSnapshot {
     std::optional<std::string> dialog;
     // The reaction picker (#reaction-picker): the message it is open for, "" once closed.
     std::optional<std::string> reaction_picker;
+    // Read receipts (#chat-seen): "Seen by ..." and the message it is under ("" none).
+    std::optional<std::pair<std::string, std::string>> seen;
 };
 
 class PageBridge {

@@ -817,3 +817,111 @@ TEST_CASE("reactions: the picker from the row's actions, chips with counts, a cl
     CHECK(h.view.react_picker.empty());
     CHECK_FALSE(h.act("react:m6"));  // no emoji
 }
+
+namespace {
+nlohmann::json ui_msg(uint64_t seq, const std::string& sender, const std::string& text, const std::string& reply_to = {}, uint64_t reply_seq = 0) {
+    nlohmann::json m{{"messageId", "m" + std::to_string(seq)}, {"conversationId", "demo"}, {"seq", seq}, {"senderId", sender},
+                     {"text", text}, {"createdAt", int64_t(1795000000000) + int64_t(seq) * 60000}};
+    if (!reply_to.empty()) m["replyTo"] = {{"messageId", reply_to}, {"seq", reply_seq}};
+    return m;
+}
+void ui_read(UiHarness& h, const std::string& user, uint64_t seq) {
+    h.socks.receive(nlohmann::json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"},
+                                   {"data", {{"type", "chat.read"}, {"eventId", "read:" + user + std::to_string(seq)}, {"conversationId", "demo"},
+                                             {"userId", user}, {"lastReadSeq", seq}}}}
+                        .dump());
+}
+bool visible(UiHarness& h, const std::string& name) {
+    const ui::Target* t = h.find(name);
+    return t && t->y + t->h > 0 && t->y < ImGui::GetIO().DisplaySize.y;
+}
+} // namespace
+
+TEST_CASE("replies: Reply from the row's actions, the bar above the composer, the send carries replyTo, the quote jumps to its message", "[ui][replies]") {
+    using nlohmann::json;
+    UiHarness h;
+    h.load(60);
+    h.frame();
+    h.frame();
+    hover(h, "text:m60");
+    REQUIRE(h.click("reply:m60"));
+    CHECK(h.view.replying == "m60");
+    CHECK(h.view.focus_composer);
+    h.frame();
+    CHECK(h.find("replying"));
+    CHECK(h.find("cancel-reply"));
+    CHECK(h.act("escape"));  // Esc: a plain message again
+    CHECK(h.view.replying.empty());
+    h.frame();
+    CHECK_FALSE(h.find("replying"));
+    // From the keyboard (the mirror's Reply button), to an old message; Enter sends the reply.
+    CHECK(h.act("reply:m2"));
+    std::string why;
+    REQUIRE(ui::send_composer(h.session, h.view, "about that", why));
+    CHECK(h.view.replying.empty());
+    CHECK(json::parse(request_body(h, "/chat/reply"))["replyTo"] == "m2");
+    REQUIRE(h.http.answer("/chat/reply", 201, json{{"message", ui_msg(61, "alice", "about that", "m2", 2)}}.dump()));
+    h.frame();
+    h.frame();
+    REQUIRE(h.find("quote:m61"));
+    CHECK(h.session.quote_text(*h.session.conversation().find("m61")) == "bob: message number 2");
+    const float with_quote = row_height(h, "m61");
+    CHECK_FALSE(visible(h, "text:m2"));
+    REQUIRE(h.click("quote:m61"));  // a click on the quote: its message into view, flashed
+    h.frame();
+    h.frame();
+    CHECK(visible(h, "text:m2"));
+    CHECK(h.view.flash_key == "m2");
+    CHECK(h.view.jump_to.empty());
+    // The quote line is part of the row's height (a plain one-line row is shorter).
+    CHECK(with_quote > row_height(h, "m59"));
+    // A deleted message takes no replies.
+    CHECK_FALSE(h.act("reply:m404"));
+}
+
+TEST_CASE("replies: a quote older than the loaded pages is fetched, its page loads before the jump; Seen by follows read receipts", "[ui][replies][reads]") {
+    using nlohmann::json;
+    UiHarness h;
+    h.session.start();
+    h.http.answer("/auth/dev-login", 200, R"({"token":"T","displayName":"Alice"})");
+    h.http.answer("/config", 200, "{}");
+    h.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})");
+    json page = json::array();
+    for (uint64_t s = 51; s < 100; ++s) page.push_back(ui_msg(s, "bob", "message number " + std::to_string(s)));
+    page.push_back(ui_msg(100, "alice", "replying to an old one", "m3", 3));
+    h.http.answer("/conversation/detail", 200, json{{"messages", page}, {"hasMore", true}, {"reads", {{"alice", 100}, {"bob", 97}}}}.dump());
+    h.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})");
+    h.socks.open();
+    h.socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1"})");
+    h.http.answer("/chat/subscribe", 200, R"({"conversationId":"demo"})");
+    h.http.answer("afterSeq=", 200, R"({"messages":[],"hasMore":false})");
+    REQUIRE(h.http.answer("/chat/messages/m3", 200, json{{"message", ui_msg(3, "carol", "the old question")}}.dump()));
+    CHECK(h.session.quote_text(*h.session.conversation().find("m100")) == "carol: the old question");
+    h.frame();
+    h.frame();
+    // Seen by: under the newest message bob read (97), not under the newest one.
+    const ui::Target* seen = h.find("seen-by");
+    REQUIRE(seen);
+    const ui::Target* m97 = h.find("msg:m97");
+    const ui::Target* m98 = h.find("msg:m98");
+    REQUIRE(m97);
+    REQUIRE(m98);
+    CHECK(seen->y >= m97->y);
+    CHECK(seen->y < m98->y);
+    ui_read(h, "bob", 100);  // live: bob read everything
+    h.frame();
+    h.frame();
+    seen = h.find("seen-by");
+    REQUIRE(seen);
+    CHECK(seen->y > h.find("msg:m98")->y);
+    // The jump: the older page first (the largest page size), then the row, flashed.
+    REQUIRE(h.click("quote:m100"));
+    REQUIRE(h.http.has("beforeSeq=51&limit=200"));
+    json older = json::array();
+    for (uint64_t s = 1; s <= 50; ++s) older.push_back(ui_msg(s, s == 3 ? "carol" : "bob", s == 3 ? "the old question" : "message number " + std::to_string(s)));
+    REQUIRE(h.http.answer("beforeSeq=51", 200, json{{"messages", older}, {"hasMore", false}}.dump()));
+    for (int i = 0; i < 4; ++i) h.frame();
+    CHECK(visible(h, "text:m3"));
+    CHECK(h.view.flash_key == "m3");
+    CHECK(h.view.last_error.empty());
+}

@@ -421,6 +421,11 @@ Response AppApi::reply(const Request& r, const std::string& user) {
         return error_response(404, "NotFound", "Conversation '" + draft.conversationId + "' does not exist.");
     if (!store_.is_member(draft.conversationId, user))
         return error_response(403, "Forbidden", "You are not a member of this conversation.");
+    if (reply_to && !draft.clientMessageId.empty()) {
+        // A replay of a stored reply is answered as before, whatever happened to its parent since.
+        if (auto stored = store_.message_by_client_id(draft.conversationId, user, draft.clientMessageId))
+            return json_response(200, json{{"message", chat::to_json(*stored)}, {"duplicate", true}});
+    }
     if (reply_to) {
         // A reply links a message of the same conversation (the same answer for one that does not
         // exist and one elsewhere); one deleted meanwhile is quoted as deleted.
@@ -584,9 +589,9 @@ Response AppApi::change_message(const Request& r, const std::string& user, const
 // member of its conversation: the quote of a reply whose parent is older than the pages loaded.
 Response AppApi::get_message(const std::string& user, const std::string& messageId) {
     if (messageId.empty() || messageId.size() > chat::kMaxMessageIdBytes) return error_response(404, "NotFound", "No such message.");
+    // Someone else's message is answered like no message at all: ids say nothing to non-members.
     const auto m = store_.message(messageId);
-    if (!m) return error_response(404, "NotFound", "No such message.");
-    if (!store_.is_member(m->conversationId, user)) return error_response(403, "Forbidden", "You are not a member of this conversation.");
+    if (!m || !store_.is_member(m->conversationId, user)) return error_response(404, "NotFound", "No such message.");
     return json_response(200, json{{"message", chat::to_json(*m)}});
 }
 

@@ -626,7 +626,7 @@ ChangeResult PgStore::delete_message(const std::string& messageId, const std::st
         m.text.clear();
         m.attachment.reset();
         m.deleted = true;
-        q(w, "UPDATE Messages SET Body='', AttachmentJson=NULL, Version=$2, DeletedAt=$3 WHERE MessageId=$1", messageId,
+        q(w, "UPDATE Messages SET Body='', AttachmentJson=NULL, ReplyToId=NULL, ReplyToSeq=NULL, Version=$2, DeletedAt=$3 WHERE MessageId=$1", messageId,
           static_cast<int64_t>(m.version), now);
         q(w, "DELETE FROM MessageReactions WHERE MessageId=$1", messageId);
         std::string removed;
@@ -704,7 +704,10 @@ uint64_t PgStore::set_read(const std::string& conversationId, const std::string&
         if (now_read == was) return was;
         q(w, "UPDATE ConversationUsers SET LastReadSeq=$3 WHERE ConversationId=$1 AND UserId=$2", conversationId, userId,
           static_cast<int64_t>(now_read));
-        const std::string event_id = new_id("read:");
+        // One row per member and conversation (see SqliteStore::set_read).
+        const std::string prefix = read_event_prefix(conversationId, userId);
+        q(w, "DELETE FROM OutboxEvents WHERE EventId>=$1 AND EventId<$2", prefix, prefix_end(prefix));
+        const std::string event_id = new_id(prefix);
         q(w, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES($1,$2,$3,$4,$5,$5)",
           event_id, std::string(chat::kChatReadEvent), chat::conversation_group(conversationId),
           chat::chat_read_event({conversationId, userId, now_read}, event_id).dump(), now);

@@ -506,7 +506,7 @@ ChangeResult SqliteStore::delete_message(const std::string& messageId, const std
     m.text.clear();
     m.attachment.reset();
     m.deleted = true;
-    Stmt(db_, "UPDATE Messages SET Body='', AttachmentJson=NULL, Version=?2, DeletedAt=?3 WHERE MessageId=?1")
+    Stmt(db_, "UPDATE Messages SET Body='', AttachmentJson=NULL, ReplyToId=NULL, ReplyToSeq=NULL, Version=?2, DeletedAt=?3 WHERE MessageId=?1")
         .bind(1, messageId).bind(2, static_cast<int64_t>(m.version)).bind(3, now).run();
     Stmt(db_, "DELETE FROM MessageReactions WHERE MessageId=?1").bind(1, messageId).run();
     std::string removed;
@@ -584,7 +584,11 @@ uint64_t SqliteStore::set_read(const std::string& conversationId, const std::str
     if (now_read == was) return was;
     Stmt(db_, "UPDATE ConversationUsers SET LastReadSeq=?3 WHERE ConversationId=?1 AND UserId=?2")
         .bind(1, conversationId).bind(2, userId).bind(3, static_cast<int64_t>(now_read)).run();
-    const std::string event_id = new_id("read:");
+    // One row per member and conversation: a newer position makes the older row (published or
+    // not) pointless, so it goes (the live events of a busy conversation stay one per reader).
+    const std::string prefix = read_event_prefix(conversationId, userId);
+    Stmt(db_, "DELETE FROM OutboxEvents WHERE EventId>=?1 AND EventId<?2").bind(1, prefix).bind(2, prefix_end(prefix)).run();
+    const std::string event_id = new_id(prefix);
     Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
         .bind(1, event_id).bind(2, chat::kChatReadEvent).bind(3, chat::conversation_group(conversationId))
         .bind(4, chat::chat_read_event({conversationId, userId, now_read}, event_id).dump()).bind(5, now).run();

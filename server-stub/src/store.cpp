@@ -13,6 +13,17 @@ namespace stub {
 
 std::string new_id(const std::string& prefix) { return prefix + random_hex(10); }
 
+std::string read_event_prefix(const std::string& conversationId, const std::string& userId) {
+    return "read:" + std::to_string(conversationId.size()) + ":" + conversationId + ":" + std::to_string(userId.size()) + ":" +
+           userId + ":";
+}
+
+std::string prefix_end(const std::string& prefix) {
+    std::string end = prefix;  // ends with ':' (0x3A): the next byte bounds every longer id
+    end.back() = static_cast<char>(end.back() + 1);
+    return end;
+}
+
 ReactionRows::ReactionRows(std::vector<chat::Message>& ms) {
     lo = ms.empty() ? 0 : UINT64_MAX;
     for (auto& m : ms) {

@@ -199,6 +199,10 @@ private:
 // message so that a delete finds it.
 std::string blob_id_of(const std::optional<chat::Attachment>& a);
 
+// The event ids of a member's chat.read rows start with this (lengths make it unambiguous
+// whatever the ids hold), and every id with that prefix sorts below prefix_end(prefix).
+std::string read_event_prefix(const std::string& conversationId, const std::string& userId);
+std::string prefix_end(const std::string& prefix);
 // A fresh id: `prefix` + 20 hex digits from the CSPRNG (blob ids are part of attachment links,
 // and none should be guessable).
 std::string new_id(const std::string& prefix);

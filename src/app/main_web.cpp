@@ -342,6 +342,7 @@ void frame() {
     const bool online = web::browser_online(), visible = web::page_visible();
     if (online != a.was_online) online ? a.realtime->notify_online() : a.realtime->notify_offline();
     if (visible && !a.was_visible) a.realtime->notify_resumed();
+    a.session->set_visible(visible);
     a.was_online = online;
     a.was_visible = visible;
 
@@ -351,7 +352,8 @@ void frame() {
     const uint64_t now = a.sched.now_ms();
     const bool countdown = a.session->connection().state == wps::ClientState::WaitingToReconnect ||
                            !a.session->typing_users(now).empty() || (a.center && !a.center->toasts(now).empty()) ||
-                           a.session->connection().state == wps::ClientState::Recovering;
+                           a.session->connection().state == wps::ClientState::Recovering ||
+                           now < a.view.flash_until_ms + 1000;  // a jumped-to message's outline goes away on time
     // Relative times ("now", "5 min") move on: a frame every 30 s keeps them true; typing
     // indicators and toasts expire: the mirror follows once a second while they show.
     const bool tick = countdown ? now - a.last_draw_ms >= 1000 : now - a.last_draw_ms >= 30000;

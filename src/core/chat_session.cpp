@@ -350,7 +350,10 @@ void ChatSession::create_conversation(const std::string& title, const std::vecto
 void ChatSession::open_conversation(const std::string& id) {
     const ConversationSummary* sum = summary(id);
     if (!sum) return;
-    if (id != current_) first_unread_seq_ = sum->unread > 0 ? sum->lastReadSeq + 1 : 0;
+    if (id != current_) {
+        first_unread_seq_ = sum->unread > 0 ? sum->lastReadSeq + 1 : 0;
+        reveal_.clear();  // paging to a quoted message ends with its conversation
+    }
     current_ = id;
     if (!loaded_[id]) {
         load_errors_.erase(id);  // trying (again)
@@ -424,7 +427,7 @@ void ChatSession::load_older_page(std::size_t limit) {
                     need_quotes(id, page);
                 }
                 // Paging to a message a reply quotes: on until it is loaded (or there is no more).
-                if (!reveal_.empty() && id == current_) {
+                if (!reveal_.empty() && id == reveal_conv_) {
                     if (status == 200 && !model(id).find(reveal_) && !history_complete()) load_older_page(kRevealPage);
                     else reveal_.clear();  // there (the view jumps), not there at all, or not loadable now
                 }
@@ -894,7 +897,7 @@ ChatSession::Quote ChatSession::quote_of(const Message& reply) const {
 }
 
 std::string ChatSession::quote_text(const Message& reply) const {
-    if (reply.replyToId.empty()) return {};
+    if (reply.replyToId.empty() || reply.deleted) return {};
     const Quote q = quote_of(reply);
     if (q.state == QuoteState::Loading) return "Loading the message replied to...";
     if (q.state == QuoteState::Unavailable) return "The message replied to is not available";
@@ -923,10 +926,19 @@ void ChatSession::fetch_quotes() {
                 auto m = message_from_json(j["message"]);
                 if (m && m->messageId == id) quotes_[id] = std::move(*m);
                 else quotes_[id] = std::nullopt;
-            } else if (status == 403 || status == 404) {
+            } else if (status == 403 || status == 404 || ++quote_failures_[id] >= 3) {
                 quotes_[id] = std::nullopt;  // gone, or not this user's to read: said so, not asked again
+            } else {
+                // Offline or busy: asked again a little later (three tries in all).
+                std::weak_ptr<bool> alive = alive_;
+                sched_.after(3000u * static_cast<unsigned>(quote_failures_[id]), [this, alive, id] {
+                    if (alive.expired() || quotes_.count(id)) return;
+                    quote_queue_.push_back(id);
+                    fetch_quotes();
+                });
+                fetch_quotes();
+                return;
             }
-            // Anything else (offline, busy) is asked again by the next page or live reply.
             ++quotes_version_;
             fetch_quotes();
             changed();
@@ -942,15 +954,27 @@ void ChatSession::update_quote(const Message& m) {
     }
 }
 
-void ChatSession::reveal(const std::string& messageId) {
-    if (current_.empty() || conversation().find(messageId)) return;
-    reveal_ = messageId;
-    if (history_complete()) {
-        reveal_.clear();
-        return;
+bool ChatSession::reveal(const std::string& messageId, uint64_t seq, std::string& why) {
+    if (current_.empty() || conversation().find(messageId)) return true;
+    if (history_complete() || seq == 0 || seq >= conversation().first_seq()) {
+        why = "The message replied to is not in this conversation's history any more.";
+        return false;
     }
+    if (conversation().first_seq() - seq > kRevealMaxBack) {
+        why = "The message replied to is more than " + std::to_string(kRevealMaxBack) + " messages back; its quote is all there is here.";
+        return false;
+    }
+    reveal_ = messageId;
+    reveal_conv_ = current_;
     load_older_page(kRevealPage);
     changed();
+    return true;
+}
+
+void ChatSession::set_visible(bool visible) {
+    if (visible == visible_) return;
+    visible_ = visible;
+    if (visible_) mark_read_soon();
 }
 
 const std::map<std::string, uint64_t>& ChatSession::reads() const {
@@ -972,12 +996,13 @@ void ChatSession::merge_reads(const std::string& conv, const json& answer) {
 // ============================================================================================
 
 void ChatSession::mark_read_soon() {
-    if (!panel_open_ || current_.empty() || read_pending_) return;
+    if (!panel_open_ || !visible_ || current_.empty() || read_pending_) return;
     read_pending_ = true;
     std::weak_ptr<bool> alive = alive_;
     sched_.after(300, [this, alive] {
         if (alive.expired()) return;
         read_pending_ = false;
+        if (!visible_ || !panel_open_) return;  // hidden (or closed) meanwhile: marked once shown
         ConversationSummary* s = summary(current_);
         const uint64_t seq = model(current_).last_seq();
         if (!s || seq == 0 || seq <= s->lastReadSeq) {

@@ -67,6 +67,9 @@ public:
     // The wall clock (unix ms) for the time a pending message shows; the scheduler's clock until
     // set (in the browser that one counts from page load).
     void set_wall_clock(std::function<int64_t()> clock) { wall_clock_ = std::move(clock); }
+    // The page is shown (not a background tab): only then does reading mark messages read (and
+    // tell the others "Seen by"); shown again, what arrived meanwhile is marked.
+    void set_visible(bool visible);
     void close_panel();         // deliberate: unsubscribes and lets the connection go (never reconnects for chat)
     void open_panel();          // holds the connection again (fresh URL if it had stopped), subscribes, catches up
     bool panel_open() const { return panel_open_; }
@@ -116,9 +119,12 @@ public:
     // available ("" for a message that is not a reply).
     std::string quote_text(const Message& reply) const;
     uint64_t quotes_version() const { return quotes_version_; }  // moves when a fetched quote arrived or changed
-    // Brings a message of the open conversation into the loaded history: older pages (of the
-    // largest size) until it is there or the history is complete. revealing() is its id meanwhile.
-    void reveal(const std::string& messageId);
+    // Brings a message of the open conversation (at sequence `seq`) into the loaded history:
+    // older pages (of the largest size) until it is there or the history is complete.
+    // revealing() is its id meanwhile; opening another conversation ends it. Refused (false,
+    // `why`) when it lies more than kRevealMaxBack messages before the loaded ones.
+    static constexpr uint64_t kRevealMaxBack = 1000;
+    bool reveal(const std::string& messageId, uint64_t seq, std::string& why);
     const std::string& revealing() const { return reveal_; }
     // Read receipts: every member's read position in the open conversation (from each history
     // answer's "reads" and the live chat.read events; the largest wins).
@@ -262,7 +268,9 @@ private:
     std::deque<std::string> quote_queue_;
     int quote_fetches_ = 0;
     uint64_t quotes_version_ = 0;
-    std::string reveal_;                                   // reveal(): the message being paged to
+    std::string reveal_, reveal_conv_;                     // reveal(): the message being paged to, and where
+    bool visible_ = true;
+    std::map<std::string, int> quote_failures_;            // transient failures per quote (retried)
     std::map<std::string, std::map<std::string, uint64_t>> reads_;  // conv -> user -> lastReadSeq
     std::vector<Contact> contacts_;
     bool contacts_loading_ = false, creating_ = false;

@@ -384,6 +384,7 @@ bool start_edit(const chat::ChatSession& s, ChatViewState& st, const std::string
     if (!m || !s.can_change(*m)) return false;
     st.editing = m->messageId;
     st.editing_conversation = s.current_id();
+    st.replying.clear();  // an edit is not a reply
     st.composer_text = m->text;
     st.confirm_delete.clear();
     st.focus_composer = true;
@@ -416,7 +417,14 @@ std::string reply_target(const chat::ChatSession& s, const ChatViewState& st) {
 }
 
 bool send_composer(chat::ChatSession& s, ChatViewState& st, const std::string& text, std::string& why) {
-    if (!s.send(text, why, std::nullopt, reply_target(s, st))) return false;
+    const std::string reply = reply_target(s, st);
+    if (reply.empty() && !st.replying.empty() && st.replying_conversation == s.current_id()) {
+        // Deleted while the reply was written: never sent as a message without its context.
+        st.replying.clear();
+        why = "The message you reply to was deleted; send again to send it as a new message.";
+        return false;
+    }
+    if (!s.send(text, why, std::nullopt, reply)) return false;
     st.replying.clear();
     return true;
 }
@@ -501,12 +509,18 @@ bool chat_action(const chat::ChatSession& s, ChatViewState& st, const std::strin
     } else if (auto qid = rest("quote:")) {
         // The quoted message of reply `qid`: into view now when loaded, else after older pages.
         const chat::Message* m = find_message(s, *qid);
-        if (!m || m->replyToId.empty()) return false;
+        if (!m || m->replyToId.empty() || m->deleted) return false;
+        if (!s.conversation().find(m->replyToId) && s.quote_of(*m).state == chat::ChatSession::QuoteState::Unavailable) {
+            show_error(st, "The message replied to is not available.");
+            return true;
+        }
         st.jump_to = m->replyToId;
         st.history.jump_to_bottom = false;
         if (!s.conversation().find(m->replyToId)) {
             st.jump_requested = true;
-            st.intents.push_back({ChatIntent::Kind::Reveal, m->replyToId});
+            ChatIntent i{ChatIntent::Kind::Reveal, m->replyToId};
+            i.seq = m->replyToSeq;
+            st.intents.push_back(std::move(i));
         }
     } else if (auto rr = rest("react:")) {
         // react:<messageId>:<emoji> toggles the user's reaction (message ids have no ':').
@@ -580,6 +594,7 @@ bool apply_intents(chat::ChatSession& s, ChatViewState& st) {
         using K = ChatIntent::Kind;
         switch (i.kind) {
         case K::Open:
+            if (i.arg != s.current_id()) st.replying.clear(), st.jump_to.clear(), st.jump_requested = false;
             s.open_conversation(i.arg);
             st.history.jump_to_bottom = true;
             st.picker.open = false;
@@ -630,14 +645,15 @@ bool apply_intents(chat::ChatSession& s, ChatViewState& st) {
             }
             break;
         }
-        case K::Reveal:
+        case K::Reveal: {
             st.jump_requested = false;
-            s.reveal(i.arg);
-            if (s.revealing().empty() && !s.conversation().find(i.arg) && st.jump_to == i.arg) {
+            std::string why;
+            if (!s.reveal(i.arg, i.seq, why) && st.jump_to == i.arg) {
                 st.jump_to.clear();
-                show_error(st, "The message replied to is not in this conversation's history any more.");
+                show_error(st, why);
             }
             break;
+        }
         case K::React: {
             const uint64_t seq = st.error_seq;
             std::string why;

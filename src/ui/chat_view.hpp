@@ -110,6 +110,7 @@ struct ChatIntent {
     std::vector<std::string> members;  // Create: user ids
     std::string text;                  // Edit: the new text; React: the emoji
     bool add = true;                   // React: add (or take back) the user's reaction
+    uint64_t seq = 0;                  // Reveal: the message's sequence number
     ChatIntent(Kind k, std::string a = {}, std::vector<std::string> m = {}) : kind(k), arg(std::move(a)), members(std::move(m)) {}
 };
 

@@ -132,7 +132,7 @@ float measure(const HistoryLayout::Row& row, float width, float scale) {
     const chat::Message& m = *row.msg;
     const RowMetrics r = metrics(width, scale);
     float c = row.grouped ? 0 : r.top_pad * 0.5f + header_height(m, r) + theme::kSpaceXs * 0.5f * scale;
-    if (!m.replyToId.empty()) c += quote_height(r);
+    if (!m.replyToId.empty() && !m.deleted) c += quote_height(r);
     if (const std::string text = shown_text(m); !text.empty()) c += port_line(text, r.text_w, r);
     if (is_image(m)) c += kThumbHeight * scale + r.spacing;
     if (m.attachment) c += port_line(attachment_label(m, r.text_w), 0, r);
@@ -240,7 +240,7 @@ void draw_row(const chat::ChatSession& s, ChatViewState& st, const HistoryLayout
         ImGui::SetCursorScreenPos(ImVec2(content_x, ImGui::GetCursorScreenPos().y));
     }
     ImGui::Indent(r.gutter);
-    if (!m.replyToId.empty()) {
+    if (!m.replyToId.empty() && !m.deleted) {
         // The quoted message as it is now; a click (or the mirror's button) brings it into view.
         const ImVec2 at = ImGui::GetCursorScreenPos();
         const float qh = r.small_line + theme::kSpaceXs * st.scale;
@@ -457,8 +457,41 @@ void draw_history(const chat::ChatSession& s, ChatViewState& st, uint64_t now_ms
     };
     // Read receipts: where "Seen by" goes moved (rare next to frames; rows are laid out again).
     chat::SeenBy seen = chat::seen_by(conv, s.reads(), s.user_id());
-    const bool seen_moved = seen != L.seen;
+    bool seen_moved = seen != L.seen;
+    const uint64_t old_seen_seq = L.seen.seq;
     if (seen_moved) L.seen = std::move(seen);
+    if (seen_moved && L.version == conv.version() && L.react_picker == st.react_picker && L.stored_rows > 0) {
+        // Only the receipts moved (the common case: a reader's chat.read): the two rows that lose
+        // and gain the line are measured again and the rows after the first of them move; the
+        // rest of the layout stands (its cost is the rows below, not the history).
+        auto index_of = [&](uint64_t seq) -> std::size_t {
+            auto end = L.rows.begin() + static_cast<std::ptrdiff_t>(L.stored_rows);
+            auto it = std::lower_bound(L.rows.begin(), end, seq, [](const HistoryLayout::Row& r, uint64_t q) { return r.msg->seq < q; });
+            return it != end && it->msg->seq == seq ? static_cast<std::size_t>(it - L.rows.begin()) : L.rows.size();
+        };
+        std::size_t from = L.rows.size();
+        for (uint64_t seq : {old_seen_seq, L.seen.seq}) {
+            const std::size_t i = seq > 0 ? index_of(seq) : L.rows.size();
+            if (i >= L.rows.size()) continue;
+            HistoryLayout::Row& row = L.rows[i];
+            row.seen_by = L.seen.seq > 0 && row.msg->seq == L.seen.seq;
+            const std::string key = cache_key_of(row);
+            auto it = L.height_cache.find(key);
+            row.height = it != L.height_cache.end() ? it->second : (L.height_cache[key] = measure(row, width, st.scale));
+            from = std::min(from, i);
+        }
+        if (from < L.rows.size()) {
+            float off = from == 0 ? 0.0f : L.rows[from - 1].offset + L.rows[from - 1].height;
+            for (std::size_t i = from; i < L.rows.size(); ++i) {
+                L.rows[i].offset = off;
+                off += L.rows[i].height;
+                if (i + 1 == L.stored_rows) L.stored_total = off;
+            }
+            L.total = off;
+            relaid_for_edit = true;  // keeps what the user reads in place (or the bottom at the bottom)
+        }
+        seen_moved = false;
+    }
     if (L.version != conv.version() || L.react_picker != st.react_picker || seen_moved) {
         L.version = conv.version();
         std::vector<const chat::Message*> appended;

@@ -1188,7 +1188,8 @@ TEST_CASE("replies: reveal pages older history at the largest page size until th
     r.join_ack();
     r.http.answer("afterSeq=300", 200, R"({"messages":[],"hasMore":false})");
     r.http.answer("changedAfter=0", 200, R"({"messages":[],"hasMore":false,"rev":0})");
-    r.session.reveal("m5");
+    std::string why;
+    CHECK(r.session.reveal("m5", 5, why));
     CHECK(r.session.revealing() == "m5");
     json page1 = json::array(), page2 = json::array();
     for (uint64_t s = 100; s < 300; ++s) page1.push_back(msg(s));
@@ -1199,11 +1200,58 @@ TEST_CASE("replies: reveal pages older history at the largest page size until th
     CHECK(r.session.revealing().empty());
     CHECK(held(r, 5));
     CHECK_FALSE(r.http.has("beforeSeq="));
-    // Loaded already, or not in a complete history: nothing to page.
-    r.session.reveal("m5");
-    r.session.reveal("m999");
+    // Loaded already: nothing to page. Not in a complete history: refused, with the reason.
+    CHECK(r.session.reveal("m5", 5, why));
+    CHECK_FALSE(r.session.reveal("m999", 0, why));
+    CHECK(why == "The message replied to is not in this conversation's history any more.");
     CHECK(r.session.revealing().empty());
     CHECK_FALSE(r.http.has("beforeSeq="));
+}
+
+TEST_CASE("replies: reveal refuses a message too far back, ends with its conversation, and a quote that failed is asked again", "[session][replies]") {
+    Rig r;
+    r.boot_with(json::array({{{"conversationId", "demo"}, {"title", "Demo"}, {"lastSeq", 5000}},
+                             {{"conversationId", "other"}, {"title", "Other"}, {"lastSeq", 1}}}),
+                json{{"messages", {reply_msg(5000, "m7", 7), reply_msg(4999, "m3000", 3000)}}, {"hasMore", true}, {"rev", 0}});
+    // The quote of m7 fails twice (offline, busy), then arrives: asked again each time.
+    REQUIRE(r.http.answer("/chat/messages/m7", 0, ""));
+    REQUIRE(r.http.answer("/chat/messages/m3000", 200, json{{"message", msg(3000)}}.dump()));
+    CHECK(r.session.quote_of(*held(r, 5000)).state == chat::ChatSession::QuoteState::Loading);
+    CHECK_FALSE(r.http.has("/chat/messages/m7"));
+    r.sched.advance(3000);
+    REQUIRE(r.http.answer("/chat/messages/m7", 503, R"({"error":{"code":"ServiceUnavailable","message":"busy"}})"));
+    r.sched.advance(6000);
+    REQUIRE(r.http.answer("/chat/messages/m7", 200, json{{"message", msg(7)}}.dump()));
+    CHECK(r.session.quote_text(*held(r, 5000)) == "bob: t7");
+    // 4,992 messages back: refused (the quote is what there is).
+    std::string why;
+    CHECK_FALSE(r.session.reveal("m7", 7, why));
+    CHECK(why.find("more than 1000 messages back") != std::string::npos);
+    CHECK(r.session.revealing().empty());
+    CHECK_FALSE(r.session.reveal("m3000", 3000, why));  // 1,999 back: refused too
+    CHECK(r.session.reveal("m4499", 4499, why));  // 500 back: paged to
+    CHECK(r.session.revealing() == "m4499");
+    CHECK(r.http.has("beforeSeq=4999&limit=200"));
+    r.session.open_conversation("other");
+    CHECK(r.session.revealing().empty());  // another conversation: the paging ends
+}
+
+TEST_CASE("read state: a hidden page marks nothing read (no Seen by for what nobody saw) until it is shown", "[session][reads]") {
+    Rig r;
+    r.boot(json::array({msg(1)}));
+    r.join_ack();
+    r.http.answer("afterSeq=1", 200, R"({"messages":[],"hasMore":false})");
+    r.http.answer("changedAfter=0", 200, R"({"messages":[],"hasMore":false,"rev":0})");
+    r.sched.advance(1000);
+    r.http.answer("/chat/read", 200, R"({"lastReadSeq":1})");
+    r.session.set_visible(false);
+    r.live(msg(2), 1);
+    r.sched.advance(1000);
+    CHECK_FALSE(r.http.has("/chat/read"));
+    r.session.set_visible(true);
+    r.sched.advance(1000);
+    REQUIRE(r.http.has("/chat/read"));
+    CHECK(json::parse(pending_body(r, "/chat/read"))["seq"] == 2);
 }
 
 TEST_CASE("read receipts: positions from history answers and live chat.read events, the largest wins, Seen by under the newest read", "[session][reads]") {

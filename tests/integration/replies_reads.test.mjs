@@ -233,7 +233,7 @@ test('reply: the link stays when its parent is edited or deleted; GET of the par
   assert.equal(ge.json.message.version, e.json.message.version);
   assert.equal(ge.json.message.deleted, undefined);
   // Replying to an edited message is fine.
-  const r2 = await sent(stub, bob, room, 'a reply to the edit', { replyTo: p.messageId });
+  const r2 = await sent(stub, bob, room, 'a reply to the edit', { replyTo: p.messageId, clientMessageId: 'r2-once' });
   assert.deepEqual(r2.replyTo, link);
 
   // Deleted: the replies keep their links; the parent is a tombstone.
@@ -254,6 +254,15 @@ test('reply: the link stays when its parent is edited or deleted; GET of the par
   assert.equal(gd.json.message.deleted, true);
   assert.ok(!gd.json.message.text, `a tombstone has no text (${JSON.stringify(gd.json.message.text)})`);
   assert.ok(!JSON.stringify(gd.json).includes('words'), `nothing of what was said: ${gd.text}`);
+  // A replay of a reply stored before the delete (its answer was lost) is answered as before.
+  const replay = await send(stub, bob, room, 'a reply to the edit', { replyTo: p.messageId, clientMessageId: 'r2-once' });
+  assert.equal(replay.status, 200, replay.text);
+  assert.equal(replay.json.duplicate, true);
+  assert.equal(replay.json.message.messageId, r2.messageId);
+  assert.deepEqual(replay.json.message.replyTo, link);
+  // A deleted reply drops its link with its text.
+  assert.equal((await del(stub, bob, r2.messageId)).status, 200);
+  assert.equal((await getMessage(stub, bob, r2.messageId)).json.message.replyTo, undefined, 'a tombstone links nothing');
   // A new reply to the tombstone is refused; a reply to the surviving reply is not.
   assertError(await send(stub, bob, room, 'too late', { replyTo: p.messageId }), 409, /^The message you reply to was deleted\.$/);
   const r3 = await sent(stub, alice, room, 'on the reply', { replyTo: r.messageId });
@@ -262,7 +271,7 @@ test('reply: the link stays when its parent is edited or deleted; GET of the par
 
 // ---- GET /chat/messages/{id} ------------------------------------------------------------------------
 
-test('GET /chat/messages/{id}: the current state for a member, 403 for a non-member, 404 for an unknown id, 401 without a token', async () => {
+test('GET /chat/messages/{id}: the current state for a member, 404 for a non-member and an unknown id alike, 401 without a token', async () => {
   const room = await newConversation(stub, alice, 'One message', ['bob']);  // carol is not a member
   const m = await sent(stub, alice, room, 'look at me');
   const thumbs = '\u{1F44D}';
@@ -286,7 +295,8 @@ test('GET /chat/messages/{id}: the current state for a member, 403 for a non-mem
   }
 
   // Refusals.
-  assertError(await getMessage(stub, carol, m.messageId), 403, NOT_MEMBER, 'a non-member');
+  // A non-member gets the answer for no message at all: ids say nothing about other conversations.
+  assertError(await getMessage(stub, carol, m.messageId), 404, NO_SUCH_MESSAGE, 'a non-member');
   assertError(await getMessage(stub, alice, 'msg_00000000000000000000'), 404, NO_SUCH_MESSAGE, 'an unknown id');
   assertError(await getMessage(stub, carol, 'msg_00000000000000000000'), 404, NO_SUCH_MESSAGE, 'an unknown id, a non-member');
   assertError(await getMessage(stub, alice, 'x'.repeat(129)), 404, NO_SUCH_MESSAGE, 'an over-long id');
@@ -304,7 +314,7 @@ test('GET /chat/messages/{id}: the current state for a member, 403 for a non-mem
   assert.equal(t.json.message.seq, m.seq);
   assert.ok(!t.json.message.text);
   assert.equal(t.json.message.reactions, undefined);
-  assertError(await getMessage(stub, carol, m.messageId), 403, NOT_MEMBER, 'a non-member, on a tombstone');
+  assertError(await getMessage(stub, carol, m.messageId), 404, NO_SUCH_MESSAGE, 'a non-member, on a tombstone');
 });
 
 // ---- read receipts -----------------------------------------------------------------------------------

@@ -908,12 +908,22 @@ TEST_CASE("replies: a quote older than the loaded pages is fetched, its page loa
     REQUIRE(m98);
     CHECK(seen->y >= m97->y);
     CHECK(seen->y < m98->y);
+    const auto* rows_before = h.view.history.rows.data();
+    const std::size_t count_before = h.view.history.rows.size();
     ui_read(h, "bob", 100);  // live: bob read everything
     h.frame();
     h.frame();
     seen = h.find("seen-by");
     REQUIRE(seen);
     CHECK(seen->y > h.find("msg:m98")->y);
+    // Only the receipts moved: the rows were adjusted in place (not rebuilt), and stay consistent.
+    const auto& rows = h.view.history.rows;
+    CHECK(rows.data() == rows_before);
+    REQUIRE(rows.size() == count_before);
+    for (std::size_t i = 1; i < rows.size(); ++i) CHECK(rows[i].offset == Approx(rows[i - 1].offset + rows[i - 1].height));
+    CHECK(h.view.history.total == Approx(rows.back().offset + rows.back().height));
+    CHECK(std::count_if(rows.begin(), rows.end(), [](const ui::HistoryLayout::Row& r) { return r.seen_by; }) == 1);
+    CHECK(rows.back().seen_by);
     // The jump: the older page first (the largest page size), then the row, flashed.
     REQUIRE(h.click("quote:m100"));
     REQUIRE(h.http.has("beforeSeq=51&limit=200"));

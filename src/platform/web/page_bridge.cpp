@@ -158,7 +158,7 @@ EM_JS(void, mirror_append, (const char* json_ptr), {
         body.textContent = m.sender + ": " + (m.deleted ? "Message deleted" : m.text) + (m.edited && !m.deleted ? " (edited)" : "");
         art.appendChild(body);
         if (m.edited) art.dataset.edited = "true";
-        if (m.replyTo) art.dataset.replyTo = m.replyTo;
+        if (m.replyTo && !m.deleted) art.dataset.replyTo = m.replyTo;
         if (m.deleted) art.dataset.deleted = "true";
         if (m.reactions.length) art.dataset.reactions = m.reactions.map(function (r) { return r.emoji + ":" + r.count; }).join(",");
         var time = document.createElement("time");
@@ -174,7 +174,7 @@ EM_JS(void, mirror_append, (const char* json_ptr), {
             b.textContent = label;
             art.append(" ", b);
         };
-        if (m.replyTo) {
+        if (m.replyTo && !m.deleted) {
             button("quote:" + m.id, "Replying to " + m.quote);
             art.insertBefore(art.lastChild, body);  // the quote reads first
         }

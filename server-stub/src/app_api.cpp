@@ -444,7 +444,36 @@ Response AppApi::reply(const Request& r, const std::string& user) {
                 return json_response(200, json{{"message", chat::to_json(*stored)}, {"duplicate", true}});
         return too_many("messages", wait);
     }
-    AppendResult res = store_.append_message(draft, conversation_group(draft.conversationId), unix_now_ms());
+    // Mentions: each member named "@id" (not the sender) gets a notification in their own feed,
+    // stored with the message (one transaction). It says who and where, never the text (a
+    // message deleted later leaves no copy in anyone's feed); its action opens the message.
+    std::vector<std::string> mentioned;
+    for (const std::string& id : chat::mentions(msg))
+        if (id != user && store_.is_member(draft.conversationId, id)) mentioned.push_back(id);
+    Store::Followups followups;
+    if (!mentioned.empty()) {
+        const auto conv = store_.conversation(draft.conversationId, user);
+        const std::string title = conv ? conv->title : draft.conversationId;
+        const auto sender = store_.user(user);
+        const std::string who = sender && !sender->displayName.empty() ? sender->displayName : user;
+        followups = [mentioned, title, who, user](const chat::Message& stored) {
+            std::vector<std::pair<Notification, std::string>> out;
+            for (const std::string& id : mentioned) {
+                Notification n;
+                n.id = "mention:" + stored.messageId + ":" + id;
+                n.targetKind = "user";
+                n.targetId = id;
+                n.title = who + " mentioned you";
+                n.body = "in \u201c" + title + "\u201d";
+                n.actionLabel = "Open";
+                n.actionUrl = chat::message_link(stored.conversationId, stored.messageId, stored.seq);
+                n.createdBy = user;
+                out.emplace_back(std::move(n), chat::user_notifications_group(id));
+            }
+            return out;
+        };
+    }
+    AppendResult res = store_.append_message(draft, conversation_group(draft.conversationId), unix_now_ms(), followups);
     if (res.created && outbox_notify_) outbox_notify_();
     return json_response(res.created ? 201 : 200, json{{"message", chat::to_json(res.message)}, {"duplicate", !res.created}});
 }

@@ -468,7 +468,32 @@ std::optional<chat::Message> PgStore::message_by_client_id(const std::string& co
     });
 }
 
-AppendResult PgStore::append_message(const chat::Message& draft, const std::string& group, int64_t now) {
+namespace {
+// Inside the caller's transaction (a notification alone, or one a message causes).
+std::pair<Notification, bool> insert_notification(pqxx::work& w, const Notification& in, const std::string& group, int64_t now) {
+    {
+        // A concurrent insert of the same id makes this one wait, then do nothing.
+        const bool created = !q(w, "INSERT INTO Notifications(NotificationId, TargetKind, TargetId, Title, Body, ActionLabel, "
+                                   "ActionUrl, CreatedAt, CreatedBy) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9) "
+                                   "ON CONFLICT(NotificationId) DO NOTHING RETURNING Seq",
+                                in.id, in.targetKind, in.targetId, in.title, in.body, or_null(in.actionLabel),
+                                or_null(in.actionUrl), now, in.createdBy)
+                                  .empty();
+        const auto r = q(w, "SELECT " PG_NOTIFICATION_COLS "FALSE, FALSE, FALSE, n.CreatedBy FROM Notifications n "
+                            "WHERE n.NotificationId=$1",
+                         in.id);
+        Notification n = read_notification(r[0]);
+        n.createdBy = created ? in.createdBy : text(r[0][12]);
+        if (created)
+            q(w, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES($1,$2,$3,$4,$5,$5)",
+              "ntf:" + n.id, std::string("notification"), group, notification_event_json(n), now);
+        return {n, created};
+    }
+}
+
+} // namespace
+
+AppendResult PgStore::append_message(const chat::Message& draft, const std::string& group, int64_t now, const Followups& followups) {
     std::lock_guard<std::mutex> lock(mu_);
     return in_tx(conn_->c, [&](pqxx::work& w) -> AppendResult {
         // The conversation's row lock orders every writer of this conversation, on any instance:
@@ -499,6 +524,8 @@ AppendResult PgStore::append_message(const chat::Message& draft, const std::stri
           m.messageId, std::string(chat::kChatMessageEvent), group, chat::chat_message_event(m).dump(), now);
         q(w, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES($1,$2,$3,$4,$5,$5)",
           "act:" + m.messageId, std::string("conversation.activity"), m.conversationId, chat::activity_json(m).dump(), now);
+        if (followups)
+            for (const auto& [n, target] : followups(m)) insert_notification(w, n, target, now);
         return AppendResult{m, true};
     });
 }
@@ -743,24 +770,7 @@ std::optional<chat::Message> PgStore::message(const std::string& messageId) {
 
 std::pair<Notification, bool> PgStore::create_notification(const Notification& in, const std::string& group, int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
-    return in_tx(conn_->c, [&](pqxx::work& w) -> std::pair<Notification, bool> {
-        // A concurrent insert of the same id makes this one wait, then do nothing.
-        const bool created = !q(w, "INSERT INTO Notifications(NotificationId, TargetKind, TargetId, Title, Body, ActionLabel, "
-                                   "ActionUrl, CreatedAt, CreatedBy) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9) "
-                                   "ON CONFLICT(NotificationId) DO NOTHING RETURNING Seq",
-                                in.id, in.targetKind, in.targetId, in.title, in.body, or_null(in.actionLabel),
-                                or_null(in.actionUrl), now, in.createdBy)
-                                  .empty();
-        const auto r = q(w, "SELECT " PG_NOTIFICATION_COLS "FALSE, FALSE, FALSE, n.CreatedBy FROM Notifications n "
-                            "WHERE n.NotificationId=$1",
-                         in.id);
-        Notification n = read_notification(r[0]);
-        n.createdBy = created ? in.createdBy : text(r[0][12]);
-        if (created)
-            q(w, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES($1,$2,$3,$4,$5,$5)",
-              "ntf:" + n.id, std::string("notification"), group, notification_event_json(n), now);
-        return {n, created};
-    });
+    return in_tx(conn_->c, [&](pqxx::work& w) { return insert_notification(w, in, group, now); });
 }
 
 NotificationPage PgStore::notifications_for(const std::string& userId, uint64_t cursor, std::size_t limit,

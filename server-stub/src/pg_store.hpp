@@ -69,7 +69,8 @@ public:
     std::vector<std::string> members(const std::string& conversationId) override;
     std::vector<ConversationSummary> conversations_for(const std::string& userId) override;
     std::optional<ConversationSummary> conversation(const std::string& id, const std::string& userId) override;
-    AppendResult append_message(const chat::Message& draft, const std::string& group, int64_t now) override;
+    AppendResult append_message(const chat::Message& draft, const std::string& group, int64_t now,
+                                const Followups& followups = {}) override;
     std::optional<chat::Message> message_by_client_id(const std::string& conversationId, const std::string& senderId,
                                                       const std::string& clientMessageId) override;
     std::vector<chat::Message> history(const std::string& conversationId, uint64_t afterSeq, uint64_t beforeSeq,

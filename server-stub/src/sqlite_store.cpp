@@ -328,7 +328,8 @@ std::optional<chat::Message> SqliteStore::message_by_client_id(const std::string
     return read_message(s);
 }
 
-AppendResult SqliteStore::append_message(const chat::Message& draft, const std::string& group, int64_t now) {
+AppendResult SqliteStore::append_message(const chat::Message& draft, const std::string& group, int64_t now,
+                                         const Followups& followups) {
     std::lock_guard<std::mutex> lock(mu_);
     Tx tx(db_);
     if (!draft.clientMessageId.empty()) {
@@ -364,6 +365,8 @@ AppendResult SqliteStore::append_message(const chat::Message& draft, const std::
     Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
         .bind(1, "act:" + m.messageId).bind(2, "conversation.activity").bind(3, m.conversationId)
         .bind(4, chat::activity_json(m).dump()).bind(5, now).run();
+    if (followups)
+        for (const auto& [n, target] : followups(m)) create_notification_locked(n, target, now);
     tx.commit();
     return AppendResult{m, true};
 }
@@ -619,6 +622,14 @@ std::pair<Notification, bool> SqliteStore::create_notification(const Notificatio
                                                                int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
     Tx tx(db_);
+    auto out = create_notification_locked(in, group, now);
+    tx.commit();
+    return out;
+}
+
+// Inside the caller's transaction (a notification alone, or one a message causes).
+std::pair<Notification, bool> SqliteStore::create_notification_locked(const Notification& in, const std::string& group,
+                                                                      int64_t now) {
     auto load = [&](const std::string& id) {
         Stmt s(db_, (std::string("SELECT ") + kNotificationCols +
                      " FROM Notifications n LEFT JOIN NotificationReads r ON 0 WHERE n.NotificationId=?1").c_str());
@@ -641,7 +652,6 @@ std::pair<Notification, bool> SqliteStore::create_notification(const Notificatio
     n.createdBy = in.createdBy;
     Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
         .bind(1, "ntf:" + n.id).bind(2, "notification").bind(3, group).bind(4, notification_event_json(n)).bind(5, now).run();
-    tx.commit();
     return {n, true};
 }
 

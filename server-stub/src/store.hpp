@@ -9,6 +9,7 @@
 #include "core/chat_model.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -104,7 +105,11 @@ public:
     // Stores the message and its outbox rows in one transaction: the message for `group` (type
     // chat.message) and a small conversation.activity event for every member's user channel
     // (type conversation.activity, target = the conversation id; eventId "act:" + messageId).
-    virtual AppendResult append_message(const chat::Message& draft, const std::string& group, int64_t now) = 0;
+    // `followups`: notifications the stored message causes (mentions), built from it once it has
+    // its id, each stored with its outbox row in the same transaction (idempotent on their ids).
+    using Followups = std::function<std::vector<std::pair<Notification, std::string>>(const chat::Message& stored)>;
+    virtual AppendResult append_message(const chat::Message& draft, const std::string& group, int64_t now,
+                                        const Followups& followups = {}) = 0;
     // The message `senderId` stored with `clientMessageId` in the conversation, if any (a replay).
     virtual std::optional<chat::Message> message_by_client_id(const std::string& conversationId, const std::string& senderId,
                                                               const std::string& clientMessageId) = 0;

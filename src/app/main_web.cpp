@@ -145,7 +145,9 @@ void flush_requests(App& a) {
     }
     for (std::string* url : {&a.view.open_url, &a.feed.open_url})
         if (!url->empty()) {
-            if (url->rfind("app:conversation/", 0) == 0) {
+            if (ui::open_message_link(*a.session, a.view, *url)) {
+                a.feed.open = false;  // a mention: its message, in its conversation
+            } else if (url->rfind("app:conversation/", 0) == 0) {
                 a.session->open_conversation(url->substr(17));
                 a.feed.open = false;
             } else {

@@ -38,7 +38,7 @@ private:
     std::map<std::string, uint64_t> mirrored_;  // messageId -> the version its article shows
     uint64_t version_ = 0, last_seq_ = 0, edits_ = 0, quotes_ = 0;
     std::map<std::string, std::string> quoted_;  // messageId -> the quote its article shows (replies)
-    std::string seen_;
+    std::string seen_, members_;
     bool first_ = true;
     std::string status_, typing_, error_, outbox_, feed_, conversations_, picker_, dialog_, reaction_picker_;
     std::map<std::string, std::string> time_labels_;     // messageId -> label shown

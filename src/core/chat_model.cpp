@@ -2,6 +2,8 @@
 #include <cstdio>
 #include "chat_model.hpp"
 
+#include <cctype>
+
 #include "chat_wire.hpp"
 
 #include <algorithm>
@@ -187,6 +189,44 @@ const Message* Conversation::at_or_before(uint64_t seq) const {
     auto it = stored_.upper_bound(seq);
     if (it == stored_.begin()) return nullptr;
     return &std::prev(it)->second;
+}
+
+std::vector<std::string> mentions(const std::string& text) {
+    std::vector<std::string> out;
+    auto id_char = [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '.' || c == '-'; };
+    for (std::size_t i = 0; i < text.size() && out.size() < kMaxMentions; ++i) {
+        if (text[i] != '@') continue;
+        if (i > 0) {
+            const auto before = static_cast<unsigned char>(text[i - 1]);
+            if (std::isalnum(before) || before == '_' || before >= 0x80) continue;  // a@b: an address, not a mention
+        }
+        std::size_t j = i + 1;
+        while (j < text.size() && id_char(static_cast<unsigned char>(text[j]))) ++j;
+        std::string id = text.substr(i + 1, j - i - 1);
+        while (!id.empty() && (id.back() == '.' || id.back() == '-')) id.pop_back();
+        if (!id.empty() && id.size() <= 64 && std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+        i = j > i ? j - 1 : i;
+    }
+    return out;
+}
+
+std::string message_link(const std::string& conversationId, const std::string& messageId, uint64_t seq) {
+    return "app:message/" + std::to_string(seq) + "/" + messageId + "/" + conversationId;
+}
+
+std::optional<MessageLink> message_link_parse(const std::string& link) {
+    static const std::string kPrefix = "app:message/";
+    if (link.compare(0, kPrefix.size(), kPrefix) != 0) return std::nullopt;
+    const std::size_t a = kPrefix.size(), b = link.find('/', a), c = b == std::string::npos ? b : link.find('/', b + 1);
+    if (c == std::string::npos || b == a || c == b + 1 || c + 1 >= link.size() || b - a > 19) return std::nullopt;
+    MessageLink out;
+    for (std::size_t i = a; i < b; ++i) {
+        if (link[i] < '0' || link[i] > '9') return std::nullopt;
+        out.seq = out.seq * 10 + static_cast<uint64_t>(link[i] - '0');
+    }
+    out.messageId = link.substr(b + 1, c - b - 1);
+    out.conversationId = link.substr(c + 1);
+    return out;
 }
 
 SeenBy seen_by(const Conversation& c, const std::map<std::string, uint64_t>& reads, const std::string& me) {

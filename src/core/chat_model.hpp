@@ -165,6 +165,21 @@ private:
     uint64_t changes_seen_ = 0;
 };
 
+// Mentions: the user ids a text names as "@id" (an id is letters, digits, '_', '.', '-'; the
+// '@' starts the text or follows a space or punctuation, not a letter or digit, so e-mail
+// addresses are not mentions; a trailing '.' ends the sentence, not the id). In order, once each,
+// at most kMaxMentions.
+inline constexpr std::size_t kMaxMentions = 20;
+std::vector<std::string> mentions(const std::string& text);
+// The in-app link that opens a message: "app:message/<seq>/<messageId>/<conversationId>" (a
+// mention's notification action); message_link_parse() reads one back (nullopt for any other).
+struct MessageLink {
+    std::string conversationId, messageId;
+    uint64_t seq = 0;
+};
+std::string message_link(const std::string& conversationId, const std::string& messageId, uint64_t seq);
+std::optional<MessageLink> message_link_parse(const std::string& link);
+
 // Read receipts: "Seen by" goes under the newest loaded message another member has read up to,
 // naming every other member who read at least that far (by id, sorted). Empty (seq 0) when no
 // other member has read a loaded message.

@@ -41,6 +41,10 @@ ConversationSummary summary_from_json(const json& c) {
         s.previewVersion = last->version;
         s.lastAt = last->createdAtMs;
     }
+    // Members (user ids): what "@" completes in the composer. Bounded like the server's list.
+    if (auto ms = c.is_object() ? c.find("members") : c.end(); c.is_object() && ms != c.end() && ms->is_array())
+        for (const auto& m : *ms)
+            if (m.is_string() && s.members.size() < 1000) s.members.push_back(m.get<std::string>());
     return s;
 }
 

@@ -48,6 +48,7 @@ struct ConversationSummary {
     uint64_t unread = 0, lastSeq = 0, lastReadSeq = 0;
     std::string preview, previewSender;
     uint64_t previewVersion = 0;  // the newest message's version the preview shows (edits, deletes)
+    std::vector<std::string> members;  // user ids ("@" completes them in the composer)
     int64_t lastAt = 0;
 };
 

@@ -416,6 +416,21 @@ std::string reply_target(const chat::ChatSession& s, const ChatViewState& st) {
     return m && !m->deleted ? st.replying : std::string();
 }
 
+bool open_message_link(chat::ChatSession& s, ChatViewState& st, const std::string& link) {
+    const auto l = chat::message_link_parse(link);
+    if (!l) return false;
+    if (l->conversationId != s.current_id()) {
+        st.replying.clear();
+        s.open_conversation(l->conversationId);
+        st.history.jump_to_bottom = true;
+    }
+    st.jump_to = l->messageId;
+    st.jump_seq = l->seq;
+    st.jump_conversation = l->conversationId;
+    st.jump_revealed = false;
+    return true;
+}
+
 bool send_composer(chat::ChatSession& s, ChatViewState& st, const std::string& text, std::string& why) {
     const std::string reply = reply_target(s, st);
     if (reply.empty() && !st.replying.empty() && st.replying_conversation == s.current_id()) {
@@ -515,13 +530,10 @@ bool chat_action(const chat::ChatSession& s, ChatViewState& st, const std::strin
             return true;
         }
         st.jump_to = m->replyToId;
+        st.jump_seq = m->replyToSeq;
+        st.jump_conversation = s.current_id();
+        st.jump_revealed = false;
         st.history.jump_to_bottom = false;
-        if (!s.conversation().find(m->replyToId)) {
-            st.jump_requested = true;
-            ChatIntent i{ChatIntent::Kind::Reveal, m->replyToId};
-            i.seq = m->replyToSeq;
-            st.intents.push_back(std::move(i));
-        }
     } else if (auto rr = rest("react:")) {
         // react:<messageId>:<emoji> toggles the user's reaction (message ids have no ':').
         const std::size_t colon = rr->find(':');
@@ -594,7 +606,7 @@ bool apply_intents(chat::ChatSession& s, ChatViewState& st) {
         using K = ChatIntent::Kind;
         switch (i.kind) {
         case K::Open:
-            if (i.arg != s.current_id()) st.replying.clear(), st.jump_to.clear(), st.jump_requested = false;
+            if (i.arg != s.current_id()) st.replying.clear();
             s.open_conversation(i.arg);
             st.history.jump_to_bottom = true;
             st.picker.open = false;

@@ -160,7 +160,9 @@ struct ChatViewState {
     std::string replying, replying_conversation;
     // A click on a reply's quote: the message to bring into view (older pages load first), then
     // flashed briefly. jump_requested: its Reveal intent is not applied yet.
-    std::string jump_to;
+    std::string jump_to, jump_conversation;
+    uint64_t jump_seq = 0;               // its sequence number (where to page to)
+    bool jump_revealed = false;          // older pages were asked for (once)
     bool jump_requested = false;
     std::string flash_key;
     uint64_t flash_until_ms = 0, frame_ms = 0;
@@ -182,6 +184,10 @@ bool submit_edit(const chat::ChatSession& s, ChatViewState& st, const std::strin
 bool start_reply(const chat::ChatSession& s, ChatViewState& st, const std::string& messageId);
 // The message the composer's next send answers ("" none, or one of another conversation).
 std::string reply_target(const chat::ChatSession& s, const ChatViewState& st);
+
+// Opens a message link (chat::message_link, a mention's notification action): its conversation,
+// then the message brought into view as a quote's click does. False for any other link.
+bool open_message_link(chat::ChatSession& s, ChatViewState& st, const std::string& link);
 
 // What the composer's Enter does when not editing: sends `text` (answering the message being
 // replied to, if any; the reply ends once sent). False with `why` when the session refused it.

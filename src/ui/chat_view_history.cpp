@@ -600,6 +600,7 @@ void draw_history(const chat::ChatSession& s, ChatViewState& st, uint64_t now_ms
     }
 
     // A reply's quote was clicked: its message into view (once its page is loaded), flashed.
+    if (!st.jump_to.empty() && st.jump_conversation != s.current_id()) st.jump_to.clear();  // another one opened
     if (!st.jump_to.empty()) {
         bool found = false;
         for (const auto& r : L.rows) {
@@ -613,6 +614,14 @@ void draw_history(const chat::ChatSession& s, ChatViewState& st, uint64_t now_ms
         }
         if (found) {
             st.jump_to.clear();
+        } else if (!s.history_loaded()) {
+            // Its conversation's first page is on its way (a link opened it).
+        } else if (!st.jump_revealed) {
+            // Not loaded: older pages first (the session says why when it will not).
+            st.jump_revealed = st.jump_requested = true;
+            ChatIntent i{ChatIntent::Kind::Reveal, st.jump_to};
+            i.seq = st.jump_seq;
+            st.intents.push_back(std::move(i));
         } else if (!st.jump_requested && s.revealing().empty()) {
             st.jump_to.clear();
             show_error(st, "The message replied to could not be loaded.");

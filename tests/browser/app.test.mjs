@@ -253,9 +253,11 @@ test('a file over the attachment limit is refused before it is read, and the use
     // The same refusal twice is announced twice (the alert is emptied, then set again).
     await page.evaluate(() => { window.__alerts = []; new MutationObserver(() => window.__alerts.push(document.getElementById('chat-error').textContent))
       .observe(document.getElementById('chat-error'), { childList: true, characterData: true, subtree: true }); });
-    await page.setFiles('#attach', { name: 'большой.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(5000, 7) });
-    await page.setFiles('#attach', { name: 'большой.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(5000, 7) });
+    // (One pick after the other, as a person picks: two picks inside one frame are one refusal.)
     const refusal = '\u201cбольшой.bin\u201d is 4.9 KB; an attachment can be at most 2.0 KB.';
+    await page.setFiles('#attach', { name: 'большой.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(5000, 7) });
+    await page.waitFor((t) => window.__alerts.filter((a) => a === t).length >= 1, refusal);
+    await page.setFiles('#attach', { name: 'большой.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(5000, 7) });
     await page.waitFor((t) => window.__alerts.filter((a) => a === t).length >= 2, refusal);
     // Within the limit: read once, uploaded, sent; the error line clears.
     const small = Buffer.from('fits \u2713');

@@ -208,3 +208,31 @@ TEST_CASE("edited and deleted messages round-trip through JSON, a tombstone neve
     b["deleted"] = "yes";
     CHECK_FALSE(chat::message_from_json(b));
 }
+
+TEST_CASE("mentions: @ids at a word start, once each, not e-mail addresses, sentence ends trimmed", "[model][mentions]") {
+    using V = std::vector<std::string>;
+    CHECK(chat::mentions("@bob hi") == V{"bob"});
+    CHECK(chat::mentions("hi @bob, @carol.") == V{"bob", "carol"});
+    CHECK(chat::mentions("(@bob) and @bob again") == V{"bob"});
+    CHECK(chat::mentions("mail bob@example.com or a@b") == V{});
+    CHECK(chat::mentions("@ alone, @@bob") == V{"bob"});
+    CHECK(chat::mentions("@first.last-name_2 ok") == V{"first.last-name_2"});
+    CHECK(chat::mentions("\xC3\xA9@bob") == V{});  // after a letter of another script: not a mention
+    CHECK(chat::mentions("@" + std::string(65, 'x')) == V{});
+    std::string many;
+    for (int i = 0; i < 30; ++i) many += "@u" + std::to_string(i) + " ";
+    CHECK(chat::mentions(many).size() == chat::kMaxMentions);
+}
+
+TEST_CASE("message links: round trip, anything else refused", "[model][mentions]") {
+    const std::string link = chat::message_link("team:room/1", "msg_ab", 42);
+    CHECK(link == "app:message/42/msg_ab/team:room/1");
+    const auto l = chat::message_link_parse(link);
+    REQUIRE(l);
+    CHECK(l->conversationId == "team:room/1");
+    CHECK(l->messageId == "msg_ab");
+    CHECK(l->seq == 42);
+    for (const char* bad : {"app:conversation/demo", "app:message/", "app:message/x/m/c", "app:message/1//c", "app:message/1/m/",
+                            "app:message/1/m", "https://example.com", "app:message/99999999999999999999/m/c"})
+        CHECK_FALSE(chat::message_link_parse(bad));
+}

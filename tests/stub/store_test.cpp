@@ -356,6 +356,39 @@ STORE_CASE("read receipts: every member's position, a chat.read event per move a
     CHECK(s.outbox_rows("read:").size() == 4);
 }
 
+STORE_CASE("mentions: the notifications a message causes are stored with it, with their outbox rows, once", mention_followups) {
+    seed_users(s);
+    s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
+    int calls = 0;
+    Store::Followups followups = [&](const chat::Message& m) {
+        ++calls;
+        Notification n;
+        n.id = "mention:" + m.messageId + ":bob";
+        n.targetKind = "user";
+        n.targetId = "bob";
+        n.title = "alice mentioned you";
+        n.body = "in One";
+        n.actionLabel = "Open";
+        n.actionUrl = chat::message_link(m.conversationId, m.messageId, m.seq);
+        n.createdBy = "alice";
+        return std::vector<std::pair<Notification, std::string>>{{n, "notifications:user:bob"}};
+    };
+    const chat::Message m = s.append_message(draft("c1", "alice", "hi @bob", "cm1"), "conversation:c1", 1001, followups).message;
+    CHECK(calls == 1);
+    const auto page = s.notifications_for("bob", 0, 10, false);
+    REQUIRE(page.items.size() == 1);
+    CHECK(page.items[0].id == "mention:" + m.messageId + ":bob");
+    CHECK(page.items[0].actionUrl == "app:message/1/" + m.messageId + "/c1");
+    CHECK(s.notifications_for("alice", 0, 10, false).items.empty());
+    const auto rows = s.outbox_rows("ntf:mention:");
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].target == "notifications:user:bob");
+    // A replay stores nothing again and asks for no followups.
+    CHECK_FALSE(s.append_message(draft("c1", "alice", "hi @bob", "cm1"), "conversation:c1", 1002, followups).created);
+    CHECK(calls == 1);
+    CHECK(s.outbox_rows("ntf:mention:").size() == 1);
+}
+
 STORE_CASE("replies: the link to the parent is stored and read back, message() is the message as it is now", replies) {
     seed_users(s);
     s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);

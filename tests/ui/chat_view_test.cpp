@@ -926,6 +926,7 @@ TEST_CASE("replies: a quote older than the loaded pages is fetched, its page loa
     CHECK(rows.back().seen_by);
     // The jump: the older page first (the largest page size), then the row, flashed.
     REQUIRE(h.click("quote:m100"));
+    h.frame();  // the next frame asks for the older pages
     REQUIRE(h.http.has("beforeSeq=51&limit=200"));
     json older = json::array();
     for (uint64_t s = 1; s <= 50; ++s) older.push_back(ui_msg(s, s == 3 ? "carol" : "bob", s == 3 ? "the old question" : "message number " + std::to_string(s)));
@@ -933,5 +934,31 @@ TEST_CASE("replies: a quote older than the loaded pages is fetched, its page loa
     for (int i = 0; i < 4; ++i) h.frame();
     CHECK(visible(h, "text:m3"));
     CHECK(h.view.flash_key == "m3");
+    CHECK(h.view.last_error.empty());
+}
+
+TEST_CASE("mentions: a message link opens its conversation and brings the message into view", "[ui][mentions]") {
+    using nlohmann::json;
+    UiHarness h;
+    h.load(60, R"({"conversations":[{"conversationId":"demo","title":"Demo","members":["alice","bob"]},{"conversationId":"other","title":"Other"}]})");
+    h.frame();
+    CHECK(h.session.conversations()[0].members == std::vector<std::string>{"alice", "bob"});
+    CHECK_FALSE(ui::open_message_link(h.session, h.view, "app:conversation/demo"));
+    REQUIRE(ui::open_message_link(h.session, h.view, chat::message_link("demo", "m3", 3)));
+    for (int i = 0; i < 3; ++i) h.frame();
+    CHECK(visible(h, "text:m3"));
+    CHECK(h.view.flash_key == "m3");
+    // Another conversation: opened, then the message once its page is there.
+    REQUIRE(ui::open_message_link(h.session, h.view, chat::message_link("other", "o2", 2)));
+    CHECK(h.session.current_id() == "other");
+    h.frame();
+    auto other = [](uint64_t seq) {
+        return json{{"messageId", "o" + std::to_string(seq)}, {"conversationId", "other"}, {"seq", seq}, {"senderId", "bob"},
+                    {"text", "other " + std::to_string(seq)}, {"createdAt", int64_t(1795000000000) + int64_t(seq) * 60000}};
+    };
+    REQUIRE(h.http.answer("conversationId=other", 200, json{{"messages", {other(1), other(2)}}, {"hasMore", false}}.dump()));
+    for (int i = 0; i < 3; ++i) h.frame();
+    CHECK(h.view.flash_key == "o2");
+    CHECK(h.view.jump_to.empty());
     CHECK(h.view.last_error.empty());
 }

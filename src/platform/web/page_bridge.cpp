@@ -209,6 +209,10 @@ EM_JS(void, mirror_append, (const char* json_ptr), {
         log.insertBefore(art, kids[lo] || null);
     });
 });
+// The open conversation's members, for the composer's "@" completion (shell/index.html).
+EM_JS(void, mirror_members, (const char* json_ptr), {
+    Module.chat.members = JSON.parse(UTF8ToString(json_ptr));
+});
 // Read receipts: #chat-seen says who has read up to which message (data-message-id).
 EM_JS(void, mirror_seen, (const char* id, const char* text), {
     var el = document.getElementById("chat-seen");
@@ -592,6 +596,7 @@ void PageBridge::mirror(const MirrorSnapshot& m) {
     if (m.status) mirror_text("chat-status", m.status->c_str());
     if (m.typing) mirror_text("chat-typing", m.typing->c_str());
     if (m.seen) mirror_seen(m.seen->first.c_str(), m.seen->second.c_str());
+    if (m.members) mirror_members(json(*m.members).dump(-1, ' ', false, json::error_handler_t::replace).c_str());
     if (m.error) mirror_alert("chat-error", m.error->c_str());
     const auto dump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
     if (m.outbox) {

@@ -167,6 +167,8 @@ struct MirrorSnapshot {
     std::optional<std::string> reaction_picker;
     // Read receipts (#chat-seen): "Seen by ..." and the message it is under ("" none).
     std::optional<std::pair<std::string, std::string>> seen;
+    // The open conversation's members (Module.chat.members): what "@" completes in the composer.
+    std::optional<std::vector<std::string>> members;
 };
 
 class PageBridge {

@@ -259,7 +259,7 @@ TEST_CASE("chat.message: a malformed attachment is dropped, the message kept", "
     CHECK_FALSE(chat::chat_message_from_event(e)->attachment);
 }
 
-TEST_CASE("chat.read: round trip; other events, empty ids and wrong types are refused", "[wire][security][reads]") {
+TEST_CASE("chat.read: round trip, and other events, empty ids and wrong types are refused", "[wire][security][reads]") {
     const json ev = chat::chat_read_event({"c1", "bob", 7}, "read:abc");
     CHECK(ev == json{{"type", "chat.read"}, {"eventId", "read:abc"}, {"conversationId", "c1"}, {"userId", "bob"}, {"lastReadSeq", 7}});
     const auto r = chat::chat_read_from_event(ev);
@@ -277,7 +277,7 @@ TEST_CASE("chat.read: round trip; other events, empty ids and wrong types are re
         CHECK_FALSE(chat::chat_read_from_event(json::parse(bad)));
 }
 
-TEST_CASE("replyTo: round trip; a malformed link is dropped, the message kept", "[wire][security][replies]") {
+TEST_CASE("replyTo: round trip, and a malformed link is dropped, the message kept", "[wire][security][replies]") {
     json m = json::parse(R"({"messageId":"m2","conversationId":"c","seq":2,"senderId":"a","text":"x",
                              "replyTo":{"messageId":"m1","seq":1}})");
     auto parsed = chat::message_from_json(m);

@@ -879,7 +879,7 @@ TEST_CASE("replies: Reply from the row's actions, the bar above the composer, th
     CHECK_FALSE(h.act("reply:m404"));
 }
 
-TEST_CASE("replies: a quote older than the loaded pages is fetched, its page loads before the jump; Seen by follows read receipts", "[ui][replies][reads]") {
+TEST_CASE("replies: a quote older than the loaded pages is fetched, its page loads before the jump, and Seen by follows read receipts", "[ui][replies][reads]") {
     using nlohmann::json;
     UiHarness h;
     h.session.start();

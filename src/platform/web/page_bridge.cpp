@@ -179,8 +179,8 @@ EM_JS(void, mirror_append, (const char* json_ptr), {
             art.insertBefore(art.lastChild, body);  // the quote reads first
         }
         if (m.text && !m.deleted) button("copy:" + m.id, "Copy");
-        if (!m.deleted) button("reply:" + m.id, "Reply");
         if (m.attachment) button("attachment:" + m.id, "Open " + m.attachment);
+        if (!m.deleted) button("reply:" + m.id, "Reply");
         if (m.own) { button("edit:" + m.id, "Edit"); button("delete:" + m.id, "Delete"); }
         m.reactions.forEach(function (r) {
             button("react:" + m.id + ":" + r.emoji, r.emoji + " " + r.count);

@@ -63,11 +63,11 @@ std::optional<Message> message_from_json(const json& j) {
     // A malformed reply link is dropped (the message shows without its quote).
     if (auto rt = j.find("replyTo"); rt != j.end() && rt->is_object()) {
         auto id = rt->find("messageId");
-        auto at = rt->find("seq");
+        auto rseq = rt->find("seq");
         if (id != rt->end() && id->is_string() && !id->get_ref<const std::string&>().empty() &&
-            id->get_ref<const std::string&>().size() <= kMaxMessageIdBytes && at != rt->end() && at->is_number_unsigned()) {
+            id->get_ref<const std::string&>().size() <= kMaxMessageIdBytes && rseq != rt->end() && rseq->is_number_unsigned()) {
             m.replyToId = id->get<std::string>();
-            m.replyToSeq = at->get<uint64_t>();
+            m.replyToSeq = rseq->get<uint64_t>();
         }
     }
     // Reactions: a malformed entry is dropped, the message kept; bounded like the server's.

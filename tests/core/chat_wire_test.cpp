@@ -286,7 +286,7 @@ TEST_CASE("replyTo: round trip, and a malformed link is dropped, the message kep
     CHECK(parsed->replyToSeq == 1);
     CHECK(chat::to_json(*parsed)["replyTo"] == m["replyTo"]);
     const std::string long_id(129, 'x');
-    for (const std::string bad : {std::string(R"("m1")"), std::string(R"({"messageId":"m1"})"), std::string(R"({"messageId":1,"seq":1})"),
+    for (const std::string& bad : {std::string(R"("m1")"), std::string(R"({"messageId":"m1"})"), std::string(R"({"messageId":1,"seq":1})"),
                                   std::string(R"({"messageId":"","seq":1})"), R"({"messageId":")" + long_id + R"(","seq":1})",
                                   std::string(R"({"messageId":"m1","seq":-1})"), std::string(R"({"messageId":"m1","seq":"1"})")}) {
         m["replyTo"] = json::parse(bad);

@@ -1,6 +1,8 @@
 // app_api.cpp - see app_api.hpp.
 #include "app_api.hpp"
 
+#include "cloud_events.hpp"
+
 #include "jwt.hpp"
 #include "rest_api.hpp"
 
@@ -210,6 +212,7 @@ std::optional<Response> AppApi::handle(const Request& r) {
         return json_response(200, json{{"hub", target_.hub}, {"maxMessageBytes", config_.max_message_bytes},
                                        {"maxAttachmentBytes", config_.max_blob_bytes}, {"devLogin", config_.dev}});
     if (p == "/auth/dev-login" && m == "POST") return dev_login(r);
+    if (p == "/eventhandler") return event_handler(r);
     if (r.segments.size() == 2 && r.segments[0] == "blobs" && (m == "GET" || m == "HEAD")) return download_blob(r);
     static const char* const kAuthed[] = {"/me", "/realtime/clientAccessUrl", "/chat/conversations", "/chat/contacts", "/chat/reply",
                                           "/chat/subscribe", "/chat/read", "/conversation/detail", "/notifications",
@@ -566,8 +569,11 @@ Response AppApi::detail(const Request& r, const std::string& user) {
     // Every member's read position (read receipts), read after the page: never older than it.
     json reads = json::object();
     for (const auto& [who, seq] : store_.reads(cid)) reads[who] = seq;
+    // Every member's presence (a version each: the client keeps the newest of these and the events).
+    json presence = json::object();
+    for (const auto& p : store_.presence(cid)) presence[p.userId] = json{{"online", p.online}, {"version", p.version}};
     return json_response(200, json{{"conversation", summary_json(*conv)}, {"messages", list}, {"hasMore", more}, {"rev", conv->rev},
-                                   {"reads", reads}});
+                                   {"reads", reads}, {"presence", presence}});
 }
 
 // PATCH /chat/messages/{messageId} {text}: the author edits it. DELETE /chat/messages/{messageId}:
@@ -653,6 +659,53 @@ Response AppApi::react(const Request& r, const std::string& user, const std::str
     }
     if (res.outcome == ChangeOutcome::Changed && outbox_notify_) outbox_notify_();
     return json_response(200, json{{"message", chat::to_json(res.message)}, {"changed", res.outcome == ChangeOutcome::Changed}});
+}
+
+// The event handler Web PubSub calls (CloudEvents over HTTP, binary mode), for presence. Not a
+// user's route: the service proves itself with ce-signature, an HMAC of the connection id with
+// the access key. OPTIONS is the abuse-protection handshake: only this backend's service
+// (the embedded emulator's public endpoint, or the external one's) is allowed to deliver.
+Response AppApi::event_handler(const Request& r) {
+    const std::string allowed = service_origin(target_.http_endpoint);
+    if (r.method == "OPTIONS") {
+        const auto asked = header_list(r.header("webhook-request-origin"));
+        if (asked.empty() || asked.front().empty())
+            return error_response(400, "BadRequest", "WebHook-Request-Origin is missing: this is a Web PubSub event handler.");
+        if (allowed.empty() || std::find(asked.begin(), asked.end(), allowed) == asked.end())
+            return error_response(403, "Forbidden", "This event handler takes events only from its own Web PubSub service.");
+        Response res;
+        res.content_type.clear();
+        res.headers.emplace_back("WebHook-Allowed-Origin", allowed);
+        return res;
+    }
+    if (r.method != "POST") return error_response(405, "MethodNotAllowed", r.method + " is not supported on /eventhandler.");
+    if (r.body.size() > config_.max_body_bytes)
+        return error_response(413, "PayloadTooLarge", "The request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes.");
+    if (r.header("ce-specversion") != "1.0")
+        return error_response(400, "BadRequest", "Not a CloudEvents 1.0 request in binary mode (ce-specversion).");
+    const std::string type = r.header("ce-type"), hub = r.header("ce-hub"), connection = r.header("ce-connectionid"),
+                      user = r.header("ce-userid");
+    if (connection.empty() || connection.size() > 128)
+        return error_response(400, "BadRequest", "ce-connectionId is missing or longer than 128 bytes.");
+    if (!ce_signature_valid(r.header("ce-signature"), target_.access_key, connection))
+        return error_response(401, "Unauthorized", "ce-signature does not verify with this backend's access key.");
+    if (hub != target_.hub) return error_response(400, "BadRequest", "The event is for another hub than '" + target_.hub + "'.");
+    if (user.size() > 128) return error_response(400, "BadRequest", "ce-userId is longer than 128 bytes.");
+    bool changed = false;
+    if (type == "azure.webpubsub.sys.connected") {
+        if (!user.empty()) changed = store_.presence_connected(user, connection, unix_now_ms());  // anonymous: no presence
+    } else if (type == "azure.webpubsub.sys.disconnected") {
+        changed = store_.presence_disconnected(connection, unix_now_ms());
+    } else if (type == "azure.webpubsub.sys.connect") {
+        // Nothing to decide here: the access URL this backend signed set the user and roles already.
+    } else {
+        return error_response(400, "BadRequest", "This event handler takes the connect, connected and disconnected system events only.");
+    }
+    if (changed && outbox_notify_) outbox_notify_();  // the chat.presence rows
+    Response res;
+    res.status = 204;
+    res.content_type.clear();
+    return res;
 }
 
 Response AppApi::mark_read(const Request& r, const std::string& user) {

@@ -64,6 +64,7 @@ private:
     Response get_message(const std::string& user, const std::string& messageId);
     Response react(const Request& r, const std::string& user, const std::string& messageId);           // POST / DELETE
     Response mark_read(const Request& r, const std::string& user);
+    Response event_handler(const Request& r);  // OPTIONS / POST /eventhandler (presence)
     Response create_notification(const Request& r, const std::string& creator, bool backend);
     Response list_notifications(const Request& r, const std::string& user);
     Response mark_notifications(const Request& r, const std::string& user, NotificationMark mark);

@@ -133,6 +133,11 @@ void add_flags(CLI::App& app, Config& cfg, bool& no_seed, bool& no_dev) {
         ->type_name("PATH|URL");
     app.add_option("--static", cfg.static_dir, "serve the web client from DIR (the build's site folder)")->type_name("DIR");
     app.add_option("--hub", cfg.hub, "Web PubSub hub name (default chat)")->type_name("NAME");
+    app.add_option("--event-handler", cfg.event_handler,
+                   "where the embedded emulator sends its hub's connected and disconnected\n"
+                   "events (CloudEvents, as the service does; presence): 'self' (default,\n"
+                   "this server's /eventhandler), 'none', or an http(s) URL")
+        ->type_name("self|none|URL");
     app.add_option("--access-key", cfg.access_key,
                    "access key of the embedded emulator (default: $CHAT_STUB_ACCESS_KEY, else\n"
                    "random per start; prefer the variable: argv is visible to local users)")
@@ -267,6 +272,12 @@ CommandLine parse_command_line(int argc, const char* const* argv, const char* en
     while (!cfg.public_url.empty() && cfg.public_url.back() == '/') cfg.public_url.pop_back();
     if (!cfg.public_url.empty() && !valid_public_url(cfg.public_url)) {
         err << "--public-url must be an http(s) URL without a path, e.g. https://chat.example.com\n";
+        cl.exit_code = 2;
+        return cl;
+    }
+    if (cfg.event_handler != "self" && cfg.event_handler != "none" &&
+        (!(cfg.event_handler.rfind("http://", 0) == 0 || cfg.event_handler.rfind("https://", 0) == 0) || url_host(cfg.event_handler).empty())) {
+        err << "--event-handler must be self, none or an http(s) URL, not '" << cfg.event_handler << "'\n";
         cl.exit_code = 2;
         return cl;
     }

@@ -17,6 +17,8 @@ struct Config {
     std::string access_key;                   // embedded emulator key (generated when empty)
     std::string pubsub_connection_string;     // external Web PubSub; empty = embedded emulator
     std::string pubsub_ca_file;               // trust this CA for the external endpoint (else the system's)
+    std::string event_handler = "self";       // where the embedded emulator posts connected/disconnected
+                                              // events: "self" (this server's /eventhandler), "none", or a URL
     std::string app_secret;                   // signs dev-login tokens (derived from access_key when empty)
     int64_t token_ttl_s = 600;                // client access URLs: minutes, not hours
     int64_t session_ttl_s = 12 * 3600;        // dev-login bearer tokens

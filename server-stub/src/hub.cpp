@@ -104,6 +104,9 @@ std::string Hub::connect(const Connect& in, std::shared_ptr<ConnectionSink> sink
         if (!stored.token.empty()) f.reconnectionToken = stored.token;
         send_frame(stored, ServiceFrame{f});
     }
+    if (on_system_event)
+        on_system_event(ConnectionInfo{id, stored.userId, stored.hub, {stored.groups.begin(), stored.groups.end()}, true, stored.protocol},
+                        "connected", {});
     return id;
 }
 
@@ -159,10 +162,10 @@ void Hub::tick() {
         for (auto& [id, c] : h.conns)
             if (!c.sink && c.detached_at && now - c.detached_at >= limits_.recovery_window_ms)
                 expired.emplace_back(name, id);
-    for (auto& [hub, id] : expired) remove(hub, id);
+    for (auto& [hub, id] : expired) remove(hub, id, "The session was not recovered in time.");
 }
 
-void Hub::remove(const std::string& hub, const std::string& id) {
+void Hub::remove(const std::string& hub, const std::string& id, const std::string& reason) {
     auto h = hubs_.find(hub);
     if (h == hubs_.end()) return;
     auto it = h->second.conns.find(id);
@@ -183,7 +186,9 @@ void Hub::remove(const std::string& hub, const std::string& id) {
             if (ui->second.empty()) h->second.users.erase(ui);
         }
     }
+    ConnectionInfo info{id, c.userId, c.hub, {}, false, c.protocol};
     h->second.conns.erase(it);
+    if (on_system_event) on_system_event(info, "disconnected", reason);
 }
 
 void Hub::close(Conn& c, int code, const std::string& reason) {
@@ -194,7 +199,7 @@ void Hub::close(Conn& c, int code, const std::string& reason) {
             sink->send(std::make_shared<const std::string>(encode(ServiceFrame{DisconnectedFrame{reason}})));
         sink->close(code, reason);
     }
-    remove(hub, id);
+    remove(hub, id, reason);
 }
 
 // ---- frames from clients --------------------------------------------------------------------

@@ -148,6 +148,10 @@ public:
     // InternalServerError "No event handler or listener is configured." and the connection stays;
     // a simple client's message closes it with 1011 (docs/EMULATOR.md explains why).
     std::function<std::string(const ConnectionInfo&, const std::string& event, const Payload&)> on_event;
+    // The service's system events, for an event handler (event_upstream.hpp): "connected" once a
+    // new connection is registered, "disconnected" when it ends (a reliable session: only when it
+    // can no longer be recovered), with the close reason when there is one. Unset: none.
+    std::function<void(const ConnectionInfo&, const std::string& event, const std::string& reason)> on_system_event;
 
 private:
     struct Conn {
@@ -191,7 +195,7 @@ private:
     bool allowed(const Conn& c, const std::string& role, const std::string& group) const;
     void join(Conn& c, const std::string& group);
     void leave(Conn& c, const std::string& group);
-    void remove(const std::string& hub, const std::string& id);
+    void remove(const std::string& hub, const std::string& id, const std::string& reason = {});
     void close(Conn& c, int code, const std::string& reason);
     void handle(Conn& c, const wps::ClientFrame& frame, std::size_t frame_bytes);
 

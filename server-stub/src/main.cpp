@@ -9,6 +9,8 @@
 //   net          Boost.Beast: sockets, sessions, the io thread
 #include "app_api.hpp"
 #include "cli.hpp"
+#include "cloud_events.hpp"
+#include "event_upstream.hpp"
 #include "hub.hpp"
 #include "jwt.hpp"
 #include "net.hpp"
@@ -97,6 +99,18 @@ int main(int argc, char** argv) {
     app.set_group_control([&](const GroupChange& c, std::string& error) { return service->change_groups(c, error); });
     if (cfg.seed) app.seed();
     StubApi stub_api(cfg, hub, *store, outbox, app);
+    // Presence: the embedded emulator posts its connected/disconnected events to an event handler
+    // (by default this server's own /eventhandler, over HTTP like the service). It starts with no
+    // connection, so nobody is online until they connect again.
+    std::unique_ptr<EventUpstream> upstream;
+    if (embedded) {
+        try {
+            store->presence_reset(unix_now_ms());
+        } catch (const std::exception& e) {
+            std::cerr << "chat-stub: " << e.what() << "\n";
+            return 1;
+        }
+    }
     StaticSite site(cfg.static_dir);
 
     std::thread settle;  // prints "ready" once the start-up outbox rows are handled
@@ -128,6 +142,21 @@ int main(int argc, char** argv) {
         const std::string public_base = cfg.public_url.empty() ? local_base : cfg.public_url;
         rest.set_public_endpoint(public_base);
         if (embedded) app.set_public_endpoint(public_base);
+        if (embedded && cfg.event_handler != "none") {
+            UpstreamOptions uo;
+            uo.url = cfg.event_handler == "self" ? local_base + "/eventhandler" : cfg.event_handler;
+            uo.origin = service_origin(public_base);
+            uo.key = cfg.access_key;
+            upstream = std::make_unique<EventUpstream>(uo);
+            upstream->start();
+            hub.on_system_event = [&, hub_name = cfg.hub](const ConnectionInfo& c, const std::string& event, const std::string& reason) {
+                if (c.hub != hub_name) return;  // the event handler is configured for the app's hub only
+                const char* proto = c.protocol == ClientProtocol::ReliableJson ? "json.reliable.webpubsub.azure.v1"
+                                    : c.protocol == ClientProtocol::Json     ? "json.webpubsub.azure.v1"
+                                                                             : "";
+                upstream->post(SystemEvent{event, c.hub, c.id, c.userId, proto, reason});
+            };
+        }
         outbox.set_paused(cfg.outbox_paused);
         outbox.start();
         // A known state at "ready": rows committed before start-up (the demo seed's welcome message
@@ -156,6 +185,8 @@ int main(int argc, char** argv) {
     }
     stopping = true;
     if (settle.joinable()) settle.join();
+    hub.on_system_event = nullptr;
+    if (upstream) upstream->stop();
     outbox.stop();
     return code;
 }

@@ -328,7 +328,9 @@ private:
         Request r = to_request(req);
         const auto started = std::chrono::steady_clock::now();
         Response res;
-        if (r.method == "OPTIONS") {
+        // OPTIONS is a CORS preflight, unless it is a Web PubSub abuse-protection handshake (for
+        // the event handler, POST /eventhandler).
+        if (r.method == "OPTIONS" && r.header("webhook-request-origin").empty()) {
             res.status = 204;
             res.content_type.clear();
             res.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS");
@@ -611,7 +613,7 @@ void exchange(Stream& stream, http::request<http::string_body>& req, http::respo
 
 int http_request(const std::string& method, const std::string& url, const std::map<std::string, std::string>& headers,
                  const std::string& body, std::string& response_body, std::string& error, int timeout_ms,
-                 const std::string& ca_file) {
+                 const std::string& ca_file, std::map<std::string, std::string>* response_headers) {
     wps::Url u;
     if (!wps::parse_url(url, u) || (u.scheme != "http" && u.scheme != "https")) {
         error = "unsupported URL " + url;
@@ -667,6 +669,13 @@ int http_request(const std::string& method, const std::string& url, const std::m
             return 0;
         }
         response_body = res.body();
+        if (response_headers)
+            for (const auto& f : res) {
+                std::string name(f.name_string());
+                std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+                std::string& value = (*response_headers)[name];  // a repeated header: its values comma-joined
+                value += (value.empty() ? "" : ",") + std::string(f.value());
+            }
         return static_cast<int>(res.result_int());
     } catch (const std::exception& e) {
         error = e.what();

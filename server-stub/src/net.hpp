@@ -44,10 +44,11 @@ struct NetHandlers {
 void run_server(const std::string& bind, int port, NetHandlers handlers);
 
 // A small blocking HTTP client (for the outbox's REST publisher). Returns the status, or 0 with
-// `error` set when no HTTP answer came.
+// `error` set when no HTTP answer came. `response_headers` (optional) gets the answer's headers,
+// names in lower case.
 // https:// verifies the server's certificate against the system's CAs, or `ca_file` when given.
 int http_request(const std::string& method, const std::string& url, const std::map<std::string, std::string>& headers,
                  const std::string& body, std::string& response_body, std::string& error, int timeout_ms = 5000,
-                 const std::string& ca_file = "");
+                 const std::string& ca_file = "", std::map<std::string, std::string>* response_headers = nullptr);
 
 } // namespace stub

@@ -753,6 +753,81 @@ std::vector<std::pair<std::string, uint64_t>> PgStore::reads(const std::string& 
     });
 }
 
+namespace {
+
+// Locks the user's Presence row (created offline at version 0 when missing): one user's changes
+// wait for each other, whichever instance received them. Returns whether the user is online.
+bool lock_presence(pqxx::work& w, const std::string& userId, int64_t now) {
+    q(w, "INSERT INTO Presence(UserId, Online, Version, ChangedAt) VALUES($1,false,0,$2) ON CONFLICT (UserId) DO NOTHING", userId, now);
+    const auto r = q(w, "SELECT Online FROM Presence WHERE UserId=$1 FOR UPDATE", userId);
+    return r[0][0].as<bool>();
+}
+
+// The user's state moved (under lock_presence): a new version and a chat.presence row per conversation.
+void set_presence(pqxx::work& w, const std::string& userId, bool online, int64_t now) {
+    const auto v = q(w, "UPDATE Presence SET Online=$2, Version=Version+1, ChangedAt=$3 WHERE UserId=$1 RETURNING Version", userId,
+                     online, now);
+    const uint64_t version = static_cast<uint64_t>(i64(v[0][0]));
+    for (const auto& row : q(w, "SELECT ConversationId FROM ConversationUsers WHERE UserId=$1", userId)) {
+        const std::string cid = text(row[0]);
+        const std::string prefix = presence_event_prefix(cid, userId);  // one row per member and conversation
+        q(w, "DELETE FROM OutboxEvents WHERE EventId>=$1 AND EventId<$2", prefix, prefix_end(prefix));
+        const std::string event_id = new_id(prefix);
+        q(w, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES($1,$2,$3,$4,$5,$5)",
+          event_id, std::string(chat::kChatPresenceEvent), chat::conversation_group(cid),
+          chat::chat_presence_event({cid, userId, online, version}, event_id).dump(), now);
+    }
+}
+
+} // namespace
+
+bool PgStore::presence_connected(const std::string& userId, const std::string& connectionId, int64_t now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return in_tx(conn_->c, [&](pqxx::work& w) {
+        const bool online = lock_presence(w, userId, now);
+        const auto added = q(w, "INSERT INTO PresenceConnections(ConnectionId, UserId, ConnectedAt) VALUES($1,$2,$3) "
+                                "ON CONFLICT (ConnectionId) DO NOTHING",
+                             connectionId, userId, now);
+        if (added.affected_rows() == 0 || online) return false;  // a redelivered event, or online already
+        set_presence(w, userId, true, now);
+        return true;
+    });
+}
+
+bool PgStore::presence_disconnected(const std::string& connectionId, int64_t now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return in_tx(conn_->c, [&](pqxx::work& w) {
+        const auto who = q(w, "SELECT UserId FROM PresenceConnections WHERE ConnectionId=$1", connectionId);
+        if (who.empty()) return false;  // unknown, or its event came twice
+        const std::string userId = text(who[0][0]);
+        lock_presence(w, userId, now);
+        if (q(w, "DELETE FROM PresenceConnections WHERE ConnectionId=$1", connectionId).affected_rows() == 0) return false;
+        if (!q(w, "SELECT 1 FROM PresenceConnections WHERE UserId=$1 LIMIT 1", userId).empty()) return false;
+        set_presence(w, userId, false, now);
+        return true;
+    });
+}
+
+std::vector<chat::PresenceState> PgStore::presence(const std::string& conversationId) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return single(conn_->c, [&](pqxx::nontransaction& w) {
+        std::vector<chat::PresenceState> out;
+        for (const auto& row : q(w, "SELECT m.UserId, COALESCE(p.Online, false), COALESCE(p.Version, 0) FROM ConversationUsers m "
+                                    "LEFT JOIN Presence p ON p.UserId=m.UserId WHERE m.ConversationId=$1 ORDER BY m.UserId",
+                                 conversationId))
+            out.push_back({conversationId, text(row[0]), row[1].as<bool>(), static_cast<uint64_t>(i64(row[2]))});
+        return out;
+    });
+}
+
+void PgStore::presence_reset(int64_t now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_tx(conn_->c, [&](pqxx::work& w) {
+        q(w, "DELETE FROM PresenceConnections");
+        q(w, "UPDATE Presence SET Online=false, Version=Version+1, ChangedAt=$1 WHERE Online", now);
+    });
+}
+
 std::optional<chat::Message> PgStore::message(const std::string& messageId) {
     std::lock_guard<std::mutex> lock(mu_);
     return single(conn_->c, [&](pqxx::nontransaction& w) -> std::optional<chat::Message> {

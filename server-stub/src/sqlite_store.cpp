@@ -608,6 +608,81 @@ std::vector<std::pair<std::string, uint64_t>> SqliteStore::reads(const std::stri
     return out;
 }
 
+bool SqliteStore::presence_connected(const std::string& userId, const std::string& connectionId, int64_t now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Tx tx(db_);
+    Stmt known(db_, "SELECT 1 FROM PresenceConnections WHERE ConnectionId=?1");
+    known.bind(1, connectionId);
+    if (known.step()) return false;  // a redelivered event
+    Stmt(db_, "INSERT INTO PresenceConnections(ConnectionId, UserId, ConnectedAt) VALUES(?1,?2,?3)")
+        .bind(1, connectionId).bind(2, userId).bind(3, now).run();
+    Stmt online(db_, "SELECT Online FROM Presence WHERE UserId=?1");
+    online.bind(1, userId);
+    const bool changed = !online.step() || online.i64(0) == 0;
+    if (changed) set_presence_locked(userId, true, now);
+    tx.commit();
+    return changed;
+}
+
+bool SqliteStore::presence_disconnected(const std::string& connectionId, int64_t now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Tx tx(db_);
+    Stmt who(db_, "SELECT UserId FROM PresenceConnections WHERE ConnectionId=?1");
+    who.bind(1, connectionId);
+    if (!who.step()) return false;  // unknown, or its event came twice
+    const std::string userId = who.text(0);
+    Stmt(db_, "DELETE FROM PresenceConnections WHERE ConnectionId=?1").bind(1, connectionId).run();
+    Stmt left(db_, "SELECT 1 FROM PresenceConnections WHERE UserId=?1 LIMIT 1");
+    left.bind(1, userId);
+    const bool changed = !left.step();
+    if (changed) set_presence_locked(userId, false, now);
+    tx.commit();
+    return changed;
+}
+
+void SqliteStore::set_presence_locked(const std::string& userId, bool online, int64_t now) {
+    Stmt(db_, "INSERT INTO Presence(UserId, Online, Version, ChangedAt) VALUES(?1,?2,1,?3) "
+              "ON CONFLICT(UserId) DO UPDATE SET Online=excluded.Online, Version=Version+1, ChangedAt=excluded.ChangedAt")
+        .bind(1, userId).bind(2, static_cast<int64_t>(online)).bind(3, now).run();
+    Stmt v(db_, "SELECT Version FROM Presence WHERE UserId=?1");
+    v.bind(1, userId);
+    v.step();
+    const uint64_t version = static_cast<uint64_t>(v.i64(0));
+    std::vector<std::string> convs;
+    {
+        Stmt s(db_, "SELECT ConversationId FROM ConversationUsers WHERE UserId=?1");
+        s.bind(1, userId);
+        while (s.step()) convs.push_back(s.text(0));
+    }
+    for (const auto& cid : convs) {
+        // One row per member and conversation: a newer state makes the older row pointless.
+        const std::string prefix = presence_event_prefix(cid, userId);
+        Stmt(db_, "DELETE FROM OutboxEvents WHERE EventId>=?1 AND EventId<?2").bind(1, prefix).bind(2, prefix_end(prefix)).run();
+        const std::string event_id = new_id(prefix);
+        Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
+            .bind(1, event_id).bind(2, chat::kChatPresenceEvent).bind(3, chat::conversation_group(cid))
+            .bind(4, chat::chat_presence_event({cid, userId, online, version}, event_id).dump()).bind(5, now).run();
+    }
+}
+
+std::vector<chat::PresenceState> SqliteStore::presence(const std::string& conversationId) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt s(db_, "SELECT m.UserId, COALESCE(p.Online, 0), COALESCE(p.Version, 0) FROM ConversationUsers m "
+                "LEFT JOIN Presence p ON p.UserId=m.UserId WHERE m.ConversationId=?1 ORDER BY m.UserId");
+    s.bind(1, conversationId);
+    std::vector<chat::PresenceState> out;
+    while (s.step()) out.push_back({conversationId, s.text(0), s.i64(1) != 0, static_cast<uint64_t>(s.i64(2))});
+    return out;
+}
+
+void SqliteStore::presence_reset(int64_t now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Tx tx(db_);
+    Stmt(db_, "DELETE FROM PresenceConnections").run();
+    Stmt(db_, "UPDATE Presence SET Online=0, Version=Version+1, ChangedAt=?1 WHERE Online<>0").bind(1, now).run();
+    tx.commit();
+}
+
 std::optional<chat::Message> SqliteStore::message(const std::string& messageId) {
     std::lock_guard<std::mutex> lock(mu_);
     Stmt s(db_, (std::string("SELECT ") + kMessageCols + " FROM Messages WHERE MessageId=?1").c_str());

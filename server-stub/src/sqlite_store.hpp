@@ -35,6 +35,10 @@ public:
                                        std::size_t limit) override;
     uint64_t set_read(const std::string& conversationId, const std::string& userId, uint64_t seq, int64_t now) override;
     std::vector<std::pair<std::string, uint64_t>> reads(const std::string& conversationId) override;
+    bool presence_connected(const std::string& userId, const std::string& connectionId, int64_t now) override;
+    bool presence_disconnected(const std::string& connectionId, int64_t now) override;
+    std::vector<chat::PresenceState> presence(const std::string& conversationId) override;
+    void presence_reset(int64_t now) override;
     std::optional<chat::Message> message(const std::string& messageId) override;
     ChangeResult edit_message(const std::string& messageId, const std::string& userId, const std::string& text,
                               int64_t now) override;
@@ -61,6 +65,8 @@ public:
     int64_t take_token(const std::string& key, int per_min, int burst, int64_t now) override;
 
 private:
+    // The user's state moved (inside the caller's transaction): a new version and the events.
+    void set_presence_locked(const std::string& userId, bool online, int64_t now);
     void migrate();
     std::optional<ConversationSummary> summary_locked(const std::string& id, const std::string& userId);
     std::optional<ChangeResult> change_check_locked(const std::string& messageId, const std::string& userId, bool del,

@@ -13,9 +13,19 @@ namespace stub {
 
 std::string new_id(const std::string& prefix) { return prefix + random_hex(10); }
 
-std::string read_event_prefix(const std::string& conversationId, const std::string& userId) {
-    return "read:" + std::to_string(conversationId.size()) + ":" + conversationId + ":" + std::to_string(userId.size()) + ":" +
+namespace {
+std::string member_event_prefix(const char* kind, const std::string& conversationId, const std::string& userId) {
+    return kind + std::to_string(conversationId.size()) + ":" + conversationId + ":" + std::to_string(userId.size()) + ":" +
            userId + ":";
+}
+} // namespace
+
+std::string read_event_prefix(const std::string& conversationId, const std::string& userId) {
+    return member_event_prefix("read:", conversationId, userId);
+}
+
+std::string presence_event_prefix(const std::string& conversationId, const std::string& userId) {
+    return member_event_prefix("presence:", conversationId, userId);
 }
 
 std::string prefix_end(const std::string& prefix) {

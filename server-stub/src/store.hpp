@@ -7,6 +7,7 @@
 #pragma once
 
 #include "core/chat_model.hpp"
+#include "core/chat_wire.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -121,6 +122,19 @@ public:
     virtual uint64_t set_read(const std::string& conversationId, const std::string& userId, uint64_t seq, int64_t now) = 0;
     // Every member's read position, by user id (read receipts: GET /conversation/detail "reads").
     virtual std::vector<std::pair<std::string, uint64_t>> reads(const std::string& conversationId) = 0;
+    // Presence (issue 18), from the service's connected/disconnected events. Each is one
+    // transaction under the user's presence row lock: a user goes online with their first
+    // connection and offline when their last one ends; each change moves their version by one
+    // and commits a chat.presence outbox row for every conversation they are a member of (one row
+    // per member and conversation, a newer change replacing an older row, like chat.read).
+    // Returns whether the user's state changed. A connection id seen before changes nothing.
+    virtual bool presence_connected(const std::string& userId, const std::string& connectionId, int64_t now) = 0;
+    virtual bool presence_disconnected(const std::string& connectionId, int64_t now) = 0;
+    // Every member's state, by user id (GET /conversation/detail "presence"); never seen: offline, version 0.
+    virtual std::vector<chat::PresenceState> presence(const std::string& conversationId) = 0;
+    // Forgets every connection and takes everyone offline (a new version each, no events): the
+    // embedded emulator starts with no connections, so none of the rows a previous run left holds.
+    virtual void presence_reset(int64_t now) = 0;
     // One stored message as it is now (a tombstone when deleted), with its reactions.
     virtual std::optional<chat::Message> message(const std::string& messageId) = 0;
 
@@ -207,6 +221,8 @@ std::string blob_id_of(const std::optional<chat::Attachment>& a);
 // The event ids of a member's chat.read rows start with this (lengths make it unambiguous
 // whatever the ids hold), and every id with that prefix sorts below prefix_end(prefix).
 std::string read_event_prefix(const std::string& conversationId, const std::string& userId);
+// The same for a member's chat.presence rows.
+std::string presence_event_prefix(const std::string& conversationId, const std::string& userId);
 std::string prefix_end(const std::string& prefix);
 // A fresh id: `prefix` + 20 hex digits from the CSPRNG (blob ids are part of attachment links,
 // and none should be guessable).

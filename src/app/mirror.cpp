@@ -126,6 +126,8 @@ web::MirrorSnapshot MirrorSync::models(const chat::ChatSession& s, const notify:
     for (const auto& u : typing) typing_text += (typing_text.empty() ? "" : ", ") + u;
     if (!typing_text.empty()) typing_text += typing.size() == 1 ? " is typing" : " are typing";
     changed(out.typing, typing_, typing_text, typing_text);
+    const std::string online_text = chat::online_label(s.online_members());
+    changed(out.online, online_, online_text, online_text);
     if (conv_changed || out.restart) {
         std::vector<web::MirrorLocal> locals;
         nlohmann::json key = nlohmann::json::array();

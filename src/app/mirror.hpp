@@ -40,7 +40,7 @@ private:
     std::map<std::string, std::string> quoted_;  // messageId -> the quote its article shows (replies)
     std::string seen_, members_;
     bool first_ = true;
-    std::string status_, typing_, error_, outbox_, feed_, conversations_, picker_, dialog_, reaction_picker_;
+    std::string status_, typing_, online_, error_, outbox_, feed_, conversations_, picker_, dialog_, reaction_picker_;
     std::map<std::string, std::string> time_labels_;     // messageId -> label shown
     std::multimap<int64_t, std::string> recent_;          // the last hour's: createdAt -> messageId
     std::map<std::string, int64_t> created_;             // messageId -> createdAt

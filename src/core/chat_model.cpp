@@ -358,4 +358,13 @@ std::vector<const Message*> Conversation::ordered() const {
     return out;
 }
 
+std::string online_label(const std::vector<std::string>& users) {
+    if (users.empty()) return {};
+    constexpr std::size_t kNamed = 3;
+    std::string out;
+    for (std::size_t i = 0; i < users.size() && i < kNamed; ++i) out += (i ? ", " : "") + users[i];
+    if (users.size() > kNamed) out += " and " + std::to_string(users.size() - kNamed) + " more";
+    return out + " online";
+}
+
 } // namespace chat

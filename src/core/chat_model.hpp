@@ -192,4 +192,8 @@ struct SeenBy {
 };
 SeenBy seen_by(const Conversation& c, const std::map<std::string, uint64_t>& reads, const std::string& me);
 
+// Presence, in words: "bob online", "bob, carol online", "bob, carol, dan and 2 more online"
+// (three names at most); "" for nobody.
+std::string online_label(const std::vector<std::string>& users);
+
 } // namespace chat

@@ -392,7 +392,7 @@ void ChatSession::load_latest(const std::string& id) {
                 else if (!page.empty()) c.set_history_start(page.front().seq);
                 else c.set_history_start(1);
                 c.merge(page);
-                merge_reads(id, j);
+                merge_member_state(id, j);
                 need_quotes(id, page);
                 // Every edit and delete up to `rev` is in this page (the server reads the counter
                 // first); later ones arrive live or through catch_up_changes().
@@ -427,7 +427,7 @@ void ChatSession::load_older_page(std::size_t limit) {
                     if (!page.empty()) m.set_history_start(wps::bool_or(j, "hasMore") ? page.front().seq : 1);
                     else m.set_history_start(1);
                     m.merge(page);
-                    merge_reads(id, j);
+                    merge_member_state(id, j);
                     need_quotes(id, page);
                 }
                 // Paging to a message a reply quotes: on until it is loaded (or there is no more).
@@ -464,6 +464,11 @@ void ChatSession::on_group_message(const wps::GroupMessage& m) {
     // Stored messages come from the backend (no fromUserId); a frame some client sent is
     // never taken for one, whatever it claims.
     if (m.fromUserId) return;
+    if (type == kChatPresenceEvent) {
+        // A user's state is the same in every conversation: any of their groups may tell it.
+        if (auto p = chat_presence_from_event(m.data); p && apply_presence(*p)) changed();
+        return;
+    }
     if (type == kChatReadEvent) {
         if (auto r = chat_read_from_event(m.data); r && r->conversationId == conv) {
             uint64_t& at = reads_[conv][r->userId];
@@ -623,7 +628,7 @@ void ChatSession::catch_up() {
                 if (status == 200) {
                     const auto page = parse_messages(j);
                     model(id).merge(page);
-                    merge_reads(id, j);
+                    merge_member_state(id, j);
                     need_quotes(id, page);
                     again = again || wps::bool_or(j, "hasMore") || model(id).has_gap();
                     if (!again) last_synced_ms_ = static_cast<int64_t>(sched_.now_ms());
@@ -987,12 +992,38 @@ const std::map<std::string, uint64_t>& ChatSession::reads() const {
     return it == reads_.end() ? kNone : it->second;
 }
 
-void ChatSession::merge_reads(const std::string& conv, const json& answer) {
-    auto r = answer.find("reads");
-    if (r == answer.end() || !r->is_object()) return;
-    auto& mine = reads_[conv];
-    for (auto it = r->begin(); it != r->end(); ++it)
-        if (it.value().is_number_unsigned()) mine[it.key()] = std::max(mine[it.key()], it.value().get<uint64_t>());
+void ChatSession::merge_member_state(const std::string& conv, const json& answer) {
+    if (auto r = answer.find("reads"); r != answer.end() && r->is_object()) {
+        auto& mine = reads_[conv];
+        for (auto it = r->begin(); it != r->end(); ++it)
+            if (it.value().is_number_unsigned()) mine[it.key()] = std::max(mine[it.key()], it.value().get<uint64_t>());
+    }
+    if (auto p = answer.find("presence"); p != answer.end() && p->is_object())
+        for (auto it = p->begin(); it != p->end(); ++it)
+            if (auto state = presence_from_json(it.key(), it.value())) apply_presence(*state);
+}
+
+bool ChatSession::apply_presence(const PresenceState& p) {
+    auto [it, added] = presence_.try_emplace(p.userId, p.online, p.version);
+    if (!added) {
+        if (p.version <= it->second.second) return false;
+        it->second = {p.online, p.version};
+    }
+    return true;
+}
+
+bool ChatSession::online(const std::string& userId) const {
+    auto it = presence_.find(userId);
+    return it != presence_.end() && it->second.first;
+}
+
+std::vector<std::string> ChatSession::online_members() const {
+    std::vector<std::string> out;
+    for (const auto& s : list_)
+        if (s.id == current_)
+            for (const auto& m : s.members)
+                if (m != options_.user_id && online(m)) out.push_back(m);
+    return out;
 }
 
 // ============================================================================================

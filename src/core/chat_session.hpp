@@ -17,6 +17,7 @@
 
 #include "api_client.hpp"
 #include "chat_model.hpp"
+#include "chat_wire.hpp"
 #include "ports.hpp"
 #include "pubsub_client.hpp"
 #include "realtime.hpp"
@@ -130,6 +131,11 @@ public:
     // Read receipts: every member's read position in the open conversation (from each history
     // answer's "reads" and the live chat.read events; the largest wins).
     const std::map<std::string, uint64_t>& reads() const;
+    // Presence: whether a user is online (from each history answer's "presence" and the live
+    // chat.presence events of any conversation; the larger version wins). online_members(): the
+    // open conversation's other members who are, in member order.
+    bool online(const std::string& userId) const;
+    std::vector<std::string> online_members() const;
     // A file the user picked: uploaded (POST /blobs?name=..., the bytes as they are, with the
     // session's bearer token, which never leaves this object for the page), then sent as a
     // message carrying the returned link. `done` gets "" or why it failed.
@@ -211,7 +217,9 @@ private:
     void need_quotes(const std::string& conv, const std::vector<Message>& ms);  // fetches parents not held
     void fetch_quotes();
     void update_quote(const Message& m);  // a newer copy of a fetched parent (an edit, a delete)
-    void merge_reads(const std::string& conv, const nlohmann::json& answer);
+    // A history answer's member state: "reads" (of `conv`) and "presence".
+    void merge_member_state(const std::string& conv, const nlohmann::json& answer);
+    bool apply_presence(const PresenceState& p);  // true when it was newer
     void connect();
     void subscribe_next();
     void on_activity(const Activity& a);
@@ -273,6 +281,7 @@ private:
     bool visible_ = true;
     std::map<std::string, int> quote_failures_;            // transient failures per quote (retried)
     std::map<std::string, std::map<std::string, uint64_t>> reads_;  // conv -> user -> lastReadSeq
+    std::map<std::string, std::pair<bool, uint64_t>> presence_;    // user -> online, version
     std::vector<Contact> contacts_;
     bool contacts_loading_ = false, creating_ = false;
     bool list_loading_ = false, list_again_ = false;  // GET /chat/conversations on its way; another asked meanwhile

@@ -189,4 +189,37 @@ std::optional<ReadPosition> chat_read_from_event(const json& event) {
     return ReadPosition{conv->get<std::string>(), user->get<std::string>(), seq->get<uint64_t>()};
 }
 
+// ============================================================================================
+// [SECTION] chat.presence
+// ============================================================================================
+
+json chat_presence_event(const PresenceState& p, const std::string& eventId) {
+    return json{{"type", kChatPresenceEvent}, {"eventId", eventId}, {"conversationId", p.conversationId}, {"userId", p.userId},
+                {"online", p.online}, {"version", p.version}};
+}
+
+std::optional<PresenceState> presence_from_json(const std::string& userId, const json& entry) {
+    if (userId.empty() || !entry.is_object()) return std::nullopt;
+    auto online = entry.find("online");
+    auto version = entry.find("version");
+    if (online == entry.end() || !online->is_boolean() || version == entry.end() || !version->is_number_integer() ||
+        (!version->is_number_unsigned() && version->get<int64_t>() < 0))
+        return std::nullopt;
+    return PresenceState{{}, userId, online->get<bool>(), version->get<uint64_t>()};
+}
+
+std::optional<PresenceState> chat_presence_from_event(const json& event) {
+    if (!event.is_object()) return std::nullopt;
+    auto type = event.find("type");
+    if (type == event.end() || !type->is_string() || type->get_ref<const std::string&>() != kChatPresenceEvent) return std::nullopt;
+    auto conv = event.find("conversationId");
+    auto user = event.find("userId");
+    if (conv == event.end() || !conv->is_string() || conv->get_ref<const std::string&>().empty() || user == event.end() ||
+        !user->is_string())
+        return std::nullopt;
+    auto p = presence_from_json(user->get<std::string>(), event);
+    if (p) p->conversationId = conv->get<std::string>();
+    return p;
+}
+
 } // namespace chat

@@ -173,4 +173,29 @@ nlohmann::json chat_read_event(const ReadPosition& r, const std::string& eventId
 // The event's fields; nullopt for any other event, or one with empty ids or a wrong type.
 std::optional<ReadPosition> chat_read_from_event(const nlohmann::json& event);
 
+// ============================================================================================
+// [SECTION] chat.presence
+// ============================================================================================
+//
+// {"type": "chat.presence", "eventId": "presence:" + ..., "conversationId", "userId", "online",
+// "version"}: a member came online (their first connection) or went offline (their last one
+// ended). The backend learns it from the service's connected/disconnected events (CloudEvents,
+// POST /eventhandler), stores it with a per-user version, and publishes one event to each of the
+// user's conversations. GET /conversation/detail answers every member's state ("presence":
+// {userId: {"online", "version"}}). The larger version wins, so these apply in any order, twice,
+// or after a catch-up to the same state.
+
+inline constexpr char kChatPresenceEvent[] = "chat.presence";
+
+struct PresenceState {
+    std::string conversationId, userId;
+    bool online = false;
+    uint64_t version = 0;
+};
+nlohmann::json chat_presence_event(const PresenceState& p, const std::string& eventId);
+// The event's fields; nullopt for any other event, or one with empty ids or a wrong type.
+std::optional<PresenceState> chat_presence_from_event(const nlohmann::json& event);
+// One answer entry ({"online": bool, "version": n}) as a state of `userId`; nullopt when malformed.
+std::optional<PresenceState> presence_from_json(const std::string& userId, const nlohmann::json& entry);
+
 } // namespace chat

@@ -922,6 +922,16 @@ void draw_chat_panel(const chat::ChatSession& s, ChatViewState& st, float x, flo
         ImGui::SameLine();
         if (ImGui::SmallButton("Cancel##reply")) st.replying.clear();
         target("cancel-reply");
+    } else if (const auto here = s.online_members(); typing.empty() && !here.empty()) {
+        // Who else is here now (presence): a dot in the "online" colour, then their names.
+        const float r = ImGui::GetFontSize() * 0.22f;
+        const ImVec2 at = ImGui::GetCursorScreenPos();
+        ImGui::GetWindowDrawList()->AddCircleFilled(ImVec2(at.x + r, at.y + ImGui::GetTextLineHeight() * 0.5f), r,
+                                                    ImGui::ColorConvertFloat4ToU32(pal().success));
+        ImGui::Dummy(ImVec2(r * 2, ImGui::GetTextLineHeight()));
+        ImGui::SameLine();
+        text_ellipsized(chat::online_label(here), ImGui::GetContentRegionAvail().x, ImGui::GetColorU32(ImGuiCol_TextDisabled));
+        target("online");
     } else if (typing.empty()) {
         ImGui::TextUnformatted(" ");
     } else {

@@ -1288,6 +1288,46 @@ TEST_CASE("read receipts: positions from history answers and live chat.read even
     CHECK(chat::seen_by(r.session.conversation(), r.session.reads(), "alice").users == std::vector<std::string>{"bob", "carol"});
 }
 
+namespace {
+void live_presence(Rig& r, const std::string& user, bool online, uint64_t version, uint64_t seqId, const char* from = nullptr) {
+    json f{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"}, {"sequenceId", seqId},
+           {"data", {{"type", "chat.presence"}, {"eventId", "presence:" + std::to_string(seqId)}, {"conversationId", "demo"},
+                     {"userId", user}, {"online", online}, {"version", version}}}};
+    if (from) f["fromUserId"] = from;
+    r.socks.receive(f.dump());
+}
+} // namespace
+
+TEST_CASE("presence: states from history answers and live chat.presence events, the larger version wins in any order", "[session][presence]") {
+    Rig r;
+    r.boot_with(json::array({{{"conversationId", "demo"}, {"title", "Demo"}, {"lastSeq", 1}, {"members", {"alice", "bob", "carol", "dan"}}}}),
+                json{{"messages", {msg(1, "bob")}}, {"hasMore", false}, {"rev", 0},
+                     {"presence", {{"alice", {{"online", true}, {"version", 3}}}, {"bob", {{"online", true}, {"version", 2}}},
+                                   {"carol", {{"online", false}, {"version", 5}}}, {"mallory", {{"online", "yes"}, {"version", 9}}}}}});
+    CHECK(r.session.online("bob"));
+    CHECK_FALSE(r.session.online("carol"));
+    CHECK_FALSE(r.session.online("mallory"));  // malformed: dropped
+    CHECK(r.session.online_members() == std::vector<std::string>{"bob"});  // never the user themself
+    r.join_ack();
+    // An older answer (a catch-up that raced an event) changes nothing.
+    r.http.answer("afterSeq=1", 200, json{{"messages", json::array()}, {"hasMore", false},
+                                          {"presence", {{"bob", {{"online", false}, {"version", 1}}}}}}.dump());
+    r.http.answer("changedAfter=0", 200, R"({"messages":[],"hasMore":false,"rev":0})");
+    CHECK(r.session.online("bob"));
+    live_presence(r, "carol", true, 6, 1);
+    CHECK(r.session.online_members() == std::vector<std::string>{"bob", "carol"});
+    live_presence(r, "bob", false, 4, 2);
+    live_presence(r, "bob", true, 3, 3);  // late and older: ignored
+    live_presence(r, "bob", false, 4, 4);  // twice: the same
+    CHECK(r.session.online_members() == std::vector<std::string>{"carol"});
+    // A frame some client sent is never taken for presence.
+    live_presence(r, "dan", true, 1, 5, "mallory");
+    CHECK_FALSE(r.session.online("dan"));
+    CHECK(chat::online_label(r.session.online_members()) == "carol online");
+    CHECK(chat::online_label({"a", "b", "c", "d", "e"}) == "a, b, c and 2 more online");
+    CHECK(chat::online_label({}).empty());
+}
+
 TEST_CASE("seen_by: the newest loaded message at or before the furthest read, nothing when no one else read", "[model][reads]") {
     chat::Conversation c("demo");
     std::vector<chat::Message> page;

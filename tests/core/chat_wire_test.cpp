@@ -277,6 +277,31 @@ TEST_CASE("chat.read: round trip, and other events, empty ids and wrong types ar
         CHECK_FALSE(chat::chat_read_from_event(json::parse(bad)));
 }
 
+TEST_CASE("chat.presence: round trip, answer entries, and other events, empty ids and wrong types are refused", "[wire][security][presence]") {
+    const json ev = chat::chat_presence_event({"c1", "bob", true, 4}, "presence:abc");
+    CHECK(ev == json{{"type", "chat.presence"}, {"eventId", "presence:abc"}, {"conversationId", "c1"}, {"userId", "bob"},
+                     {"online", true}, {"version", 4}});
+    const auto p = chat::chat_presence_from_event(ev);
+    REQUIRE(p);
+    CHECK(p->conversationId == "c1");
+    CHECK(p->userId == "bob");
+    CHECK(p->online);
+    CHECK(p->version == 4);
+    for (const char* bad : {R"({"type":"chat.read","conversationId":"c1","userId":"bob","online":true,"version":1})",
+                            R"({"type":"chat.presence","conversationId":"","userId":"bob","online":true,"version":1})",
+                            R"({"type":"chat.presence","conversationId":"c1","userId":"","online":true,"version":1})",
+                            R"({"type":"chat.presence","conversationId":"c1","userId":"bob","online":1,"version":1})",
+                            R"({"type":"chat.presence","conversationId":"c1","userId":"bob","online":true,"version":-1})",
+                            R"({"type":"chat.presence","conversationId":"c1","userId":"bob","online":true,"version":"1"})",
+                            R"({"type":"chat.presence","conversationId":"c1","userId":"bob","online":true})",
+                            R"({"type":"chat.presence","conversationId":1,"userId":"bob","online":true,"version":1})", R"([1])"})
+        CHECK_FALSE(chat::chat_presence_from_event(json::parse(bad)));
+    CHECK(chat::presence_from_json("bob", json{{"online", false}, {"version", 2}})->version == 2);
+    CHECK_FALSE(chat::presence_from_json("", json{{"online", false}, {"version", 2}}));
+    CHECK_FALSE(chat::presence_from_json("bob", json{{"online", "no"}, {"version", 2}}));
+    CHECK_FALSE(chat::presence_from_json("bob", json::array()));
+}
+
 TEST_CASE("replyTo: round trip, and a malformed link is dropped, the message kept", "[wire][security][replies]") {
     json m = json::parse(R"({"messageId":"m2","conversationId":"c","seq":2,"senderId":"a","text":"x",
                              "replyTo":{"messageId":"m1","seq":1}})");

@@ -2,13 +2,18 @@
 import WebSocket from 'ws';
 import { api } from './stub.mjs';
 
-export function connect(url, protocol = 'json.webpubsub.azure.v1') {
+// Members' presence changes (chat.presence, published whenever a test user connects or leaves)
+// are set aside in `presence` unless `keepPresence`: a suite about something else sees the frames
+// it is about, in order, whatever connections other tests open.
+export function connect(url, protocol = 'json.webpubsub.azure.v1', { keepPresence = false } = {}) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, protocol ? [protocol] : []);
     const frames = [];
+    const presence = [];
     const waiters = [];
     ws.on('message', (data) => {
       const f = JSON.parse(String(data));
+      if (!keepPresence && f?.data?.type === 'chat.presence') { presence.push(f); return; }
       frames.push(f);
       for (const w of [...waiters]) if (w.pred(f)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(f); }
     });
@@ -19,7 +24,7 @@ export function connect(url, protocol = 'json.webpubsub.azure.v1') {
     });
     ws.on('error', reject);
     ws.on('open', () => resolve({
-      ws, frames,
+      ws, frames, presence,
       send: (obj) => ws.send(JSON.stringify(obj)),
       next(pred, timeout = 5000) {
         const hit = frames.find(pred);

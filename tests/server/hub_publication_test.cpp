@@ -58,3 +58,34 @@ TEST_CASE("a group publication is encoded once and sequenced per reliable connec
     REQUIRE(s1->frames.size() == 2);
     CHECK(json::parse(*s1->frames[0]) == data);
 }
+
+TEST_CASE("system events for an event handler: connected on connect, disconnected when a session really ends", "[stub][hub][presence]") {
+    int64_t now = 1000;
+    Hub hub([&] { return now; });
+    std::vector<std::string> events;
+    hub.on_system_event = [&](const ConnectionInfo& c, const std::string& event, const std::string& reason) {
+        events.push_back(event + ":" + c.userId + ":" + c.id + (reason.empty() ? "" : ":" + reason));
+    };
+    auto plain = std::make_shared<Sink>(), reliable = std::make_shared<Sink>();
+    const std::string a = hub.connect(Hub::Connect{"chat", "alice", {}, {}, ClientProtocol::Json, 0}, plain);
+    const std::string b = hub.connect(Hub::Connect{"chat", "bob", {}, {}, ClientProtocol::ReliableJson, 0}, reliable);
+    CHECK(events == std::vector<std::string>{"connected:alice:" + a, "connected:bob:" + b});
+    // A dropped socket ends a plain connection; a reliable session waits for recovery.
+    hub.on_socket_closed(a, plain.get());
+    hub.on_socket_closed(b, reliable.get());
+    REQUIRE(events.size() == 3);
+    CHECK(events[2] == "disconnected:alice:" + a);
+    now += 29000;
+    hub.tick();
+    CHECK(events.size() == 3);  // still recoverable
+    now += 2000;
+    hub.tick();
+    REQUIRE(events.size() == 4);
+    CHECK(events[3] == "disconnected:bob:" + b + ":The session was not recovered in time.");
+    // A REST close says why.
+    auto third = std::make_shared<Sink>();
+    const std::string c = hub.connect(Hub::Connect{"chat", "carol", {}, {}, ClientProtocol::Json, 0}, third);
+    hub.close_connection("chat", c, "Closed by the backend.");
+    REQUIRE(events.size() == 6);
+    CHECK(events[5] == "disconnected:carol:" + c + ":Closed by the backend.");
+}

@@ -313,6 +313,58 @@ STORE_CASE("read state: moves forward only, never past the last message, unread 
     CHECK(s.set_read("c9", "alice", 3, 1000) == 0);
 }
 
+STORE_CASE("presence: first connection online, last one offline, a version and one event per conversation each, reset", presence) {
+    seed_users(s);
+    s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
+    s.create_conversation("c2", "Two", "{}", {"bob", "carol"}, "bob", 100);
+    auto state = [&](const std::string& conv, const std::string& user) {
+        for (const auto& p : s.presence(conv))
+            if (p.userId == user) return std::make_pair(p.online, p.version);
+        return std::make_pair(false, uint64_t(999));
+    };
+    CHECK(state("c1", "bob") == std::make_pair(false, uint64_t(0)));  // never seen
+    CHECK(s.presence_connected("bob", "k1", 1000));
+    CHECK_FALSE(s.presence_connected("bob", "k1", 1001));  // the same event again
+    CHECK_FALSE(s.presence_connected("bob", "k2", 1002));  // a second connection: online already
+    CHECK(state("c1", "bob") == std::make_pair(true, uint64_t(1)));
+    CHECK(state("c2", "bob") == std::make_pair(true, uint64_t(1)));
+    // One chat.presence row per conversation of bob's, for its group.
+    auto rows = s.outbox_rows("presence:");
+    REQUIRE(rows.size() == 2);
+    std::set<std::string> targets;
+    for (const auto& r : rows) {
+        targets.insert(r.target);
+        auto ev = chat::chat_presence_from_event(nlohmann::json::parse(r.payloadJson));
+        REQUIRE(ev);
+        CHECK(ev->userId == "bob");
+        CHECK(ev->online);
+        CHECK(ev->version == 1);
+        CHECK("conversation:" + ev->conversationId == r.target);
+        CHECK(nlohmann::json::parse(r.payloadJson)["eventId"] == r.eventId);
+    }
+    CHECK(targets == std::set<std::string>{"conversation:c1", "conversation:c2"});
+    CHECK_FALSE(s.presence_disconnected("k1", 1003));  // k2 remains
+    CHECK_FALSE(s.presence_disconnected("k1", 1004));  // twice
+    CHECK_FALSE(s.presence_disconnected("nobody", 1004));
+    CHECK(s.presence_disconnected("k2", 1005));
+    CHECK(state("c1", "bob") == std::make_pair(false, uint64_t(2)));
+    // The newer state replaced each conversation's older row (one per member and conversation).
+    rows = s.outbox_rows("presence:");
+    REQUIRE(rows.size() == 2);
+    for (const auto& r : rows) CHECK_FALSE(chat::chat_presence_from_event(nlohmann::json::parse(r.payloadJson))->online);
+    // A user in no conversation has a state but no events; reset takes everyone offline, no events.
+    CHECK(s.presence_connected("carol", "k3", 1006));
+    CHECK(s.presence_connected("dave", "k4", 1006));
+    CHECK(s.outbox_rows("presence:").size() == 3);  // carol's, in c2 (bob's two replaced)
+    s.presence_reset(1007);
+    CHECK(state("c2", "carol") == std::make_pair(false, uint64_t(2)));
+    CHECK(state("c2", "bob") == std::make_pair(false, uint64_t(2)));  // offline already: unchanged
+    CHECK(s.outbox_rows("presence:").size() == 3);
+    CHECK_FALSE(s.presence_disconnected("k3", 1008));  // forgotten by the reset
+    CHECK(s.presence_connected("carol", "k5", 1009));
+    CHECK(state("c2", "carol") == std::make_pair(true, uint64_t(3)));
+}
+
 STORE_CASE("read receipts: every member's position, a chat.read event per move and none without one", read_receipts) {
     seed_users(s);
     s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
@@ -1097,18 +1149,19 @@ TEST_CASE("store (postgresql): migrations run once, also when instances start to
     const auto errors = on_threads(3, [&](int t) { versions[static_cast<std::size_t>(t)] = e.open()->schema_version(); });
     CHECK(errors == std::vector<std::string>{});
     const int all = static_cast<int>(std::size(sql::k_postgresql_migrations));
-    CHECK(all == 5);
+    CHECK(all == 6);
     CHECK(versions == std::vector<int>{all, all, all});
     pqxx::connection c(e.url());
     pqxx::nontransaction w(c);
     CHECK(w.exec("SELECT COUNT(*) FROM SchemaMigrations")[0][0].as<int>() == all);
     const auto names = w.exec("SELECT Name FROM SchemaMigrations ORDER BY Version");
-    REQUIRE(names.size() == 5);
+    REQUIRE(names.size() == 6);
     CHECK(names[0][0].as<std::string>() == "001_init");
     CHECK(names[1][0].as<std::string>() == "002_rate_limits");
     CHECK(names[2][0].as<std::string>() == "003_edits");
     CHECK(names[3][0].as<std::string>() == "004_reactions");
     CHECK(names[4][0].as<std::string>() == "005_replies");
+    CHECK(names[5][0].as<std::string>() == "006_presence");
     CHECK(e.open()->schema_version() == all);  // and again: nothing to do
 }
 

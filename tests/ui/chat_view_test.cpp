@@ -937,6 +937,47 @@ TEST_CASE("replies: a quote older than the loaded pages is fetched, its page loa
     CHECK(h.view.last_error.empty());
 }
 
+TEST_CASE("presence: the line under the messages names the others online, follows live events, and gives way to typing", "[ui][presence]") {
+    using nlohmann::json;
+    UiHarness h;
+    h.session.start();
+    h.http.answer("/auth/dev-login", 200, R"({"token":"T","displayName":"Alice"})");
+    h.http.answer("/config", 200, "{}");
+    h.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo","members":["alice","bob"]}]})");
+    h.http.answer("/conversation/detail", 200,
+                  json{{"messages", json::array({ui_msg(1, "bob", "hi")})}, {"hasMore", false},
+                       {"presence", {{"alice", {{"online", true}, {"version", 1}}}, {"bob", {{"online", false}, {"version", 1}}}}}}.dump());
+    h.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})");
+    h.socks.open();
+    h.socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1"})");
+    h.http.answer("/chat/subscribe", 200, R"({"conversationId":"demo"})");
+    h.http.answer("afterSeq=", 200, R"({"messages":[],"hasMore":false})");
+    h.frame();
+    h.frame();
+    CHECK_FALSE(h.find("online"));  // only alice herself is online
+    auto presence = [&](bool online, uint64_t version) {
+        h.socks.receive(json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"},
+                             {"data", {{"type", "chat.presence"}, {"eventId", "presence:" + std::to_string(version)}, {"conversationId", "demo"},
+                                       {"userId", "bob"}, {"online", online}, {"version", version}}}}.dump());
+        h.frame();
+        h.frame();
+    };
+    presence(true, 2);
+    const ui::Target* line = h.find("online");
+    REQUIRE(line);
+    const ui::Target* message = h.find("msg:m1");
+    REQUIRE(message);
+    CHECK(line->y > message->y);  // under the messages, where typing shows
+    // bob types: the typing line takes the place.
+    h.socks.receive(R"({"type":"message","from":"group","group":"conversation:demo:typing","fromUserId":"bob","dataType":"json","data":{"type":"typing"}})");
+    h.frame();
+    CHECK_FALSE(h.find("online"));
+    presence(false, 3);
+    CHECK_FALSE(h.find("online"));
+    presence(true, 2);  // older: ignored
+    CHECK_FALSE(h.find("online"));
+}
+
 TEST_CASE("mentions: a message link opens its conversation and brings the message into view", "[ui][mentions]") {
     using nlohmann::json;
     UiHarness h;

@@ -595,6 +595,7 @@ void PageBridge::mirror(const MirrorSnapshot& m) {
     }
     if (m.status) mirror_text("chat-status", m.status->c_str());
     if (m.typing) mirror_text("chat-typing", m.typing->c_str());
+    if (m.online) mirror_text("chat-online", m.online->c_str());
     if (m.seen) mirror_seen(m.seen->first.c_str(), m.seen->second.c_str());
     if (m.members) mirror_members(json(*m.members).dump(-1, ' ', false, json::error_handler_t::replace).c_str());
     if (m.error) mirror_alert("chat-error", m.error->c_str());

@@ -156,6 +156,7 @@ struct MirrorSnapshot {
     std::vector<MirrorMessage> appended;
     std::vector<std::pair<std::string, std::string>> times;  // messageId -> relative time now
     std::optional<std::string> status, typing, error;  // error: the composer line's, "" none
+    std::optional<std::string> online;  // #chat-online: the open conversation's others online ("bob online"), "" none
     std::optional<std::vector<MirrorLocal>> outbox;
     std::optional<std::vector<MirrorConversation>> conversations;
     std::optional<MirrorPicker> picker;

@@ -1,0 +1,26 @@
+// cloud_events.hpp - Web PubSub event handlers (the service's CloudEvents over HTTP): what both
+// ends share, ce-signature (HMAC-SHA256 of the connection id with each access key) and the origin
+// the abuse-protection handshake names.
+//
+//   sender    event_upstream.hpp: the embedded emulator posts its hub's connected/disconnected
+//             events to an event handler URL, the way the service does
+//   receiver  app_api.cpp, OPTIONS/POST /eventhandler: the same code whether the events come from
+//             the emulator or from Azure Web PubSub
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace stub {
+
+// "host" or "host:port" (a port other than the scheme's) of a service endpoint URL: what the
+// service sends as WebHook-Request-Origin. Empty for anything but an http(s)/ws(s) URL.
+std::string service_origin(const std::string& endpoint);
+// The ce-signature header: "sha256=<hex>" per key, comma-separated.
+std::string ce_signature(const std::vector<std::string>& keys, const std::string& connectionId);
+// A comma-separated header's entries, trimmed and in lower case (at most 16 of them).
+std::vector<std::string> header_list(const std::string& header);
+// Whether one of the header's entries is the signature of `connectionId` with `key` (constant time).
+bool ce_signature_valid(const std::string& header, const std::string& key, const std::string& connectionId);
+
+} // namespace stub

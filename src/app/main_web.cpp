@@ -393,6 +393,12 @@ extern "C" EMSCRIPTEN_KEEPALIVE void chat_frame_now() {
     if (g_app) frame();
 }
 
+// The page is going away (pagehide) or back from the back/forward cache (pageshow, persisted):
+// shell/index.html. Leaving ends the socket's session at once (Realtime::set_page_gone).
+extern "C" EMSCRIPTEN_KEEPALIVE void chat_page_gone(int gone) {
+    if (g_app && g_app->realtime) g_app->realtime->set_page_gone(gone != 0);
+}
+
 int main() {
     if (!glfwInit()) return 1;
     glfwWindowHint(GLFW_CLIENT_API, GLFW_OPENGL_ES_API);

@@ -74,7 +74,7 @@ void Realtime::release(const std::string& owner) {
 }
 
 void Realtime::update() {
-    const bool want = !holders_.empty() && !api_.token().empty();
+    const bool want = !holders_.empty() && !api_.token().empty() && !page_gone_;
     if (want && client_->status().state == ClientState::Stopped) client_->start();
     if (!want && client_->status().state != ClientState::Stopped) client_->stop();
 }

@@ -49,6 +49,13 @@ public:
     void notify_offline() { client_->notify_offline(); }
     void notify_online() { client_->notify_online(); }
     void notify_resumed() { client_->notify_resumed(); }
+    // The page is going away (pagehide): the socket closes now with a normal close, so the service
+    // ends the session at once (presence goes offline; no session waits for a recovery that cannot
+    // come). false: the page is back (from the back/forward cache): holders connect again.
+    void set_page_gone(bool gone) {
+        page_gone_ = gone;
+        update();
+    }
 
     PubSubClient& client() { return *client_; }
     const ClientStatus& status() const { return client_->status(); }
@@ -60,6 +67,7 @@ private:
 
     ApiClient api_;
     std::string hub_;
+    bool page_gone_ = false;
     std::unique_ptr<PubSubClient> client_;
     std::set<std::string> holders_;
     std::map<std::string, std::vector<std::string>> joinable_;

@@ -107,3 +107,22 @@ TEST_CASE("a failed first load says so, Retry loads it again, once", "[notify]")
     CHECK(r.center.error().empty());
     CHECK(r.center.feed().unread() == 1);
 }
+
+TEST_CASE("a page going away closes the tab's socket normally (the session ends now) and connects again when it is back", "[notify][presence]") {
+    Rig r;
+    r.center.start("T", "bob", {"core"});
+    REQUIRE(r.http.answer("/notifications?limit=20", 200, json{{"items", json::array()}, {"unreadCount", 0}}.dump()));
+    r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})");
+    r.connect();
+    CHECK(r.realtime.connected());
+    const std::size_t sockets = r.socks.all.size();
+    r.realtime.set_page_gone(true);
+    CHECK(r.socks.last().client_close_code == 1000);  // 1000: no recovery waits on the service
+    CHECK_FALSE(r.socks.last().alive);
+    r.sched.advance(60000);
+    CHECK(r.socks.all.size() == sockets);  // and no reconnect while gone
+    CHECK_FALSE(r.http.has("/realtime/clientAccessUrl"));
+    r.realtime.set_page_gone(false);  // back from the back/forward cache: a fresh URL, a new connection
+    REQUIRE(r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=b"})"));
+    CHECK(r.socks.all.size() == sockets + 1);
+}

@@ -1,0 +1,56 @@
+// Presence in every engine (issue 18): two pages in one conversation see each other online (the
+// canvas line under the messages and the mirror's #chat-online), live from the service's
+// connected/disconnected events through the backend's event handler. Online means the app is
+// open: closing the chat panel keeps the tab's one connection (the notification feed holds it);
+// leaving the page ends the session at once (a normal close on pagehide, well within the 30 s a
+// dropped reliable session would wait), opening the app again brings the user back, and a reload
+// shows the state from the history answer.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStub } from '../lib/stub.mjs';
+import { ENGINE, launch, openChat, findTarget, clickTarget, waitLive } from '../lib/browser.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+const online = (page, text, timeout = 30000) =>
+  page.waitFor((t) => document.getElementById('chat-online').textContent === t, text, { timeout });
+
+test(`${ENGINE}: members see each other online, live; leaving the page goes offline at once, coming back online`, async (t) => {
+  t.diagnostic(`engine: ${browser.version}`);
+  const stub = await startStub({ args: ['--send-rate', '0'] });
+  try {
+    const alice = await openChat(browser, stub.base, 'alice');
+    const bob = await openChat(browser, stub.base, 'bob');
+
+    // 1. Each sees the other (carol, the third member, is not connected).
+    await online(alice.page, 'bob online');
+    await online(bob.page, 'alice online');
+    await findTarget(bob.page, 'online');  // drawn on the canvas too
+
+    // 2. alice closes the chat panel: still in the app (her feed keeps the connection), still online.
+    await clickTarget(alice.page, 'close-chat');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await bob.page.evaluate(() => document.getElementById('chat-online').textContent), 'alice online');
+
+    // 3. She leaves the page: offline for bob, live, well before a dropped session would expire (30 s).
+    await alice.page.goto('about:blank');
+    await online(bob.page, '', 15000);
+    await alice.context.close();
+    const again = await openChat(browser, stub.base, 'alice');
+    await online(bob.page, 'alice online');
+
+    // 4. bob reloads: the history answer has alice online before any live event.
+    await bob.page.reload();
+    await waitLive(bob.page);
+    await online(bob.page, 'alice online');
+    await online(again.page, 'bob online');
+    assert.deepEqual(await again.page.pageErrors(), []);
+    assert.deepEqual(await bob.page.pageErrors(), []);
+    await again.context.close();
+    await bob.context.close();
+  } finally {
+    await stub.stop();
+  }
+});

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -665,6 +666,8 @@ Response AppApi::react(const Request& r, const std::string& user, const std::str
 // user's route: the service proves itself with ce-signature, an HMAC of the connection id with
 // the access key. OPTIONS is the abuse-protection handshake: only this backend's service
 // (the embedded emulator's public endpoint, or the external one's) is allowed to deliver.
+constexpr int64_t kEventMaxSkewMs = 10 * 60 * 1000;
+
 Response AppApi::event_handler(const Request& r) {
     const std::string allowed = service_origin(target_.http_endpoint);
     if (r.method == "OPTIONS") {
@@ -690,6 +693,11 @@ Response AppApi::event_handler(const Request& r) {
     if (!ce_signature_valid(r.header("ce-signature"), target_.access_key, connection))
         return error_response(401, "Unauthorized", "ce-signature does not verify with this backend's access key.");
     if (hub != target_.hub) return error_response(400, "BadRequest", "The event is for another hub than '" + target_.hub + "'.");
+    // The signature covers only the connection id: a captured event is refused once its time is
+    // ten minutes off (its connection's row, kept an hour, refuses it until then).
+    const auto at = parse_ce_time(r.header("ce-time"));
+    if (!at || std::llabs(*at - unix_now_ms()) > kEventMaxSkewMs)
+        return error_response(400, "BadRequest", "ce-time is missing or more than 10 minutes from now.");
     if (user.size() > 128) return error_response(400, "BadRequest", "ce-userId is longer than 128 bytes.");
     bool changed = false;
     if (type == "azure.webpubsub.sys.connected") {

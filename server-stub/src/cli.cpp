@@ -138,6 +138,11 @@ void add_flags(CLI::App& app, Config& cfg, bool& no_seed, bool& no_dev) {
                    "events (CloudEvents, as the service does; presence): 'self' (default,\n"
                    "this server's /eventhandler), 'none', or an http(s) URL")
         ->type_name("self|none|URL");
+    app.add_option("--presence-sweep", cfg.presence_sweep_s,
+                   "with --event-handler self: every N seconds, connections stored as live\n"
+                   "that the emulator no longer has end (a lost disconnected event never keeps\n"
+                   "anyone online; default 30, 0 = off)")
+        ->type_name("N")->check(CLI::Range(0, 86400));
     app.add_option("--access-key", cfg.access_key,
                    "access key of the embedded emulator (default: $CHAT_STUB_ACCESS_KEY, else\n"
                    "random per start; prefer the variable: argv is visible to local users)")

@@ -51,6 +51,43 @@ std::string ce_signature(const std::vector<std::string>& keys, const std::string
     return out;
 }
 
+std::optional<int64_t> parse_ce_time(const std::string& text) {
+    // YYYY-MM-DDTHH:MM:SS, then an optional .fraction (milliseconds kept), then Z.
+    if (text.size() < 20 || text.size() > 40 || (text.back() != 'Z' && text.back() != 'z')) return std::nullopt;
+    auto digits = [&](std::size_t at, std::size_t n) -> std::optional<int> {
+        int v = 0;
+        for (std::size_t i = at; i < at + n; ++i) {
+            if (i >= text.size() || !std::isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
+            v = v * 10 + (text[i] - '0');
+        }
+        return v;
+    };
+    const auto Y = digits(0, 4), M = digits(5, 2), D = digits(8, 2), h = digits(11, 2), m = digits(14, 2), sec = digits(17, 2);
+    if (!Y || !M || !D || !h || !m || !sec || text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't') ||
+        text[13] != ':' || text[16] != ':' || *M < 1 || *M > 12 || *D < 1 || *D > 31 || *h > 23 || *m > 59 || *sec > 60)
+        return std::nullopt;
+    int ms = 0;
+    std::size_t at = 19;
+    if (text[at] == '.') {
+        std::size_t n = 0;
+        for (++at; at < text.size() - 1; ++at, ++n) {
+            if (!std::isdigit(static_cast<unsigned char>(text[at]))) return std::nullopt;
+            if (n < 3) ms = ms * 10 + (text[at] - '0');
+        }
+        if (n == 0) return std::nullopt;
+        for (; n < 3; ++n) ms *= 10;
+    }
+    if (at != text.size() - 1) return std::nullopt;
+    // Days from the civil date (Howard Hinnant's algorithm): no time zone, no locale.
+    const int y = *Y - (*M <= 2);
+    const int era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (*M + (*M > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(*D) - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    const int64_t days = static_cast<int64_t>(era) * 146097 + static_cast<int64_t>(doe) - 719468;
+    return ((days * 24 + *h) * 60 + *m) * 60000 + int64_t(*sec) * 1000 + ms;
+}
+
 std::vector<std::string> header_list(const std::string& header) {
     std::vector<std::string> out;
     std::size_t at = 0;

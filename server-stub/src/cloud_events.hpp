@@ -8,6 +8,8 @@
 //             the emulator or from Azure Web PubSub
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,9 @@ namespace stub {
 std::string service_origin(const std::string& endpoint);
 // The ce-signature header: "sha256=<hex>" per key, comma-separated.
 std::string ce_signature(const std::vector<std::string>& keys, const std::string& connectionId);
+// ce-time ("2026-11-30T02:50:00Z", optional fraction; UTC only) as Unix milliseconds; nullopt
+// for anything else.
+std::optional<int64_t> parse_ce_time(const std::string& text);
 // A comma-separated header's entries, trimmed and in lower case (at most 16 of them).
 std::vector<std::string> header_list(const std::string& header);
 // Whether one of the header's entries is the signature of `connectionId` with `key` (constant time).

@@ -19,6 +19,7 @@ struct Config {
     std::string pubsub_ca_file;               // trust this CA for the external endpoint (else the system's)
     std::string event_handler = "self";       // where the embedded emulator posts connected/disconnected
                                               // events: "self" (this server's /eventhandler), "none", or a URL
+    int presence_sweep_s = 30;                // with "self": stored live connections the hub no longer has end (0 = off)
     std::string app_secret;                   // signs dev-login tokens (derived from access_key when empty)
     int64_t token_ttl_s = 600;                // client access URLs: minutes, not hours
     int64_t session_ttl_s = 12 * 3600;        // dev-login bearer tokens

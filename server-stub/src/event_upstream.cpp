@@ -57,7 +57,9 @@ void EventUpstream::post(SystemEvent e) {
     {
         std::lock_guard<std::mutex> lock(mu_);
         if (queue_.size() >= options_.max_queued) {
-            ++dropped_;
+            if (dropped_++ % 1000 == 0)  // logged, but not once per event of a flood
+                log(nlohmann::json{{"level", "warn"}, {"msg", "event handler: queue full, event dropped"}, {"event", e.event},
+                                   {"dropped", dropped_}}.dump());
             return;
         }
         queue_.push_back(std::move(e));

@@ -26,7 +26,7 @@ struct UpstreamOptions {
     std::string key;                   // signs ce-signature
     std::size_t max_queued = 10000;    // events waiting past this are dropped (and logged)
     int max_attempts = 5;              // per event, 100 ms apart, doubling
-    int timeout_ms = 5000;
+    int timeout_ms = 2000;             // per request: one slow handler delays every later event
 };
 
 // One worker thread delivers the queued events in order (a connection's connected before its

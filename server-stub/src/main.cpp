@@ -125,7 +125,22 @@ int main(int argc, char** argv) {
     h.max_upload_bytes = cfg.max_blob_bytes;
     h.max_connections = cfg.max_connections;
     h.poster = poster;
-    h.tick = [&] { hub.tick(); };
+    int sweep_ticks = 0;
+    h.tick = [&] {
+        hub.tick();
+        // Presence: a connection stored as live that the emulator no longer has (its disconnected
+        // event was lost: the handler was down, the queue full) ends, so nobody stays online.
+        if (!upstream || cfg.event_handler != "self" || cfg.presence_sweep_s <= 0 || ++sweep_ticks < cfg.presence_sweep_s) return;
+        sweep_ticks = 0;
+        try {
+            bool changed = false;
+            for (const auto& id : store->presence_connections())
+                if (!hub.connection_exists(cfg.hub, id)) changed = store->presence_disconnected(id, unix_now_ms()) || changed;
+            if (changed) outbox.notify();
+        } catch (const std::exception& e) {
+            std::cerr << json{{"level", "error"}, {"msg", "presence sweep failed"}, {"error", e.what()}}.dump() << "\n";
+        }
+    };
     h.http = [&](const Request& r) -> Response {
         if (r.path == "/healthz") {
             const bool ok = outbox.running();

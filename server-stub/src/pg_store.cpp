@@ -788,7 +788,7 @@ bool PgStore::presence_connected(const std::string& userId, const std::string& c
         const auto added = q(w, "INSERT INTO PresenceConnections(ConnectionId, UserId, ConnectedAt) VALUES($1,$2,$3) "
                                 "ON CONFLICT (ConnectionId) DO NOTHING",
                              connectionId, userId, now);
-        if (added.affected_rows() == 0 || online) return false;  // a redelivered event, or online already
+        if (added.affected_rows() == 0 || online) return false;  // a redelivered (or ended) connection, or online already
         set_presence(w, userId, true, now);
         return true;
     });
@@ -797,14 +797,33 @@ bool PgStore::presence_connected(const std::string& userId, const std::string& c
 bool PgStore::presence_disconnected(const std::string& connectionId, int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
     return in_tx(conn_->c, [&](pqxx::work& w) {
+        // Tombstones older than an hour go (no event can still be on its way, ce-time is checked).
+        q(w, "DELETE FROM PresenceConnections WHERE DisconnectedAt IS NOT NULL AND DisconnectedAt<$1", now - kPresenceTombstoneMs);
+        // Never seen: a tombstone, so that its connected event, late or replayed (on any
+        // instance), changes nothing; the primary key orders this against that insert.
+        if (q(w, "INSERT INTO PresenceConnections(ConnectionId, UserId, ConnectedAt, DisconnectedAt) VALUES($1,'',$2,$2) "
+                 "ON CONFLICT (ConnectionId) DO NOTHING",
+              connectionId, now).affected_rows() == 1)
+            return false;
         const auto who = q(w, "SELECT UserId FROM PresenceConnections WHERE ConnectionId=$1", connectionId);
-        if (who.empty()) return false;  // unknown, or its event came twice
         const std::string userId = text(who[0][0]);
         lock_presence(w, userId, now);
-        if (q(w, "DELETE FROM PresenceConnections WHERE ConnectionId=$1", connectionId).affected_rows() == 0) return false;
-        if (!q(w, "SELECT 1 FROM PresenceConnections WHERE UserId=$1 LIMIT 1", userId).empty()) return false;
+        if (q(w, "UPDATE PresenceConnections SET DisconnectedAt=$2 WHERE ConnectionId=$1 AND DisconnectedAt IS NULL", connectionId, now)
+                .affected_rows() == 0)
+            return false;  // ended already: its event came twice
+        if (!q(w, "SELECT 1 FROM PresenceConnections WHERE UserId=$1 AND DisconnectedAt IS NULL LIMIT 1", userId).empty()) return false;
         set_presence(w, userId, false, now);
         return true;
+    });
+}
+
+std::vector<std::string> PgStore::presence_connections() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return single(conn_->c, [&](pqxx::nontransaction& w) {
+        std::vector<std::string> out;
+        for (const auto& row : q(w, "SELECT ConnectionId FROM PresenceConnections WHERE DisconnectedAt IS NULL ORDER BY ConnectionId"))
+            out.push_back(text(row[0]));
+        return out;
     });
 }
 
@@ -823,7 +842,7 @@ std::vector<chat::PresenceState> PgStore::presence(const std::string& conversati
 void PgStore::presence_reset(int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
     in_tx(conn_->c, [&](pqxx::work& w) {
-        q(w, "DELETE FROM PresenceConnections");
+        q(w, "UPDATE PresenceConnections SET DisconnectedAt=$1 WHERE DisconnectedAt IS NULL", now);
         q(w, "UPDATE Presence SET Online=false, Version=Version+1, ChangedAt=$1 WHERE Online", now);
     });
 }

@@ -79,6 +79,7 @@ public:
     std::vector<std::pair<std::string, uint64_t>> reads(const std::string& conversationId) override;
     bool presence_connected(const std::string& userId, const std::string& connectionId, int64_t now) override;
     bool presence_disconnected(const std::string& connectionId, int64_t now) override;
+    std::vector<std::string> presence_connections() override;
     std::vector<chat::PresenceState> presence(const std::string& conversationId) override;
     void presence_reset(int64_t now) override;
     std::optional<chat::Message> message(const std::string& messageId) override;

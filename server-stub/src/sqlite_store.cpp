@@ -613,7 +613,7 @@ bool SqliteStore::presence_connected(const std::string& userId, const std::strin
     Tx tx(db_);
     Stmt known(db_, "SELECT 1 FROM PresenceConnections WHERE ConnectionId=?1");
     known.bind(1, connectionId);
-    if (known.step()) return false;  // a redelivered event
+    if (known.step()) return false;  // a redelivered event, or one about a connection that ended
     Stmt(db_, "INSERT INTO PresenceConnections(ConnectionId, UserId, ConnectedAt) VALUES(?1,?2,?3)")
         .bind(1, connectionId).bind(2, userId).bind(3, now).run();
     Stmt online(db_, "SELECT Online FROM Presence WHERE UserId=?1");
@@ -627,17 +627,35 @@ bool SqliteStore::presence_connected(const std::string& userId, const std::strin
 bool SqliteStore::presence_disconnected(const std::string& connectionId, int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
     Tx tx(db_);
-    Stmt who(db_, "SELECT UserId FROM PresenceConnections WHERE ConnectionId=?1");
+    // Tombstones older than an hour go (no event can still be on its way, ce-time is checked).
+    Stmt(db_, "DELETE FROM PresenceConnections WHERE DisconnectedAt IS NOT NULL AND DisconnectedAt<?1")
+        .bind(1, now - kPresenceTombstoneMs).run();
+    Stmt who(db_, "SELECT UserId, DisconnectedAt IS NULL FROM PresenceConnections WHERE ConnectionId=?1");
     who.bind(1, connectionId);
-    if (!who.step()) return false;  // unknown, or its event came twice
+    if (!who.step()) {
+        // Never seen: a tombstone, so that its connected event, late or replayed, changes nothing.
+        Stmt(db_, "INSERT INTO PresenceConnections(ConnectionId, UserId, ConnectedAt, DisconnectedAt) VALUES(?1,'',?2,?2)")
+            .bind(1, connectionId).bind(2, now).run();
+        tx.commit();
+        return false;
+    }
     const std::string userId = who.text(0);
-    Stmt(db_, "DELETE FROM PresenceConnections WHERE ConnectionId=?1").bind(1, connectionId).run();
-    Stmt left(db_, "SELECT 1 FROM PresenceConnections WHERE UserId=?1 LIMIT 1");
+    if (who.i64(1) == 0) return false;  // ended already: its event came twice
+    Stmt(db_, "UPDATE PresenceConnections SET DisconnectedAt=?2 WHERE ConnectionId=?1").bind(1, connectionId).bind(2, now).run();
+    Stmt left(db_, "SELECT 1 FROM PresenceConnections WHERE UserId=?1 AND DisconnectedAt IS NULL LIMIT 1");
     left.bind(1, userId);
     const bool changed = !left.step();
     if (changed) set_presence_locked(userId, false, now);
     tx.commit();
     return changed;
+}
+
+std::vector<std::string> SqliteStore::presence_connections() {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt s(db_, "SELECT ConnectionId FROM PresenceConnections WHERE DisconnectedAt IS NULL ORDER BY ConnectionId");
+    std::vector<std::string> out;
+    while (s.step()) out.push_back(s.text(0));
+    return out;
 }
 
 void SqliteStore::set_presence_locked(const std::string& userId, bool online, int64_t now) {
@@ -678,7 +696,7 @@ std::vector<chat::PresenceState> SqliteStore::presence(const std::string& conver
 void SqliteStore::presence_reset(int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
     Tx tx(db_);
-    Stmt(db_, "DELETE FROM PresenceConnections").run();
+    Stmt(db_, "UPDATE PresenceConnections SET DisconnectedAt=?1 WHERE DisconnectedAt IS NULL").bind(1, now).run();
     Stmt(db_, "UPDATE Presence SET Online=0, Version=Version+1, ChangedAt=?1 WHERE Online<>0").bind(1, now).run();
     tx.commit();
 }

@@ -127,13 +127,19 @@ public:
     // connection and offline when their last one ends; each change moves their version by one
     // and commits a chat.presence outbox row for every conversation they are a member of (one row
     // per member and conversation, a newer change replacing an older row, like chat.read).
-    // Returns whether the user's state changed. A connection id seen before changes nothing.
+    // Returns whether the user's state changed. A connection id is used once: an ended
+    // connection's row stays kPresenceTombstoneMs (a disconnected event for an id never seen
+    // leaves one too), so a late, repeated or replayed event about it changes nothing.
+    static constexpr int64_t kPresenceTombstoneMs = 3600 * 1000;
     virtual bool presence_connected(const std::string& userId, const std::string& connectionId, int64_t now) = 0;
     virtual bool presence_disconnected(const std::string& connectionId, int64_t now) = 0;
+    // The connections stored as live (for a sweep against the service's own list: a lost
+    // disconnected event must not keep anyone online).
+    virtual std::vector<std::string> presence_connections() = 0;
     // Every member's state, by user id (GET /conversation/detail "presence"); never seen: offline, version 0.
     virtual std::vector<chat::PresenceState> presence(const std::string& conversationId) = 0;
-    // Forgets every connection and takes everyone offline (a new version each, no events): the
-    // embedded emulator starts with no connections, so none of the rows a previous run left holds.
+    // Ends every connection (tombstones) and takes everyone offline (a new version each, no
+    // events): the embedded emulator starts with no connections, so none a previous run left is live.
     virtual void presence_reset(int64_t now) = 0;
     // One stored message as it is now (a tombstone when deleted), with its reactions.
     virtual std::optional<chat::Message> message(const std::string& messageId) = 0;

@@ -90,7 +90,7 @@ test('abuse protection: OPTIONS /eventhandler allows only this backend\'s own se
   assert.equal(get.status, 405, get.text);
 });
 
-test('POST /eventhandler refuses unsigned, mis-signed, other-hub, non-CloudEvents and unknown events, and changes nothing', async () => {
+test('POST /eventhandler refuses unsigned, mis-signed, other-hub, stale, non-CloudEvents and unknown events, and changes nothing', async () => {
   const room = await newConversation(stub, alice, 'Refusals', ['bob']);
   const before = (await presenceOf(stub, alice, room)).bob;
   const cases = [
@@ -102,6 +102,10 @@ test('POST /eventhandler refuses unsigned, mis-signed, other-hub, non-CloudEvent
     [{ connectionId: '' , sig: signature('') }, 400, /ce-connectionId/],
     [{ type: 'azure.webpubsub.user.message' }, 400, /system events only/],
     [{ userId: 'b'.repeat(129) }, 400, /ce-userId/],
+    [{ extra: { 'ce-time': null } }, 400, /ce-time is missing or more than 10 minutes/],
+    [{ extra: { 'ce-time': new Date(Date.now() - 11 * 60 * 1000).toISOString() } }, 400, /ce-time/],
+    [{ extra: { 'ce-time': new Date(Date.now() + 11 * 60 * 1000).toISOString() } }, 400, /ce-time/],
+    [{ extra: { 'ce-time': 'yesterday' } }, 400, /ce-time/],
   ];
   for (const [opts, status, reason] of cases) {
     const r = await cloudEvent(stub, opts);
@@ -128,6 +132,33 @@ test('signed connected/disconnected events move a member online and offline with
   assert.deepEqual((await presenceOf(stub, alice, room)).bob, { online: false, version: v0.version + 2 });
   assert.equal((await cloudEvent(stub, { type: 'azure.webpubsub.sys.disconnected', connectionId: 'manual-1' })).status, 204);
   assert.deepEqual((await presenceOf(stub, alice, room)).bob, { online: false, version: v0.version + 2 }, 'twice: no change');
+  // A captured connected event replayed after its connection ended (even naming another user),
+  // or a connected that comes after its disconnected, changes nothing: an id is used once.
+  assert.equal((await cloudEvent(stub, { connectionId: 'manual-1', userId: 'bob' })).status, 204);
+  assert.equal((await cloudEvent(stub, { connectionId: 'manual-1', userId: 'alice' })).status, 204);
+  assert.equal((await cloudEvent(stub, { type: 'azure.webpubsub.sys.disconnected', connectionId: 'manual-4' })).status, 204);
+  assert.equal((await cloudEvent(stub, { connectionId: 'manual-4', userId: 'bob' })).status, 204);
+  assert.deepEqual((await presenceOf(stub, alice, room)).bob, { online: false, version: v0.version + 2 }, 'replays change nothing');
+});
+
+test('a lost disconnected event keeps nobody online: the sweep ends stored connections the emulator no longer has', async () => {
+  const s = await startStub({ args: ['--presence-sweep', '1'] });
+  try {
+    const [a] = await Promise.all(['alice'].map((u) => login(s.base, u)));
+    const room = await newConversation(s, a, 'Sweep', ['bob']);
+    // A connected event for a connection the emulator does not have (its disconnected never comes).
+    assert.equal((await cloudEvent(s, { connectionId: 'ghost-1', userId: 'bob' })).status, 204);
+    assert.equal((await presenceOf(s, a, room)).bob.online, true);
+    const off = await waitFor(async () => { const p = (await presenceOf(s, a, room)).bob; return !p.online && p; }, { timeout: EVENT_TIMEOUT });
+    assert.equal(off.version, 2);
+    // A real connection is left alone.
+    await open(s, await login(s.base, 'bob'));
+    await waitFor(async () => (await presenceOf(s, a, room)).bob.online, { timeout: EVENT_TIMEOUT });
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal((await presenceOf(s, a, room)).bob.online, true, 'still online after two sweeps');
+  } finally {
+    await s.stop();
+  }
 });
 
 // ---- the embedded emulator calls it -------------------------------------------------------------
@@ -136,6 +167,7 @@ test('live: a member\'s first connection publishes online, a second one nothing,
   const room = await newConversation(stub, alice, 'Live presence', ['bob']);
   const watcher = await open(stub, alice);
   await subscribe(stub, alice, watcher, room);
+  const outsider = await open(stub, await login(stub.base, 'carol'));  // in no conversation with bob here
   const b1 = await open(stub, bob);
   const on = await watcher.next(presenceEvent('bob', true), EVENT_TIMEOUT);
   assert.equal(on.data.conversationId, room);
@@ -155,6 +187,9 @@ test('live: a member\'s first connection publishes online, a second one nothing,
   const off = await watcher.next(presenceEvent('bob', false), EVENT_TIMEOUT);
   assert.ok(off.data.version > on.data.version, 'offline has the newer version');
   assert.equal((await presenceOf(stub, alice, room)).bob.online, false);
+  // carol shares only the demo conversation with bob and has not joined its group: nothing reached her.
+  assert.deepEqual(outsider.frames.filter((f) => f.data?.type === 'chat.presence' && f.data.userId === 'bob'), []);
+  outsider.close();
   watcher.close();
 });
 
@@ -196,9 +231,9 @@ test('the emulator\'s requests are what Microsoft\'s @azure/web-pubsub-express h
     await waitFor(() => seen.length >= 2, { timeout: EVENT_TIMEOUT });
     assert.equal(seen[1].event, 'disconnected');
     assert.equal(seen[1].context.connectionId, c.id);
-    // The stub's own handler was not called: carol is not online there.
+    // The stub's own handler was never called: carol's state there was never set (version 0).
     const room = await newConversation(s, token, 'Elsewhere', ['alice']);
-    assert.equal((await presenceOf(s, token, room)).carol.online, false);
+    assert.deepEqual((await presenceOf(s, token, room)).carol, { online: false, version: 0 });
   } finally {
     await s.stop();
     server.close();

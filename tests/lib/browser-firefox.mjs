@@ -88,10 +88,13 @@ class FirefoxPage extends BasePage {
     // Firefox reports a WebSocket that could not connect (a reconnect attempt while the server
     // is down, as the restart tests make it) through the same BiDi log entry as an uncaught
     // error; Chromium and WebKit do not count it. The app handles it (the socket's error and
-    // close events, then backoff): it is not a page error, so it is not collected.
+    // close events, then backoff): it is not a page error, so it is not collected. Nor is "The
+    // connection to ws://… was interrupted while the page was loading": Firefox logs it for a
+    // socket still connecting (a reconnect) when the page goes away (a reload) and aborts it.
     page.on('pageerror', (e) => {
       const text = String(e);
       if (/^Error: Firefox can\u2019t establish a connection to the server at wss?:\/\//.test(text)) return;
+      if (/^Error: The connection to wss?:\/\/\S+ was interrupted while the page was loading\.$/.test(text)) return;
       this.errors.push(text);
     });
   }

@@ -343,9 +343,16 @@ STORE_CASE("presence: first connection online, last one offline, a version and o
         CHECK(nlohmann::json::parse(r.payloadJson)["eventId"] == r.eventId);
     }
     CHECK(targets == std::set<std::string>{"conversation:c1", "conversation:c2"});
+    CHECK(s.presence_connections() == std::vector<std::string>{"k1", "k2"});
     CHECK_FALSE(s.presence_disconnected("k1", 1003));  // k2 remains
     CHECK_FALSE(s.presence_disconnected("k1", 1004));  // twice
-    CHECK_FALSE(s.presence_disconnected("nobody", 1004));
+    CHECK_FALSE(s.presence_connected("bob", "k1", 1004));  // an ended connection's id is used up
+    CHECK(s.presence_connections() == std::vector<std::string>{"k2"});
+    // A disconnected event before its connected one (or a lost connected): the late connected
+    // changes nothing.
+    CHECK_FALSE(s.presence_disconnected("early", 1004));
+    CHECK_FALSE(s.presence_connected("carol", "early", 1004));
+    CHECK(state("c2", "carol") == std::make_pair(false, uint64_t(0)));
     CHECK(s.presence_disconnected("k2", 1005));
     CHECK(state("c1", "bob") == std::make_pair(false, uint64_t(2)));
     // The newer state replaced each conversation's older row (one per member and conversation).
@@ -360,9 +367,15 @@ STORE_CASE("presence: first connection online, last one offline, a version and o
     CHECK(state("c2", "carol") == std::make_pair(false, uint64_t(2)));
     CHECK(state("c2", "bob") == std::make_pair(false, uint64_t(2)));  // offline already: unchanged
     CHECK(s.outbox_rows("presence:").size() == 3);
-    CHECK_FALSE(s.presence_disconnected("k3", 1008));  // forgotten by the reset
+    CHECK(s.presence_connections().empty());
+    CHECK_FALSE(s.presence_disconnected("k3", 1008));  // ended by the reset
+    CHECK_FALSE(s.presence_connected("carol", "k3", 1008));
     CHECK(s.presence_connected("carol", "k5", 1009));
     CHECK(state("c2", "carol") == std::make_pair(true, uint64_t(3)));
+    // Ended connections are kept an hour, then forgotten (ce-time refuses older events).
+    const int64_t later = 1009 + Store::kPresenceTombstoneMs + 1;
+    CHECK_FALSE(s.presence_disconnected("unrelated", later));
+    CHECK(s.presence_connected("bob", "k1", later));  // k1's row went with the hour
 }
 
 STORE_CASE("read receipts: every member's position, a chat.read event per move and none without one", read_receipts) {

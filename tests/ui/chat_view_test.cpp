@@ -972,6 +972,9 @@ TEST_CASE("presence: the line under the messages names the others online, follow
     h.socks.receive(R"({"type":"message","from":"group","group":"conversation:demo:typing","fromUserId":"bob","dataType":"json","data":{"type":"typing"}})");
     h.frame();
     CHECK_FALSE(h.find("online"));
+    h.sched.advance(7000);  // typing is over: who is online shows again
+    h.frame();
+    REQUIRE(h.find("online"));
     presence(false, 3);
     CHECK_FALSE(h.find("online"));
     presence(true, 2);  // older: ignored

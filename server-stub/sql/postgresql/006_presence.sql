@@ -3,9 +3,11 @@
 CREATE TABLE PresenceConnections (
     ConnectionId TEXT COLLATE "C" PRIMARY KEY,
     UserId TEXT COLLATE "C" NOT NULL,
-    ConnectedAt BIGINT NOT NULL
+    ConnectedAt BIGINT NOT NULL,
+    DisconnectedAt BIGINT
 );
 CREATE INDEX PresenceConnectionsByUser ON PresenceConnections(UserId);
+CREATE INDEX PresenceConnectionsEnded ON PresenceConnections(DisconnectedAt);
 CREATE TABLE Presence (
     UserId TEXT COLLATE "C" PRIMARY KEY,
     Online BOOLEAN NOT NULL,

@@ -5,9 +5,11 @@
 CREATE TABLE PresenceConnections (
     ConnectionId VARCHAR(128) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL PRIMARY KEY,
     UserId VARCHAR(128) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL,
-    ConnectedAt BIGINT NOT NULL
+    ConnectedAt BIGINT NOT NULL,
+    DisconnectedAt BIGINT NULL
 );
 CREATE INDEX PresenceConnectionsByUser ON PresenceConnections(UserId);
+CREATE INDEX PresenceConnectionsEnded ON PresenceConnections(DisconnectedAt);
 CREATE TABLE Presence (
     UserId VARCHAR(128) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL PRIMARY KEY,
     Online BIT NOT NULL,

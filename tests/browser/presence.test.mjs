@@ -3,10 +3,14 @@
 // connected/disconnected events through the backend's event handler. Online means the app is
 // open: closing the chat panel keeps the tab's one connection (the notification feed holds it);
 // leaving the page ends the session at once (a normal close on pagehide, well within the 30 s a
-// dropped reliable session would wait), opening the app again brings the user back, and a reload
-// shows the state from the history answer.
+// dropped reliable session would wait), opening the app again brings the user back, a reload
+// shows the state from the history answer, and after a server restart the pages reconnect and
+// follow each other's presence again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startStub } from '../lib/stub.mjs';
 import { ENGINE, launch, openChat, findTarget, clickTarget, waitLive } from '../lib/browser.mjs';
 
@@ -19,7 +23,9 @@ const online = (page, text, timeout = 30000) =>
 
 test(`${ENGINE}: members see each other online, live; leaving the page goes offline at once, coming back online`, async (t) => {
   t.diagnostic(`engine: ${browser.version}`);
-  const stub = await startStub({ args: ['--send-rate', '0'] });
+  const dir = mkdtempSync(path.join(tmpdir(), 'chat-presence-'));
+  let stub = await startStub({ db: path.join(dir, 'chat.db'), args: ['--send-rate', '0'] });
+  const port = stub.port;
   try {
     const alice = await openChat(browser, stub.base, 'alice');
     const bob = await openChat(browser, stub.base, 'bob');
@@ -46,11 +52,26 @@ test(`${ENGINE}: members see each other online, live; leaving the page goes offl
     await waitLive(bob.page);
     await online(bob.page, 'alice online');
     await online(again.page, 'bob online');
+
+    // 5. A server restart: both pages reconnect by themselves and follow each other again.
+    await stub.stop();
+    stub = await startStub({ db: path.join(dir, 'chat.db'), args: ['--send-rate', '0', '--port', String(port)] });
+    await waitLive(again.page);
+    await waitLive(bob.page);
+    await online(bob.page, 'alice online');
     assert.deepEqual(await again.page.pageErrors(), []);
-    assert.deepEqual(await bob.page.pageErrors(), []);
+    await again.page.goto('about:blank');
+    await online(bob.page, '', 15000);
     await again.context.close();
+    const third = await openChat(browser, stub.base, 'alice');
+    await online(bob.page, 'alice online');
+    await online(third.page, 'bob online');
+    assert.deepEqual(await third.page.pageErrors(), []);
+    assert.deepEqual(await bob.page.pageErrors(), []);
+    await third.context.close();
     await bob.context.close();
   } finally {
     await stub.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

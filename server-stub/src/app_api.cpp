@@ -567,14 +567,20 @@ Response AppApi::detail(const Request& r, const std::string& user) {
     }
     json list = json::array();
     for (auto& m : messages) list.push_back(chat::to_json(m));
-    // Every member's read position (read receipts), read after the page: never older than it.
-    json reads = json::object();
-    for (const auto& [who, seq] : store_.reads(cid)) reads[who] = seq;
-    // Every member's presence (a version each: the client keeps the newest of these and the events).
-    json presence = json::object();
-    for (const auto& p : store_.presence(cid)) presence[p.userId] = json{{"online", p.online}, {"version", p.version}};
-    return json_response(200, json{{"conversation", summary_json(*conv)}, {"messages", list}, {"hasMore", more}, {"rev", conv->rev},
-                                   {"reads", reads}, {"presence", presence}});
+    json answer{{"conversation", summary_json(*conv)}, {"messages", list}, {"hasMore", more}, {"rev", conv->rev}};
+    // The latest page and catch-up (afterSeq) answers bring the members' state; an older page
+    // (beforeSeq) does not: the client already has it from the page it opened with.
+    if (*before == 0) {
+        // Every member's read position (read receipts), read after the page: never older than it.
+        json reads = json::object();
+        for (const auto& [who, seq] : store_.reads(cid)) reads[who] = seq;
+        // Every member's presence (a version each: the client keeps the newest of these and the events).
+        json presence = json::object();
+        for (const auto& p : store_.presence(cid)) presence[p.userId] = json{{"online", p.online}, {"version", p.version}};
+        answer["reads"] = std::move(reads);
+        answer["presence"] = std::move(presence);
+    }
+    return json_response(200, answer);
 }
 
 // PATCH /chat/messages/{messageId} {text}: the author edits it. DELETE /chat/messages/{messageId}:

@@ -1,7 +1,7 @@
 // The stub's app backend and emulator over real HTTP and WebSocket.
-import { test, before, after } from 'node:test';
+import { test, before, beforeEach, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStub, login, api, stubApi } from '../lib/stub.mjs';
+import { startStub, login, api, stubApi, outboxDrained } from '../lib/stub.mjs';
 import { connect } from '../lib/ws.mjs';
 
 let stub;
@@ -13,6 +13,10 @@ before(async () => {
   [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map((u) => login(stub.base, u)));
 });
 after(async () => { await stub?.stop(); });
+// Each test starts once the outbox has published what earlier tests stored: otherwise, on a loaded
+// machine, a late conversation.activity of an earlier test's conversation reaches the next test's
+// socket before the message that test waits for.
+beforeEach(async () => { if (stub) await outboxDrained(stub); });
 
 const accessUrl = async (token, groupName) => api(stub.base, token, 'POST', '/realtime/clientAccessUrl', { hubName: 'chat', groupName });
 
@@ -97,8 +101,13 @@ test('history: latest page, afterSeq increments and beforeSeq pages back', async
   assert.equal(latest.json.hasMore, true);
   const older = await detail('&beforeSeq=5&limit=3');
   assert.deepEqual(older.json.messages.map((m) => m.seq), [2, 3, 4]);
+  // Members' state comes with the latest page and catch-up answers, not with older pages.
+  assert.deepEqual([latest.json.reads === undefined, latest.json.presence === undefined], [false, false]);
+  assert.deepEqual([older.json.reads, older.json.presence], [undefined, undefined]);
   const after = await detail('&afterSeq=5');
   assert.deepEqual(after.json.messages.map((m) => m.seq), [6, 7]);
+  assert.equal(typeof after.json.reads, 'object');
+  assert.equal(typeof after.json.presence, 'object');
   assert.equal((await detail('&afterSeq=-1')).status, 400);
   // Read state and unread counts.
   const list = await api(stub.base, bob, 'GET', '/chat/conversations');

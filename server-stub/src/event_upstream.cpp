@@ -115,8 +115,9 @@ bool EventUpstream::handshake() {
     const int status = http_request("OPTIONS", options_.url, headers, "", body, error, options_.timeout_ms, "", &response_headers);
     bool ok = false;
     if (status == 200) {
+        const std::vector<std::string> ours = header_list(options_.origin);
         for (const auto& one : header_list(response_headers["webhook-allowed-origin"]))
-            ok = ok || one == "*" || one == header_list(options_.origin).front();
+            ok = ok || one == "*" || (!ours.empty() && one == ours.front());
     }
     if (!ok)
         log(nlohmann::json{{"level", "warn"}, {"msg", "event handler refused the abuse-protection handshake"}, {"url", options_.url},

@@ -166,11 +166,7 @@ web::MirrorSnapshot MirrorSync::view(const chat::ChatSession& s, const ui::ChatV
         dialog = m->text.empty() ? (m->attachment ? m->attachment->name : std::string("(no text)")) : chat::preview_of(*m, 200);
     changed(out.dialog, dialog_, dialog, dialog);
     changed(out.reaction_picker, reaction_picker_, v.react_picker, v.react_picker);
-    std::vector<std::string> members;
-    for (const auto& c : s.conversations())
-        if (c.id == s.current_id())
-            for (const auto& m : c.members)
-                if (m != s.user_id()) members.push_back(m);  // one does not mention oneself
+    const std::vector<std::string> members = s.other_members();  // one does not mention oneself
     changed(out.members, members_, nlohmann::json(members).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), members);
     web::MirrorPicker picker;
     picker.open = v.picker.open;

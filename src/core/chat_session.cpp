@@ -1017,12 +1017,18 @@ bool ChatSession::online(const std::string& userId) const {
     return it != presence_.end() && it->second.first;
 }
 
-std::vector<std::string> ChatSession::online_members() const {
+std::vector<std::string> ChatSession::other_members() const {
     std::vector<std::string> out;
     for (const auto& s : list_)
         if (s.id == current_)
             for (const auto& m : s.members)
-                if (m != options_.user_id && online(m)) out.push_back(m);
+                if (m != options_.user_id) out.push_back(m);
+    return out;
+}
+
+std::vector<std::string> ChatSession::online_members() const {
+    std::vector<std::string> out = other_members();
+    out.erase(std::remove_if(out.begin(), out.end(), [this](const std::string& m) { return !online(m); }), out.end());
     return out;
 }
 

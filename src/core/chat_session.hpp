@@ -132,9 +132,10 @@ public:
     // answer's "reads" and the live chat.read events; the largest wins).
     const std::map<std::string, uint64_t>& reads() const;
     // Presence: whether a user is online (from each history answer's "presence" and the live
-    // chat.presence events of any conversation; the larger version wins). online_members(): the
-    // open conversation's other members who are, in member order.
+    // chat.presence events of any conversation; the larger version wins). other_members(): the
+    // open conversation's members but the user, in member order; online_members(): those online.
     bool online(const std::string& userId) const;
+    std::vector<std::string> other_members() const;
     std::vector<std::string> online_members() const;
     // A file the user picked: uploaded (POST /blobs?name=..., the bytes as they are, with the
     // session's bearer token, which never leaves this object for the page), then sent as a

@@ -1,6 +1,7 @@
 // static_site.cpp - see static_site.hpp. The only file that uses zlib.
 #include "static_site.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -27,23 +28,47 @@ std::string content_type_for(const std::string& path) {
     return "application/octet-stream";
 }
 
-bool accepts_gzip(const std::string& header) {
+double coding_quality(const std::string& header, const std::string& coding) {
+    auto lower = [](std::string v) {
+        for (auto& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        return v;
+    };
+    auto trim = [](std::string v) {
+        v.erase(0, v.find_first_not_of(" \t"));
+        v.erase(v.find_last_not_of(" \t") + 1);
+        return v;
+    };
+    const std::string want = lower(coding);
+    double own = -1, any = -1;
     std::size_t start = 0;
     while (start < header.size()) {
         std::size_t end = header.find(',', start);
         if (end == std::string::npos) end = header.size();
-        std::string item = header.substr(start, end - start);
+        const std::string item = header.substr(start, end - start);
         start = end + 1;
-        std::string coding = item.substr(0, item.find(';'));
-        coding.erase(0, coding.find_first_not_of(" \t"));
-        coding.erase(coding.find_last_not_of(" \t") + 1);
-        for (auto& ch : coding) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        if (coding != "gzip" && coding != "*") continue;
-        const auto q = item.find("q=");
-        if (q != std::string::npos && std::strtod(item.c_str() + q + 2, nullptr) <= 0.0) continue;
-        return true;
+        const std::string name = lower(trim(item.substr(0, item.find(';'))));
+        double q = 1;
+        if (const auto semi = item.find(';'); semi != std::string::npos) {
+            const std::string param = lower(trim(item.substr(semi + 1)));
+            if (param.rfind("q=", 0) == 0) {
+                char* stop = nullptr;
+                q = std::strtod(param.c_str() + 2, &stop);
+                if (stop == param.c_str() + 2 || !(q >= 0) || q > 1) q = 0;  // unreadable: not acceptable
+            }
+        }
+        if (name == want) own = std::max(own, q);
+        else if (name == "*") any = std::max(any, q);
     }
-    return false;
+    return own >= 0 ? own : (any >= 0 ? any : 0);
+}
+
+bool content_hashed(const std::string& name) {
+    const auto dot = name.rfind('.');
+    if (dot == std::string::npos || dot < 13) return false;
+    if (name[dot - 13] != '.') return false;
+    for (std::size_t i = dot - 12; i < dot; ++i)
+        if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f'))) return false;
+    return true;
 }
 
 namespace {
@@ -61,6 +86,21 @@ std::string gzip_bytes(const std::string& in) {
     out.resize(z.total_out);
     deflateEnd(&z);
     return rc == Z_STREAM_END ? out : std::string();
+}
+
+// A precompressed variant next to `file` (its name + ext), when it is a regular file, not older
+// than the file (a stale one would serve old content), within the size bound and smaller.
+std::string variant(const std::filesystem::path& file, const char* ext, std::int64_t mtime, std::uintmax_t size) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path v = file.native() + ext;
+    if (!fs::is_regular_file(v, ec) || fs::is_symlink(v, ec)) return {};
+    const auto vsize = fs::file_size(v, ec);
+    if (ec || vsize >= size || fs::last_write_time(v, ec).time_since_epoch().count() < mtime || ec) return {};
+    std::ifstream f(v, std::ios::binary);
+    std::ostringstream ss;
+    ss << f.rdbuf();
+    return f ? ss.str() : std::string();
 }
 
 } // namespace
@@ -93,7 +133,7 @@ Response StaticSite::serve(const Request& r) {
         if (!f) return error_response(404, "NotFound", "No file " + r.path + ".");
         std::ostringstream ss;
         ss << f.rdbuf();
-        Entry e{size, mtime, ss.str(), {}};
+        Entry e{size, mtime, ss.str(), {}, {}};
         // Bounded by bytes, not only by entries: large files are served but not kept.
         if (size > kMaxCachedFileBytes) {
             Response big;
@@ -107,29 +147,36 @@ Response StaticSite::serve(const Request& r) {
         const bool compressible = type.rfind("text/", 0) == 0 || type == "application/wasm" || type == "application/json" ||
                                   type == "image/svg+xml" || type == "application/octet-stream";
         if (compressible && e.bytes.size() > 1024) {
-            e.gzip = gzip_bytes(e.bytes);
+            e.br = variant(file, ".br", mtime, size);
+            e.gzip = variant(file, ".gz", mtime, size);
+            if (e.gzip.empty()) e.gzip = gzip_bytes(e.bytes);
             if (e.gzip.size() >= e.bytes.size()) e.gzip.clear();
         }
         it = cache_.insert_or_assign(file.native(), std::move(e)).first;
     }
     const Entry& e = it->second;
-    // Revalidation instead of a download: every file is no-cache (the names carry no content
-    // hash), and its ETag (size + modification time, per encoding) answers If-None-Match with 304.
-    const bool gz = !e.gzip.empty() && accepts_gzip(r.header("accept-encoding"));
-    char tag[64];
-    std::snprintf(tag, sizeof tag, "\"%llx-%llx%s\"", static_cast<unsigned long long>(e.size), static_cast<unsigned long long>(e.mtime),
-                  gz ? "-gz" : "");
+    // The representation: brotli or gzip by their quality (brotli on a tie: smaller), identity
+    // otherwise. (A client that refuses identity too still gets it: 406 would help nobody.)
+    const std::string accept = r.header("accept-encoding");
+    const double q_br = e.br.empty() ? 0 : coding_quality(accept, "br");
+    const double q_gz = e.gzip.empty() ? 0 : coding_quality(accept, "gzip");
+    const char* coding = q_br > 0 && q_br >= q_gz ? "br" : (q_gz > 0 ? "gzip" : nullptr);
+    char tag[80];
+    std::snprintf(tag, sizeof tag, "\"%llx-%llx%s%s\"", static_cast<unsigned long long>(e.size), static_cast<unsigned long long>(e.mtime),
+                  coding ? "-" : "", coding ? coding : "");
     Response res;
     res.content_type = content_type_for(rel);
-    res.headers.emplace_back("Cache-Control", "no-cache");
+    // A name that carries its content's hash never changes: a year, immutable (no revalidation
+    // on reload). Anything else (index.html, config.json) is revalidated on every use.
+    res.headers.emplace_back("Cache-Control", content_hashed(file.filename().native()) ? "public, max-age=31536000, immutable" : "no-cache");
     res.headers.emplace_back("ETag", tag);
-    if (!e.gzip.empty()) res.headers.emplace_back("Vary", "Accept-Encoding");
+    if (!e.gzip.empty() || !e.br.empty()) res.headers.emplace_back("Vary", "Accept-Encoding");
     if (r.header("if-none-match").find(tag) != std::string::npos) {
         res.status = 304;
         return res;
     }
-    if (gz) res.headers.emplace_back("Content-Encoding", "gzip");
-    res.body = gz ? e.gzip : e.bytes;
+    if (coding) res.headers.emplace_back("Content-Encoding", coding);
+    res.body = !coding ? e.bytes : (coding[0] == 'b' ? e.br : e.gzip);
     return res;
 }
 

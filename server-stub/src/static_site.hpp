@@ -1,7 +1,13 @@
 // static_site.hpp - the web client's files (--static): GET and HEAD of regular files under one
-// folder, each segment a plain name and the resolved file still inside the folder; gzip when the
-// client takes it; no-cache with an ETag per representation (If-None-Match -> 304); files kept in
-// memory with their gzip, bounded by count and by size (kMaxCachedFileBytes).
+// folder, each segment a plain name and the resolved file still inside the folder. Served the way
+// a good static host does:
+// - the encoding by Accept-Encoding (q-values, "*", identity): a precompressed brotli (X.br) or
+//   gzip (X.gz) variant next to the file when it is there and not older than the file, else gzip
+//   made here; Vary: Accept-Encoding;
+// - a content-hashed name (index.0123456789ab.js, cmake/finish_site.py) is cached for a year as
+//   immutable, any other file (index.html, config.json) is no-cache;
+// - an ETag per file and representation answers If-None-Match with 304.
+// Files are kept in memory with their variants, bounded by count and by size (kMaxCachedFileBytes).
 #pragma once
 
 #include "http_types.hpp"
@@ -18,8 +24,12 @@ inline constexpr std::size_t kMaxCachedFiles = 32;                       // then
 
 // The Content-Type for a file name (by extension; application/octet-stream otherwise).
 std::string content_type_for(const std::string& path);
-// Whether an Accept-Encoding header takes gzip: a "gzip" (or "*") coding without q=0.
-bool accepts_gzip(const std::string& accept_encoding);
+// The quality (0..1) an Accept-Encoding header gives a content coding ("br", "gzip"): its own
+// entry's q (1 without one), else "*"'s, else 0. Codings compare case-insensitively.
+double coding_quality(const std::string& accept_encoding, const std::string& coding);
+// Whether a file name carries a content hash: a segment of 12 lowercase hex digits before the
+// extension, as cmake/finish_site.py writes them (index.0123456789ab.wasm).
+bool content_hashed(const std::string& name);
 
 class StaticSite {
 public:
@@ -34,7 +44,7 @@ private:
     struct Entry {  // size and mtime tell a changed file
         std::uintmax_t size = 0;
         std::int64_t mtime = 0;
-        std::string bytes, gzip;
+        std::string bytes, gzip, br;  // gzip/br: empty when there is no smaller variant
     };
     std::string root_;
     std::map<std::string, Entry> cache_;  // by canonical path

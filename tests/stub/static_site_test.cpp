@@ -1,5 +1,6 @@
 // The web client's files (server-stub/src/static_site.hpp): only plain names under the root,
-// gzip when taken, ETag and 304, a changed file read again.
+// brotli/gzip by Accept-Encoding (precompressed variants when fresh), immutable caching for
+// content-hashed names, ETag and 304, a changed file read again.
 #include "static_site.hpp"  // first: the header is self-contained
 
 #include <catch2/catch.hpp>
@@ -125,15 +126,87 @@ TEST_CASE("static site: without --static every path is 404", "[stub][static]") {
     CHECK(res.body.find("No route for GET /index.html.") != std::string::npos);
 }
 
-TEST_CASE("accepts_gzip reads Accept-Encoding's codings and q=0", "[stub][static]") {
-    CHECK(accepts_gzip("gzip"));
-    CHECK(accepts_gzip("deflate, GZIP"));
-    CHECK(accepts_gzip("*"));
-    CHECK(accepts_gzip(" gzip ;q=0.1"));
-    CHECK_FALSE(accepts_gzip(""));
-    CHECK_FALSE(accepts_gzip("br, deflate"));
-    CHECK_FALSE(accepts_gzip("gzip;q=0"));
-    CHECK_FALSE(accepts_gzip("x-gzip"));
+TEST_CASE("coding_quality reads Accept-Encoding's codings, q-values and *", "[stub][static]") {
+    CHECK(coding_quality("gzip", "gzip") == 1);
+    CHECK(coding_quality("deflate, GZIP", "gzip") == 1);
+    CHECK(coding_quality("*", "br") == 1);
+    CHECK(coding_quality(" gzip ;q=0.1", "gzip") == Approx(0.1));
+    CHECK(coding_quality("gzip;Q=0.5", "gzip") == Approx(0.5));
+    CHECK(coding_quality("", "gzip") == 0);
+    CHECK(coding_quality("br, deflate", "gzip") == 0);
+    CHECK(coding_quality("gzip;q=0", "gzip") == 0);
+    CHECK(coding_quality("x-gzip", "gzip") == 0);
+    CHECK(coding_quality("br;q=0, *", "br") == 0);       // its own entry wins over "*"
+    CHECK(coding_quality("*;q=0.2, gzip", "br") == Approx(0.2));
+    CHECK(coding_quality("br;q=abc, gzip", "br") == 0);   // unreadable: not acceptable
+    CHECK(coding_quality("br;q=7", "br") == 0);
     CHECK(content_type_for("/a.wasm") == "application/wasm");
     CHECK(content_type_for("/a.unknown") == "application/octet-stream");
+}
+
+TEST_CASE("content_hashed: 12 lowercase hex digits before the extension", "[stub][static]") {
+    CHECK(content_hashed("index.0123456789ab.wasm"));
+    CHECK(content_hashed("a.ffffffffffff.js"));
+    CHECK_FALSE(content_hashed("index.js"));
+    CHECK_FALSE(content_hashed("index.html"));
+    CHECK_FALSE(content_hashed("config.json"));
+    CHECK_FALSE(content_hashed("index.0123456789AB.js"));   // not how the build writes them
+    CHECK_FALSE(content_hashed("index.0123456789a.js"));    // 11 digits
+    CHECK_FALSE(content_hashed("index0123456789ab.js"));    // no dot before the hash
+    CHECK_FALSE(content_hashed(".0123456789ab"));
+}
+
+TEST_CASE("static site: precompressed brotli and gzip variants by Accept-Encoding, fresh ones only", "[stub][static]") {
+    Site s;
+    s.write("index.0123456789ab.js", std::string(4096, 'b'));
+    s.write("index.0123456789ab.js.br", "BROTLI");
+    s.write("index.0123456789ab.js.gz", "GZIP");
+    StaticSite site(s.root());
+    auto with = [&](const char* accept) {
+        Request r = get("/index.0123456789ab.js");
+        if (accept) r.headers["accept-encoding"] = accept;
+        return site.serve(r);
+    };
+    const Response br = with("gzip, deflate, br");
+    CHECK(header(br, "Content-Encoding") == "br");
+    CHECK(br.body == "BROTLI");
+    CHECK(header(br, "Vary") == "Accept-Encoding");
+    CHECK(header(br, "Cache-Control") == "public, max-age=31536000, immutable");
+    CHECK(br.content_type == "text/javascript; charset=utf-8");
+    const Response gz = with("gzip, br;q=0.5");
+    CHECK(header(gz, "Content-Encoding") == "gzip");
+    CHECK(gz.body == "GZIP");
+    CHECK(header(gz, "ETag") != header(br, "ETag"));
+    const Response plain = with("identity");
+    CHECK(header(plain, "Content-Encoding").empty());
+    CHECK(plain.body == std::string(4096, 'b'));
+    CHECK(with(nullptr).body == std::string(4096, 'b'));
+    CHECK(with("*").body == "BROTLI");
+    // A variant older than the file is stale (the file was edited in place): not served; gzip
+    // is then made from the file itself.
+    s.write("app.js.br", "OLD");
+    s.write("app.js.gz", "OLD");
+    const auto old = fs::last_write_time(s.dir / "app.js") - std::chrono::hours(1);
+    fs::last_write_time(s.dir / "app.js.br", old);
+    fs::last_write_time(s.dir / "app.js.gz", old);
+    StaticSite fresh(s.root());
+    Request app = get("/app.js");
+    app.headers["accept-encoding"] = "br, gzip";
+    const Response made = fresh.serve(app);
+    CHECK(header(made, "Content-Encoding") == "gzip");
+    CHECK(made.body.substr(0, 2) == "\x1f\x8b");
+    CHECK(header(made, "Cache-Control") == "no-cache");  // no content hash in its name
+    // A variant that is a symlink (it could lead out of the root) is not used.
+    std::error_code ec;
+    fs::create_symlink(s.dir.parent_path() / (s.dir.filename().string() + "-secret"), s.dir / "sub" / "data.json.br", ec);
+    s.write("sub/data.json", std::string(2048, '{'));
+    // Newer than the file and smaller: only its being a symlink keeps it out.
+    fs::last_write_time(s.dir.parent_path() / (s.dir.filename().string() + "-secret"), fs::file_time_type::clock::now() + std::chrono::hours(1));
+    if (!ec) {
+        Request d = get("/sub/data.json");
+        d.headers["accept-encoding"] = "br";
+        const Response res = StaticSite(s.root()).serve(d);
+        CHECK(header(res, "Content-Encoding").empty());
+        CHECK(res.body.find("secret") == std::string::npos);
+    }
 }

@@ -202,6 +202,7 @@ void ChatSession::retry_start() {
 void ChatSession::fail(const std::string& why) {
     phase_ = Phase::Failed;
     error_ = why;
+    prefetch_.clear();  // Try again asks afresh
     changed();
 }
 
@@ -229,16 +230,35 @@ void ChatSession::start() {
             for (const auto& t : j["teams"])
                 if (t.is_string()) teams_.push_back(t.get<std::string>());
         if (on_signed_in) on_signed_in();
+        // Three requests at once: the server's limits (until they come, the defaults apply), the
+        // list, and the initial conversation's latest page (used if it is in the list).
         request("GET", "/config", nullptr, [this](int st, const json& cfg, const std::string&) {
             if (st == 200 && cfg.contains("maxMessageBytes") && cfg["maxMessageBytes"].is_number_unsigned())
                 max_message_bytes_ = cfg["maxMessageBytes"].get<std::size_t>();
             if (st == 200 && cfg.contains("maxAttachmentBytes") && cfg["maxAttachmentBytes"].is_number_unsigned())
                 max_attachment_bytes_ = cfg["maxAttachmentBytes"].get<uint64_t>();
-            phase_ = Phase::Loading;
-            changed();
-            load_conversations(true);
         });
+        phase_ = Phase::Loading;
+        changed();
+        load_conversations(true);
+        if (!options_.initial_conversation.empty() && !loaded_[options_.initial_conversation]) prefetch_latest(options_.initial_conversation);
     });
+}
+
+void ChatSession::prefetch_latest(const std::string& id) {
+    auto p = std::make_shared<Prefetch>();
+    prefetch_[id] = p;
+    std::weak_ptr<Prefetch> weak = p;
+    request("GET", "/conversation/detail?conversationId=" + wps::url_encode(id) + "&limit=" + std::to_string(options_.history_page),
+            nullptr, [weak](int status, const json& j, const std::string& err) {
+                auto pre = weak.lock();
+                if (!pre) return;  // not wanted any more (another conversation opened first, or signed in again)
+                if (pre->waiter) return pre->waiter(status, j, err);
+                pre->answered = true;
+                pre->status = status;
+                pre->body = j;
+                pre->error = err;
+            });
 }
 
 void ChatSession::load_conversations(bool then_open) {
@@ -377,37 +397,54 @@ void ChatSession::open_conversation(const std::string& id) {
 }
 
 void ChatSession::load_latest(const std::string& id) {
+    // The page sign-in asked for, if it was this conversation (any other is not wanted any more).
+    std::shared_ptr<Prefetch> pre;
+    if (auto it = prefetch_.find(id); it != prefetch_.end()) pre = it->second;
+    prefetch_.clear();
+    if (pre && pre->answered) return on_latest(id, pre->status, pre->body, pre->error);
+    std::weak_ptr<bool> alive = alive_;
+    auto handle = [this, alive, id](int status, const json& j, const std::string& err) {
+        if (!alive.expired()) on_latest(id, status, j, err);
+    };
+    if (pre) {
+        pre->waiter = std::move(handle);
+        prefetch_[id] = std::move(pre);  // kept alive until it answers
+        return;
+    }
     request("GET", "/conversation/detail?conversationId=" + wps::url_encode(id) + "&limit=" + std::to_string(options_.history_page),
-            nullptr, [this, id](int status, const json& j, const std::string& err) {
-                if (status != 200) {
-                    if (phase_ != Phase::Ready) return fail("Could not load messages: " + error_text(status, j, err));
-                    load_errors_[id] = "Could not load messages: " + error_text(status, j, err);
-                    changed();
-                    return;
-                }
-                load_errors_.erase(id);
-                auto page = parse_messages(j);
-                Conversation& c = model(id);
-                if (!page.empty() && !wps::bool_or(j, "hasMore")) c.set_history_start(1);
-                else if (!page.empty()) c.set_history_start(page.front().seq);
-                else c.set_history_start(1);
-                c.merge(page);
-                merge_member_state(id, j);
-                need_quotes(id, page);
-                // Every edit and delete up to `rev` is in this page (the server reads the counter
-                // first); later ones arrive live or through catch_up_changes().
-                c.set_changes_seen(wps::u64_or(j, "rev"));
-                loaded_[id] = true;
-                last_synced_ms_ = static_cast<int64_t>(sched_.now_ms());
-                const bool first = phase_ != Phase::Ready;
-                phase_ = Phase::Ready;
-                if (id == current_) mark_read_soon();
-                // Subscribed before this page was read? Then messages stored in between are
-                // fetched now (otherwise the subscription's own catch-up follows the page).
-                if (id == current_ && subscribed()) catch_up();
-                changed();
-                if (first) connect();
-            });
+            nullptr, std::move(handle));
+}
+
+void ChatSession::on_latest(const std::string& id, int status, const json& j, const std::string& err) {
+    prefetch_.erase(id);
+    if (status != 200) {
+        if (phase_ != Phase::Ready) return fail("Could not load messages: " + error_text(status, j, err));
+        load_errors_[id] = "Could not load messages: " + error_text(status, j, err);
+        changed();
+        return;
+    }
+    load_errors_.erase(id);
+    auto page = parse_messages(j);
+    Conversation& c = model(id);
+    if (!page.empty() && !wps::bool_or(j, "hasMore")) c.set_history_start(1);
+    else if (!page.empty()) c.set_history_start(page.front().seq);
+    else c.set_history_start(1);
+    c.merge(page);
+    merge_member_state(id, j);
+    need_quotes(id, page);
+    // Every edit and delete up to `rev` is in this page (the server reads the counter
+    // first); later ones arrive live or through catch_up_changes().
+    c.set_changes_seen(wps::u64_or(j, "rev"));
+    loaded_[id] = true;
+    last_synced_ms_ = static_cast<int64_t>(sched_.now_ms());
+    const bool first = phase_ != Phase::Ready;
+    phase_ = Phase::Ready;
+    if (id == current_) mark_read_soon();
+    // Subscribed before this page was read? Then messages stored in between are
+    // fetched now (otherwise the subscription's own catch-up follows the page).
+    if (id == current_ && subscribed()) catch_up();
+    changed();
+    if (first) connect();
 }
 
 void ChatSession::load_older() { load_older_page(options_.history_page); }

@@ -214,6 +214,17 @@ private:
     void request(const std::string& method, const std::string& path, const nlohmann::json* body, wps::ApiClient::Done done);
     void load_conversations(bool then_open);
     void load_latest(const std::string& id);
+    void on_latest(const std::string& id, int status, const nlohmann::json& j, const std::string& err);
+    // Sign-in asks for the initial conversation's latest page together with the list (not after
+    // it: one round trip less before the panel shows it); load_latest() takes the answer.
+    struct Prefetch {
+        bool answered = false;
+        int status = 0;
+        nlohmann::json body;
+        std::string error;
+        std::function<void(int, const nlohmann::json&, const std::string&)> waiter;  // load_latest() came first
+    };
+    void prefetch_latest(const std::string& id);
     void load_older_page(std::size_t limit);
     void need_quotes(const std::string& conv, const std::vector<Message>& ms);  // fetches parents not held
     void fetch_quotes();
@@ -255,6 +266,7 @@ private:
     std::vector<ConversationSummary> list_;
     std::map<std::string, Conversation> models_;
     std::map<std::string, bool> loaded_;                 // latest page loaded per conversation
+    std::map<std::string, std::shared_ptr<Prefetch>> prefetch_;  // at most the initial conversation's
     std::map<std::string, std::deque<Outgoing>> outbox_; // FIFO per conversation
     std::map<std::string, bool> in_flight_;
     std::map<std::string, std::map<std::string, uint64_t>> typing_;  // conv -> user -> expiry

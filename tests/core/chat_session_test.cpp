@@ -713,6 +713,55 @@ TEST_CASE("Try again after a failure: signs in again, or only reloads once signe
     CHECK_FALSE(r.http.has("/chat/conversations"));
 }
 
+TEST_CASE("sign-in asks for the config, the list and the initial conversation's page at once", "[session]") {
+    Rig r;
+    r.session.start();
+    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T"})"));
+    // One round trip after sign-in, not three in a row.
+    CHECK(r.http.has("/config"));
+    CHECK(r.http.has("/chat/conversations"));
+    CHECK(r.http.has("/conversation/detail?conversationId=demo&limit=50"));
+    SECTION("the page answers before the list: shown once the list has it, without asking again") {
+        REQUIRE(r.http.answer("conversationId=demo", 200, json{{"messages", json::array({msg(1), msg(2)})}, {"hasMore", false}}.dump()));
+        CHECK(r.session.phase() == chat::Phase::Loading);
+        REQUIRE(r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})"));
+        CHECK_FALSE(r.http.has("/conversation/detail"));
+        CHECK(r.session.phase() == chat::Phase::Ready);
+        CHECK(r.session.conversation().size() == 2);
+    }
+    SECTION("the list answers first: the page is awaited, not asked for twice") {
+        REQUIRE(r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})"));
+        CHECK(r.session.phase() == chat::Phase::Loading);
+        REQUIRE(r.http.answer("conversationId=demo", 200, json{{"messages", json::array({msg(1)})}, {"hasMore", false}}.dump()));
+        CHECK_FALSE(r.http.has("/conversation/detail"));
+        CHECK(r.session.phase() == chat::Phase::Ready);
+        CHECK(r.session.conversation().size() == 1);
+    }
+    SECTION("the limits apply when the config comes, whenever that is") {
+        REQUIRE(r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})"));
+        REQUIRE(r.http.answer("conversationId=demo", 200, R"({"messages":[],"hasMore":false})"));
+        CHECK(r.session.phase() == chat::Phase::Ready);
+        REQUIRE(r.http.answer("/config", 200, R"({"maxMessageBytes":5})"));
+        std::string why;
+        CHECK_FALSE(r.session.send("too long", why));
+        CHECK(why.find("of 5 bytes") != std::string::npos);
+    }
+    SECTION("the initial conversation is not in the list: its page is dropped and the first one's loaded") {
+        REQUIRE(r.http.answer("conversationId=demo", 403, R"({"error":{"message":"You are not a member of this conversation."}})"));
+        REQUIRE(r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"c2","title":"Two"}]})"));
+        CHECK(r.session.phase() == chat::Phase::Loading);  // no failure from the refused page
+        REQUIRE(r.http.answer("conversationId=c2", 200, json{{"messages", json::array({msg(7)})}, {"hasMore", false}}.dump()));
+        CHECK(r.session.phase() == chat::Phase::Ready);
+        CHECK(r.session.current_id() == "c2");
+    }
+    SECTION("the page fails: the session says why, as before") {
+        REQUIRE(r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})"));
+        REQUIRE(r.http.answer("conversationId=demo", 500, R"({"error":{"message":"down"}})"));
+        CHECK(r.session.phase() == chat::Phase::Failed);
+        CHECK(r.session.error().find("Could not load messages") != std::string::npos);
+    }
+}
+
 TEST_CASE("the first unread message is remembered when a conversation opens, until another opens", "[session]") {
     Rig r;
     r.session.start();

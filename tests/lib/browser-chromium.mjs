@@ -2,7 +2,7 @@
 import { chromium } from 'playwright-core';
 import { BasePage } from './browser.mjs';
 
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+export const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--use-gl=swiftshader', '--enable-unsafe-swiftshader'];
 
 // `webgl2: false` starts a browser with WebGL2 switched off (--disable-webgl2).

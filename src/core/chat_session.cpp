@@ -240,8 +240,8 @@ void ChatSession::start() {
         });
         phase_ = Phase::Loading;
         changed();
-        load_conversations(true);
         if (!options_.initial_conversation.empty() && !loaded_[options_.initial_conversation]) prefetch_latest(options_.initial_conversation);
+        load_conversations(true);
     });
 }
 
@@ -374,6 +374,9 @@ void ChatSession::create_conversation(const std::string& title, const std::vecto
 void ChatSession::open_conversation(const std::string& id) {
     const ConversationSummary* sum = summary(id);
     if (!sum) return;
+    // A page sign-in asked for another conversation is not wanted any more (kept, it could be
+    // applied much later, when that conversation is opened: stale).
+    for (auto it = prefetch_.begin(); it != prefetch_.end();) it = it->first == id ? std::next(it) : prefetch_.erase(it);
     if (id != current_) {
         first_unread_seq_ = sum->unread > 0 ? sum->lastReadSeq + 1 : 0;
         reveal_.clear();  // paging to a quoted message ends with its conversation

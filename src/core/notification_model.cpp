@@ -32,12 +32,7 @@ std::optional<Item> item_from_json(const json& j) {
 }
 
 void Feed::apply_page(const std::vector<Item>& items, std::optional<std::string> next_cursor, uint64_t unread, bool first) {
-    for (const Item& it : items) {
-        auto known = seq_of_.find(it.id);
-        if (known != seq_of_.end()) by_seq_.erase(known->second);
-        seq_of_[it.id] = it.seq;
-        by_seq_[it.seq] = it;  // the API's per-user state wins over local guesses
-    }
+    for (const Item& it : items) put(it);  // the API's per-user state wins over local guesses
     // Only the first page knows where older pages start; older pages move the cursor on.
     if (first && !loaded_) next_cursor_ = std::move(next_cursor);
     else if (!first) next_cursor_ = std::move(next_cursor);
@@ -45,10 +40,16 @@ void Feed::apply_page(const std::vector<Item>& items, std::optional<std::string>
     loaded_ = true;
 }
 
+void Feed::put(const Item& it) {
+    if (auto known = seq_of_.find(it.id); known != seq_of_.end()) by_seq_.erase(known->second);
+    if (auto taken = by_seq_.find(it.seq); taken != by_seq_.end() && taken->second.id != it.id) seq_of_.erase(taken->second.id);
+    seq_of_[it.id] = it.seq;
+    by_seq_[it.seq] = it;
+}
+
 bool Feed::add_live(const Item& item) {
     if (seq_of_.count(item.id)) return false;
-    seq_of_[item.id] = item.seq;
-    by_seq_[item.seq] = item;
+    put(item);
     if (!item.read && !item.archived) ++unread_;
     return true;
 }
@@ -56,7 +57,9 @@ bool Feed::add_live(const Item& item) {
 void Feed::mark_read_local(const std::string& id) {
     auto s = seq_of_.find(id);
     if (s == seq_of_.end()) return;
-    Item& it = by_seq_[s->second];
+    auto slot = by_seq_.find(s->second);
+    if (slot == by_seq_.end()) return;
+    Item& it = slot->second;
     if (!it.read && !it.archived && unread_ > 0) --unread_;
     it.read = it.seen = true;
 }
@@ -69,7 +72,9 @@ void Feed::mark_all_read_local() {
 void Feed::archive_local(const std::string& id) {
     auto s = seq_of_.find(id);
     if (s == seq_of_.end()) return;
-    Item& it = by_seq_[s->second];
+    auto slot = by_seq_.find(s->second);
+    if (slot == by_seq_.end()) return;
+    Item& it = slot->second;
     if (!it.read && !it.archived && unread_ > 0) --unread_;
     it.archived = true;
 }
@@ -84,7 +89,8 @@ std::vector<const Item*> Feed::ordered() const {
 const Item* Feed::find(const std::string& id) const {
     auto s = seq_of_.find(id);
     if (s == seq_of_.end()) return nullptr;
-    return &by_seq_.at(s->second);
+    auto slot = by_seq_.find(s->second);
+    return slot == by_seq_.end() ? nullptr : &slot->second;
 }
 
 } // namespace notify

@@ -44,6 +44,9 @@ public:
     const Item* find(const std::string& id) const;
 
 private:
+    // Stores `it` by its seq; an id seen before moves, and another id holding that seq (a server
+    // that reuses one) is displaced. Keeps seq_of_[id] == s exactly when by_seq_[s].id == id.
+    void put(const Item& it);
     std::map<uint64_t, Item> by_seq_;
     std::map<std::string, uint64_t> seq_of_;
     std::optional<std::string> next_cursor_;

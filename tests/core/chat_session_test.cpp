@@ -762,6 +762,43 @@ TEST_CASE("sign-in asks for the config, the list and the initial conversation's 
     }
 }
 
+TEST_CASE("signed in again with the open conversation loaded: a refused page for another is never applied later", "[session]") {
+    Rig r;
+    const std::string only_c2 = R"({"conversations":[{"conversationId":"c2","title":"Two"}]})";
+    r.session.start();
+    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T"})"));
+    REQUIRE(r.http.answer("/chat/conversations", 200, only_c2));
+    REQUIRE(r.http.answer("conversationId=c2", 200, json{{"messages", json::array({msg(7)})}, {"hasMore", false}}.dump()));
+    REQUIRE(r.http.answer("conversationId=demo", 403, R"({"error":{"message":"not a member"}})"));
+    REQUIRE(r.session.phase() == chat::Phase::Ready);
+    // The session ends (a request gets 401, renewing is refused); Try again signs in afresh.
+    std::string why;
+    REQUIRE(r.session.send("hi", why));
+    REQUIRE(r.http.answer("/chat/reply", 401, R"({"error":{"message":"expired"}})"));
+    REQUIRE(r.http.answer("/auth/dev-login", 401, R"({"error":{"message":"no"}})"));
+    REQUIRE(r.session.phase() == chat::Phase::Failed);
+    r.http.pending.clear();
+    r.session.retry_start();
+    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T2"})"));
+    REQUIRE(r.http.answer("/chat/conversations", 200, only_c2));  // c2 is loaded: shown at once
+    REQUIRE(r.session.phase() == chat::Phase::Ready);
+    REQUIRE(r.http.answer("conversationId=demo", 403, R"({"error":{"message":"not a member"}})"));  // the new sign-in's prefetch
+    // Alice is added to demo: the server says so on her user channel; the list shows it and she
+    // opens it. Its page is asked for afresh, not taken from the refusal above.
+    while (r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})")) {
+    }
+    r.socks.open();
+    r.socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1"})");
+    r.socks.receive(json{{"type", "message"}, {"from", "server"}, {"dataType", "json"},
+                         {"data", chat::conversation_created_event("demo", "carol")}}.dump());
+    REQUIRE(r.http.answer("/chat/conversations", 200,
+                          R"({"conversations":[{"conversationId":"demo","title":"Demo"},{"conversationId":"c2","title":"Two"}]})"));
+    r.http.pending.clear();
+    r.session.open_conversation("demo");
+    CHECK(r.http.has("/conversation/detail?conversationId=demo&limit=50"));
+    CHECK(r.session.history_error().empty());
+}
+
 TEST_CASE("the first unread message is remembered when a conversation opens, until another opens", "[session]") {
     Rig r;
     r.session.start();

@@ -33,6 +33,25 @@ TEST_CASE("hybrid load: API page first, live items after, deduplicated by id", "
     CHECK(ids(f) == std::vector<std::string>{"c", "b", "a"});
 }
 
+TEST_CASE("a server that gives two notifications one seq: the newer holds it, nothing dangles", "[notify][security]") {
+    Feed f;
+    f.apply_page({item("a", 5), item("b", 5)}, std::nullopt, 2, true);  // one page, one seq twice
+    CHECK(ids(f) == std::vector<std::string>{"b"});
+    CHECK(f.find("a") == nullptr);  // displaced: not a dangling slot (this threw out_of_range before)
+    REQUIRE(f.find("b") != nullptr);
+    CHECK(f.find("b")->seq == 5);
+    CHECK(f.add_live(item("c", 5)));  // live, reusing it again
+    CHECK(f.find("b") == nullptr);
+    CHECK(ids(f) == std::vector<std::string>{"c"});
+    f.mark_read_local("a");  // an id whose slot is gone: nothing happens, nothing is created
+    f.archive_local("b");
+    CHECK(ids(f) == std::vector<std::string>{"c"});
+    // An id that moves to another seq leaves no copy behind.
+    f.apply_page({item("c", 9)}, std::nullopt, 1, false);
+    CHECK(ids(f) == std::vector<std::string>{"c"});
+    CHECK(f.find("c")->seq == 9);
+}
+
 TEST_CASE("older pages extend the feed and move the cursor, a reconnect reload recomputes the badge", "[notify]") {
     Feed f;
     f.apply_page({item("d", 4), item("c", 3)}, std::string("3"), 2, true);

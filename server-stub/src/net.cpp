@@ -363,7 +363,10 @@ private:
         for (auto& [k, v] : r.headers) res->set(k, v);
         if (!origin.empty()) {
             res->set(http::field::access_control_allow_origin, origin);
-            if (origin != "*") res->set(http::field::vary, "Origin");
+            if (origin != "*") {  // added to what the response varies on already (Accept-Encoding)
+                const auto vary = res->find(http::field::vary);
+                res->set(http::field::vary, vary == res->end() ? std::string("Origin") : std::string(vary->value()) + ", Origin");
+            }
         }
         if (head) {
             res->content_length(r.body.size());

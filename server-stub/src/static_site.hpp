@@ -1,12 +1,14 @@
 // static_site.hpp - the web client's files (--static): GET and HEAD of regular files under one
 // folder, each segment a plain name and the resolved file still inside the folder. Served the way
 // a good static host does:
-// - the encoding by Accept-Encoding (q-values, "*", identity): a precompressed brotli (X.br) or
-//   gzip (X.gz) variant next to the file when it is there and not older than the file, else gzip
-//   made here; Vary: Accept-Encoding;
-// - a content-hashed name (index.0123456789ab.js, cmake/finish_site.py) is cached for a year as
-//   immutable, any other file (index.html, config.json) is no-cache;
-// - an ETag per file and representation answers If-None-Match with 304.
+// - the encoding by Accept-Encoding (q-values, "*", x-gzip): for a content-hashed name
+//   (index.0123456789ab.js, cmake/finish_site.py), the precompressed brotli (X.br) or gzip (X.gz)
+//   next to it when it decodes to exactly the file's bytes (checked when loaded, and again when
+//   the variant changes); else gzip made here; Vary: Accept-Encoding;
+// - a content-hashed name (the name asked for) is cached for a year as immutable, any other
+//   file (index.html, config.json) is no-cache;
+// - an ETag per file and representation answers If-None-Match (or "*") with 304.
+// Files and variants are read only when regular and not symlinks, exactly their size.
 // Files are kept in memory with their variants, bounded by count and by size (kMaxCachedFileBytes).
 #pragma once
 
@@ -15,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 
 namespace stub {
 
@@ -41,10 +44,12 @@ public:
     Response serve(const Request& r);
 
 private:
-    struct Entry {  // size and mtime tell a changed file
+    struct Entry {  // size and mtime tell a changed file; the variants' stats a changed variant
         std::uintmax_t size = 0;
         std::int64_t mtime = 0;
         std::string bytes, gzip, br;  // gzip/br: empty when there is no smaller variant
+        std::pair<std::intmax_t, std::int64_t> br_stat{-1, 0}, gz_stat{-1, 0};  // X.br, X.gz (size -1: none)
+        std::uint32_t br_tag = 0, gzip_tag = 0;  // hashes of the encoded bytes, in their ETags
     };
     std::string root_;
     std::map<std::string, Entry> cache_;  // by canonical path

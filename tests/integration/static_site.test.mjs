@@ -24,7 +24,7 @@ before(async () => {
   writeFileSync(path.join(dir, 'app.0123456789ab.js'), js);
   writeFileSync(path.join(dir, 'app.0123456789ab.js.br'), brotliCompressSync(js));
   writeFileSync(path.join(dir, 'app.0123456789ab.js.gz'), gzipSync(js));
-  stub = await startStub({ staticDir: dir });
+  stub = await startStub({ staticDir: dir, args: ['--allow-origin', 'https://app.example'] });
 });
 after(async () => { await stub?.stop(); rmSync(dir, { recursive: true, force: true }); });
 
@@ -50,7 +50,7 @@ test('gzip when accepted, identity otherwise, the same bytes either way', async 
 test('ETag revalidation: 304 for the same representation, 200 for another or a changed file', async () => {
   const first = await get('/app.js', { 'Accept-Encoding': 'gzip' });
   const tag = first.headers.etag;
-  assert.match(tag, /^"[0-9a-f]+-[0-9a-f]+-gzip"$/);
+  assert.match(tag, /^"[0-9a-f]+-[0-9a-f]+-gzip-[0-9a-f]{8}"$/);
   assert.equal(first.headers['cache-control'], 'no-cache');
   const again = await get('/app.js', { 'Accept-Encoding': 'gzip', 'If-None-Match': tag });
   assert.equal(again.status, 304);
@@ -80,6 +80,19 @@ test('brotli when preferred, from the precompressed variant; hashed names are im
   // app.js has no .br: brotli is not made on the fly, gzip is.
   assert.equal((await get('/app.js', { 'Accept-Encoding': 'br, gzip' })).headers['content-encoding'], 'gzip');
   assert.equal((await get('/index.html')).headers['cache-control'], 'no-cache');
+  // A cross-origin request varies on both: a shared cache must not serve brotli to another client.
+  const cors = await get('/app.0123456789ab.js', { 'Accept-Encoding': 'br', Origin: 'https://app.example' });
+  assert.equal(cors.headers['access-control-allow-origin'], 'https://app.example');
+  assert.equal(cors.headers.vary, 'Accept-Encoding, Origin');
+});
+
+test('a precompressed variant that does not decode to its file is not served', async () => {
+  writeFileSync(path.join(dir, 'bad.0123456789ab.js'), js);
+  writeFileSync(path.join(dir, 'bad.0123456789ab.js.br'), brotliCompressSync(js + 'tampered'));
+  writeFileSync(path.join(dir, 'bad.0123456789ab.js.gz'), Buffer.alloc(0));
+  const r = await get('/bad.0123456789ab.js', { 'Accept-Encoding': 'br, gzip' });
+  assert.equal(r.headers['content-encoding'], 'gzip', 'gzip made from the file instead');
+  assert.equal(gunzipSync(r.body).toString(), js);
 });
 
 test('the built site: content-hashed names that match their content, fresh variants, transfer within budget', async () => {

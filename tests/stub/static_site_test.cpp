@@ -5,6 +5,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <brotli/encode.h>
+#include <zlib.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -41,6 +44,29 @@ Request get(const std::string& target, const std::string& method = "GET") {
     r.target = target;
     parse_target(r);
     return r;
+}
+
+std::string gzip_of(const std::string& in) {
+    z_stream z{};
+    REQUIRE(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) == Z_OK);
+    std::string out(deflateBound(&z, in.size()), '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    z.avail_in = static_cast<uInt>(in.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+}
+
+std::string brotli_of(const std::string& in) {
+    std::string out(BrotliEncoderMaxCompressedSize(in.size()), '\0');
+    std::size_t size = out.size();
+    REQUIRE(BrotliEncoderCompress(11, 22, BROTLI_MODE_GENERIC, in.size(), reinterpret_cast<const uint8_t*>(in.data()), &size,
+                                  reinterpret_cast<uint8_t*>(out.data())));
+    out.resize(size);
+    return out;
 }
 
 std::string header(const Response& res, const std::string& name) {
@@ -135,11 +161,12 @@ TEST_CASE("coding_quality reads Accept-Encoding's codings, q-values and *", "[st
     CHECK(coding_quality("", "gzip") == 0);
     CHECK(coding_quality("br, deflate", "gzip") == 0);
     CHECK(coding_quality("gzip;q=0", "gzip") == 0);
-    CHECK(coding_quality("x-gzip", "gzip") == 0);
     CHECK(coding_quality("br;q=0, *", "br") == 0);       // its own entry wins over "*"
     CHECK(coding_quality("*;q=0.2, gzip", "br") == Approx(0.2));
     CHECK(coding_quality("br;q=abc, gzip", "br") == 0);   // unreadable: not acceptable
     CHECK(coding_quality("br;q=7", "br") == 0);
+    CHECK(coding_quality("br;level=1;q=0", "br") == 0);  // every parameter, not the first only
+    CHECK(coding_quality("x-gzip", "gzip") == 1);
     CHECK(content_type_for("/a.wasm") == "application/wasm");
     CHECK(content_type_for("/a.unknown") == "application/octet-stream");
 }
@@ -156,57 +183,78 @@ TEST_CASE("content_hashed: 12 lowercase hex digits before the extension", "[stub
     CHECK_FALSE(content_hashed(".0123456789ab"));
 }
 
-TEST_CASE("static site: precompressed brotli and gzip variants by Accept-Encoding, fresh ones only", "[stub][static]") {
+TEST_CASE("static site: precompressed brotli and gzip variants by Accept-Encoding, only those that decode to the file", "[stub][static]") {
     Site s;
-    s.write("index.0123456789ab.js", std::string(4096, 'b'));
-    s.write("index.0123456789ab.js.br", "BROTLI");
-    s.write("index.0123456789ab.js.gz", "GZIP");
+    const std::string js(4096, 'b');
+    const std::string name = "index.0123456789ab.js";
+    s.write(name, js);
+    s.write(name + ".br", brotli_of(js));
+    s.write(name + ".gz", gzip_of(js));
     StaticSite site(s.root());
-    auto with = [&](const char* accept) {
-        Request r = get("/index.0123456789ab.js");
+    auto with = [&](StaticSite& st, const std::string& path, const char* accept, const char* match = nullptr) {
+        Request r = get(path);
         if (accept) r.headers["accept-encoding"] = accept;
-        return site.serve(r);
+        if (match) r.headers["if-none-match"] = match;
+        return st.serve(r);
     };
-    const Response br = with("gzip, deflate, br");
+    const Response br = with(site, "/" + name, "gzip, deflate, br");
     CHECK(header(br, "Content-Encoding") == "br");
-    CHECK(br.body == "BROTLI");
+    CHECK(br.body == brotli_of(js));
     CHECK(header(br, "Vary") == "Accept-Encoding");
     CHECK(header(br, "Cache-Control") == "public, max-age=31536000, immutable");
     CHECK(br.content_type == "text/javascript; charset=utf-8");
-    const Response gz = with("gzip, br;q=0.5");
+    const Response gz = with(site, "/" + name, "gzip, br;q=0.5");
     CHECK(header(gz, "Content-Encoding") == "gzip");
-    CHECK(gz.body == "GZIP");
+    CHECK(gz.body == gzip_of(js));
     CHECK(header(gz, "ETag") != header(br, "ETag"));
-    const Response plain = with("identity");
-    CHECK(header(plain, "Content-Encoding").empty());
-    CHECK(plain.body == std::string(4096, 'b'));
-    CHECK(with(nullptr).body == std::string(4096, 'b'));
-    CHECK(with("*").body == "BROTLI");
-    // A variant older than the file is stale (the file was edited in place): not served; gzip
-    // is then made from the file itself.
-    s.write("app.js.br", "OLD");
-    s.write("app.js.gz", "OLD");
-    const auto old = fs::last_write_time(s.dir / "app.js") - std::chrono::hours(1);
-    fs::last_write_time(s.dir / "app.js.br", old);
-    fs::last_write_time(s.dir / "app.js.gz", old);
-    StaticSite fresh(s.root());
-    Request app = get("/app.js");
-    app.headers["accept-encoding"] = "br, gzip";
-    const Response made = fresh.serve(app);
-    CHECK(header(made, "Content-Encoding") == "gzip");
-    CHECK(made.body.substr(0, 2) == "\x1f\x8b");
-    CHECK(header(made, "Cache-Control") == "no-cache");  // no content hash in its name
-    // A variant that is a symlink (it could lead out of the root) is not used.
-    std::error_code ec;
-    fs::create_symlink(s.dir.parent_path() / (s.dir.filename().string() + "-secret"), s.dir / "sub" / "data.json.br", ec);
-    s.write("sub/data.json", std::string(2048, '{'));
-    // Newer than the file and smaller: only its being a symlink keeps it out.
-    fs::last_write_time(s.dir.parent_path() / (s.dir.filename().string() + "-secret"), fs::file_time_type::clock::now() + std::chrono::hours(1));
-    if (!ec) {
-        Request d = get("/sub/data.json");
-        d.headers["accept-encoding"] = "br";
-        const Response res = StaticSite(s.root()).serve(d);
+    CHECK(with(site, "/" + name, "identity").body == js);
+    CHECK(header(with(site, "/" + name, nullptr), "Content-Encoding").empty());
+    CHECK(header(with(site, "/" + name, "*"), "Content-Encoding") == "br");
+    CHECK(header(with(site, "/" + name, "br;level=1;q=0, x-gzip"), "Content-Encoding") == "gzip");  // every parameter read
+    // 304 for the brotli representation's own tag, for "*", and HEAD answers like GET.
+    CHECK(with(site, "/" + name, "br", header(br, "ETag").c_str()).status == 304);
+    CHECK(with(site, "/" + name, "br", " * ").status == 304);
+    CHECK(with(site, "/" + name, "gzip", header(br, "ETag").c_str()).status == 200);
+    Request head = get("/" + name, "HEAD");
+    head.headers["accept-encoding"] = "br";
+    CHECK(header(site.serve(head), "Content-Encoding") == "br");
+
+    SECTION("a variant that does not decode to the file is never served") {
+        for (const std::string& bad : {std::string(), std::string("BROTLI"), brotli_of(js + "x"), brotli_of(js).substr(0, 10)}) {
+            s.write(name + ".br", bad);
+            s.write(name + ".gz", bad);
+            StaticSite fresh(s.root());
+            const Response res = with(fresh, "/" + name, "br, gzip");
+            CHECK(header(res, "Content-Encoding") == "gzip");  // made here instead
+            CHECK(res.body == gzip_of(js));
+        }
+    }
+    SECTION("a variant written after the file was first served is picked up") {
+        StaticSite later(s.root());
+        fs::remove(s.dir / (name + ".br"));
+        CHECK(header(with(later, "/" + name, "br, gzip"), "Content-Encoding") == "gzip");
+        s.write(name + ".br", brotli_of(js));
+        CHECK(header(with(later, "/" + name, "br, gzip"), "Content-Encoding") == "br");
+    }
+    SECTION("a name without a content hash gets no precompressed variant and is no-cache") {
+        s.write("app.js.br", brotli_of(std::string(4096, 'a')));
+        const Response app = with(site, "/app.js", "br, gzip");
+        CHECK(header(app, "Content-Encoding") == "gzip");
+        CHECK(app.body.substr(0, 2) == "\x1f\x8b");
+        CHECK(header(app, "Cache-Control") == "no-cache");
+    }
+    SECTION("a symlink: neither a variant nor a hashed name through it") {
+        std::error_code ec;
+        const fs::path secret = s.dir.parent_path() / (s.dir.filename().string() + "-secret");
+        fs::remove(s.dir / (name + ".br"));
+        fs::create_symlink(secret, s.dir / (name + ".br"), ec);
+        REQUIRE_FALSE(ec);
+        const Response res = with(site, "/" + name, "br");
         CHECK(header(res, "Content-Encoding").empty());
         CHECK(res.body.find("secret") == std::string::npos);
+        // A plain name that is a symlink to a hashed file is not immutable: the name can change.
+        fs::create_symlink(s.dir / name, s.dir / "latest.js", ec);
+        REQUIRE_FALSE(ec);
+        CHECK(header(with(site, "/latest.js", "gzip"), "Cache-Control") == "no-cache");
     }
 }

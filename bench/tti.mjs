@@ -23,7 +23,7 @@ const { chromium } = createRequire(path.join(tests, 'package.json'))('playwright
 
 const work = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'tti-bench-'));
 const site = path.join(work, 'site');
-cpSync(SITE_DIR, site, { recursive: true });
+cpSync(SITE_DIR, site, { recursive: true, preserveTimestamps: true });
 cpSync(path.join(here, 'peer_page/index.html'), path.join(site, 'peer.html'));
 const bundle = spawnSync(path.join(tests, 'node_modules/.bin/esbuild'),
   [path.join(here, 'peer_page/app.mjs'), '--bundle', '--minify', '--format=esm', '--platform=browser', '--target=es2022',

@@ -569,7 +569,7 @@ void PageBridge::write(const PageOutput& out) {
     for (const auto& r : out.targets) t[r.name] = {r.rect.x + r.rect.w / 2, r.rect.y + r.rect.h / 2, r.rect.w, r.rect.h};
     js_composer_editing(out.composer_editing.c_str());
     if (out.composer_text) js_composer_set(out.composer_text->c_str());
-    js_frame_drawn(t.dump().c_str(), out.scroll_y, out.scroll_max, out.rows_drawn, out.key_ctrl ? 1 : 0,
+    js_frame_drawn(t.dump(-1, ' ', false, json::error_handler_t::replace).c_str(), out.scroll_y, out.scroll_max, out.rows_drawn, out.key_ctrl ? 1 : 0,
                    static_cast<double>(out.max_file_bytes));
 }
 
@@ -591,7 +591,7 @@ void PageBridge::mirror(const MirrorSnapshot& m) {
     if (!m.times.empty()) {
         json list = json::array();
         for (const auto& [id, when] : m.times) list.push_back({id, when});
-        mirror_times(list.dump().c_str());
+        mirror_times(list.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
     }
     if (m.status) mirror_text("chat-status", m.status->c_str());
     if (m.typing) mirror_text("chat-typing", m.typing->c_str());

@@ -238,7 +238,7 @@ test('hostile JWT headers and garbage tokens get 401 with a JSON reason; the ser
     const rcv = await joinAs(own.base, b, 'conversation:demo');
     const sent = await api(own.base, c, 'POST', '/chat/reply', { conversationId: 'demo', message: 'still here', clientMessageId: 'alive-1' });
     assert.equal(sent.status, 201);
-    assert.equal((await rcv.next((f) => f.type === 'message', 15000)).data.message.text, 'still here');
+    assert.equal((await rcv.next((f) => f.type === 'message' && f.from === 'group' && f.data?.type === 'chat.message', 15000)).data.message.text, 'still here');
     rcv.close();
   } finally { await own.stop(); }
 });

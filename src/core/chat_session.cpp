@@ -245,11 +245,15 @@ void ChatSession::start() {
     });
 }
 
+std::string ChatSession::latest_path(const std::string& id) const {
+    return "/conversation/detail?conversationId=" + wps::url_encode(id) + "&limit=" + std::to_string(options_.history_page);
+}
+
 void ChatSession::prefetch_latest(const std::string& id) {
     auto p = std::make_shared<Prefetch>();
     prefetch_[id] = p;
     std::weak_ptr<Prefetch> weak = p;
-    request("GET", "/conversation/detail?conversationId=" + wps::url_encode(id) + "&limit=" + std::to_string(options_.history_page),
+    request("GET", latest_path(id),
             nullptr, [weak](int status, const json& j, const std::string& err) {
                 auto pre = weak.lock();
                 if (!pre) return;  // not wanted any more (another conversation opened first, or signed in again)
@@ -414,7 +418,7 @@ void ChatSession::load_latest(const std::string& id) {
         prefetch_[id] = std::move(pre);  // kept alive until it answers
         return;
     }
-    request("GET", "/conversation/detail?conversationId=" + wps::url_encode(id) + "&limit=" + std::to_string(options_.history_page),
+    request("GET", latest_path(id),
             nullptr, std::move(handle));
 }
 

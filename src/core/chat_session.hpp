@@ -225,6 +225,7 @@ private:
         std::function<void(int, const nlohmann::json&, const std::string&)> waiter;  // load_latest() came first
     };
     void prefetch_latest(const std::string& id);
+    std::string latest_path(const std::string& id) const;  // GET of a conversation's latest page
     void load_older_page(std::size_t limit);
     void need_quotes(const std::string& conv, const std::vector<Message>& ms);  // fetches parents not held
     void fetch_quotes();

@@ -215,7 +215,7 @@ std::optional<Response> AppApi::handle(const Request& r) {
     if (p == "/auth/dev-login" && m == "POST") return dev_login(r);
     if (p == "/eventhandler") return event_handler(r);
     if (r.segments.size() == 2 && r.segments[0] == "blobs" && (m == "GET" || m == "HEAD")) return download_blob(r);
-    static const char* const kAuthed[] = {"/me", "/realtime/clientAccessUrl", "/chat/conversations", "/chat/contacts", "/chat/reply",
+    static const char* const kAuthed[] = {"/me", "/realtime/clientAccessUrl", "/realtime/leave", "/chat/conversations", "/chat/contacts", "/chat/reply",
                                           "/chat/subscribe", "/chat/read", "/conversation/detail", "/notifications",
                                           "/notifications/unread-count", "/notifications/read",
                                           "/notifications/seen", "/notifications/archive", "/blobs"};
@@ -241,6 +241,7 @@ std::optional<Response> AppApi::handle(const Request& r) {
         return json_response(200, json{{"userId", u->id}, {"displayName", u->displayName}, {"teams", u->teams}});
     }
     if (p == "/realtime/clientAccessUrl" && m == "POST") return client_access_url(r, *user);
+    if (p == "/realtime/leave" && m == "POST") return leave(r, *user);
     if (p == "/chat/conversations" && m == "GET") return list_conversations(*user);
     if (p == "/chat/conversations" && m == "POST") return create_conversation(r, *user);
     if (p == "/chat/contacts" && m == "GET") return list_contacts(store_, config_, *user);
@@ -522,6 +523,32 @@ Response AppApi::subscribe(const Request& r, const std::string& user) {
     if (const int status = groups_(change, why))
         return error_response(status, status == 404 ? "NotFound" : "ServiceUnavailable", why);
     return json_response(200, json{{"conversationId", conv.empty() ? json() : json(conv)}, {"groups", change.join}});
+}
+
+// POST /realtime/leave {"connectionId"}: the page that holds this connection is going away (sent
+// with fetch keepalive on pagehide, which outlives the page). The service ends the connection now,
+// so its session stops waiting for a recovery that cannot come and the user goes offline at once:
+// a browser tearing a page down does not always get the socket's own close frame out. Only the
+// caller's own live connection, as the store knows it from the service's connected event.
+Response AppApi::leave(const Request& r, const std::string& user) {
+    Response err;
+    auto body = body_object(r, err);
+    if (!body) return err;
+    const auto conn = body->find("connectionId");
+    if (conn == body->end() || !conn->is_string() || conn->get_ref<const std::string&>().empty() ||
+        conn->get_ref<const std::string&>().size() > 256)
+        return error_response(400, "BadRequest", "'connectionId' must be the connection id from the connected event.");
+    const std::string& id = conn->get_ref<const std::string&>();
+    if (store_.presence_owner(id) != user)
+        return error_response(404, "NotFound", "Connection '" + id + "' is not one of your live connections.");
+    if (!leave_) return error_response(503, "ServiceUnavailable", "The server is starting.");
+    std::string why;
+    if (const int status = leave_(user, id, why))
+        return error_response(status, status == 404 ? "NotFound" : "ServiceUnavailable", why);
+    Response done;
+    done.status = 204;
+    done.content_type.clear();
+    return done;
 }
 
 Response AppApi::detail(const Request& r, const std::string& user) {

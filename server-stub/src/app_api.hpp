@@ -38,6 +38,9 @@ struct GroupChange {
 // 0 when done; otherwise the HTTP status to answer (404: not the user's connection, 502/503: the
 // service failed) with `error` set.
 using GroupControl = std::function<int(const GroupChange&, std::string& error)>;
+// POST /realtime/leave: ends `owner`'s connection `connectionId` (its page is going away), with the
+// same answer convention as GroupControl.
+using LeaveControl = std::function<int(const std::string& owner, const std::string& connectionId, std::string& error)>;
 
 class AppApi {
 public:
@@ -46,6 +49,7 @@ public:
     // The embedded emulator's public base URL (--public-url, or the bound address).
     void set_public_endpoint(std::string endpoint) { target_.http_endpoint = std::move(endpoint); }
     void set_group_control(GroupControl control) { groups_ = std::move(control); }
+    void set_leave_control(LeaveControl control) { leave_ = std::move(control); }
     // POST /_stub/notifications: the backend's own notifications (any target, https links).
     Response create_notification_as_backend(const Request& r);
     // Demo users, teams and a demo conversation they all belong to (idempotent).
@@ -59,6 +63,7 @@ private:
     Response create_conversation(const Request& r, const std::string& user);
     Response reply(const Request& r, const std::string& user);
     Response subscribe(const Request& r, const std::string& user);
+    Response leave(const Request& r, const std::string& user);
     Response detail(const Request& r, const std::string& user);
     Response change_message(const Request& r, const std::string& user, const std::string& messageId);  // PATCH / DELETE
     Response get_message(const std::string& user, const std::string& messageId);
@@ -84,6 +89,7 @@ private:
     std::function<void()> outbox_notify_;
     PubSubTarget target_;
     GroupControl groups_;
+    LeaveControl leave_;
     std::string secret_;
 };
 

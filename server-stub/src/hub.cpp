@@ -549,6 +549,12 @@ void Hub::remove_user_from_all_groups(const std::string& hub, const std::string&
 void Hub::close_connection(const std::string& hub, const std::string& id, const std::string& reason) {
     if (Conn* c = find(hub, id)) close(*c, kClosePolicy, reason.empty() ? "Closed by the server." : reason);
 }
+bool Hub::close_owned_connection(const std::string& hub, const std::string& id, const std::string& user, const std::string& reason) {
+    Conn* c = find(hub, id);
+    if (!c || c->userId != user) return false;
+    close(*c, kClosePolicy, reason);
+    return true;
+}
 void Hub::close_all(const std::string& hub, const std::set<std::string>& excluded, const std::string& reason) {
     auto h = hubs_.find(hub);
     if (h == hubs_.end()) return;

@@ -124,6 +124,9 @@ public:
     void remove_user_from_group(const std::string& hub, const std::string& group, const std::string& user);
     void remove_user_from_all_groups(const std::string& hub, const std::string& user);
     void close_connection(const std::string& hub, const std::string& id, const std::string& reason);
+    // close_connection, only when the connection (live, or a session waiting for recovery) is
+    // `user`'s: whether it was.
+    bool close_owned_connection(const std::string& hub, const std::string& id, const std::string& user, const std::string& reason);
     void close_all(const std::string& hub, const std::set<std::string>& excluded, const std::string& reason);
     void close_group(const std::string& hub, const std::string& group, const std::set<std::string>& excluded,
                      const std::string& reason);

@@ -97,6 +97,9 @@ int main(int argc, char** argv) {
     // The backend: its commits wake the outbox; POST /chat/subscribe changes groups through the service.
     AppApi app(cfg, *store, [&] { outbox.notify(); }, PubSubTarget{external.endpoint, embedded ? cfg.access_key : external.key, cfg.hub});
     app.set_group_control([&](const GroupChange& c, std::string& error) { return service->change_groups(c, error); });
+    app.set_leave_control([&](const std::string& owner, const std::string& id, std::string& error) {
+        return service->close_connection(owner, id, error);
+    });
     if (cfg.seed) app.seed();
     StubApi stub_api(cfg, hub, *store, outbox, app);
     // Presence: the embedded emulator posts its connected/disconnected events to an event handler

@@ -827,6 +827,15 @@ std::vector<std::string> PgStore::presence_connections() {
     });
 }
 
+std::optional<std::string> PgStore::presence_owner(const std::string& connectionId) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return single(conn_->c, [&](pqxx::nontransaction& w) -> std::optional<std::string> {
+        const auto row = q(w, "SELECT UserId FROM PresenceConnections WHERE ConnectionId=$1 AND DisconnectedAt IS NULL", connectionId);
+        if (row.empty()) return std::nullopt;
+        return text(row[0][0]);
+    });
+}
+
 std::vector<chat::PresenceState> PgStore::presence(const std::string& conversationId) {
     std::lock_guard<std::mutex> lock(mu_);
     return single(conn_->c, [&](pqxx::nontransaction& w) {

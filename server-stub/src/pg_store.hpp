@@ -80,6 +80,7 @@ public:
     bool presence_connected(const std::string& userId, const std::string& connectionId, int64_t now) override;
     bool presence_disconnected(const std::string& connectionId, int64_t now) override;
     std::vector<std::string> presence_connections() override;
+    std::optional<std::string> presence_owner(const std::string& connectionId) override;
     std::vector<chat::PresenceState> presence(const std::string& conversationId) override;
     void presence_reset(int64_t now) override;
     std::optional<chat::Message> message(const std::string& messageId) override;

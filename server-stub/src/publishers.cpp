@@ -85,6 +85,14 @@ int HubPublisher::change_groups(const GroupChange& c, std::string& error) {
     return 0;
 }
 
+int HubPublisher::close_connection(const std::string& owner, const std::string& connectionId, std::string& error) {
+    if (!hub_.close_owned_connection(name_, connectionId, owner, "The page left.")) {
+        error = "Connection '" + connectionId + "' is not one of your connections.";
+        return 404;
+    }
+    return 0;
+}
+
 // ============================================================================================
 // [SECTION] RestPublisher: an external service's REST data plane
 // ============================================================================================
@@ -120,6 +128,11 @@ int RestPublisher::change_groups(const GroupChange& c, std::string& error) {
         if (error = call("PUT", "/permissions/sendToGroup/connections/" + url_encode(c.connectionId), "&targetName=" + url_encode(g), "", 200, "grant"); !error.empty())
             return 502;
     return 0;
+}
+
+int RestPublisher::close_connection(const std::string&, const std::string& connectionId, std::string& error) {
+    error = call("DELETE", "/connections/" + url_encode(connectionId), "&reason=" + url_encode("The page left."), "", 204, "close");
+    return error.empty() ? 0 : 502;
 }
 
 std::string RestPublisher::call(const char* method, const std::string& path, const std::string& query, const std::string& body,

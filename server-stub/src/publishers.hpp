@@ -29,6 +29,8 @@ public:
     // One connection's group change (GroupControl, app_api.hpp): 0 when done; otherwise the HTTP
     // status to answer with `error` set. Called on the io thread.
     virtual int change_groups(const GroupChange& c, std::string& error) = 0;
+    // Ends `owner`'s connection (POST /realtime/leave; LeaveControl's answer convention).
+    virtual int close_connection(const std::string& owner, const std::string& connectionId, std::string& error) = 0;
 };
 
 // The filter of a conversation.activity send: users[begin, end)'s connections, except those in
@@ -47,6 +49,7 @@ public:
                                  const std::string& except_group) override;
     // In process, on the io thread (which owns the hub): 404 when the connection is not the owner's.
     int change_groups(const GroupChange& c, std::string& error) override;
+    int close_connection(const std::string& owner, const std::string& connectionId, std::string& error) override;
 
 private:
     std::string run(const std::string& body, std::function<void(const Payload&)> send);
@@ -67,6 +70,9 @@ public:
                                  const std::string& except_group) override;
     // The service cannot say whether the filter matched a connection: 0, or 502 when a call failed.
     int change_groups(const GroupChange& c, std::string& error) override;
+    // DELETE /connections/{id}: the service cannot check the owner; AppApi::leave checked it
+    // against the store's presence connections.
+    int close_connection(const std::string& owner, const std::string& connectionId, std::string& error) override;
 
 private:
     std::string call(const char* method, const std::string& path, const std::string& query, const std::string& body, int expect,

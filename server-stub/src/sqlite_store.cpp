@@ -683,6 +683,14 @@ void SqliteStore::set_presence_locked(const std::string& userId, bool online, in
     }
 }
 
+std::optional<std::string> SqliteStore::presence_owner(const std::string& connectionId) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt s(db_, "SELECT UserId FROM PresenceConnections WHERE ConnectionId=?1 AND DisconnectedAt IS NULL");
+    s.bind(1, connectionId);
+    if (!s.step()) return std::nullopt;
+    return s.text(0);
+}
+
 std::vector<chat::PresenceState> SqliteStore::presence(const std::string& conversationId) {
     std::lock_guard<std::mutex> lock(mu_);
     Stmt s(db_, "SELECT m.UserId, COALESCE(p.Online, 0), COALESCE(p.Version, 0) FROM ConversationUsers m "

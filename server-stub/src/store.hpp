@@ -136,6 +136,9 @@ public:
     // The connections stored as live (for a sweep against the service's own list: a lost
     // disconnected event must not keep anyone online).
     virtual std::vector<std::string> presence_connections() = 0;
+    // The user a live connection belongs to (from its connected event); none when it ended or was
+    // never seen (POST /realtime/leave closes only the caller's own live connection).
+    virtual std::optional<std::string> presence_owner(const std::string& connectionId) = 0;
     // Every member's state, by user id (GET /conversation/detail "presence"); never seen: offline, version 0.
     virtual std::vector<chat::PresenceState> presence(const std::string& conversationId) = 0;
     // Ends every connection (tombstones) and takes everyone offline (a new version each, no

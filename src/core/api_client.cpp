@@ -46,6 +46,16 @@ void ApiClient::upload(const std::string& path, const std::string& content_type,
     }, true, std::move(done));
 }
 
+void ApiClient::beacon(const std::string& path, const json& body) {
+    HttpRequest req;
+    req.url = base_;
+    if (!token_.empty()) req.headers["Authorization"] = "Bearer " + token_;
+    json_request("POST", path, &body)(req);
+    req.keepalive = true;
+    req.timeout_ms = 5000;
+    http_.send(std::move(req), [](HttpResponse) {});
+}
+
 void ApiClient::dispatch(Build build, bool renewable, Done done) {
     HttpRequest req;
     req.url = base_;

@@ -35,6 +35,9 @@ public:
     void call_once(const std::string& method, const std::string& path, const nlohmann::json* body, Done done);
     // POST of raw bytes (a file) with the bearer token; the answer parsed as JSON like call()'s.
     void upload(const std::string& path, const std::string& content_type, std::string bytes, Done done);
+    // A JSON POST that outlives the page (HttpRequest::keepalive), with the bearer token; no answer
+    // is awaited and none renews the session.
+    void beacon(const std::string& path, const nlohmann::json& body);
 
     // The server's error message ({"error":{"message"}}), or what went wrong on the way.
     static std::string error_text(int status, const nlohmann::json& body, const std::string& transport_error);

@@ -51,6 +51,9 @@ struct HttpRequest {
     std::map<std::string, std::string> headers;
     std::string body;
     uint64_t timeout_ms = 15000;
+    // The request must outlive the page (fetch's keepalive: sent while the page goes away). Its
+    // answer may never arrive: nobody waits for it.
+    bool keepalive = false;
 };
 
 struct HttpResponse {

@@ -79,6 +79,14 @@ void Realtime::update() {
     if (!want && client_->status().state != ClientState::Stopped) client_->stop();
 }
 
+void Realtime::set_page_gone(bool gone) {
+    const ClientStatus& s = client_->status();
+    if (gone && !page_gone_ && s.state != ClientState::Stopped && !s.connection_id.empty() && !api_.token().empty())
+        api_.beacon("/realtime/leave", json{{"connectionId", s.connection_id}});
+    page_gone_ = gone;
+    update();
+}
+
 int Realtime::listen(ClientEvents events) {
     const int id = next_listener_++;
     listeners_.emplace(id, std::move(events));

@@ -49,13 +49,13 @@ public:
     void notify_offline() { client_->notify_offline(); }
     void notify_online() { client_->notify_online(); }
     void notify_resumed() { client_->notify_resumed(); }
-    // The page is going away (pagehide): the socket closes now with a normal close, so the service
-    // ends the session at once (presence goes offline; no session waits for a recovery that cannot
-    // come). false: the page is back (from the back/forward cache): holders connect again.
-    void set_page_gone(bool gone) {
-        page_gone_ = gone;
-        update();
-    }
+    // The page is going away (beforeunload, pagehide): the socket closes now with a normal close,
+    // so the service ends the session at once (presence goes offline; no session waits for a
+    // recovery that cannot come). A browser tearing the page down may never get that close frame
+    // out (Chromium on a loaded machine), so the backend is also asked to end the connection
+    // (POST /realtime/leave, a keepalive request that outlives the page). false: the page is back
+    // (from the back/forward cache, or it stayed after beforeunload): holders connect again.
+    void set_page_gone(bool gone);
 
     PubSubClient& client() { return *client_; }
     const ClientStatus& status() const { return client_->status(); }

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 using namespace wps;
 using nlohmann::json;
 
@@ -119,10 +121,24 @@ TEST_CASE("a page going away closes the tab's socket normally (the session ends 
     r.realtime.set_page_gone(true);
     CHECK(r.socks.last().client_close_code == 1000);  // 1000: no recovery waits on the service
     CHECK_FALSE(r.socks.last().alive);
+    // The backend is asked to end the connection too, with a request that outlives the page (the
+    // close frame may never leave a page being torn down): the connection id, the bearer token.
+    REQUIRE(r.http.has("/realtime/leave"));
+    const auto leave = std::find_if(r.http.pending.begin(), r.http.pending.end(),
+                                    [](const auto& p) { return p.request.url.find("/realtime/leave") != std::string::npos; });
+    CHECK(leave->request.keepalive);
+    CHECK(leave->request.method == "POST");
+    CHECK(leave->request.headers.at("Authorization") == "Bearer T");
+    CHECK(json::parse(leave->request.body) == json{{"connectionId", "n1"}});
+    REQUIRE(r.http.answer("/realtime/leave", 204, ""));
+    r.realtime.set_page_gone(true);  // pagehide after beforeunload: once is enough, and there is no connection now
+    CHECK_FALSE(r.http.has("/realtime/leave"));
     r.sched.advance(60000);
     CHECK(r.socks.all.size() == sockets);  // and no reconnect while gone
     CHECK_FALSE(r.http.has("/realtime/clientAccessUrl"));
     r.realtime.set_page_gone(false);  // back from the back/forward cache: a fresh URL, a new connection
     REQUIRE(r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=b"})"));
     CHECK(r.socks.all.size() == sockets + 1);
+    r.realtime.set_page_gone(true);  // gone before it connected: no connection to end, no request
+    CHECK_FALSE(r.http.has("/realtime/leave"));
 }

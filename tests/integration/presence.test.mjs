@@ -193,6 +193,45 @@ test('live: a member\'s first connection publishes online, a second one nothing,
   watcher.close();
 });
 
+test('POST /realtime/leave: a dropped reliable session that would wait 30 s for recovery ends at once, and only its owner may end it', async () => {
+  const room = await newConversation(stub, alice, 'Leaving page', ['bob']);
+  const watcher = await open(stub, alice);
+  await subscribe(stub, alice, watcher, room);
+  const carol = await login(stub.base, 'carol');
+  const b = await open(stub, bob, 'json.reliable.webpubsub.azure.v1');
+  await watcher.next(presenceEvent('bob', true), EVENT_TIMEOUT);
+  // The page is torn down before its close frame leaves: the socket just drops.
+  b.ws.terminate();
+  await b.closed;
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(watcher.frames.filter(presenceEvent('bob', false)).length, 0, 'a dropped reliable session waits for recovery');
+
+  // Refused: no session, bad bodies, someone else's connection (a fellow member's, an outsider's).
+  const anonymous = await rawRequest(stub, { method: 'POST', path: '/realtime/leave', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ connectionId: b.id }) });
+  assert.equal(anonymous.status, 401);
+  for (const body of [{}, { connectionId: 5 }, { connectionId: '' }, { connectionId: 'x'.repeat(300) }, []]) {
+    const r = await api(stub.base, bob, 'POST', '/realtime/leave', body);
+    assert.equal(r.status, 400, JSON.stringify(body) + ' ' + r.text);
+    assert.match(r.json.error.message, /connectionId|JSON object/);
+  }
+  for (const token of [alice, carol]) {
+    const r = await api(stub.base, token, 'POST', '/realtime/leave', { connectionId: b.id });
+    assert.equal(r.status, 404, r.text);
+  }
+  assert.equal((await presenceOf(stub, alice, room)).bob.online, true, 'nothing a refused request did ended the session');
+
+  // The owner's leave (what the web client sends with fetch keepalive on pagehide) ends it now.
+  const r = await api(stub.base, bob, 'POST', '/realtime/leave', { connectionId: b.id });
+  assert.equal(r.status, 204, r.text);
+  await watcher.next(presenceEvent('bob', false), EVENT_TIMEOUT);  // well inside the 30 s recovery window
+  assert.equal((await presenceOf(stub, alice, room)).bob.online, false);
+  // Its session is gone: recovering it is refused, and a second leave finds no live connection.
+  const again = await api(stub.base, bob, 'POST', '/realtime/leave', { connectionId: b.id });
+  assert.equal(again.status, 404, again.text);
+  watcher.close();
+});
+
 test('the emulator\'s requests are what Microsoft\'s @azure/web-pubsub-express handler takes: handshake, ce-* headers, a valid signature', async () => {
   const seen = [];
   const options = [];

@@ -5,6 +5,8 @@
 #include <emscripten/fetch.h>
 #include <emscripten/websocket.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cstring>
 #include <memory>
 #include <random>
@@ -135,7 +137,29 @@ void finish(emscripten_fetch_t* f, bool network_ok) {
 }
 } // namespace
 
+namespace {
+// A request that outlives the page: the browser's own fetch with keepalive (emscripten fetch has
+// no such flag). Nothing waits for its answer.
+EM_JS(void, js_keepalive_fetch, (const char* method, const char* url, const char* headers_json, const char* body, int body_len), {
+    try {
+        var init = { method: UTF8ToString(method), headers: JSON.parse(UTF8ToString(headers_json)), keepalive: true,
+                     credentials: 'same-origin' };
+        if (body_len > 0) init.body = UTF8ToString(body, body_len);
+        fetch(UTF8ToString(url), init).catch(function () {});
+    } catch (e) {
+        // No fetch, or a refused request: the socket's own close is the only goodbye then.
+    }
+});
+} // namespace
+
 void FetchHttpClient::send(wps::HttpRequest request, std::function<void(wps::HttpResponse)> done) {
+    if (request.keepalive) {
+        nlohmann::json headers = nlohmann::json::object();
+        for (auto& [k, v] : request.headers) headers[k] = v;
+        js_keepalive_fetch(request.method.c_str(), request.url.c_str(), headers.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str(),
+                           request.body.data(), static_cast<int>(request.body.size()));
+        return;
+    }
     auto* ctx = new FetchCtx{std::move(request), {}, {}, std::move(done)};
     for (auto& [k, v] : ctx->req.headers) {
         ctx->header_store.push_back(k);

@@ -529,7 +529,8 @@ Response AppApi::subscribe(const Request& r, const std::string& user) {
 // with fetch keepalive on pagehide, which outlives the page). The service ends the connection now,
 // so its session stops waiting for a recovery that cannot come and the user goes offline at once:
 // a browser tearing a page down does not always get the socket's own close frame out. Only the
-// caller's own live connection, as the store knows it from the service's connected event.
+// caller's own connection (LeaveControl checks: main.cpp). Presence follows at once, without
+// waiting for the service's disconnected event (which may be late, or lost).
 Response AppApi::leave(const Request& r, const std::string& user) {
     Response err;
     auto body = body_object(r, err);
@@ -539,12 +540,11 @@ Response AppApi::leave(const Request& r, const std::string& user) {
         conn->get_ref<const std::string&>().size() > 256)
         return error_response(400, "BadRequest", "'connectionId' must be the connection id from the connected event.");
     const std::string& id = conn->get_ref<const std::string&>();
-    if (store_.presence_owner(id) != user)
-        return error_response(404, "NotFound", "Connection '" + id + "' is not one of your live connections.");
     if (!leave_) return error_response(503, "ServiceUnavailable", "The server is starting.");
     std::string why;
     if (const int status = leave_(user, id, why))
-        return error_response(status, status == 404 ? "NotFound" : "ServiceUnavailable", why);
+        return error_response(status, status == 404 ? "NotFound" : "BadGateway", why);
+    if (store_.presence_disconnected(id, unix_now_ms()) && outbox_notify_) outbox_notify_();  // idempotent
     Response done;
     done.status = 204;
     done.content_type.clear();

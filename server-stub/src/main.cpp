@@ -97,7 +97,14 @@ int main(int argc, char** argv) {
     // The backend: its commits wake the outbox; POST /chat/subscribe changes groups through the service.
     AppApi app(cfg, *store, [&] { outbox.notify(); }, PubSubTarget{external.endpoint, embedded ? cfg.access_key : external.key, cfg.hub});
     app.set_group_control([&](const GroupChange& c, std::string& error) { return service->change_groups(c, error); });
+    // POST /realtime/leave: the embedded emulator knows each connection's user and checks it
+    // itself; an external service cannot say, so there the store's presence row (from the
+    // service's connected event) must name the caller.
     app.set_leave_control([&](const std::string& owner, const std::string& id, std::string& error) {
+        if (!embedded && store->presence_owner(id) != owner) {
+            error = "Connection '" + id + "' is not one of your live connections.";
+            return 404;
+        }
         return service->close_connection(owner, id, error);
     });
     if (cfg.seed) app.seed();

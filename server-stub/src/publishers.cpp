@@ -87,7 +87,7 @@ int HubPublisher::change_groups(const GroupChange& c, std::string& error) {
 
 int HubPublisher::close_connection(const std::string& owner, const std::string& connectionId, std::string& error) {
     if (!hub_.close_owned_connection(name_, connectionId, owner, "The page left.")) {
-        error = "Connection '" + connectionId + "' is not one of your connections.";
+        error = "Connection '" + connectionId + "' is not one of your live connections.";
         return 404;
     }
     return 0;

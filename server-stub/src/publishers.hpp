@@ -29,7 +29,8 @@ public:
     // One connection's group change (GroupControl, app_api.hpp): 0 when done; otherwise the HTTP
     // status to answer with `error` set. Called on the io thread.
     virtual int change_groups(const GroupChange& c, std::string& error) = 0;
-    // Ends `owner`'s connection (POST /realtime/leave; LeaveControl's answer convention).
+    // Ends `owner`'s connection (POST /realtime/leave; LeaveControl's answer convention). Called on
+    // the io thread.
     virtual int close_connection(const std::string& owner, const std::string& connectionId, std::string& error) = 0;
 };
 
@@ -70,8 +71,8 @@ public:
                                  const std::string& except_group) override;
     // The service cannot say whether the filter matched a connection: 0, or 502 when a call failed.
     int change_groups(const GroupChange& c, std::string& error) override;
-    // DELETE /connections/{id}: the service cannot check the owner; AppApi::leave checked it
-    // against the store's presence connections.
+    // DELETE /connections/{id}: the service cannot check the owner (main.cpp checks it against the
+    // store's presence connections first). Blocks the io thread for the call, as change_groups does.
     int close_connection(const std::string& owner, const std::string& connectionId, std::string& error) override;
 
 private:

@@ -52,7 +52,6 @@ void ApiClient::beacon(const std::string& path, const json& body) {
     if (!token_.empty()) req.headers["Authorization"] = "Bearer " + token_;
     json_request("POST", path, &body)(req);
     req.keepalive = true;
-    req.timeout_ms = 5000;
     http_.send(std::move(req), [](HttpResponse) {});
 }
 

@@ -2,8 +2,9 @@
 // canvas line under the messages and the mirror's #chat-online), live from the service's
 // connected/disconnected events through the backend's event handler. Online means the app is
 // open: closing the chat panel keeps the tab's one connection (the notification feed holds it);
-// leaving the page ends the session at once (a normal close on pagehide, well within the 30 s a
-// dropped reliable session would wait), opening the app again brings the user back, a reload
+// leaving the page ends the session at once (a normal close on pagehide, and a keepalive
+// POST /realtime/leave for when that close frame never leaves a torn-down page; well within the
+// 30 s a dropped reliable session would wait), opening the app again brings the user back, a reload
 // shows the state from the history answer, and after a server restart the pages reconnect and
 // follow each other's presence again.
 import { test, before, after } from 'node:test';
@@ -43,6 +44,13 @@ test(`${ENGINE}: members see each other online, live; leaving the page goes offl
     // 3. She leaves the page: offline for bob, live, well before a dropped session would expire (30 s).
     await alice.page.goto('about:blank');
     await online(bob.page, '', 15000);
+    // The page also asked the backend to end its connection (fetch keepalive, which outlives the
+    // page): signed in, well-formed. 204, or 404 when the socket's own close frame got there first.
+    const leaves = () => stub.stderr().split('\n').filter((l) => l.includes('"path":"/realtime/leave"')).map((l) => JSON.parse(l));
+    const deadline = Date.now() + 15000;
+    while (!leaves().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(leaves().length, 1, 'one leave request: ' + JSON.stringify(leaves()));
+    assert.ok([204, 404].includes(leaves()[0].status), 'the leave request was accepted: ' + JSON.stringify(leaves()));
     await alice.context.close();
     const again = await openChat(browser, stub.base, 'alice');
     await online(bob.page, 'alice online');

@@ -25,9 +25,9 @@ struct Rig {
         o.keep_alive_interval_ms = 0;
         return o;
     }
-    void connect() {
+    void connect(const std::string& id = "n1") {
         socks.open();
-        socks.receive(R"({"type":"system","event":"connected","userId":"bob","connectionId":"n1","reconnectionToken":"r"})");
+        socks.receive(json{{"type", "system"}, {"event", "connected"}, {"userId", "bob"}, {"connectionId", id}, {"reconnectionToken", "r"}}.dump());
         // By index: acks make more joins (the client's rejoin, then the center's own on connected).
         auto& sent = socks.last().sent;
         for (std::size_t i = 0; i < sent.size(); ++i) {
@@ -141,4 +141,13 @@ TEST_CASE("a page going away closes the tab's socket normally (the session ends 
     CHECK(r.socks.all.size() == sockets + 1);
     r.realtime.set_page_gone(true);  // gone before it connected: no connection to end, no request
     CHECK_FALSE(r.http.has("/realtime/leave"));
+    // It stayed after all (beforeunload, then no navigation): a new connection, whose own id the
+    // next leave names.
+    r.realtime.set_page_gone(false);
+    REQUIRE(r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=c"})"));
+    r.connect("n2");
+    REQUIRE(r.realtime.connected());
+    r.realtime.set_page_gone(true);
+    REQUIRE(r.http.has("/realtime/leave"));
+    CHECK(json::parse(r.http.pending.back().request.body) == json{{"connectionId", "n2"}});
 }

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startStub, login, api, stubApi } from '../lib/stub.mjs';
+import { startStub, login, api, stubApi, rawRequest } from '../lib/stub.mjs';
 
 const KEY = 'external-service-key-0123456789abcdef0123';
 let dir;
@@ -40,7 +40,8 @@ before(async () => {
       // The statuses the real service answers (docs: webpubsub-protocol.md §3).
       const op = req.url.split('?')[0];
       const status = /\/:(addToGroups|removeFromGroups)$/.test(op) ? 200
-        : op.includes('/permissions/') ? (req.method === 'PUT' ? 200 : 204) : 202;
+        : op.includes('/permissions/') ? (req.method === 'PUT' ? 200 : 204)
+        : req.method === 'DELETE' && /\/connections\/[^/]+$/.test(op) ? 204 : 202;
       res.writeHead(status);
       res.end();
     });
@@ -122,4 +123,42 @@ test('subscriptions and activity go to the external service: filters keep them t
     assert.equal(filter, "userId in ('alice','bob','carol') and not('conversation:demo' in groups)");
     assert.equal(JSON.parse(act.body).type, 'conversation.activity');
   } finally { await stub.stop(); }
+});
+
+test('POST /realtime/leave with an external service: only a connection the store knows as the caller\'s is closed there, and presence follows at once', async () => {
+  const stub = await startStub({ args: ['--pubsub-connection-string', `Endpoint=https://localhost:${port};AccessKey=${KEY};Version=1.0;`,
+    '--pubsub-ca-file', path.join(dir, 'cert.pem')] });
+  try {
+    const [alice, bob] = await Promise.all(['alice', 'bob'].map((u) => login(stub.base, u)));
+    // The service's connected event for bob's connection, signed with its key (binary-mode CloudEvents).
+    const connectionId = 'ext-conn-1';
+    const connected = await rawRequest(stub, { method: 'POST', path: '/eventhandler', body: '{}', headers: {
+      'content-type': 'application/json; charset=utf-8', 'ce-specversion': '1.0', 'ce-type': 'azure.webpubsub.sys.connected',
+      'ce-awpsversion': '1.0', 'ce-source': `/hubs/chat/client/${connectionId}`, 'ce-id': '1', 'ce-time': new Date().toISOString(),
+      'ce-hub': 'chat', 'ce-connectionId': connectionId, 'ce-userId': 'bob', 'ce-eventName': 'connected',
+      'webhook-request-origin': `localhost:${port}`,
+      'ce-signature': 'sha256=' + createHmac('sha256', KEY).update(connectionId).digest('hex') } });
+    assert.equal(connected.status, 204, connected.text);
+    const presence = async () => (await api(stub.base, alice, 'GET', '/conversation/detail?conversationId=demo')).json.presence.bob;
+    assert.equal((await presence()).online, true);
+
+    const deletes = () => requests.filter((r) => r.method === 'DELETE' && r.url.includes('/connections/'));
+    const before = deletes().length;
+    for (const [token, id] of [[alice, connectionId], [bob, 'ext-conn-unknown']]) {
+      const r = await api(stub.base, token, 'POST', '/realtime/leave', { connectionId: id });
+      assert.equal(r.status, 404, r.text);
+    }
+    assert.equal(deletes().length, before, 'nothing reached the service for a connection that is not the caller\'s');
+
+    const r = await api(stub.base, bob, 'POST', '/realtime/leave', { connectionId });
+    assert.equal(r.status, 204, r.text);
+    const [del] = deletes().slice(before);
+    assert.ok(del, 'the service was asked to close the connection');
+    assert.match(del.url, new RegExp(`^/api/hubs/chat/connections/${connectionId}\\?api-version=2024-12-01&reason=`));
+    assert.equal((await presence()).online, false, 'offline without waiting for the service\'s disconnected event');
+    const again = await api(stub.base, bob, 'POST', '/realtime/leave', { connectionId });
+    assert.equal(again.status, 404, 'an ended connection is no longer the caller\'s live one');
+  } finally {
+    await stub.stop();
+  }
 });

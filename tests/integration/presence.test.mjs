@@ -226,7 +226,7 @@ test('POST /realtime/leave: a dropped reliable session that would wait 30 s for 
   assert.equal(r.status, 204, r.text);
   await watcher.next(presenceEvent('bob', false), EVENT_TIMEOUT);  // well inside the 30 s recovery window
   assert.equal((await presenceOf(stub, alice, room)).bob.online, false);
-  // Its session is gone: recovering it is refused, and a second leave finds no live connection.
+  // Its session is gone: a second leave finds no live connection.
   const again = await api(stub.base, bob, 'POST', '/realtime/leave', { connectionId: b.id });
   assert.equal(again.status, 404, again.text);
   watcher.close();

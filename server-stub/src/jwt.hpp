@@ -1,6 +1,7 @@
 // jwt.hpp - HS256 JSON Web Tokens, as Azure Web PubSub signs and checks them (key = the UTF-8
-// bytes of the AccessKey string, not base64-decoded). Signing and signature checks are libjwt's
-// (Debian libjwt-dev); this file adds the rules libjwt leaves to the caller.
+// bytes of the AccessKey string, not base64-decoded). Natively, signing and signature checks are
+// libjwt's (Debian libjwt-dev) and the rest OpenSSL's (jwt_openssl.cpp); the WebAssembly backend
+// has a portable equivalent (jwt_portable.cpp). jwt.cpp adds the rules libjwt leaves to the caller.
 #pragma once
 
 #include <nlohmann/json.hpp>

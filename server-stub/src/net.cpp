@@ -476,21 +476,6 @@ private:
 
 } // namespace
 
-bool IoPoster::post(std::function<void()> work) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!post_) return false;
-    post_(std::move(work));
-    return true;
-}
-void IoPoster::bind(std::function<void(std::function<void()>)> post) {
-    std::lock_guard<std::mutex> lock(mu_);
-    post_ = std::move(post);
-}
-void IoPoster::unbind() {
-    std::lock_guard<std::mutex> lock(mu_);
-    post_ = nullptr;
-}
-
 void run_server(const std::string& bind, int port, NetHandlers handlers) {
     // Leave descriptors for the database, attachments and the outbox's HTTP client.
     rlimit lim{};

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "http_types.hpp"
+#include "io_poster.hpp"
 
 #include <functional>
 #include <memory>
@@ -11,18 +12,6 @@
 namespace stub {
 
 class Hub;
-
-// Runs work on the io thread from another thread (the outbox worker publishing to the embedded
-// hub, which only the io thread touches). post() returns false once the server has stopped.
-class IoPoster {
-public:
-    bool post(std::function<void()> work);
-    void bind(std::function<void(std::function<void()>)> post);  // run_server, on start
-    void unbind();                                                // run_server, before the loop's end
-private:
-    std::mutex mu_;
-    std::function<void(std::function<void()>)> post_;
-};
 
 struct NetHandlers {
     // Every plain HTTP request (routes + static files). Called on the io thread.
@@ -37,7 +26,7 @@ struct NetHandlers {
     bool log_requests = true;           // one JSON line per request on stderr
     std::function<void()> tick;         // once a second on the io thread (session expiry)
     std::function<void(int port)> ready; // after bind, with the actual port (0 = ephemeral)
-    std::shared_ptr<IoPoster> poster;    // bound to the io thread while the server runs
+    std::shared_ptr<IoPoster> poster;    // bound to the io thread while the server runs (run_server)
 };
 
 // Serves until SIGINT/SIGTERM. Throws std::runtime_error when the address cannot be bound.

@@ -39,6 +39,10 @@ public:
 std::string activity_filter(const std::vector<std::string>& users, std::size_t begin, std::size_t end,
                             const std::string& except_group);
 
+// The filter of a group change: only `c.connectionId`, and only if it is `c.owner`'s (another
+// user's connection id changes nothing).
+std::string owned_connection_filter(const GroupChange& c);
+
 // Publishes to the embedded emulator: the payload is parsed on the outbox worker's thread, then
 // the hub (owned by the io thread) delivers it there; a publish returns once the frames are
 // queued on the connections (what a REST 202 would have meant), or fails after 5 s.

@@ -4,8 +4,12 @@
 #include "core/url.hpp"
 #include "jwt.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <ctime>
 
 namespace stub {
 
@@ -105,6 +109,46 @@ bool ce_signature_valid(const std::string& header, const std::string& key, const
     bool ok = false;
     for (const auto& entry : header_list(header)) ok = equal_secret(entry, expected) || ok;  // every entry compared
     return ok;
+}
+
+namespace {
+
+std::string utc_now_iso() {
+    const auto ms = unix_now_ms();
+    const std::time_t t = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    char out[48];
+    std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
+    return out;
+}
+
+} // namespace
+
+std::map<std::string, std::string> system_event_request(const SystemEvent& e, const std::string& origin, const std::string& key,
+                                                        const std::string& id, std::string& body) {
+    std::map<std::string, std::string> headers{
+        {"Content-Type", "application/json; charset=utf-8"},
+        {"WebHook-Request-Origin", origin},
+        {"ce-specversion", "1.0"},
+        {"ce-type", "azure.webpubsub.sys." + e.event},
+        {"ce-source", "/hubs/" + e.hub + "/client/" + e.connectionId},
+        {"ce-id", id},
+        {"ce-time", utc_now_iso()},
+        {"ce-awpsversion", "1.0"},
+        {"ce-hub", e.hub},
+        {"ce-connectionId", e.connectionId},
+        {"ce-eventName", e.event},
+        {"ce-signature", ce_signature({key}, e.connectionId)},
+    };
+    if (!e.userId.empty()) headers["ce-userId"] = e.userId;
+    if (!e.subprotocol.empty()) headers["ce-subprotocol"] = e.subprotocol;
+    nlohmann::json j = nlohmann::json::object();
+    if (e.event == "disconnected" && !e.reason.empty()) j["reason"] = e.reason;
+    body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return headers;
 }
 
 } // namespace stub

@@ -9,11 +9,24 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace stub {
+
+// A system event of the service's hub, as the emulator reports it to an event handler.
+struct SystemEvent {
+    std::string event;                 // "connected" or "disconnected"
+    std::string hub, connectionId, userId, subprotocol;
+    std::string reason;                // disconnected: why, when known
+};
+// The CloudEvents request (binary mode) the service sends for `e`: its headers, signed with
+// `key` and naming `origin` (WebHook-Request-Origin), with the event id `id`; the JSON body in
+// `body`.
+std::map<std::string, std::string> system_event_request(const SystemEvent& e, const std::string& origin, const std::string& key,
+                                                        const std::string& id, std::string& body);
 
 // "host" or "host:port" (a port other than the scheme's) of a service endpoint URL: what the
 // service sends as WebHook-Request-Origin. Empty for anything but an http(s)/ws(s) URL.

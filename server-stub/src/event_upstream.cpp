@@ -8,28 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <map>
 
 namespace stub {
 
-namespace {
-
-std::string utc_now_iso() {
-    const auto ms = unix_now_ms();
-    const std::time_t t = static_cast<std::time_t>(ms / 1000);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[40];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    char out[48];
-    std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
-    return out;
-}
-
-} // namespace
 
 EventUpstream::EventUpstream(UpstreamOptions options) : options_(std::move(options)) {
     log = [](const std::string& line) { std::cerr << line << "\n"; };
@@ -128,26 +111,10 @@ bool EventUpstream::handshake() {
 
 bool EventUpstream::deliver(const SystemEvent& e) {
     const std::string type = "azure.webpubsub.sys." + e.event;
-    std::map<std::string, std::string> headers{
-        {"Content-Type", "application/json; charset=utf-8"},
-        {"WebHook-Request-Origin", options_.origin},
-        {"ce-specversion", "1.0"},
-        {"ce-type", type},
-        {"ce-source", "/hubs/" + e.hub + "/client/" + e.connectionId},
-        {"ce-id", std::to_string(++next_id_) + "-" + random_hex(6)},
-        {"ce-time", utc_now_iso()},
-        {"ce-awpsversion", "1.0"},
-        {"ce-hub", e.hub},
-        {"ce-connectionId", e.connectionId},
-        {"ce-eventName", e.event},
-        {"ce-signature", ce_signature({options_.key}, e.connectionId)},
-    };
-    if (!e.userId.empty()) headers["ce-userId"] = e.userId;
-    if (!e.subprotocol.empty()) headers["ce-subprotocol"] = e.subprotocol;
-    nlohmann::json body = nlohmann::json::object();
-    if (e.event == "disconnected" && !e.reason.empty()) body["reason"] = e.reason;
+    std::string body;
+    const auto headers = system_event_request(e, options_.origin, options_.key, std::to_string(++next_id_) + "-" + random_hex(6), body);
     std::string answer, error;
-    const int status = http_request("POST", options_.url, headers, body.dump(), answer, error, options_.timeout_ms);
+    const int status = http_request("POST", options_.url, headers, body, answer, error, options_.timeout_ms);
     if (status >= 200 && status < 300) return true;
     if (status == 401 || status == 403) allowed_ = false;  // keys or origin changed: ask again
     log(nlohmann::json{{"level", "warn"}, {"msg", "event handler failed"}, {"type", type}, {"status", status}, {"error", error},

@@ -3,6 +3,8 @@
 // OPTIONS abuse-protection handshake first, then binary-mode CloudEvents signed with the key).
 #pragma once
 
+#include "cloud_events.hpp"
+
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -13,12 +15,6 @@
 #include <thread>
 
 namespace stub {
-
-struct SystemEvent {
-    std::string event;                 // "connected" or "disconnected"
-    std::string hub, connectionId, userId, subprotocol;
-    std::string reason;                // disconnected: why, when known
-};
 
 struct UpstreamOptions {
     std::string url;                   // the event handler, e.g. http://127.0.0.1:8080/eventhandler

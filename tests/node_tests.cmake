@@ -14,6 +14,7 @@ find_program(NODE_EXE node REQUIRED)
 set(NODE_TEST_ENV
   "STUB_BIN=$<TARGET_FILE:chat-stub>"
   "SITE_DIR=${WASM_BUILD_DIR}/site"
+  "DEMO_BACKEND=${WASM_BUILD_DIR}/demo-backend/demo_backend.js"
 )
 file(GLOB NODE_SUITES CONFIGURE_DEPENDS
   "${CMAKE_CURRENT_SOURCE_DIR}/integration/*.test.mjs"

@@ -205,7 +205,6 @@ private:
     Clock clock_;
     HubLimits limits_;
     std::map<std::string, HubState> hubs_;
-    uint64_t counter_ = 0;
     std::size_t total_unacked_bytes_ = 0;
     bool may_publish(Conn& c, std::size_t bytes);
 };

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Architecture fences (../shared/STYLE.md): emscripten only in the web platform folder and the
-# web main; Boost.Beast/Asio only in the stub's network adapter and the native ports; SQLite and
+# Architecture fences (../shared/STYLE.md): emscripten only in the web platform folder, the
+# web main and the backend's browser entry (server-stub/browser); Boost.Beast/Asio only in the stub's network adapter and the native ports; SQLite and
 # PostgreSQL only in their stores. Prints the offending files and fails when a fence is crossed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,7 +12,7 @@ check() {  # pattern, allowed-path regex, what
     echo "FENCE: $3 outside its place:"; echo "$hits" | sed 's/^/  /'; fail=1
   fi
 }
-check '__EMSCRIPTEN__|#include <emscripten' '^src/platform/web/|^src/app/main_web\.cpp$' 'emscripten'
+check '__EMSCRIPTEN__|#include <emscripten' '^src/platform/web/|^src/app/main_web\.cpp$|^server-stub/browser/' 'emscripten'
 check '#include <boost/(beast|asio)' '^server-stub/src/net\.cpp$|^src/platform/native/' 'Boost.Beast/Asio'
 check '#include <sqlite3\.h>' '^server-stub/src/sqlite_store\.cpp$' 'SQLite'
 check '#include <(pqxx/|libpq-fe\.h)' '^server-stub/src/pg_store\.cpp$' 'PostgreSQL (libpqxx/libpq)'

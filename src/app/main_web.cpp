@@ -34,6 +34,8 @@ struct App {
     GLFWwindow* window = nullptr;
     web::BrowserScheduler sched;
     web::FetchHttpClient http;
+    web::PortHttpClient demo_http;              // the static demo: the backend in a worker
+    wps::HttpClient* api = &http;               // the backend's API: over the network, or demo_http
     web::PageBridge page;
     std::unique_ptr<wps::Realtime> realtime;    // the tab's one socket (outlives its users below)
     std::unique_ptr<chat::ChatSession> session;
@@ -456,12 +458,20 @@ void start_app(const nlohmann::json& cfg) {
     const std::string window = setting("sendRetryWindowMs", "sendRetryWindowMs", "");
     if (!window.empty() && window.find_first_not_of("0123456789") == std::string::npos && window.size() < 10)
         opt.send_retry_window_ms = std::stoull(window);
+    // The static demo (config.json "mode": "demo"): the backend runs in this origin's worker and
+    // the same requests and frames go to it over a MessagePort (web_platform.hpp).
+    wps::SocketFactory sockets = web::browser_socket_factory();
+    if (cfg.contains("mode") && cfg["mode"] == "demo" && web::demo_connect()) {
+        a.api = &a.demo_http;
+        sockets = web::port_socket_factory();
+        opt.api_base.clear();
+    }
     // One socket per tab, shared: notifications hold it while the app is open, the chat panel while open.
-    a.realtime = std::make_unique<wps::Realtime>(a.http, web::browser_socket_factory(), a.sched, &web::random01, opt.api_base, opt.hub);
-    a.session = std::make_unique<chat::ChatSession>(a.http, *a.realtime, a.sched, &web::random01, opt);
+    a.realtime = std::make_unique<wps::Realtime>(*a.api, std::move(sockets), a.sched, &web::random01, opt.api_base, opt.hub);
+    a.session = std::make_unique<chat::ChatSession>(*a.api, *a.realtime, a.sched, &web::random01, opt);
     a.session->set_wall_clock([] { return static_cast<int64_t>(g_app->page.date_now()); });
     a.session->on_changed = [] { g_app->dirty = true; };
-    a.center = std::make_unique<notify::NotificationCenter>(a.http, *a.realtime, a.sched, opt.api_base);
+    a.center = std::make_unique<notify::NotificationCenter>(*a.api, *a.realtime, a.sched, opt.api_base);
     a.feed.retry = [&a] { a.center->reload(); };
     a.center->on_changed = [] { g_app->dirty = true; };
     a.center->claim_toast = [](const std::string& id) { return g_app->page.claim_toast(id); };

@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <random>
 #include <vector>
@@ -181,6 +183,168 @@ void FetchHttpClient::send(wps::HttpRequest request, std::function<void(wps::Htt
     attr.onsuccess = [](emscripten_fetch_t* f) { finish(f, true); };
     attr.onerror = [](emscripten_fetch_t* f) { finish(f, false); };
     emscripten_fetch(&attr, ctx->req.url.c_str());
+}
+
+// ---- the static demo: HTTP and WebSocket over a MessagePort to the in-browser backend ---------
+namespace {
+
+// Module.demo: the port to the worker and what waits for its answers. Messages to the worker:
+//   {type: 'http', id, method, target, headers, body: Uint8Array}
+//   {type: 'ws-open', sid, url, protocol} / {type: 'ws-send', sid, text} / {type: 'ws-close', sid, code, reason}
+// and from it: {type: 'http', id, status, body: Uint8Array}, {type: 'ws-open', sid, ok, protocol, status},
+// {type: 'ws-message', sid, text}, {type: 'ws-close', sid, code, reason}.
+EM_JS(int, js_demo_connect, (), {
+    if (Module.demo) return 1;
+    var port = null, shared = false;
+    try {
+        if (typeof SharedWorker === "function") {
+            var w = new SharedWorker("demo_worker.js", { name: "chat-demo" });
+            port = w.port; shared = true;
+        } else if (typeof Worker === "function") {
+            port = new Worker("demo_worker.js");
+        }
+    } catch (e) {
+        console.error("demo: cannot start the backend worker", e);
+    }
+    if (!port) return 0;
+    Module.demo = { port: port, shared: shared };
+    var toWasm = function (bytes) {
+        var ptr = _web_demo_alloc(bytes.length);
+        HEAPU8.set(bytes, ptr);
+        return ptr;
+    };
+    port.onmessage = function (e) {
+        var m = e.data || {};
+        if (m.type === "http") {
+            var body = m.body instanceof Uint8Array ? m.body : new Uint8Array(0);
+            _web_demo_http_done(m.id, m.status | 0, toWasm(body), body.length);
+        } else if (m.type === "ws-open") {
+            if (m.ok) _web_demo_ws_event(m.sid, 0, 0, 0, 0);
+            else _web_demo_ws_event(m.sid, 2, 1006, 0, 0);
+        } else if (m.type === "ws-message" || m.type === "ws-close") {
+            var bytes = new TextEncoder().encode(m.type === "ws-message" ? m.text : (m.reason || ""));
+            _web_demo_ws_event(m.sid, m.type === "ws-message" ? 1 : 2, m.code | 0, toWasm(bytes), bytes.length);
+        }
+    };
+    if (port.start) port.start();
+    return 1;
+});
+
+EM_JS(int, js_demo_shared, (), { return Module.demo && Module.demo.shared ? 1 : 0; });
+
+EM_JS(void, js_demo_post_http, (int id, const char* method, const char* target, const char* headers_json, const char* body, int len), {
+    Module.demo.port.postMessage({ type: "http", id: id, method: UTF8ToString(method), target: UTF8ToString(target),
+                                   headers: JSON.parse(UTF8ToString(headers_json)), body: HEAPU8.slice(body, body + len) });
+});
+
+EM_JS(void, js_demo_post_ws, (int kind, int sid, const char* a, const char* b, int code), {
+    var port = Module.demo.port;
+    if (kind === 0) port.postMessage({ type: "ws-open", sid: sid, url: UTF8ToString(a), protocol: UTF8ToString(b) });
+    else if (kind === 1) port.postMessage({ type: "ws-send", sid: sid, text: UTF8ToString(a) });
+    else port.postMessage({ type: "ws-close", sid: sid, code: code, reason: UTF8ToString(a) });
+});
+
+std::map<int, std::function<void(wps::HttpResponse)>>& http_waiting() {
+    static std::map<int, std::function<void(wps::HttpResponse)>> waiting;
+    return waiting;
+}
+
+class PortSocket;
+std::map<int, PortSocket*>& port_sockets() {
+    static std::map<int, PortSocket*> sockets;
+    return sockets;
+}
+
+class PortSocket final : public wps::Socket {
+public:
+    PortSocket(const std::string& url, const std::string& protocol, wps::SocketCallbacks cb) : cb_(std::move(cb)) {
+        static int next = 1;
+        sid_ = next++;
+        port_sockets()[sid_] = this;
+        js_demo_post_ws(0, sid_, url.c_str(), protocol.c_str(), 0);
+    }
+    ~PortSocket() override {
+        port_sockets().erase(sid_);
+        if (!closed_) js_demo_post_ws(2, sid_, "", "", 1000);
+    }
+    void send(const std::string& text) override {
+        if (!closed_) js_demo_post_ws(1, sid_, text.c_str(), "", 0);
+    }
+    void close(int code, const std::string& reason) override {
+        if (closed_) return;
+        closed_ = true;
+        js_demo_post_ws(2, sid_, reason.substr(0, 120).c_str(), "", code);
+    }
+    void event(int kind, int code, std::string text) {
+        if (kind == 0) {
+            if (cb_.on_open) cb_.on_open();
+        } else if (kind == 1) {
+            if (!closed_ && cb_.on_message) cb_.on_message(std::move(text));
+        } else {
+            closed_ = true;
+            auto on_close = cb_.on_close;  // the handler usually destroys this socket
+            if (on_close) on_close(code, text);
+        }
+    }
+
+private:
+    wps::SocketCallbacks cb_;
+    int sid_ = 0;
+    bool closed_ = false;
+};
+
+} // namespace
+
+extern "C" {
+EMSCRIPTEN_KEEPALIVE char* web_demo_alloc(int len) { return static_cast<char*>(std::malloc(len > 0 ? len : 1)); }
+
+EMSCRIPTEN_KEEPALIVE void web_demo_http_done(int id, int status, char* body, int len) {
+    std::string text(body, static_cast<std::size_t>(len));
+    std::free(body);
+    auto it = http_waiting().find(id);
+    if (it == http_waiting().end()) return;
+    auto done = std::move(it->second);
+    http_waiting().erase(it);
+    wps::HttpResponse res;
+    res.status = status;
+    res.body = std::move(text);
+    if (status == 0) res.error = "the demo backend did not answer";
+    done(std::move(res));
+}
+
+EMSCRIPTEN_KEEPALIVE void web_demo_ws_event(int sid, int kind, int code, char* text, int len) {
+    std::string s = text ? std::string(text, static_cast<std::size_t>(len)) : std::string();
+    std::free(text);
+    auto it = port_sockets().find(sid);
+    if (it != port_sockets().end()) it->second->event(kind, code, std::move(s));
+}
+} // extern "C"
+
+bool demo_connect() { return js_demo_connect() != 0; }
+bool demo_shared() { return js_demo_shared() != 0; }
+
+void PortHttpClient::send(wps::HttpRequest request, std::function<void(wps::HttpResponse)> done) {
+    static int next = 1;
+    const int id = next++;
+    // The target: the request's path and query (the URL's origin, if any, is the page's own).
+    std::string target = request.url;
+    if (const auto scheme = target.find("://"); scheme != std::string::npos) {
+        const auto path = target.find('/', scheme + 3);
+        target = path == std::string::npos ? "/" : target.substr(path);
+    }
+    if (target.empty() || target[0] != '/') target = "/" + target;
+    nlohmann::json headers = nlohmann::json::object();
+    for (auto& [k, v] : request.headers) headers[k] = v;
+    if (!request.keepalive) http_waiting()[id] = std::move(done);  // a keepalive request's answer is not awaited
+    js_demo_post_http(id, request.method.c_str(), target.c_str(),
+                      headers.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str(), request.body.data(),
+                      static_cast<int>(request.body.size()));
+}
+
+wps::SocketFactory port_socket_factory() {
+    return [](const std::string& url, const std::string& protocol, wps::SocketCallbacks cb) {
+        return std::unique_ptr<wps::Socket>(new PortSocket(url, protocol, std::move(cb)));
+    };
 }
 
 // ---- page -----------------------------------------------------------------------------------

@@ -39,6 +39,20 @@ public:
     void send(wps::HttpRequest request, std::function<void(wps::HttpResponse)> done) override;
 };
 
+// ---- the static demo (config.json "mode": "demo") -------------------------------------------
+// The backend runs in the browser, in a SharedWorker (server-stub/browser/demo_worker.js; a
+// Worker per tab where SharedWorker is missing): the page reaches it through a MessagePort with
+// the same requests and frames as the network path, so everything above these ports is the same.
+// Starts the worker and connects this page to it; false when the browser has no workers at all.
+bool demo_connect();
+// Whether the backend is shared by every tab of this origin (SharedWorker), or this tab's own.
+bool demo_shared();
+class PortHttpClient final : public wps::HttpClient {
+public:
+    void send(wps::HttpRequest request, std::function<void(wps::HttpResponse)> done) override;
+};
+wps::SocketFactory port_socket_factory();
+
 double random01();
 std::string query_param(const std::string& name);  // from location.search
 bool browser_online();

@@ -1,0 +1,101 @@
+// The static demo (issue 15): build/wasm/demo-site served by a plain static file server, no stub
+// running anywhere. The backend is the stub's own, compiled to WebAssembly, in the origin's
+// SharedWorker: two tabs (alice, bob) in one browser profile chat live through it, the history
+// survives closing every tab (IndexedDB), and nothing but the site's own files is requested.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { SITE_DIR } from '../lib/stub.mjs';
+import { ENGINE, launch, waitLive } from '../lib/browser.mjs';
+
+const DEMO_DIR = process.env.DEMO_SITE_DIR || path.join(path.dirname(SITE_DIR), 'demo-site');
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json',
+  '.svg': 'image/svg+xml', '.data': 'application/octet-stream' };
+
+let browser;
+let host;
+let origin;
+const served = [];  // every request the static host got: method and path
+
+before(async () => {
+  host = createServer(async (req, res) => {
+    const p = new URL(req.url, 'http://x').pathname;
+    served.push(`${req.method} ${p}`);
+    const file = path.join(DEMO_DIR, p === '/' ? 'index.html' : path.normalize(p).replace(/^(\.\.[/\\])+/, ''));
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new Error('a static host serves files only');
+      const body = await readFile(file);
+      res.writeHead(200, { 'Content-Type': types[path.extname(file)] || 'application/octet-stream' });
+      res.end(body);
+    } catch { res.writeHead(404); res.end(); }
+  });
+  await new Promise((r) => host.listen(0, '127.0.0.1', r));
+  origin = `http://localhost:${host.address().port}`;
+  browser = await launch();
+});
+after(async () => { await browser?.close(); host?.close(); });
+
+// Names the step a failure happened in (and where the page stood).
+async function step(name, page, fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    const at = await page?.evaluate(() => ({ status: document.getElementById('chat-status')?.textContent,
+      log: [...document.querySelectorAll('#chat-log [data-message-id]')].map((x) => x.textContent) })).catch((x) => String(x));
+    throw new Error(`${name}: ${e.message} (page: ${JSON.stringify(at)})`, { cause: e });
+  }
+}
+
+test(`${ENGINE}: the demo folder on a plain static host: two tabs chat live through the in-browser backend, the history survives, nothing leaves the origin`, async (t) => {
+  t.diagnostic(`engine: ${browser.version}`);
+  const context = await browser.newContext({ viewport: { width: 900, height: 640 } });
+  try {
+    const alice = await context.newPage();
+    await step('alice goes live', alice, async () => { await alice.goto(`${origin}/?user=alice`); await waitLive(alice); });
+    const bob = await context.newPage();
+    await step('bob goes live', bob, async () => { await bob.goto(`${origin}/?user=bob`); await waitLive(bob); });
+    // The seeded welcome message, from the backend's own seed.
+    await step('bob sees the history', bob, () => bob.waitFor(() => document.querySelectorAll('#chat-log [data-message-id]').length > 0));
+
+    await alice.focus('#composer');
+    await alice.type('hello from the demo');
+    await alice.press('Enter');
+    await step('bob sees alice\'s message live', bob, () => bob.waitFor(() => [...document.querySelectorAll('#chat-log [data-message-id]')]
+      .some((e) => e.textContent === 'alice: hello from the demo'), null, { timeout: 30000 }));
+
+    // Every resource either page loaded came from the static origin.
+    for (const page of [alice, bob]) {
+      const foreign = await page.evaluate((o) => performance.getEntriesByType('resource').map((e) => e.name).filter((n) => !n.startsWith(o)), origin);
+      assert.deepEqual(foreign, []);
+      assert.deepEqual(await page.pageErrors(), []);
+    }
+    // The SQLite file, kept in the origin's IndexedDB, holds the message.
+    await step('the message is in IndexedDB', bob, () => bob.waitFor(() => {
+      if (!window.kept) {
+        window.kept = 'reading';
+        indexedDB.open('chat-demo').onsuccess = (e) => {
+          const r = e.target.result.transaction('files').objectStore('files').get('db');
+          r.onsuccess = () => { window.kept = r.result && new TextDecoder('latin1').decode(r.result).includes('hello from the demo') ? 'yes' : 'no'; };
+        };
+      }
+      if (window.kept === 'no') window.kept = null;  // not yet saved: read again
+      return window.kept === 'yes';
+    }, null, { timeout: 15000 }));
+    // Every demo tab closed (a blank one keeps the browser's session): the worker and its memory
+    // go; the history comes back from IndexedDB.
+    const again = await context.newPage();
+    await alice.close();
+    await bob.close();
+    await new Promise((r) => setTimeout(r, 1500));
+    await step('a new tab goes live', again, async () => { await again.goto(`${origin}/?user=bob`); await waitLive(again); });
+    await step('the history came back from IndexedDB', again, () => again.waitFor(() => [...document.querySelectorAll('#chat-log [data-message-id]')]
+      .some((e) => e.textContent === 'alice: hello from the demo'), null, { timeout: 30000 }));
+  } finally {
+    await context.close();
+  }
+  // The static host saw file requests only: no API path, no method but GET.
+  const api = served.filter((r) => !/^GET \/(|index\.html|[\w.-]+\.(js|wasm|data|json|svg|br|gz))$/.test(r));
+  assert.deepEqual(api, [], 'requests other than the site\'s files');
+});

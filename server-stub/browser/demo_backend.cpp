@@ -9,8 +9,14 @@
 //   demo_http(request)            one HTTP request as JSON -> the response as JSON
 //   demo_ws_open(id, url, proto)  a WebSocket upgrade for socket `id` -> accepted or refused
 //   demo_ws_message(id, text)     a frame from socket `id`;  demo_ws_closed(id, code): it went away
-//   demo_tick()                   once a second: session expiry, outbox retries
+//   demo_tick()                   four times a second: session expiry, outbox retries, the demo users
+//   demo_drop(id)                 drop socket `id` as a lost network would (the Demo menu)
 // Frames and closes to a socket go out through Module.demoSend / Module.demoClose (JS).
+//
+// So that one visitor finds it alive, the seeded users without a page of their own act as scripted
+// users through the same paths a client uses: a hub connection of theirs sends typing signals to
+// the conversation's typing group, then their reply goes through POST /chat/reply with their own
+// session. Now and then the backend notifies a user who has a page open.
 #include "app_api.hpp"
 #include "client_endpoint.hpp"
 #include "cloud_events.hpp"
@@ -23,15 +29,19 @@
 #include "sqlite_store.hpp"
 
 #include "core/base64.hpp"
+#include "core/chat_wire.hpp"
 #include "core/json_limits.hpp"
 
 #include <emscripten.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 using namespace stub;
 using nlohmann::json;
@@ -61,8 +71,39 @@ private:
 };
 
 struct Socket {
-    std::string connection_id;
+    std::string connection_id, user;
     std::shared_ptr<PortSink> sink;
+};
+
+// Frames to a scripted user's own connection: nobody reads them.
+class NullSink final : public ConnectionSink {
+public:
+    void send(std::shared_ptr<const std::string>) override {}
+    void close(int, const std::string&) override {}
+};
+
+struct Scheduled {
+    int64_t due_ms;
+    std::function<void()> run;
+};
+
+// What the scripted users answer, in turn (every script: the panel shapes them all).
+const char* const kReplies[] = {
+    "Sounds good to me!",
+    "Nice, thanks for the update 👍",
+    "Let me check and get back to you.",
+    "¡Perfecto! Lo reviso ahora.",
+    "了解しました。後で確認します。",
+    "Agreed — let's ship it.",
+    "Can you say a bit more about that?",
+    "Très bien, merci !",
+};
+const char* const kNotices[][2] = {
+    {"Design review moved to 3 pm", "The room changed too: Aurora, 2nd floor."},
+    {"Build #128 passed", "All 738 checks are green."},
+    {"Carol shared a file", "Quarterly plan (draft).pdf"},
+    {"Reminder: stand-up in 10 minutes", ""},
+    {"Bob reacted to your message", "👍"},
 };
 
 struct Backend {
@@ -77,6 +118,12 @@ struct Backend {
     bool outbox_due = false;
     bool draining = false;
     uint64_t next_event = 0;
+    // The scripted users: their sessions and hub connections, what they will do, and when.
+    std::map<std::string, std::string> tokens, connections;
+    std::vector<Scheduled> scheduled;
+    std::map<std::string, int64_t> busy_until;  // a scripted user answers one message at a time
+    std::size_t next_reply = 0, next_notice = 0;
+    int64_t next_notice_ms = 0;
 };
 
 Backend* g = nullptr;
@@ -90,6 +137,104 @@ void drain_outbox() {
         if (g->outbox->run_once(unix_now_ms()) > 0) g->outbox_due = true;
     }
     g->draining = false;
+}
+
+// A request to the app as the native server would hand it over.
+Response app_request(const std::string& method, const std::string& target, const std::string& token, const json& body) {
+    Request r;
+    r.method = method;
+    r.target = target;
+    r.headers["content-type"] = "application/json";
+    if (!token.empty()) r.headers["authorization"] = "Bearer " + token;
+    r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    parse_target(r);
+    auto res = g->app->handle(r);
+    return res ? *res : error_response(404, "NotFound", "no route");
+}
+
+bool has_page(const std::string& user) {
+    for (const auto& [id, s] : g->sockets)
+        if (s.user == user) return true;
+    return false;
+}
+
+// A scripted user's session token and hub connection (made once).
+const std::string& script_token(const std::string& user) {
+    auto& token = g->tokens[user];
+    if (token.empty()) {
+        const Response r = app_request("POST", "/auth/dev-login", "", json{{"userId", user}});
+        token = wps::string_or(wps::parse_json_bounded(r.body), "token");
+    }
+    return token;
+}
+const std::string& script_connection(const std::string& user) {
+    auto& id = g->connections[user];
+    if (id.empty() || !g->hub.connection_exists(g->cfg.hub, id)) {
+        Hub::Connect c;
+        c.hub = g->cfg.hub;
+        c.userId = user;
+        c.protocol = ClientProtocol::Json;
+        c.roles = {"webpubsub.sendToGroups.conversation:*:typing"};  // typing signals only
+        id = g->hub.connect(c, std::make_shared<NullSink>());
+    }
+    return id;
+}
+
+void send_typing(const std::string& user, const std::string& conversation) {
+    const json frame{{"type", "sendToGroup"}, {"group", chat::typing_group(conversation)}, {"dataType", "json"},
+                     {"data", {{"type", "typing"}, {"userId", user}}}, {"noEcho", true}};
+    g->hub.on_frame(script_connection(user), frame.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+// A message someone with a page posted: one member without a page of their own types for a
+// moment, then answers.
+void script_reply(const json& message) {
+    const std::string conversation = wps::string_or(message, "conversationId");
+    const std::string sender = wps::string_or(message, "senderId");
+    if (conversation.empty() || !has_page(sender)) return;  // scripted users do not answer each other
+    const int64_t now = unix_now_ms();
+    std::string who;
+    for (const auto& c : g->store->conversations_for(sender)) {
+        if (c.id != conversation) continue;
+        for (const auto& m : c.members)
+            if (m != sender && !has_page(m) && g->busy_until[m] <= now) {
+                who = m;
+                break;
+            }
+    }
+    if (who.empty()) return;
+    const std::string reply = kReplies[g->next_reply++ % (sizeof kReplies / sizeof kReplies[0])];
+    const int64_t typing_ms = std::min<int64_t>(1200 + 35 * static_cast<int64_t>(reply.size()), 3500);
+    const int64_t start = now + 700;
+    g->busy_until[who] = start + typing_ms + 500;
+    for (int64_t t = start; t < start + typing_ms; t += 2000)  // a signal every 2 s, as a typing client sends
+        g->scheduled.push_back({t, [who, conversation] { send_typing(who, conversation); }});
+    const std::string id = "demo-" + std::to_string(now) + "-" + who;
+    g->scheduled.push_back({start + typing_ms, [who, conversation, reply, id] {
+        app_request("POST", "/chat/reply", script_token(who), json{{"conversationId", conversation}, {"message", reply}, {"clientMessageId", id}});
+    }});
+}
+
+// Now and then (the first about 20 s after someone opened a page, then every 60-120 s) the
+// backend notifies a user who has a page open.
+void maybe_notify(int64_t now) {
+    std::string user;
+    for (const auto& [id, s] : g->sockets)
+        if (!s.user.empty()) user = s.user;
+    if (user.empty()) {
+        g->next_notice_ms = 0;
+        return;
+    }
+    if (g->next_notice_ms == 0) g->next_notice_ms = now + 20000;
+    if (now < g->next_notice_ms) return;
+    const auto& n = kNotices[g->next_notice++ % (sizeof kNotices / sizeof kNotices[0])];
+    Request r;
+    r.method = "POST";
+    r.target = "/notifications";
+    r.body = json{{"title", n[0]}, {"body", n[1]}, {"target", {{"kind", "user"}, {"id", user}}}}.dump();
+    parse_target(r);
+    g->app->create_notification_as_backend(r);
+    g->next_notice_ms = now + 60000 + static_cast<int64_t>(g->next_notice % 3) * 30000;
 }
 
 char* answer(const json& j) {
@@ -198,6 +343,10 @@ EMSCRIPTEN_KEEPALIVE char* demo_http(const char* request_json) {
     } catch (const std::exception& e) {
         res = error_response(500, "InternalServerError", e.what());
     }
+    if (r.path == "/chat/reply" && r.method == "POST" && res.status == 201) {
+        const json sent = wps::parse_json_bounded(res.body);
+        if (sent.is_object() && sent.contains("message")) script_reply(sent["message"]);
+    }
     drain_outbox();
     return answer(response_json(res));
 }
@@ -219,7 +368,7 @@ EMSCRIPTEN_KEEPALIVE char* demo_ws_open(int id, const char* url, const char* pro
     auto up = client_upgrade(r, g->cfg.access_key, g->hub, unix_now_s(), refused);
     if (!up) return answer(json{{"ok", false}, {"status", refused.status}, {"bodyBase64", wps::base64_encode(refused.body)}});
     auto sink = std::make_shared<PortSink>(id);
-    Socket s{"", sink};
+    Socket s{"", up->connect.userId, sink};
     if (!up->recover_id.empty()) {
         std::string error;
         g->sockets[id] = s;
@@ -229,6 +378,8 @@ EMSCRIPTEN_KEEPALIVE char* demo_ws_open(int id, const char* url, const char* pro
             return answer(ok);  // accepted, then closed: how the service refuses a recovery
         }
         g->sockets[id].connection_id = up->recover_id;
+        for (const auto& c : g->hub.connections())
+            if (c.id == up->recover_id) g->sockets[id].user = c.userId;
     } else {
         g->sockets[id] = s;
         g->sockets[id].connection_id = g->hub.connect(up->connect, sink);
@@ -259,7 +410,32 @@ EMSCRIPTEN_KEEPALIVE void demo_ws_closed(int id, int code) {
 EMSCRIPTEN_KEEPALIVE void demo_tick() {
     if (!g) return;
     g->hub.tick();
+    const int64_t now = unix_now_ms();
+    std::vector<Scheduled> due;
+    for (auto it = g->scheduled.begin(); it != g->scheduled.end();) {
+        if (it->due_ms <= now) {
+            due.push_back(std::move(*it));
+            it = g->scheduled.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (auto& d : due) d.run();
+    maybe_notify(now);
     g->outbox_due = true;  // retries that came due
+    drain_outbox();
+}
+
+// The Demo menu's "Drop the connection": socket `id` goes away as on a lost network (1006, no
+// close handshake), so a reliable session waits for its recovery and the page shows it.
+EMSCRIPTEN_KEEPALIVE void demo_drop(int id) {
+    if (!g) return;
+    auto it = g->sockets.find(id);
+    if (it == g->sockets.end()) return;
+    const Socket s = it->second;
+    g->sockets.erase(it);
+    s.sink->close(1006, "The demo dropped the connection.");
+    g->hub.on_socket_closed(s.connection_id, s.sink.get(), false);
     drain_outbox();
 }
 

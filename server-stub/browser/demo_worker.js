@@ -100,7 +100,8 @@ const backend = (async () => {
     throw new Error('the demo backend did not start');
   }
   idbPut('key', key).catch(() => {});
-  setInterval(() => { M._demo_tick(); save(M); }, 1000);  // expiry and outbox retries may write too
+  // Expiry, outbox retries and the scripted users' next steps (which write too).
+  setInterval(() => { M._demo_tick(); save(M); }, 250);
   return M;
 })();
 
@@ -112,6 +113,7 @@ let writing = false;
 let again = false;
 function save(M) {
   if (writing) { again = true; return; }
+  if (resetting) return;
   let stamp, bytes;
   try {
     stamp = M.FS.stat(DB_FILE).mtime.getTime();
@@ -132,8 +134,19 @@ function call(M, fn, types, args) {
   return JSON.parse(text);
 }
 
+// The Demo menu's dropped connection: the page's network is "down" for a few seconds, so its
+// client shows reconnecting, retries, then recovers its session and catches up.
+const DROP_MS = 3000;
+const offlineUntil = new Map();  // port -> time
+const offline = (port) => Date.now() < (offlineUntil.get(port) || 0);
+
 async function onMessage(port, m) {
   const M = await backend;
+  if ((m.type === 'http' || m.type === 'ws-open') && offline(port)) {
+    if (m.type === 'http') port.postMessage({ type: 'http', id: m.id, status: 0 });
+    else port.postMessage({ type: 'ws-open', sid: m.sid, ok: false, status: 0 });
+    return;
+  }
   if (m.type === 'http') {
     const body = m.body instanceof Uint8Array ? m.body : new Uint8Array(0);
     const req = { method: String(m.method || 'GET'), target: String(m.target || '/'), headers: m.headers || {}, bodyBase64: toBase64(body) };
@@ -163,6 +176,18 @@ async function onMessage(port, m) {
       }
     }
     save(M);
+  } else if (m.type === 'demo-drop') {
+    // The Demo menu: this page's connections go as on a lost network (reconnect, catch-up, banner).
+    // A backend per tab (no SharedWorker) has one page: the same.
+    offlineUntil.set(port, Date.now() + DROP_MS);
+    for (const id of [...(bySid.get(port)?.values() || [])]) M._demo_drop(id);
+  } else if (m.type === 'demo-reset') {
+    // The Demo menu: the demo's data and key go; every page reloads onto a fresh backend.
+    resetting = true;
+    await idbPut('db', new Uint8Array(0));
+    await idbPut('key', '');
+    for (const p of ports) p.postMessage({ type: 'demo-reset' });
+    self.close();
   } else if (m.type === 'ws-send' || m.type === 'ws-close') {
     const id = bySid.get(port)?.get(m.sid);
     if (id === undefined) return;
@@ -176,7 +201,10 @@ async function onMessage(port, m) {
   }
 }
 
+const ports = new Set();
+let resetting = false;
 function attach(port) {
+  ports.add(port);
   port.onmessage = (e) => { onMessage(port, e.data || {}).catch((err) => console.error('demo backend:', err)); };
   if (port.start) port.start();
 }

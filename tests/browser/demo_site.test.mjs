@@ -1,7 +1,9 @@
 // The static demo (issue 15): build/wasm/demo-site served by a plain static file server, no stub
 // running anywhere. The backend is the stub's own, compiled to WebAssembly, in the origin's
-// SharedWorker: two tabs (alice, bob) in one browser profile chat live through it, the history
-// survives closing every tab (IndexedDB), and nothing but the site's own files is requested.
+// SharedWorker: two tabs (alice, bob) in one browser profile chat live through it, a demo user
+// without a page types and answers, the Demo menu's dropped connection goes through reconnecting
+// back to live with nothing lost, the history survives closing every tab (IndexedDB), and nothing
+// but the site's own files is requested.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -71,6 +73,34 @@ test(`${ENGINE}: the demo folder on a plain static host: two tabs chat live thro
       assert.deepEqual(foreign, []);
       assert.deepEqual(await page.pageErrors(), []);
     }
+    // A demo user without a page (carol) types for a moment, then answers: alice sees both.
+    await step('carol types, then answers', alice, async () => {
+      await alice.waitFor(() => /carol/i.test(document.getElementById('chat-typing').textContent), null, { timeout: 15000, interval: 25 });
+      await alice.waitFor(() => [...document.querySelectorAll('#chat-log [data-message-id]')]
+        .some((e) => e.textContent === 'carol: Sounds good to me!'), null, { timeout: 15000 });
+    });
+
+    // The Demo menu drops bob's connection: his page goes through reconnecting back to live, and
+    // what alice sent meanwhile reaches him.
+    await bob.evaluate(() => {
+      window.statuses = [];
+      const s = document.getElementById('chat-status');
+      new MutationObserver(() => window.statuses.push(s.textContent)).observe(s, { childList: true, characterData: true, subtree: true });
+      document.getElementById('demo-drop').click();
+    });
+    await step('bob is not live after the drop', bob, () => bob.waitFor(() => document.getElementById('chat-status').textContent !== 'connected',
+      null, { timeout: 5000, interval: 20 }));
+    await alice.focus('#composer');
+    await alice.type('sent while bob was away');
+    await alice.press('Enter');
+    await step('bob is live again with nothing lost', bob, async () => {
+      await waitLive(bob);
+      await bob.waitFor(() => [...document.querySelectorAll('#chat-log [data-message-id]')]
+        .some((e) => e.textContent === 'alice: sent while bob was away'), null, { timeout: 30000 });
+    });
+    const statuses = await bob.evaluate(() => window.statuses);
+    assert.ok(statuses.some((x) => /reconnect|recover|connecting|offline/.test(x)), 'the status went through reconnecting: ' + JSON.stringify(statuses));
+
     // The SQLite file, kept in the origin's IndexedDB, holds the message.
     await step('the message is in IndexedDB', bob, () => bob.waitFor(() => {
       if (!window.kept) {

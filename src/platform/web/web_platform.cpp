@@ -215,7 +215,9 @@ EM_JS(int, js_demo_connect, (), {
     };
     port.onmessage = function (e) {
         var m = e.data || {};
-        if (m.type === "http") {
+        if (m.type === "demo-reset") {
+            location.reload();
+        } else if (m.type === "http") {
             var body = m.body instanceof Uint8Array ? m.body : new Uint8Array(0);
             _web_demo_http_done(m.id, m.status | 0, toWasm(body), body.length);
         } else if (m.type === "ws-open") {
@@ -227,6 +229,7 @@ EM_JS(int, js_demo_connect, (), {
         }
     };
     if (port.start) port.start();
+    if (Module.demoMenu) Module.demoMenu(shared);
     return 1;
 });
 

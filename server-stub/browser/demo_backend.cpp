@@ -40,6 +40,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -216,24 +217,27 @@ void script_reply(const json& message) {
 }
 
 // Now and then (the first about 20 s after someone opened a page, then every 60-120 s) the
-// backend notifies a user who has a page open.
+// backend notifies everyone who has a page open.
 void maybe_notify(int64_t now) {
-    std::string user;
+    std::set<std::string> users;
     for (const auto& [id, s] : g->sockets)
-        if (!s.user.empty()) user = s.user;
-    if (user.empty()) {
+        if (!s.user.empty()) users.insert(s.user);
+    if (users.empty()) {
         g->next_notice_ms = 0;
         return;
     }
     if (g->next_notice_ms == 0) g->next_notice_ms = now + 20000;
     if (now < g->next_notice_ms) return;
     const auto& n = kNotices[g->next_notice++ % (sizeof kNotices / sizeof kNotices[0])];
-    Request r;
-    r.method = "POST";
-    r.target = "/notifications";
-    r.body = json{{"title", n[0]}, {"body", n[1]}, {"target", {{"kind", "user"}, {"id", user}}}}.dump();
-    parse_target(r);
-    g->app->create_notification_as_backend(r);
+    for (const auto& user : users) {
+        Request r;
+        r.method = "POST";
+        r.target = "/notifications";
+        r.body = json{{"title", n[0]}, {"body", n[1]}, {"target", {{"kind", "user"}, {"id", user}}}}.dump();
+        parse_target(r);
+        const Response res = g->app->create_notification_as_backend(r);
+        if (res.status >= 300) EM_ASM({ console.warn("demo: a notification was refused: " + UTF8ToString($0)); }, res.body.c_str());
+    }
     g->next_notice_ms = now + 60000 + static_cast<int64_t>(g->next_notice % 3) * 30000;
 }
 

@@ -80,6 +80,10 @@ test(`${ENGINE}: the demo folder on a plain static host: two tabs chat live thro
         .some((e) => e.textContent === 'carol: Sounds good to me!'), null, { timeout: 15000 });
     });
 
+    // A notification now and then: the first about 20 s after the first page came.
+    await step('a notification arrives', alice, () => alice.waitFor(() => /Design review moved to 3 pm/.test(document.getElementById('feed-list').textContent),
+      null, { timeout: 60000 }));
+
     // The Demo menu drops bob's connection: his page goes through reconnecting back to live, and
     // what alice sent meanwhile reaches him.
     await bob.evaluate(() => {
@@ -122,6 +126,13 @@ test(`${ENGINE}: the demo folder on a plain static host: two tabs chat live thro
     await step('a new tab goes live', again, async () => { await again.goto(`${origin}/?user=bob`); await waitLive(again); });
     await step('the history came back from IndexedDB', again, () => again.waitFor(() => [...document.querySelectorAll('#chat-log [data-message-id]')]
       .some((e) => e.textContent === 'alice: hello from the demo'), null, { timeout: 30000 }));
+    // The Demo menu's reset: every page reloads onto fresh demo data.
+    await again.evaluate(() => { window.confirm = () => true; document.getElementById('demo-reset').click(); });
+    await step('reset: fresh data', again, async () => {
+      await again.waitFor(() => !window.kept && document.getElementById('chat-status')?.textContent === 'connected'
+        && document.querySelectorAll('#chat-log [data-message-id]').length > 0, null, { timeout: 60000 });
+      assert.ok(!(await again.evaluate(() => document.getElementById('chat-log').textContent)).includes('hello from the demo'));
+    });
   } finally {
     await context.close();
   }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <set>
 
 namespace stub {
 
@@ -55,8 +56,11 @@ void OutboxWorker::set_paused(bool p) {
 std::size_t OutboxWorker::run_once(int64_t now_ms) {
     if (paused_) return 0;
     std::size_t handled = 0;
+    // A target whose row failed in this pass: its newer rows wait for that row's retry (in order).
+    std::set<std::string> failed_targets;
     for (const OutboxRow& row : store_.due_outbox(now_ms, options_.batch)) {
         if (stop_ || paused_) break;
+        if (failed_targets.count(row.target)) continue;
         std::string error;
         if (delay_count_ > 0) {
             --delay_count_;
@@ -77,6 +81,7 @@ std::size_t OutboxWorker::run_once(int64_t now_ms) {
         if (error.empty()) {
             store_.mark_published(row.eventId, unix_now_ms());
         } else {
+            failed_targets.insert(row.target);
             const int attempt = row.retryCount + 1;
             const bool dead = attempt >= options_.max_attempts;
             const int64_t delay = std::min(options_.max_retry_ms, options_.base_retry_ms << std::min(attempt - 1, 20));

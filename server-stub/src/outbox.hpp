@@ -3,7 +3,8 @@
 // Wakes on notify() after a commit (no busy polling, no fixed sleep on the latency path), and
 // otherwise sleeps until the earliest retry is due. Publishes through a Publisher (the REST data
 // plane of the embedded emulator or of Azure Web PubSub), marks rows processed, retries failures
-// with exponential backoff and parks a row as dead after max_attempts. Payloads carry the stable
+// with exponential backoff and parks a row as dead after max_attempts. A target's rows go out in
+// order: a failed row holds back the target's newer rows until it is published or dead. Payloads carry the stable
 // eventId (= messageId) so a retry that did reach clients is dropped by their dedupe.
 #pragma once
 

@@ -998,15 +998,17 @@ std::vector<OutboxRow> PgStore::due_outbox(int64_t now, std::size_t limit) {
         // committed, and hand out the newer one.
         w.exec("SELECT pg_advisory_xact_lock(" PG_LOCK_CLAIM ")");
         // Due rows that are unclaimed, ours, or whose lease expired; not while an older pending
-        // row of the same target is leased to another instance (per-target order). Rows locked by
-        // a concurrent mark_published/mark_failed are skipped this time.
+        // row of the same target is leased to another instance or waiting for its retry
+        // (per-target order: a failed row holds back its target's newer rows until it is
+        // published or dead). Rows locked by a concurrent mark_published/mark_failed are skipped
+        // this time.
         const auto r = q(w, "WITH pick AS ("
                             "  SELECT o.Id FROM OutboxEvents o"
                             "  WHERE o.ProcessedAt IS NULL AND NOT o.Dead AND o.NextAttemptAt <= $1"
                             "    AND (o.ClaimedUntil IS NULL OR o.ClaimedUntil <= $1 OR o.ClaimedBy = $2)"
                             "    AND NOT EXISTS (SELECT 1 FROM OutboxEvents p"
                             "                    WHERE p.Target = o.Target AND p.Id < o.Id AND p.ProcessedAt IS NULL AND NOT p.Dead"
-                            "                      AND p.ClaimedBy <> $2 AND p.ClaimedUntil > $1)"
+                            "                      AND (p.NextAttemptAt > $1 OR (p.ClaimedBy <> $2 AND p.ClaimedUntil > $1)))"
                             "  ORDER BY o.Id LIMIT $3"
                             "  FOR UPDATE OF o SKIP LOCKED)"
                             " UPDATE OutboxEvents AS u SET ClaimedBy = $2, ClaimedUntil = $4 FROM pick WHERE u.Id = pick.Id"
@@ -1026,12 +1028,14 @@ std::optional<int64_t> PgStore::next_outbox_due() {
     std::lock_guard<std::mutex> lock(mu_);
     return single(conn_->c, [&](pqxx::nontransaction& w) -> std::optional<int64_t> {
         // A row is due at its NextAttemptAt, but not before another instance's lease on it, or on
-        // an older pending row of its target, runs out (then it is taken over).
+        // an older pending row of its target, runs out (then it is taken over), nor before every
+        // older pending row of its target is due (per-target order).
         const auto r = q(w, "SELECT MIN(GREATEST(o.NextAttemptAt,"
                             "  CASE WHEN o.ClaimedBy <> $1 THEN COALESCE(o.ClaimedUntil, 0) ELSE 0 END,"
-                            "  COALESCE((SELECT MAX(p.ClaimedUntil) FROM OutboxEvents p"
-                            "            WHERE p.Target = o.Target AND p.Id < o.Id AND p.ProcessedAt IS NULL AND NOT p.Dead"
-                            "              AND p.ClaimedBy <> $1), 0)))"
+                            "  COALESCE((SELECT MAX(GREATEST(p.NextAttemptAt,"
+                            "                   CASE WHEN p.ClaimedBy <> $1 THEN COALESCE(p.ClaimedUntil, 0) ELSE 0 END))"
+                            "            FROM OutboxEvents p"
+                            "            WHERE p.Target = o.Target AND p.Id < o.Id AND p.ProcessedAt IS NULL AND NOT p.Dead), 0)))"
                             " FROM OutboxEvents o WHERE o.ProcessedAt IS NULL AND NOT o.Dead",
                          options_.instance_id);
         if (r[0][0].is_null()) return std::nullopt;

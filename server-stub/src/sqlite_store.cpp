@@ -835,8 +835,12 @@ std::optional<BlobMeta> SqliteStore::blob(const std::string& id) {
 
 std::vector<OutboxRow> SqliteStore::due_outbox(int64_t now, std::size_t limit) {
     std::lock_guard<std::mutex> lock(mu_);
+    // Not a row whose target has an older pending row waiting for its retry: a target's events go
+    // out in order, a failed one holding back the newer ones until it is published or dead.
     Stmt s(db_, (std::string("SELECT ") + kOutboxCols +
-                 " FROM OutboxEvents WHERE ProcessedAt IS NULL AND Dead=0 AND NextAttemptAt<=?1 "
+                 " FROM OutboxEvents o WHERE ProcessedAt IS NULL AND Dead=0 AND NextAttemptAt<=?1"
+                 " AND NOT EXISTS (SELECT 1 FROM OutboxEvents p WHERE p.Target=o.Target AND p.rowid<o.rowid"
+                 "                 AND p.ProcessedAt IS NULL AND p.Dead=0 AND p.NextAttemptAt>?1) "
                  "ORDER BY CreatedAt, rowid LIMIT ?2").c_str());
     s.bind(1, now).bind(2, static_cast<int64_t>(limit));
     std::vector<OutboxRow> out;
@@ -846,7 +850,10 @@ std::vector<OutboxRow> SqliteStore::due_outbox(int64_t now, std::size_t limit) {
 
 std::optional<int64_t> SqliteStore::next_outbox_due() {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, "SELECT MIN(NextAttemptAt) FROM OutboxEvents WHERE ProcessedAt IS NULL AND Dead=0");
+    // Not before every older pending row of its target is due (per-target order, due_outbox).
+    Stmt s(db_, "SELECT MIN(MAX(o.NextAttemptAt, COALESCE((SELECT MAX(p.NextAttemptAt) FROM OutboxEvents p"
+                "  WHERE p.Target=o.Target AND p.rowid<o.rowid AND p.ProcessedAt IS NULL AND p.Dead=0), 0)))"
+                " FROM OutboxEvents o WHERE o.ProcessedAt IS NULL AND o.Dead=0");
     if (!s.step() || s.null(0)) return std::nullopt;
     return s.i64(0);
 }

@@ -896,6 +896,27 @@ STORE_CASE("outbox: due rows in order, published, retried, then dead, with stats
     CHECK(st.dead == 1);
 }
 
+STORE_CASE("outbox: a failed row holds back its target's newer rows until it is published or dead; other targets go on", outbox_order) {
+    seed_users(s);
+    s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
+    s.mark_published("new:c1", 100);
+    const chat::Message m1 = s.append_message(draft("c1", "alice", "1"), "conversation:c1", 1000).message;
+    const chat::Message m2 = s.append_message(draft("c1", "alice", "2"), "conversation:c1", 1000).message;
+    // Rows: m1, m2 for conversation:c1; act:m1, act:m2 for c1. m1's publish fails.
+    s.mark_failed(m1.messageId, "boom", 3000, false);
+    // m2 waits behind m1 (same target); the other target's rows go on.
+    CHECK(event_ids(s.due_outbox(2000, 10)) == std::vector<std::string>{"act:" + m1.messageId, "act:" + m2.messageId});
+    s.mark_published("act:" + m1.messageId, 2000);
+    s.mark_published("act:" + m2.messageId, 2000);
+    CHECK(s.due_outbox(2999, 10).empty());
+    CHECK(s.next_outbox_due() == std::optional<int64_t>(3000));  // the worker sleeps until m1's retry, m2 with it
+    // m1's retry is due: m1, then m2, in order.
+    CHECK(event_ids(s.due_outbox(3000, 10)) == std::vector<std::string>{m1.messageId, m2.messageId});
+    // A dead row no longer holds its target back.
+    s.mark_failed(m1.messageId, "boom again", 4000, true);
+    CHECK(event_ids(s.due_outbox(3500, 10)) == std::vector<std::string>{m2.messageId});
+}
+
 STORE_CASE("hostile text is data: quotes, SQL and placeholders round-trip", hostile_text) {
     const std::string id = "c'; DROP TABLE Messages; --";
     const std::string user = "o'brien\"\\ $1 ?1 %s";

@@ -6,35 +6,21 @@
 // but the site's own files is requested.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SITE_DIR } from '../lib/stub.mjs';
+import { serveStatic } from '../lib/site.mjs';
 import { ENGINE, launch, waitLive } from '../lib/browser.mjs';
 
 const DEMO_DIR = process.env.DEMO_SITE_DIR || path.join(path.dirname(SITE_DIR), 'demo-site');
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json',
-  '.svg': 'image/svg+xml', '.data': 'application/octet-stream' };
 
 let browser;
 let host;
 let origin;
-const served = [];  // every request the static host got: method and path
+let served;  // every request the static host got: method and path
 
 before(async () => {
-  host = createServer(async (req, res) => {
-    const p = new URL(req.url, 'http://x').pathname;
-    served.push(`${req.method} ${p}`);
-    const file = path.join(DEMO_DIR, p === '/' ? 'index.html' : path.normalize(p).replace(/^(\.\.[/\\])+/, ''));
-    try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') throw new Error('a static host serves files only');
-      const body = await readFile(file);
-      res.writeHead(200, { 'Content-Type': types[path.extname(file)] || 'application/octet-stream' });
-      res.end(body);
-    } catch { res.writeHead(404); res.end(); }
-  });
-  await new Promise((r) => host.listen(0, '127.0.0.1', r));
-  origin = `http://localhost:${host.address().port}`;
+  host = await serveStatic(DEMO_DIR);
+  ({ origin, served } = host);
   browser = await launch();
 });
 after(async () => { await browser?.close(); host?.close(); });
@@ -127,12 +113,11 @@ test(`${ENGINE}: the demo folder on a plain static host: two tabs chat live thro
     await step('the history came back from IndexedDB', again, () => again.waitFor(() => [...document.querySelectorAll('#chat-log [data-message-id]')]
       .some((e) => e.textContent === 'alice: hello from the demo'), null, { timeout: 30000 }));
     // The Demo menu's reset: every page reloads onto fresh demo data.
-    await again.evaluate(() => { window.confirm = () => true; document.getElementById('demo-reset').click(); });
-    await step('reset: fresh data', again, async () => {
-      await again.waitFor(() => !window.kept && document.getElementById('chat-status')?.textContent === 'connected'
-        && document.querySelectorAll('#chat-log [data-message-id]').length > 0, null, { timeout: 60000 });
-      assert.ok(!(await again.evaluate(() => document.getElementById('chat-log').textContent)).includes('hello from the demo'));
-    });
+    await again.evaluate(() => { window.beforeReset = true; window.confirm = () => true; document.getElementById('demo-reset').click(); });
+    await step('reset: reloaded onto fresh data', again, () => again.waitFor(() => !window.beforeReset
+      && document.getElementById('chat-status')?.textContent === 'connected'
+      && document.querySelectorAll('#chat-log [data-message-id]').length > 0
+      && !document.getElementById('chat-log').textContent.includes('hello from the demo'), null, { timeout: 60000 }));
   } finally {
     await context.close();
   }

@@ -2,30 +2,17 @@
 // a URL parameter: CORS preflights, cross-origin WebSocket and fetch all work.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { startStub, SITE_DIR } from '../lib/stub.mjs';
+import { serveStatic } from '../lib/site.mjs';
 import { launch, waitLive } from '../lib/browser.mjs';
 
 let stub;
 let browser;
 let host;
 let origin;
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.svg': 'image/svg+xml' };
-
 before(async () => {
-  host = createServer(async (req, res) => {
-    const p = new URL(req.url, 'http://x').pathname;
-    const file = path.join(SITE_DIR, p === '/' ? 'index.html' : path.normalize(p).replace(/^(\.\.[/\\])+/, ''));
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'Content-Type': types[path.extname(file)] || 'application/octet-stream' });
-      res.end(body);
-    } catch { res.writeHead(404); res.end(); }
-  });
-  await new Promise((r) => host.listen(0, '127.0.0.1', r));
-  origin = `http://localhost:${host.address().port}`;
+  host = await serveStatic(SITE_DIR);
+  origin = host.origin;
   stub = await startStub({ args: ['--allow-origin', origin] });
   browser = await launch();
 });

@@ -125,3 +125,21 @@ test(`${ENGINE}: the demo folder on a plain static host: two tabs chat live thro
   const api = served.filter((r) => !/^GET \/(|index\.html|[\w.-]+\.(js|wasm|data|json|svg|br|gz))$/.test(r));
   assert.deepEqual(api, [], 'requests other than the site\'s files');
 });
+
+test(`${ENGINE}: without SharedWorker (?demoWorker=tab) the tab runs its own backend and says so`, async () => {
+  const context = await browser.newContext({ viewport: { width: 900, height: 640 } });
+  try {
+    const page = await context.newPage();
+    await step('the tab goes live on its own backend', page, async () => { await page.goto(`${origin}/?user=alice&demoWorker=tab`); await waitLive(page); });
+    assert.match(await page.evaluate(() => document.getElementById('demo-note').textContent), /this tab only/);
+    assert.equal(await page.evaluate(() => Module.demo.shared), false);
+    await page.focus('#composer');
+    await page.type('on my own');
+    await page.press('Enter');
+    await step('the message is stored and shown', page, () => page.waitFor(() => [...document.querySelectorAll('#chat-log [data-message-id]')]
+      .some((e) => e.textContent === 'alice: on my own'), null, { timeout: 30000 }));
+    assert.deepEqual(await page.pageErrors(), []);
+  } finally {
+    await context.close();
+  }
+});

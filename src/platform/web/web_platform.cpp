@@ -196,8 +196,11 @@ namespace {
 EM_JS(int, js_demo_connect, (), {
     if (Module.demo) return 1;
     var port = null, shared = false;
+    // ?demoWorker=tab: this tab's own backend even where SharedWorker exists (what a browser
+    // without it gets; the tests use it to prove that path).
+    var ownBackend = new URLSearchParams(location.search).get("demoWorker") === "tab";
     try {
-        if (typeof SharedWorker === "function") {
+        if (typeof SharedWorker === "function" && !ownBackend) {
             var w = new SharedWorker("demo_worker.js", { name: "chat-demo" });
             port = w.port; shared = true;
         } else if (typeof Worker === "function") {

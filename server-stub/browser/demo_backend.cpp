@@ -132,12 +132,26 @@ Backend* g = nullptr;
 // The outbox's rows, published now (the native server's worker thread does this after a commit).
 void drain_outbox() {
     if (!g || g->draining) return;
+    struct Guard {
+        ~Guard() { g->draining = false; }
+    } guard;
     g->draining = true;
     for (int rounds = 0; g->outbox_due && rounds < 64; ++rounds) {
         g->outbox_due = false;
         if (g->outbox->run_once(unix_now_ms()) > 0) g->outbox_due = true;
     }
-    g->draining = false;
+}
+
+// An exception out of an entry point would unwind through JavaScript (and skip ccall's stack
+// restore): each entry point runs its body through this, which logs and goes on.
+template <class F> void guarded(const char* where, F&& f) {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        EM_ASM({ console.error("demo backend: " + UTF8ToString($0) + ": " + UTF8ToString($1)); }, where, e.what());
+    } catch (...) {
+        EM_ASM({ console.error("demo backend: " + UTF8ToString($0) + " failed"); }, where);
+    }
 }
 
 // A request to the app as the native server would hand it over.
@@ -153,7 +167,14 @@ Response app_request(const std::string& method, const std::string& target, const
     return res ? *res : error_response(404, "NotFound", "no route");
 }
 
+// Sockets the hub closed itself (a leave, a replaced session, a policy close) go from the map.
+void prune_sockets() {
+    for (auto it = g->sockets.begin(); it != g->sockets.end();)
+        it = it->second.sink->closed() ? g->sockets.erase(it) : std::next(it);
+}
+
 bool has_page(const std::string& user) {
+    prune_sockets();
     for (const auto& [id, s] : g->sockets)
         if (s.user == user) return true;
     return false;
@@ -218,16 +239,17 @@ void script_reply(const json& message) {
 
 // Now and then (the first about 20 s after someone opened a page, then every 60-120 s) the
 // backend notifies everyone who has a page open.
-void maybe_notify(int64_t now) {
+bool maybe_notify(int64_t now) {
+    prune_sockets();
     std::set<std::string> users;
     for (const auto& [id, s] : g->sockets)
         if (!s.user.empty()) users.insert(s.user);
     if (users.empty()) {
         g->next_notice_ms = 0;
-        return;
+        return false;
     }
     if (g->next_notice_ms == 0) g->next_notice_ms = now + 20000;
-    if (now < g->next_notice_ms) return;
+    if (now < g->next_notice_ms) return false;
     const auto& n = kNotices[g->next_notice++ % (sizeof kNotices / sizeof kNotices[0])];
     for (const auto& user : users) {
         Request r;
@@ -239,6 +261,7 @@ void maybe_notify(int64_t now) {
         if (res.status >= 300) EM_ASM({ console.warn("demo: a notification was refused: " + UTF8ToString($0)); }, res.body.c_str());
     }
     g->next_notice_ms = now + 60000 + static_cast<int64_t>(g->next_notice % 3) * 30000;
+    return true;
 }
 
 char* answer(const json& j) {
@@ -311,9 +334,20 @@ EMSCRIPTEN_KEEPALIVE int demo_start(const char* dir, const char* key, const char
         g->app->handle(r);
     };
     g = b;
-    if (g->cfg.seed) g->app->seed();
+    bool seeded = true;
+    try {
+        if (g->cfg.seed) g->app->seed();
+    } catch (const std::exception& e) {  // a store the seed cannot write: no backend (the worker starts afresh)
+        EM_ASM({ console.error("demo backend: seed: " + UTF8ToString($0)); }, e.what());
+        seeded = false;
+    }
+    if (!seeded) {
+        g = nullptr;
+        delete b;
+        return 0;
+    }
     g->outbox_due = true;
-    drain_outbox();
+    guarded("start", drain_outbox);
     return 1;
 }
 
@@ -347,11 +381,13 @@ EMSCRIPTEN_KEEPALIVE char* demo_http(const char* request_json) {
     } catch (const std::exception& e) {
         res = error_response(500, "InternalServerError", e.what());
     }
-    if (r.path == "/chat/reply" && r.method == "POST" && res.status == 201) {
-        const json sent = wps::parse_json_bounded(res.body);
-        if (sent.is_object() && sent.contains("message")) script_reply(sent["message"]);
-    }
-    drain_outbox();
+    guarded("http", [&] {
+        if (r.path == "/chat/reply" && r.method == "POST" && res.status == 201) {
+            const json sent = wps::parse_json_bounded(res.body);
+            if (sent.is_object() && sent.contains("message")) script_reply(sent["message"]);
+        }
+        drain_outbox();
+    });
     return answer(response_json(res));
 }
 
@@ -373,13 +409,16 @@ EMSCRIPTEN_KEEPALIVE char* demo_ws_open(int id, const char* url, const char* pro
     if (!up) return answer(json{{"ok", false}, {"status", refused.status}, {"bodyBase64", wps::base64_encode(refused.body)}});
     auto sink = std::make_shared<PortSink>(id);
     Socket s{"", up->connect.userId, sink};
+    json result{{"ok", true}, {"protocol", up->subprotocol}};
+    guarded("ws-open", [&] {
     if (!up->recover_id.empty()) {
         std::string error;
         g->sockets[id] = s;
         if (!g->hub.recover(up->connect.hub, up->recover_id, up->recover_token, up->connect.protocol, sink, error)) {
             g->sockets.erase(id);
-            json ok{{"ok", true}, {"protocol", up->subprotocol}, {"closeCode", 1008}, {"closeReason", error.substr(0, 120)}};
-            return answer(ok);  // accepted, then closed: how the service refuses a recovery
+            // Accepted, then closed: how the service refuses a recovery.
+            result = json{{"ok", true}, {"protocol", up->subprotocol}, {"closeCode", 1008}, {"closeReason", error.substr(0, 120)}};
+            return;
         }
         g->sockets[id].connection_id = up->recover_id;
         for (const auto& c : g->hub.connections())
@@ -389,15 +428,19 @@ EMSCRIPTEN_KEEPALIVE char* demo_ws_open(int id, const char* url, const char* pro
         g->sockets[id].connection_id = g->hub.connect(up->connect, sink);
     }
     drain_outbox();
-    return answer(json{{"ok", true}, {"protocol", up->subprotocol}});
+    });
+    return answer(result);
 }
 
 EMSCRIPTEN_KEEPALIVE void demo_ws_message(int id, const char* text) {
     if (!g) return;
     auto it = g->sockets.find(id);
     if (it == g->sockets.end() || it->second.sink->closed()) return;
-    g->hub.on_frame(it->second.connection_id, text, false);
-    drain_outbox();
+    const std::string conn = it->second.connection_id;
+    guarded("ws-message", [&] {
+        g->hub.on_frame(conn, text, false);
+        drain_outbox();
+    });
 }
 
 // Socket `id` went away (the page closed it with `code`, or its port is gone: 1006).
@@ -407,12 +450,17 @@ EMSCRIPTEN_KEEPALIVE void demo_ws_closed(int id, int code) {
     if (it == g->sockets.end()) return;
     const Socket s = it->second;
     g->sockets.erase(it);
-    g->hub.on_socket_closed(s.connection_id, s.sink.get(), code == 1000);
-    drain_outbox();
+    guarded("ws-closed", [&] {
+        g->hub.on_socket_closed(s.connection_id, s.sink.get(), code == 1000);
+        drain_outbox();
+    });
 }
 
-EMSCRIPTEN_KEEPALIVE void demo_tick() {
-    if (!g) return;
+// Returns 1 when it ran something that may have written to the store (the worker saves then).
+EMSCRIPTEN_KEEPALIVE int demo_tick() {
+    if (!g) return 0;
+    bool wrote = false;
+    guarded("tick", [&] {
     g->hub.tick();
     const int64_t now = unix_now_ms();
     std::vector<Scheduled> due;
@@ -424,10 +472,12 @@ EMSCRIPTEN_KEEPALIVE void demo_tick() {
             ++it;
         }
     }
-    for (auto& d : due) d.run();
-    maybe_notify(now);
+    for (auto& d : due) guarded("scheduled", d.run);
+    wrote = !due.empty() || maybe_notify(now);
     g->outbox_due = true;  // retries that came due
     drain_outbox();
+    });
+    return wrote ? 1 : 0;
 }
 
 // The Demo menu's "Drop the connection": socket `id` goes away as on a lost network (1006, no
@@ -439,8 +489,10 @@ EMSCRIPTEN_KEEPALIVE void demo_drop(int id) {
     const Socket s = it->second;
     g->sockets.erase(it);
     s.sink->close(1006, "The demo dropped the connection.");
-    g->hub.on_socket_closed(s.connection_id, s.sink.get(), false);
-    drain_outbox();
+    guarded("drop", [&] {
+        g->hub.on_socket_closed(s.connection_id, s.sink.get(), false);
+        drain_outbox();
+    });
 }
 
 EMSCRIPTEN_KEEPALIVE void demo_free(char* p) { std::free(p); }

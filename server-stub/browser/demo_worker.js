@@ -15,13 +15,17 @@ const DIR = '/demo';
 const DB_FILE = DIR + '/chat.db';
 
 // ---- IndexedDB: one object store, two keys ("db": the SQLite file's bytes, "key") ----------
+let opened = null;  // one connection, opened once
 function idb() {
-  return new Promise((resolve, reject) => {
-    const open = indexedDB.open('chat-demo', 1);
-    open.onupgradeneeded = () => open.result.createObjectStore('files');
-    open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error);
-  });
+  if (!opened) {
+    opened = new Promise((resolve, reject) => {
+      const open = indexedDB.open('chat-demo', 1);
+      open.onupgradeneeded = () => open.result.createObjectStore('files');
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => { opened = null; reject(open.error); };
+    });
+  }
+  return opened;
 }
 async function idbGet(name) {
   const db = await idb();
@@ -96,42 +100,77 @@ const backend = (async () => {
     console.warn('demo: no IndexedDB, the demo data lasts until the last tab closes', e);
   }
   if (typeof key !== 'string' || key.length < 32) key = randomKey();
-  if (!M.ccall('demo_start', 'number', ['string', 'string', 'string'], [DIR, key, self.location.origin])) {
-    throw new Error('the demo backend did not start');
+  const start = () => M.ccall('demo_start', 'number', ['string', 'string', 'string'], [DIR, key, self.location.origin]);
+  if (!start()) {
+    // A stored file the backend cannot open or migrate: start afresh rather than never.
+    console.warn('demo: the stored demo data could not be opened; starting with fresh data');
+    try { M.FS.unlink(DB_FILE); } catch { /* none */ }
+    if (!start()) throw new Error('the demo backend did not start');
   }
   idbPut('key', key).catch(() => {});
-  // Expiry, outbox retries and the scripted users' next steps (which write too).
-  setInterval(() => { M._demo_tick(); save(M); }, 250);
+  // Expiry, outbox retries and the scripted users' next steps (which may write: then save).
+  setInterval(() => { if (M._demo_tick()) save(M, true); else save(M, false); reapSilentPorts(M); }, 250);
   return M;
 })();
 
-// The SQLite file into IndexedDB whenever it changed (its modification time moved), at once:
-// the last tab may close, and the worker end, right after a message. One write at a time; a
-// change during a write is saved after it.
+// The SQLite file into IndexedDB at once after anything that may have written (`force`), else
+// when its modification time moved: the last tab may close, and the worker end, right after a
+// message. One write at a time; anything during a write is saved after it.
 let saved = 0;
 let writing = false;
 let again = false;
-function save(M) {
-  if (writing) { again = true; return; }
+function save(M, force) {
   if (resetting) return;
+  if (writing) { again = again || force; return; }
   let stamp, bytes;
   try {
     stamp = M.FS.stat(DB_FILE).mtime.getTime();
-    if (stamp === saved) return;
+    if (!force && stamp === saved) return;
     bytes = M.FS.readFile(DB_FILE);
   } catch { return; }
   writing = true;
   idbPut('db', bytes).then(() => { saved = stamp; }, (e) => console.warn('demo: not saved', e)).finally(() => {
     writing = false;
-    if (again) { again = false; save(M); }
+    if (again) { again = false; save(M, true); }
   });
 }
 
-function call(M, fn, types, args) {
-  const ptr = M.ccall(fn, 'number', types, args);
+// A request or a frame as a heap string: ccall would copy a string argument onto the 5 MB stack
+// (an upload's base64 would overflow it).
+function callWith(M, fn, args, text) {
+  const size = M.lengthBytesUTF8(text) + 1;
+  const ptr = M._malloc(size);
+  try {
+    M.stringToUTF8(text, ptr, size);
+    return M.ccall(fn, 'number', args.map(() => 'number').concat(['number']), args.concat([ptr]));
+  } finally {
+    M._free(ptr);
+  }
+}
+
+function answerOf(M, ptr) {
   const text = M.UTF8ToString(ptr);
   M._demo_free(ptr);
   return JSON.parse(text);
+}
+
+// Pages that went away without a word (a killed tab never closes its sockets): each page pings
+// every 10 s; one silent for 75 s (more than a hidden tab's throttled timers) loses its sockets
+// as on a lost network.
+const lastSeen = new Map();  // port -> time
+function reapSilentPorts(M) {
+  const now = Date.now();
+  for (const [port, seen] of lastSeen) {
+    if (now - seen < 75000) continue;
+    lastSeen.delete(port);
+    ports.delete(port);
+    offlineUntil.delete(port);
+    for (const id of [...(bySid.get(port)?.values() || [])]) {
+      forget(id);
+      M.ccall('demo_ws_closed', null, ['number', 'number'], [id, 1006]);
+    }
+    bySid.delete(port);
+  }
 }
 
 // The Demo menu's dropped connection: the page's network is "down" for a few seconds, so its
@@ -141,6 +180,18 @@ const offlineUntil = new Map();  // port -> time
 const offline = (port) => Date.now() < (offlineUntil.get(port) || 0);
 
 async function onMessage(port, m) {
+  lastSeen.set(port, Date.now());
+  if (m.type === 'ping') return;
+  if (m.type === 'demo-reset') {
+    // The Demo menu: the demo's data and key go; every page reloads onto a fresh backend (this
+    // works also when the backend failed to start).
+    resetting = true;
+    await idbPut('db', new Uint8Array(0)).catch(() => {});
+    await idbPut('key', '').catch(() => {});
+    for (const p of ports) p.postMessage({ type: 'demo-reset' });
+    self.close();
+    return;
+  }
   const M = await backend;
   if ((m.type === 'http' || m.type === 'ws-open') && offline(port)) {
     if (m.type === 'http') port.postMessage({ type: 'http', id: m.id, status: 0 });
@@ -150,9 +201,9 @@ async function onMessage(port, m) {
   if (m.type === 'http') {
     const body = m.body instanceof Uint8Array ? m.body : new Uint8Array(0);
     const req = { method: String(m.method || 'GET'), target: String(m.target || '/'), headers: m.headers || {}, bodyBase64: toBase64(body) };
-    const res = call(M, 'demo_http', ['string'], [JSON.stringify(req)]);
+    const res = answerOf(M, callWith(M, 'demo_http', [], JSON.stringify(req)));
     port.postMessage({ type: 'http', id: m.id, status: res.status, body: fromBase64(res.bodyBase64) });
-    save(M);
+    save(M, true);
   } else if (m.type === 'ws-open') {
     const id = nextId++;
     sockets.set(id, { port, sid: m.sid });
@@ -161,7 +212,7 @@ async function onMessage(port, m) {
     opening = { id, frames: [], close: null };
     let res;
     try {
-      res = call(M, 'demo_ws_open', ['number', 'string', 'string'], [id, String(m.url || ''), String(m.protocol || '')]);
+      res = answerOf(M, M.ccall('demo_ws_open', 'number', ['number', 'string', 'string'], [id, String(m.url || ''), String(m.protocol || '')]));
     } finally {
       const pending = opening;
       opening = null;
@@ -175,29 +226,22 @@ async function onMessage(port, m) {
         if (close) { port.postMessage({ type: 'ws-close', sid: m.sid, code: close.code, reason: close.reason }); forget(id); }
       }
     }
-    save(M);
+    save(M, true);
   } else if (m.type === 'demo-drop') {
     // The Demo menu: this page's connections go as on a lost network (reconnect, catch-up, banner).
     // A backend per tab (no SharedWorker) has one page: the same.
     offlineUntil.set(port, Date.now() + DROP_MS);
     for (const id of [...(bySid.get(port)?.values() || [])]) M._demo_drop(id);
-  } else if (m.type === 'demo-reset') {
-    // The Demo menu: the demo's data and key go; every page reloads onto a fresh backend.
-    resetting = true;
-    await idbPut('db', new Uint8Array(0));
-    await idbPut('key', '');
-    for (const p of ports) p.postMessage({ type: 'demo-reset' });
-    self.close();
   } else if (m.type === 'ws-send' || m.type === 'ws-close') {
     const id = bySid.get(port)?.get(m.sid);
     if (id === undefined) return;
     if (m.type === 'ws-send') {
-      M.ccall('demo_ws_message', null, ['number', 'string'], [id, String(m.text)]);
+      callWith(M, 'demo_ws_message', [id], String(m.text));
     } else {
       forget(id);
       M.ccall('demo_ws_closed', null, ['number', 'number'], [id, m.code | 0]);
     }
-    save(M);
+    save(M, true);
   }
 }
 
@@ -205,7 +249,17 @@ const ports = new Set();
 let resetting = false;
 function attach(port) {
   ports.add(port);
-  port.onmessage = (e) => { onMessage(port, e.data || {}).catch((err) => console.error('demo backend:', err)); };
+  lastSeen.set(port, Date.now());
+  port.onmessage = (e) => {
+    const m = e.data || {};
+    onMessage(port, m).catch((err) => {
+      // Never leave a page waiting: a request gets an answer, an upgrade a refusal.
+      console.error('demo backend:', err);
+      const body = new TextEncoder().encode(JSON.stringify({ error: { code: 'ServiceUnavailable', message: 'The demo backend failed: ' + String(err && err.message || err) } }));
+      if (m.type === 'http') port.postMessage({ type: 'http', id: m.id, status: 503, body });
+      else if (m.type === 'ws-open') port.postMessage({ type: 'ws-open', sid: m.sid, ok: false, status: 503 });
+    });
+  };
   if (port.start) port.start();
 }
 

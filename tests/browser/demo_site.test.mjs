@@ -59,6 +59,18 @@ test(`${ENGINE}: the demo folder on a plain static host: two tabs chat live thro
       assert.deepEqual(foreign, []);
       assert.deepEqual(await page.pageErrors(), []);
     }
+    // A large request body (3 MB, an attachment's size) crosses the port and the worker intact:
+    // answered (401: no session on this raw request), and the backend goes on.
+    const big = await alice.evaluate(() => new Promise((resolve) => {
+      const port = Module.demo.port;
+      const before = port.onmessage;
+      port.onmessage = (e) => {
+        if (e.data && e.data.type === 'http' && e.data.id === -1) { port.onmessage = before; resolve(e.data.status); } else before(e);
+      };
+      port.postMessage({ type: 'http', id: -1, method: 'POST', target: '/blobs?name=big.bin', headers: {}, body: new Uint8Array(3 * 1024 * 1024) });
+    }));
+    assert.equal(big, 401);
+
     // A demo user without a page (carol) types for a moment, then answers: alice sees both.
     await step('carol types, then answers', alice, async () => {
       await alice.waitFor(() => /carol/i.test(document.getElementById('chat-typing').textContent), null, { timeout: 15000, interval: 25 });

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -232,6 +233,8 @@ EM_JS(int, js_demo_connect, (), {
         }
     };
     if (port.start) port.start();
+    // Alive: the worker ends the sockets of a page that stopped pinging (a killed tab).
+    setInterval(function () { port.postMessage({ type: "ping" }); }, 10000);
     if (Module.demoMenu) Module.demoMenu(shared);
     return 1;
 });
@@ -341,7 +344,18 @@ void PortHttpClient::send(wps::HttpRequest request, std::function<void(wps::Http
     if (target.empty() || target[0] != '/') target = "/" + target;
     nlohmann::json headers = nlohmann::json::object();
     for (auto& [k, v] : request.headers) headers[k] = v;
-    if (!request.keepalive) http_waiting()[id] = std::move(done);  // a keepalive request's answer is not awaited
+    if (!request.keepalive) {  // a keepalive request's answer is not awaited
+        http_waiting()[id] = std::move(done);
+        // Never waits forever: past the request's timeout it fails as a network error would.
+        emscripten_set_timeout([](void* user) {
+            const int waited = static_cast<int>(reinterpret_cast<intptr_t>(user));
+            auto it = http_waiting().find(waited);
+            if (it == http_waiting().end()) return;
+            auto late = std::move(it->second);
+            http_waiting().erase(it);
+            late(wps::HttpResponse{0, {}, "the demo backend did not answer in time"});
+        }, static_cast<double>(request.timeout_ms), reinterpret_cast<void*>(static_cast<intptr_t>(id)));
+    }
     js_demo_post_http(id, request.method.c_str(), target.c_str(),
                       headers.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str(), request.body.data(),
                       static_cast<int>(request.body.size()));

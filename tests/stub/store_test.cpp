@@ -896,7 +896,7 @@ STORE_CASE("outbox: due rows in order, published, retried, then dead, with stats
     CHECK(st.dead == 1);
 }
 
-STORE_CASE("outbox: a failed row holds back its target's newer rows until it is published or dead; other targets go on", outbox_order) {
+STORE_CASE("outbox: a failed row holds back its target's newer rows until it is published or dead (other targets go on)", outbox_order) {
     seed_users(s);
     s.create_conversation("c1", "One", "{}", {"alice", "bob"}, "alice", 100);
     s.mark_published("new:c1", 100);

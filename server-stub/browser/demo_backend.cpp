@@ -154,6 +154,11 @@ template <class F> void guarded(const char* where, F&& f) {
     }
 }
 
+// Header names as the native server hands them over: lower case.
+void lower(std::string& name) {
+    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+}
+
 // A request to the app as the native server would hand it over.
 Response app_request(const std::string& method, const std::string& target, const std::string& token, const json& body) {
     Request r;
@@ -216,14 +221,11 @@ void script_reply(const json& message) {
     if (conversation.empty() || !has_page(sender)) return;  // scripted users do not answer each other
     const int64_t now = unix_now_ms();
     std::string who;
-    for (const auto& c : g->store->conversations_for(sender)) {
-        if (c.id != conversation) continue;
-        for (const auto& m : c.members)
-            if (m != sender && !has_page(m) && g->busy_until[m] <= now) {
-                who = m;
-                break;
-            }
-    }
+    for (const auto& m : g->store->members(conversation))
+        if (m != sender && !has_page(m) && g->busy_until[m] <= now) {
+            who = m;
+            break;
+        }
     if (who.empty()) return;
     const std::string reply = kReplies[g->next_reply++ % (sizeof kReplies / sizeof kReplies[0])];
     const int64_t typing_ms = std::min<int64_t>(1200 + 35 * static_cast<int64_t>(reply.size()), 3500);
@@ -327,7 +329,7 @@ EMSCRIPTEN_KEEPALIVE int demo_start(const char* dir, const char* key, const char
                                                   std::to_string(++g->next_event), r.body);
         for (const auto& [k, v] : headers) {
             std::string name = k;
-            for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            lower(name);
             r.headers[name] = v;
         }
         parse_target(r);
@@ -364,7 +366,7 @@ EMSCRIPTEN_KEEPALIVE char* demo_http(const char* request_json) {
         for (auto it = h->begin(); it != h->end(); ++it) {
             if (!it.value().is_string()) continue;
             std::string name = it.key();
-            for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            lower(name);
             r.headers[name] = it.value().get<std::string>();
         }
     if (auto b = j.find("bodyBase64"); b != j.end() && b->is_string()) r.body = wps::base64_decode(b->get<std::string>()).value_or("");

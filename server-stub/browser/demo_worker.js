@@ -5,21 +5,25 @@
 //
 // Pages speak to it over a MessagePort with the network path's requests and frames
 // (src/platform/web/web_platform.cpp, "the static demo"). Its SQLite file lives in the module's
-// memory file system and is kept in IndexedDB after every change, with the demo's access key, so
-// a reload finds the history. No request leaves the page's origin.
+// memory file system and is kept in IndexedDB after every change, with the attachments and the
+// demo's access key, so a reload finds the history. No request leaves the page's origin.
 /* global createDemoBackend */
 'use strict';
 importScripts('demo_backend.js');
 
 const DIR = '/demo';
 const DB_FILE = DIR + '/chat.db';
+const BLOB_DIR = DIR + '/blobs';  // demo_backend.cpp: the backend's blob_dir
 
-// ---- IndexedDB: one object store, two keys ("db": the SQLite file's bytes, "key") ----------
+// ---- IndexedDB: one object store: "db" (the SQLite file's bytes), "key", "blob:<id>" (files) ---
+// A backend per tab (no SharedWorker) keeps its data apart from the shared one's.
+const SHARED = typeof SharedWorkerGlobalScope !== 'undefined' && self instanceof SharedWorkerGlobalScope;
+const IDB_NAME = SHARED ? 'chat-demo' : 'chat-demo-tab';
 let opened = null;  // one connection, opened once
 function idb() {
   if (!opened) {
     opened = new Promise((resolve, reject) => {
-      const open = indexedDB.open('chat-demo', 1);
+      const open = indexedDB.open(IDB_NAME, 1);
       open.onupgradeneeded = () => open.result.createObjectStore('files');
       open.onsuccess = () => resolve(open.result);
       open.onerror = () => { opened = null; reject(open.error); };
@@ -27,23 +31,20 @@ function idb() {
   }
   return opened;
 }
-async function idbGet(name) {
-  const db = await idb();
-  return new Promise((resolve, reject) => {
-    const r = db.transaction('files').objectStore('files').get(name);
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  });
-}
-async function idbPut(name, value) {
-  const db = await idb();
-  return new Promise((resolve, reject) => {
-    const tx = db.transaction('files', 'readwrite');
-    tx.objectStore('files').put(value, name);
-    tx.oncomplete = () => resolve();
+function idbRequest(mode, fn) {
+  return idb().then((db) => new Promise((resolve, reject) => {
+    const tx = db.transaction('files', mode);
+    const r = fn(tx.objectStore('files'));
+    tx.oncomplete = () => resolve(r.result);
     tx.onerror = () => reject(tx.error);
-  });
+    tx.onabort = () => reject(tx.error);
+  }));
 }
+const idbGet = (name) => idbRequest('readonly', (s) => s.get(name));
+const idbKeys = () => idbRequest('readonly', (s) => s.getAllKeys());
+const idbPut = (name, value) => idbRequest('readwrite', (s) => s.put(value, name));
+const idbDelete = (name) => idbRequest('readwrite', (s) => s.delete(name));
+const idbClear = () => idbRequest('readwrite', (s) => s.clear());
 
 function randomKey() {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
@@ -92,10 +93,20 @@ const backend = (async () => {
   const M = await createDemoBackend({ demoSend, demoClose });
   M.FS.mkdir(DIR);
   let key = null;
+  M.FS.mkdir(BLOB_DIR);
   try {
     const saved = await idbGet('db');
     if (saved instanceof Uint8Array && saved.length) M.FS.writeFile(DB_FILE, saved);
     key = await idbGet('key');
+    // The attachments' files, where the backend keeps them (named by their ids).
+    for (const k of await idbKeys()) {
+      const id = typeof k === 'string' && k.startsWith('blob:') ? k.slice(5) : '';
+      if (!/^blob_[0-9a-f]{20}$/.test(id)) continue;
+      const bytes = await idbGet(k);
+      if (!(bytes instanceof Uint8Array)) continue;
+      M.FS.writeFile(BLOB_DIR + '/' + id, bytes);
+      keptBlobs.add(id);
+    }
   } catch (e) {
     console.warn('demo: no IndexedDB, the demo data lasts until the last tab closes', e);
   }
@@ -129,10 +140,30 @@ function save(M, force) {
     bytes = M.FS.readFile(DB_FILE);
   } catch { return; }
   writing = true;
-  idbPut('db', bytes).then(() => { saved = stamp; }, (e) => console.warn('demo: not saved', e)).finally(() => {
+  // The attachments first: a stored message never names a file that is not kept.
+  saveBlobs(M).then(() => idbPut('db', bytes)).then(() => { saved = stamp; }, (e) => console.warn('demo: not saved', e)).finally(() => {
     writing = false;
     if (again) { again = false; save(M, true); }
   });
+}
+
+// The attachments' files: each new one into IndexedDB, each one the backend removed (its message
+// was deleted) out of it.
+const keptBlobs = new Set();  // ids whose files IndexedDB holds
+async function saveBlobs(M) {
+  let now;
+  try { now = M.FS.readdir(BLOB_DIR).filter((n) => n !== '.' && n !== '..'); } catch { return; }
+  const present = new Set(now);
+  for (const id of now) {
+    if (keptBlobs.has(id)) continue;
+    await idbPut('blob:' + id, M.FS.readFile(BLOB_DIR + '/' + id));
+    keptBlobs.add(id);
+  }
+  for (const id of [...keptBlobs]) {
+    if (present.has(id)) continue;
+    await idbDelete('blob:' + id);
+    keptBlobs.delete(id);
+  }
 }
 
 // A request or a frame as a heap string: ccall would copy a string argument onto the 5 MB stack
@@ -186,8 +217,7 @@ async function onMessage(port, m) {
     // The Demo menu: the demo's data and key go; every page reloads onto a fresh backend (this
     // works also when the backend failed to start).
     resetting = true;
-    await idbPut('db', new Uint8Array(0)).catch(() => {});
-    await idbPut('key', '').catch(() => {});
+    await idbClear().catch(() => {});
     for (const p of ports) p.postMessage({ type: 'demo-reset' });
     self.close();
     return;
@@ -202,7 +232,7 @@ async function onMessage(port, m) {
     const body = m.body instanceof Uint8Array ? m.body : new Uint8Array(0);
     const req = { method: String(m.method || 'GET'), target: String(m.target || '/'), headers: m.headers || {}, bodyBase64: toBase64(body) };
     const res = answerOf(M, callWith(M, 'demo_http', [], JSON.stringify(req)));
-    port.postMessage({ type: 'http', id: m.id, status: res.status, body: fromBase64(res.bodyBase64) });
+    port.postMessage({ type: 'http', id: m.id, status: res.status, headers: res.headers, body: fromBase64(res.bodyBase64) });
     save(M, true);
   } else if (m.type === 'ws-open') {
     const id = nextId++;
@@ -263,7 +293,7 @@ function attach(port) {
   if (port.start) port.start();
 }
 
-if (typeof SharedWorkerGlobalScope !== 'undefined' && self instanceof SharedWorkerGlobalScope) {
+if (SHARED) {
   self.onconnect = (e) => attach(e.ports[0]);
 } else {
   attach(self);  // a dedicated Worker: this tab's own backend

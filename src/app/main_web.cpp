@@ -176,6 +176,10 @@ void apply_input(App& a, web::PageInput& in) {
         }
         a.dirty = true;
     }
+    for (const auto& why : in.errors) {
+        ui::show_error(a.view, why);
+        a.dirty = true;
+    }
     for (auto& f : in.files) {
         // Refused before upload: too large (a file over the limit was not even read into memory),
         // or unread for another reason.

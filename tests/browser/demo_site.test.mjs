@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { SITE_DIR } from '../lib/stub.mjs';
 import { serveStatic } from '../lib/site.mjs';
-import { ENGINE, launch, waitLive } from '../lib/browser.mjs';
+import { ENGINE, launch, waitLive, clickTarget } from '../lib/browser.mjs';
 
 const DEMO_DIR = process.env.DEMO_SITE_DIR || path.join(path.dirname(SITE_DIR), 'demo-site');
 
@@ -134,6 +134,80 @@ test(`${ENGINE}: the demo folder on a plain static host: two tabs chat live thro
     await context.close();
   }
   // The static host saw file requests only: no API path, no method but GET.
+  const api = served.filter((r) => !/^GET \/(|index\.html|[\w.-]+\.(js|wasm|data|json|svg|br|gz))$/.test(r));
+  assert.deepEqual(api, [], 'requests other than the site\'s files');
+});
+
+// Clicks the chat log's "Open <name>" button and returns what downloaded: the anchor's click is
+// recorded instead of saving a file, and its object URL read back.
+async function openFile(page, name) {
+  return step(`open ${name}`, page, async () => {
+    await page.evaluate(() => {
+      window.downloads = [];
+      HTMLAnchorElement.prototype.click = function () { window.downloads.push({ name: this.download, href: this.href }); };
+    });
+    await page.waitFor((n) => [...document.querySelectorAll('#chat-log button')].some((b) => b.textContent === 'Open ' + n), name, { timeout: 30000 });
+    await page.evaluate((n) => [...document.querySelectorAll('#chat-log button')].find((b) => b.textContent === 'Open ' + n).click(), name);
+    await page.waitFor(() => window.downloads.length > 0, null, { timeout: 15000 });
+    return page.evaluate(async () => {
+      const d = window.downloads[0];
+      const r = await fetch(d.href);
+      return { name: d.name, href: d.href, type: r.headers.get('Content-Type'), text: await r.text() };
+    });
+  });
+}
+
+// The backend keeps attachments in the worker (IndexedDB across reloads); their /blobs/ links name
+// it, not the static host. The page fetches them through the port: an image's thumbnail, its new
+// window (an object URL of the served image type), a file's download under its own name.
+test(`${ENGINE}: attachments in the demo: a thumbnail that opens, a file that downloads, both kept across a reload, none from the static host`, async () => {
+  const context = await browser.newContext({ viewport: { width: 900, height: 640 } });
+  const bobThumb = (page) => step('bob sees the thumbnail', page, () => page.waitFor(
+    () => Object.keys(window.Module?.chat?.targets || {}).some((k) => k.startsWith('thumb:')), null, { timeout: 30000 }));
+  try {
+    const alice = await context.newPage();
+    await step('alice goes live', alice, async () => { await alice.goto(`${origin}/?user=alice`); await waitLive(alice); });
+    const bob = await context.newPage();
+    await step('bob goes live', bob, async () => { await bob.goto(`${origin}/?user=bob`); await waitLive(bob); });
+    // A 4x2 PNG made by the browser itself (no binary fixture in the repository).
+    const png = Buffer.from(await alice.evaluate(async () => {
+      const c = new OffscreenCanvas(4, 2);
+      const g = c.getContext('2d');
+      g.fillStyle = '#e33'; g.fillRect(0, 0, 2, 2); g.fillStyle = '#33e'; g.fillRect(2, 0, 2, 2);
+      return [...new Uint8Array(await (await c.convertToBlob({ type: 'image/png' })).arrayBuffer())];
+    }));
+    await alice.setFiles('#attach', { name: 'flag.png', mimeType: 'image/png', buffer: png });
+    await bobThumb(bob);
+    // A click on the thumbnail opens the image in a new window, from an object URL of this origin.
+    await bob.bringToFront();
+    const opened = await bob.popup(() => clickTarget(bob, 'thumb:*'));
+    assert.ok(opened.startsWith(`blob:${origin}/`), `the window shows the image: ${opened}`);
+
+    // Any other file downloads under its name, with its bytes (the anchor's click is recorded).
+    const text = 'hello attachment \u2713 \u0645\u0631\u062d\u0628\u0627';
+    const name = 'notes \u2014 \u00fcber.txt';
+    await alice.setFiles('#attach', { name, mimeType: 'text/plain', buffer: Buffer.from(text) });
+    const got = await openFile(bob, name);
+    assert.equal(got.name, name);
+    assert.ok(got.href.startsWith(`blob:${origin}/`), got.href);
+    assert.equal(got.type, 'application/octet-stream');  // never rendered on this origin
+    assert.equal(got.text, text);
+    // A link whose signature is not the backend's is refused, and the user reads why.
+    await bob.evaluate(() => Module.demo.openBlob('/blobs/blob_0123456789abcdef0123?exp=9999999999&sig=' + 'A'.repeat(43), false));
+    await step('a forged link is refused on screen', bob, () => bob.waitFor(
+      () => document.getElementById('chat-error').textContent === 'The attachment could not be opened (HTTP 403).', null, { timeout: 15000 }));
+
+    // Every demo tab closed: the worker goes; the attachments come back from IndexedDB.
+    const again = await context.newPage();
+    await alice.close();
+    await bob.close();
+    await new Promise((r) => setTimeout(r, 1500));
+    await step('a new tab goes live', again, async () => { await again.goto(`${origin}/?user=bob`); await waitLive(again); });
+    await bobThumb(again);
+    assert.equal((await openFile(again, name)).text, text);
+  } finally {
+    await context.close();
+  }
   const api = served.filter((r) => !/^GET \/(|index\.html|[\w.-]+\.(js|wasm|data|json|svg|br|gz))$/.test(r));
   assert.deepEqual(api, [], 'requests other than the site\'s files');
 });

@@ -68,6 +68,8 @@ class ChromiumPage extends BasePage {
     await action();
     const p = await opened;
     await p.waitForLoadState('domcontentloaded').catch(() => {});
+    // A window opened blank and sent its document later (the static demo's attachments).
+    for (let i = 0; i < 200 && p.url() === 'about:blank'; i++) await new Promise((r) => setTimeout(r, 50));
     const url = p.url();
     await p.close();
     return url;

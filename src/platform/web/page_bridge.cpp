@@ -34,6 +34,7 @@ EM_JS(int, js_poll, (double* wheel), {
     else if (c.lost) bits |= 128;
     if (c.nav < 0) bits |= 512;
     if (c.nav > 0) bits |= 1024;
+    if (c.errors.length) bits |= 2048;
     c.nav = 0;
     bits |= Math.min(255, Math.max(0, c.wake | 0)) << 16;
     c.wake = 0;
@@ -366,6 +367,9 @@ EM_JS(int, js_clipboard, (char* out, int cap), {
 });
 EM_JS(void, js_open_url, (const char* url), {
     var u = UTF8ToString(url);
+    // The static demo's attachments live in its in-browser backend (an image's is the one whose
+    // thumbnail the page asked for).
+    if (Module.demo && u.indexOf("/blobs/") === 0) return Module.demo.openBlob(u, !!(Module.chat.thumbs || {})[u]);
     if (u.indexOf("http://") === 0 || u.indexOf("https://") === 0 || u.charAt(0) === "/") window.open(u, "_blank", "noopener");
 });
 EM_JS(void, js_pick_file, (), { var f = document.getElementById("attach"); if (f) f.click(); });
@@ -481,7 +485,7 @@ EM_JS(void, js_request_thumb, (const char* url_ptr), {
     var url = UTF8ToString(url_ptr);
     var thumbs = Module.chat.thumbs = Module.chat.thumbs || {};
     thumbs[url] = { state: "loading" };
-    fetch(url).then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.blob(); })
+    (Module.demo && url.indexOf("/blobs/") === 0 ? Module.demo.fetch : fetch)(url).then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.blob(); })
       .then(function (b) { return createImageBitmap(b); })
       .then(function (bmp) {
         var s = Math.min(1, 480 / Math.max(bmp.width, bmp.height));
@@ -553,6 +557,8 @@ PageInput PageBridge::read() {
         }
     }
     if (bits & 16) in.focus = take_string(js_take_focus, 1024);
+    if (bits & 2048)
+        while (auto s = shift("errors", 1024)) in.errors.push_back(std::move(*s));
     return in;
 }
 

@@ -74,6 +74,7 @@ enum class ContextEvent { None, Lost, Restored };
 // What the page queued since the last read.
 struct PageInput {
     std::vector<std::string> submits, actions;
+    std::vector<std::string> errors;  // what the page failed to do for the user (a line they read)
     std::vector<PickedFile> files;
     std::optional<std::string> focus;                          // when it changed
     std::optional<std::map<std::string, std::string>> fields;  // when one changed

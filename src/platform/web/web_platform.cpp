@@ -192,8 +192,9 @@ namespace {
 // Module.demo: the port to the worker and what waits for its answers. Messages to the worker:
 //   {type: 'http', id, method, target, headers, body: Uint8Array}
 //   {type: 'ws-open', sid, url, protocol} / {type: 'ws-send', sid, text} / {type: 'ws-close', sid, code, reason}
-// and from it: {type: 'http', id, status, body: Uint8Array}, {type: 'ws-open', sid, ok, protocol, status},
-// {type: 'ws-message', sid, text}, {type: 'ws-close', sid, code, reason}.
+// and from it: {type: 'http', id, status, headers: [[name, value]], body: Uint8Array}, {type: 'ws-open',
+// sid, ok, protocol, status}, {type: 'ws-message', sid, text}, {type: 'ws-close', sid, code, reason}.
+// The page's own requests (attachments: Module.demo.fetch and .openBlob) have string ids.
 EM_JS(int, js_demo_connect, (), {
     if (Module.demo) return 1;
     var port = null, shared = false;
@@ -217,9 +218,66 @@ EM_JS(int, js_demo_connect, (), {
         HEAPU8.set(bytes, ptr);
         return ptr;
     };
+    // An attachment's link (/blobs/...) names the backend, which is in the worker, not on the
+    // static host: the page fetches it through the port, as a Response.
+    var pending = {}, nextFetch = 0;
+    Module.demo.fetch = function (target) {
+        return new Promise(function (resolve, reject) {
+            var id = "page-" + (++nextFetch);
+            var timer = setTimeout(function () { delete pending[id]; reject(new Error("the demo backend did not answer")); }, 30000);
+            pending[id] = function (m) {
+                clearTimeout(timer);
+                try {
+                    if (!m.status) throw new Error("offline");
+                    resolve(new Response(m.body instanceof Uint8Array ? m.body : null, { status: m.status, headers: m.headers || [] }));
+                } catch (err) { reject(err); }
+            };
+            port.postMessage({ type: "http", id: id, method: "GET", target: target, headers: {}, body: new Uint8Array(0) });
+        });
+    };
+    // Opening an attachment: an image shows in a new window (opened now, inside the click, so it
+    // is not blocked as a popup; the file follows); anything else downloads under its name. Both
+    // from an object URL of the type the backend served (a raster image type only when the bytes
+    // are that image, else application/octet-stream), so nothing in a file runs on this origin.
+    Module.demo.openBlob = function (url, image) {
+        var w = image ? window.open("", "_blank") : null;
+        if (w) { try { w.opener = null; } catch (err) {} }
+        Module.demo.fetch(url).then(function (r) {
+            if (!r.ok) throw new Error("HTTP " + r.status);
+            var type = r.headers.get("Content-Type") || "application/octet-stream";
+            var cd = r.headers.get("Content-Disposition") || "";
+            // The backend always sends the RFC 5987 form (filename*=UTF-8 and two quotes).
+            var at = cd.indexOf("filename*=UTF-8"), name = "attachment";
+            if (at >= 0) { try { name = decodeURIComponent(cd.slice(at + 17).split(";")[0]); } catch (err) {} }
+            return r.arrayBuffer().then(function (bytes) {
+                var isImage = ["image/png", "image/jpeg", "image/gif", "image/webp"].indexOf(type) >= 0;
+                var href = URL.createObjectURL(new Blob([bytes], { type: isImage ? type : "application/octet-stream" }));
+                setTimeout(function () { URL.revokeObjectURL(href); }, 60000);
+                if (isImage && w) { w.location.replace(href); return; }
+                if (w) w.close();
+                var a = document.createElement("a");
+                a.href = href;
+                a.download = name;
+                a.rel = "noopener";
+                a.style.display = "none";
+                document.body.appendChild(a);
+                a.click();
+                a.remove();
+            });
+        }).catch(function (err) {
+            if (w) w.close();
+            console.warn("demo: the attachment could not be opened", err);
+            Module.chat.errors.push("The attachment could not be opened (" + (err && err.message || err) + ").");
+            Module.chat.wake = 3;
+        });
+    };
     port.onmessage = function (e) {
         var m = e.data || {};
-        if (m.type === "demo-reset") {
+        if (m.type === "http" && typeof m.id === "string") {
+            var done = pending[m.id];
+            delete pending[m.id];
+            if (done) done(m);
+        } else if (m.type === "demo-reset") {
             location.reload();
         } else if (m.type === "http") {
             var body = m.body instanceof Uint8Array ? m.body : new Uint8Array(0);

@@ -42,6 +42,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace stub;
@@ -83,6 +84,18 @@ public:
     void close(int, const std::string&) override {}
 };
 
+// A scripted user: their session (renewed before it expires) and their hub connection while they
+// are active (closed once idle, so that they do not show online for ever).
+struct ScriptUser {
+    std::string token;
+    int64_t token_exp_s = 0;
+    std::string connection;
+    std::shared_ptr<NullSink> sink;
+    int64_t active_ms = 0;  // their last typing signal or message
+};
+constexpr int64_t kScriptIdleMs = 20000;     // online this long after their last action
+constexpr int64_t kTokenRenewBeforeS = 600;  // a session this close to expiry is renewed
+
 struct Scheduled {
     int64_t due_ms;
     std::function<void()> run;
@@ -120,7 +133,7 @@ struct Backend {
     bool draining = false;
     uint64_t next_event = 0;
     // The scripted users: their sessions and hub connections, what they will do, and when.
-    std::map<std::string, std::string> tokens, connections;
+    std::map<std::string, ScriptUser> scripted;
     std::vector<Scheduled> scheduled;
     std::map<std::string, int64_t> busy_until;  // a scripted user answers one message at a time
     std::size_t next_reply = 0, next_notice = 0;
@@ -185,26 +198,47 @@ bool has_page(const std::string& user) {
     return false;
 }
 
-// A scripted user's session token and hub connection (made once).
+// A scripted user's session token: signed in at first use, renewed before it expires (the
+// demo may stay open for longer than a session lasts).
 const std::string& script_token(const std::string& user) {
-    auto& token = g->tokens[user];
-    if (token.empty()) {
+    ScriptUser& u = g->scripted[user];
+    if (u.token.empty() || u.token_exp_s - unix_now_s() < kTokenRenewBeforeS) {
         const Response r = app_request("POST", "/auth/dev-login", "", json{{"userId", user}});
-        token = wps::string_or(wps::parse_json_bounded(r.body), "token");
+        const json j = wps::parse_json_bounded(r.body);
+        u.token = wps::string_or(j, "token");
+        u.token_exp_s = j.is_object() && j.value("expiresAt", json()).is_number_integer() ? j["expiresAt"].get<int64_t>() : 0;
     }
-    return token;
+    return u.token;
 }
+// Their hub connection, opened when they act (which makes them online).
 const std::string& script_connection(const std::string& user) {
-    auto& id = g->connections[user];
-    if (id.empty() || !g->hub.connection_exists(g->cfg.hub, id)) {
+    ScriptUser& u = g->scripted[user];
+    u.active_ms = unix_now_ms();
+    if (u.connection.empty() || !g->hub.connection_exists(g->cfg.hub, u.connection)) {
         Hub::Connect c;
         c.hub = g->cfg.hub;
         c.userId = user;
         c.protocol = ClientProtocol::Json;
         c.roles = {"webpubsub.sendToGroups.conversation:*:typing"};  // typing signals only
-        id = g->hub.connect(c, std::make_shared<NullSink>());
+        u.sink = std::make_shared<NullSink>();
+        u.connection = g->hub.connect(c, u.sink);
     }
-    return id;
+    return u.connection;
+}
+// Scripted users idle for a while leave, as a person closing the app would (presence follows).
+// Returns whether one left (the store changed).
+bool close_idle_scripts(int64_t now) {
+    bool closed = false;
+    for (auto& [user, u] : g->scripted) {
+        if (u.connection.empty() || now - u.active_ms < kScriptIdleMs || g->busy_until[user] > now) continue;
+        const std::string id = std::exchange(u.connection, std::string());
+        const auto sink = std::exchange(u.sink, nullptr);
+        if (g->hub.connection_exists(g->cfg.hub, id)) {
+            g->hub.on_socket_closed(id, sink.get(), true);
+            closed = true;
+        }
+    }
+    return closed;
 }
 
 void send_typing(const std::string& user, const std::string& conversation) {
@@ -235,7 +269,12 @@ void script_reply(const json& message) {
         g->scheduled.push_back({t, [who, conversation] { send_typing(who, conversation); }});
     const std::string id = "demo-" + std::to_string(now) + "-" + who;
     g->scheduled.push_back({start + typing_ms, [who, conversation, reply, id] {
-        app_request("POST", "/chat/reply", script_token(who), json{{"conversationId", conversation}, {"message", reply}, {"clientMessageId", id}});
+        script_connection(who);  // online while they answer
+        const json body{{"conversationId", conversation}, {"message", reply}, {"clientMessageId", id}};
+        if (app_request("POST", "/chat/reply", script_token(who), body).status == 401) {
+            g->scripted[who].token.clear();  // a session the backend no longer takes (a new access key): once more
+            app_request("POST", "/chat/reply", script_token(who), body);
+        }
     }});
 }
 
@@ -476,6 +515,7 @@ EMSCRIPTEN_KEEPALIVE int demo_tick() {
     }
     for (auto& d : due) guarded("scheduled", d.run);
     wrote = !due.empty() || maybe_notify(now);
+    wrote = close_idle_scripts(now) || wrote;
     g->outbox_due = true;  // retries that came due
     drain_outbox();
     });

@@ -124,3 +124,46 @@ test('the store survives a restart from its file\'s bytes (what the worker keeps
   assert.equal(history.json.messages.filter((m) => m.messageId === first.http('GET', '/conversation/detail?conversationId=demo',
     { token: alice }).json.messages[0].messageId).length, 1);
 });
+
+// The demo's scripted users, on the backend's own clock (Date.now, which the wasm's clock reads,
+// moved forward here): a member without a page answers someone who has one, shows online while
+// active, leaves once idle, and still answers after their first session would have expired.
+test('a demo user without a page answers, goes offline once idle, and answers again half a day later', async () => {
+  const realNow = Date.now;
+  let shift = 0;
+  Date.now = () => realNow.call(Date) + shift;
+  try {
+    const b = await start();
+    let alice = b.login('alice');
+    const url = b.http('POST', '/realtime/clientAccessUrl', { token: alice, body: { groups: [] } }).json.url;
+    assert.equal(b.wsOpen(1, url, 'json.webpubsub.azure.v1').ok, true);  // alice has a page
+    const detail = () => b.http('GET', '/conversation/detail?conversationId=demo', { token: alice }).json;
+    // alice says something; the tick runs as the worker's timer would, the clock moving 0.5 s a time.
+    const answer = (text, id) => {
+      const sent = b.http('POST', '/chat/reply', { token: alice, body: { conversationId: 'demo', message: text, clientMessageId: id } });
+      assert.equal(sent.status, 201, sent.text);
+      for (let i = 0; i < 30; i++) {
+        shift += 500;
+        b.M._demo_tick();
+        const d = detail();
+        const after = d.messages.slice(d.messages.findIndex((m) => m.messageId === sent.json.message.messageId) + 1);
+        const reply = after.find((m) => m.senderId !== 'alice');
+        if (reply) return { who: reply.senderId, d };
+      }
+      assert.fail(`no demo user answered "${text}": ${JSON.stringify(detail().messages.slice(-3))}`);
+    };
+    const first = answer('anyone there?', 'q1');
+    assert.ok(['bob', 'carol'].includes(first.who), first.who);
+    assert.equal(first.d.presence[first.who].online, true, 'online while answering');
+    shift += 25000;
+    b.M._demo_tick();
+    assert.equal(detail().presence[first.who].online, false, 'offline once idle');
+
+    shift += 13 * 3600 * 1000;  // past the 12 h of a session
+    alice = b.login('alice');
+    const later = answer('still there?', 'q2');
+    assert.ok(['bob', 'carol'].includes(later.who), later.who);
+  } finally {
+    Date.now = realNow;
+  }
+});

@@ -85,6 +85,18 @@ test(`${ENGINE}: the demo folder on a plain static host: two tabs chat live thro
     // The Demo menu drops bob's connection: his page goes through reconnecting back to live, and
     // what alice sent meanwhile reaches him.
     await bob.evaluate(() => {
+      // Every upgrade the page asks the backend for from now on, and whether it was taken.
+      window.opens = [];
+      const port = Module.demo.port;
+      const post = port.postMessage.bind(port);
+      port.postMessage = (m) => { if (m && m.type === 'ws-open') window.opens.push({ sid: m.sid, url: m.url }); post(m); };
+      const onmessage = port.onmessage;
+      port.onmessage = (e) => {
+        const m = e.data || {};
+        if (m.type === 'ws-open') { const o = window.opens.find((x) => x.sid === m.sid); if (o) o.ok = !!m.ok; }
+        if (m.type === 'ws-close') { const o = window.opens.find((x) => x.sid === m.sid); if (o) o.closed = m.code; }
+        onmessage(e);
+      };
       window.statuses = [];
       const s = document.getElementById('chat-status');
       new MutationObserver(() => window.statuses.push(s.textContent)).observe(s, { childList: true, characterData: true, subtree: true });
@@ -102,6 +114,14 @@ test(`${ENGINE}: the demo folder on a plain static host: two tabs chat live thro
     });
     const statuses = await bob.evaluate(() => window.statuses);
     assert.ok(statuses.some((x) => /reconnect|recover|connecting|offline/.test(x)), 'the status went through reconnecting: ' + JSON.stringify(statuses));
+    // The reliable session was recovered, not replaced: every upgrade since the drop asked for the
+    // same connection with its reconnection token, and the one that was taken stayed open.
+    const opens = await bob.evaluate(() => window.opens);
+    assert.ok(opens.length > 0, 'the page reconnected');
+    const recovery = opens.map((o) => new URL(o.url).searchParams);
+    assert.ok(recovery.every((q) => q.get('awps_connection_id') && q.get('awps_reconnection_token')), 'recoveries only: ' + JSON.stringify(opens));
+    assert.equal(new Set(recovery.map((q) => q.get('awps_connection_id'))).size, 1, JSON.stringify(opens));
+    assert.ok(opens.some((o) => o.ok && o.closed === undefined), 'a recovery was taken: ' + JSON.stringify(opens));
 
     // The SQLite file, kept in the origin's IndexedDB, holds the message.
     await step('the message is in IndexedDB', bob, () => bob.waitFor(() => {

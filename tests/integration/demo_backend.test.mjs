@@ -167,3 +167,34 @@ test('a demo user without a page answers, goes offline once idle, and answers ag
     Date.now = realNow;
   }
 });
+
+// A recovery the backend cannot grant (no such session, or a wrong token) is accepted and then
+// closed with 1008, as the service does, so the client starts a fresh connection; the right
+// token recovers the same connection, which receives what was published meanwhile.
+test('recovery: refused with 1008 for an unknown session or a wrong token, granted to the same connection with the right one', async () => {
+  const b = await start();
+  const bob = b.login('bob');
+  const url = b.http('POST', '/realtime/clientAccessUrl', { token: bob, body: { groups: [] } }).json.url;
+  const reliable = 'json.reliable.webpubsub.azure.v1';
+  assert.equal(b.wsOpen(1, url, reliable).ok, true);
+  const connected = b.frames(1).find((f) => f.type === 'system' && f.event === 'connected');
+  assert.ok(connected?.reconnectionToken, JSON.stringify(b.frames(1)));
+  assert.equal(b.http('POST', '/chat/subscribe', { token: bob, body: { connectionId: connected.connectionId, conversationId: 'demo' } }).status, 200);
+  b.wsClosed(1, 1006);  // dropped, not closed: the session waits for its recovery
+  const alice = b.login('alice');
+  assert.equal(b.http('POST', '/chat/reply', { token: alice, body: { conversationId: 'demo', message: 'while bob was away', clientMessageId: 'r1' } }).status, 201);
+
+  const recover = (id, token) => `${url}&awps_connection_id=${encodeURIComponent(id)}&awps_reconnection_token=${encodeURIComponent(token)}`;
+  const unknown = b.wsOpen(2, recover('nope', connected.reconnectionToken), reliable);
+  assert.equal(unknown.ok, true);
+  assert.equal(unknown.closeCode, 1008, JSON.stringify(unknown));
+  const wrong = b.wsOpen(3, recover(connected.connectionId, 'x' + connected.reconnectionToken), reliable);
+  assert.equal(wrong.closeCode, 1008, JSON.stringify(wrong));
+  const right = b.wsOpen(4, recover(connected.connectionId, connected.reconnectionToken), reliable);
+  assert.deepEqual(right, { ok: true, protocol: reliable });
+  const missed = b.frames(4).find((f) => f.type === 'message' && f.data?.message?.text === 'while bob was away');
+  assert.ok(missed, 'the recovered connection gets what was published meanwhile: ' + JSON.stringify(b.frames(4)));
+  // The service may say connected again on a recovery; it names the same connection.
+  const again = b.frames(4).filter((f) => f.type === 'system' && f.event === 'connected');
+  assert.ok(again.every((f) => f.connectionId === connected.connectionId), 'the same session: ' + JSON.stringify(again));
+});

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 #include <stdexcept>
 
 namespace stub {
@@ -18,14 +19,52 @@ using nlohmann::json;
 
 namespace {
 
-// A prepared statement with typed binds and reads; finalizes itself.
+} // namespace
+
+// Prepared statements by SQL text, kept for the connection's life: compiling a statement (the
+// parser and code generator) cost more CPU than running it on the hot paths (issue 14, target 4:
+// a perf profile of POST /chat/reply). Used under the store's mutex, like the connection.
+struct StmtCache {
+    struct Entry {
+        sqlite3_stmt* st = nullptr;
+        bool busy = false;  // in use by a Stmt now (a nested use of the same SQL prepares its own)
+    };
+    static constexpr std::size_t kMaxEntries = 256;  // the SQL texts are a fixed set; a bound anyway
+    sqlite3* db = nullptr;
+    std::unordered_map<std::string, Entry> entries;
+    ~StmtCache() {
+        for (auto& [sql, e] : entries) sqlite3_finalize(e.st);
+    }
+};
+
+namespace {
+
+// A prepared statement with typed binds and reads: the cached one for its SQL when free (reset
+// and its bindings cleared when done, so no read snapshot stays open), else its own, finalized.
 class Stmt {
 public:
-    Stmt(sqlite3* db, const char* sql) : db_(db) {
-        if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK)
-            throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db) + " in: " + sql);
+    Stmt(StmtCache& cache, const char* sql) : db_(cache.db) {
+        auto it = cache.entries.find(sql);
+        if (it == cache.entries.end() && cache.entries.size() < StmtCache::kMaxEntries)
+            it = cache.entries.emplace(sql, StmtCache::Entry{}).first;
+        if (it != cache.entries.end() && !it->second.busy) {
+            if (!it->second.st) it->second.st = prepare(sql);
+            entry_ = &it->second;
+            entry_->busy = true;
+            st_ = entry_->st;
+        } else {
+            st_ = prepare(sql);
+        }
     }
-    ~Stmt() { sqlite3_finalize(st_); }
+    ~Stmt() {
+        if (!entry_) {
+            sqlite3_finalize(st_);
+            return;
+        }
+        sqlite3_reset(st_);
+        sqlite3_clear_bindings(st_);
+        entry_->busy = false;
+    }
     Stmt(const Stmt&) = delete;
     Stmt& operator=(const Stmt&) = delete;
 
@@ -65,8 +104,17 @@ public:
     bool null(int c) const { return sqlite3_column_type(st_, c) == SQLITE_NULL; }
 
 private:
+    sqlite3_stmt* prepare(const char* sql) {
+        sqlite3_stmt* st = nullptr;
+        if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) {
+            sqlite3_finalize(st);
+            throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db_) + " in: " + sql);
+        }
+        return st;
+    }
     sqlite3* db_;
     sqlite3_stmt* st_ = nullptr;
+    StmtCache::Entry* entry_ = nullptr;  // the cache's (element addresses survive rehashing)
 };
 
 void exec(sqlite3* db, const char* sql) {
@@ -178,6 +226,8 @@ SqliteStore::SqliteStore(const std::string& path) {
         db_ = nullptr;
         throw std::runtime_error("cannot open database '" + path + "': " + msg);
     }
+    stmts_ = std::make_unique<StmtCache>();
+    stmts_->db = db_;
     sqlite3_busy_timeout(db_, 5000);
     // WAL + synchronous=FULL: the WAL is synced at every commit, so a message the API has
     // acknowledged survives a power loss or an OS crash, not only the process being killed (which
@@ -190,10 +240,13 @@ SqliteStore::SqliteStore(const std::string& path) {
     migrate();
 }
 
-SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+SqliteStore::~SqliteStore() {
+    stmts_.reset();  // finalized before the connection closes
+    sqlite3_close(db_);
+}
 
 void SqliteStore::migrate() {
-    Stmt v(db_, "PRAGMA user_version");
+    Stmt v(*stmts_, "PRAGMA user_version");
     v.step();
     const int have = static_cast<int>(v.i64(0));
     const int want = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
@@ -211,21 +264,21 @@ void SqliteStore::migrate() {
 void SqliteStore::upsert_user(const User& u) {
     std::lock_guard<std::mutex> lock(mu_);
     Tx tx(db_);
-    Stmt(db_, "INSERT INTO Users(UserId, DisplayName) VALUES(?1, ?2) "
+    Stmt(*stmts_, "INSERT INTO Users(UserId, DisplayName) VALUES(?1, ?2) "
               "ON CONFLICT(UserId) DO UPDATE SET DisplayName=excluded.DisplayName")
         .bind(1, u.id).bind(2, u.displayName).run();
-    Stmt(db_, "DELETE FROM TeamMembers WHERE UserId=?1").bind(1, u.id).run();
-    for (const auto& t : u.teams) Stmt(db_, "INSERT INTO TeamMembers(TeamId, UserId) VALUES(?1, ?2)").bind(1, t).bind(2, u.id).run();
+    Stmt(*stmts_, "DELETE FROM TeamMembers WHERE UserId=?1").bind(1, u.id).run();
+    for (const auto& t : u.teams) Stmt(*stmts_, "INSERT INTO TeamMembers(TeamId, UserId) VALUES(?1, ?2)").bind(1, t).bind(2, u.id).run();
     tx.commit();
 }
 
 std::optional<User> SqliteStore::user(const std::string& id) {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, "SELECT UserId, DisplayName FROM Users WHERE UserId=?1");
+    Stmt s(*stmts_, "SELECT UserId, DisplayName FROM Users WHERE UserId=?1");
     s.bind(1, id);
     if (!s.step()) return std::nullopt;
     User u{s.text(0), s.text(1), {}};
-    Stmt t(db_, "SELECT TeamId FROM TeamMembers WHERE UserId=?1 ORDER BY TeamId");
+    Stmt t(*stmts_, "SELECT TeamId FROM TeamMembers WHERE UserId=?1 ORDER BY TeamId");
     t.bind(1, id);
     while (t.step()) u.teams.push_back(t.text(0));
     return u;
@@ -237,12 +290,12 @@ std::string SqliteStore::create_conversation(const std::string& id, const std::s
     std::lock_guard<std::mutex> lock(mu_);
     Tx tx(db_);
     const std::string cid = id.empty() ? new_id("c_") : id;
-    Stmt(db_, "INSERT INTO Conversations(ConversationId, Title, ContextJson, CreatedBy, CreatedAt) VALUES(?1,?2,?3,?4,?5)")
+    Stmt(*stmts_, "INSERT INTO Conversations(ConversationId, Title, ContextJson, CreatedBy, CreatedAt) VALUES(?1,?2,?3,?4,?5)")
         .bind(1, cid).bind(2, title).bind(3, contextJson).bind(4, createdBy).bind(5, now).run();
     for (const auto& m : members)
-        Stmt(db_, "INSERT OR IGNORE INTO ConversationUsers(ConversationId, UserId) VALUES(?1, ?2)").bind(1, cid).bind(2, m).run();
+        Stmt(*stmts_, "INSERT OR IGNORE INTO ConversationUsers(ConversationId, UserId) VALUES(?1, ?2)").bind(1, cid).bind(2, m).run();
     // The members' lists learn of it live (chat_wire.hpp, conversation.created).
-    Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
+    Stmt(*stmts_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
         .bind(1, "new:" + cid).bind(2, chat::kConversationCreatedEvent).bind(3, cid)
         .bind(4, chat::conversation_created_event(cid, createdBy).dump()).bind(5, now).run();
     tx.commit();
@@ -251,21 +304,21 @@ std::string SqliteStore::create_conversation(const std::string& id, const std::s
 
 bool SqliteStore::conversation_exists(const std::string& id) {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, "SELECT 1 FROM Conversations WHERE ConversationId=?1");
+    Stmt s(*stmts_, "SELECT 1 FROM Conversations WHERE ConversationId=?1");
     s.bind(1, id);
     return s.step();
 }
 
 bool SqliteStore::is_member(const std::string& conversationId, const std::string& userId) {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, "SELECT 1 FROM ConversationUsers WHERE ConversationId=?1 AND UserId=?2");
+    Stmt s(*stmts_, "SELECT 1 FROM ConversationUsers WHERE ConversationId=?1 AND UserId=?2");
     s.bind(1, conversationId).bind(2, userId);
     return s.step();
 }
 
 std::vector<std::string> SqliteStore::members(const std::string& conversationId) {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, "SELECT UserId FROM ConversationUsers WHERE ConversationId=?1 ORDER BY UserId");
+    Stmt s(*stmts_, "SELECT UserId FROM ConversationUsers WHERE ConversationId=?1 ORDER BY UserId");
     s.bind(1, conversationId);
     std::vector<std::string> out;
     while (s.step()) out.push_back(s.text(0));
@@ -273,7 +326,7 @@ std::vector<std::string> SqliteStore::members(const std::string& conversationId)
 }
 
 std::optional<ConversationSummary> SqliteStore::summary_locked(const std::string& id, const std::string& userId) {
-    Stmt s(db_, "SELECT c.ConversationId, c.Title, c.ContextJson, c.LastSeq, m.LastReadSeq, c.EditRev FROM Conversations c "
+    Stmt s(*stmts_, "SELECT c.ConversationId, c.Title, c.ContextJson, c.LastSeq, m.LastReadSeq, c.EditRev FROM Conversations c "
                 "JOIN ConversationUsers m ON m.ConversationId=c.ConversationId AND m.UserId=?2 "
                 "WHERE c.ConversationId=?1");
     s.bind(1, id).bind(2, userId);
@@ -285,14 +338,14 @@ std::optional<ConversationSummary> SqliteStore::summary_locked(const std::string
     c.lastSeq = static_cast<uint64_t>(s.i64(3));
     c.lastReadSeq = static_cast<uint64_t>(s.i64(4));
     c.rev = static_cast<uint64_t>(s.i64(5));
-    Stmt mem(db_, "SELECT UserId FROM ConversationUsers WHERE ConversationId=?1 ORDER BY UserId");
+    Stmt mem(*stmts_, "SELECT UserId FROM ConversationUsers WHERE ConversationId=?1 ORDER BY UserId");
     mem.bind(1, id);
     while (mem.step()) c.members.push_back(mem.text(0));
-    Stmt un(db_, "SELECT COUNT(*) FROM Messages WHERE ConversationId=?1 AND Seq>?2 AND SenderId<>?3");
+    Stmt un(*stmts_, "SELECT COUNT(*) FROM Messages WHERE ConversationId=?1 AND Seq>?2 AND SenderId<>?3");
     un.bind(1, id).bind(2, static_cast<int64_t>(c.lastReadSeq)).bind(3, userId);
     un.step();
     c.unread = static_cast<uint64_t>(un.i64(0));
-    Stmt last(db_, (std::string("SELECT ") + kMessageCols + " FROM Messages WHERE ConversationId=?1 ORDER BY Seq DESC LIMIT 1").c_str());
+    Stmt last(*stmts_, (std::string("SELECT ") + kMessageCols + " FROM Messages WHERE ConversationId=?1 ORDER BY Seq DESC LIMIT 1").c_str());
     last.bind(1, id);
     if (last.step()) c.lastMessage = read_message(last);
     return c;
@@ -302,7 +355,7 @@ std::vector<ConversationSummary> SqliteStore::conversations_for(const std::strin
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<std::string> ids;
     {
-        Stmt s(db_, "SELECT ConversationId FROM ConversationUsers WHERE UserId=?1");
+        Stmt s(*stmts_, "SELECT ConversationId FROM ConversationUsers WHERE UserId=?1");
         s.bind(1, userId);
         while (s.step()) ids.push_back(s.text(0));
     }
@@ -321,7 +374,7 @@ std::optional<chat::Message> SqliteStore::message_by_client_id(const std::string
                                                               const std::string& senderId,
                                                               const std::string& clientMessageId) {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, (std::string("SELECT ") + kMessageCols +
+    Stmt s(*stmts_, (std::string("SELECT ") + kMessageCols +
                  " FROM Messages WHERE ConversationId=?1 AND SenderId=?2 AND ClientMessageId=?3").c_str());
     s.bind(1, conversationId).bind(2, senderId).bind(3, clientMessageId);
     if (!s.step()) return std::nullopt;
@@ -333,12 +386,12 @@ AppendResult SqliteStore::append_message(const chat::Message& draft, const std::
     std::lock_guard<std::mutex> lock(mu_);
     Tx tx(db_);
     if (!draft.clientMessageId.empty()) {
-        Stmt s(db_, (std::string("SELECT ") + kMessageCols +
+        Stmt s(*stmts_, (std::string("SELECT ") + kMessageCols +
                      " FROM Messages WHERE ConversationId=?1 AND SenderId=?2 AND ClientMessageId=?3").c_str());
         s.bind(1, draft.conversationId).bind(2, draft.senderId).bind(3, draft.clientMessageId);
         if (s.step()) return AppendResult{read_message(s), false};
     }
-    Stmt seq(db_, "UPDATE Conversations SET LastSeq=LastSeq+1 WHERE ConversationId=?1 RETURNING LastSeq");
+    Stmt seq(*stmts_, "UPDATE Conversations SET LastSeq=LastSeq+1 WHERE ConversationId=?1 RETURNING LastSeq");
     seq.bind(1, draft.conversationId);
     if (!seq.step()) throw std::runtime_error("unknown conversation " + draft.conversationId);
     chat::Message m = draft;
@@ -347,7 +400,7 @@ AppendResult SqliteStore::append_message(const chat::Message& draft, const std::
     m.messageId = new_id("msg_");
     m.createdAtMs = now;
     m.state = chat::SendState::Sent;
-    Stmt ins(db_, "INSERT INTO Messages(MessageId, ConversationId, Seq, SenderId, Body, ClientMessageId, AttachmentJson, "
+    Stmt ins(*stmts_, "INSERT INTO Messages(MessageId, ConversationId, Seq, SenderId, Body, ClientMessageId, AttachmentJson, "
                   "CreatedAt, BlobId, ReplyToId, ReplyToSeq) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
     ins.bind(1, m.messageId).bind(2, m.conversationId).bind(3, static_cast<int64_t>(m.seq)).bind(4, m.senderId)
         .bind(5, m.text);
@@ -359,10 +412,10 @@ AppendResult SqliteStore::append_message(const chat::Message& draft, const std::
     else ins.bind(10, m.replyToId).bind(11, static_cast<int64_t>(m.replyToSeq));
     ins.run();
     // The outbox row: the event clients receive, with the stable messageId as its id.
-    Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
+    Stmt(*stmts_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
         .bind(1, m.messageId).bind(2, chat::kChatMessageEvent).bind(3, group).bind(4, chat::chat_message_event(m).dump()).bind(5, now).run();
     // The members' activity event: what a conversation list needs (badge, preview, order), small.
-    Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
+    Stmt(*stmts_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
         .bind(1, "act:" + m.messageId).bind(2, "conversation.activity").bind(3, m.conversationId)
         .bind(4, chat::activity_json(m).dump()).bind(5, now).run();
     if (followups)
@@ -378,13 +431,13 @@ std::vector<chat::Message> SqliteStore::history(const std::string& conversationI
     const std::string cols = std::string("SELECT ") + kMessageCols + " FROM Messages WHERE ConversationId=?1 ";
     if (beforeSeq > 0) {
         // Backwards paging: the `limit` messages just before beforeSeq, returned in ascending order.
-        Stmt s(db_, (cols + "AND Seq<?2 AND Seq>?3 ORDER BY Seq DESC LIMIT ?4").c_str());
+        Stmt s(*stmts_, (cols + "AND Seq<?2 AND Seq>?3 ORDER BY Seq DESC LIMIT ?4").c_str());
         s.bind(1, conversationId).bind(2, static_cast<int64_t>(beforeSeq)).bind(3, static_cast<int64_t>(afterSeq))
             .bind(4, static_cast<int64_t>(limit));
         while (s.step()) out.push_back(read_message(s));
         std::reverse(out.begin(), out.end());
     } else {
-        Stmt s(db_, (cols + "AND Seq>?2 ORDER BY Seq ASC LIMIT ?3").c_str());
+        Stmt s(*stmts_, (cols + "AND Seq>?2 ORDER BY Seq ASC LIMIT ?3").c_str());
         s.bind(1, conversationId).bind(2, static_cast<int64_t>(afterSeq)).bind(3, static_cast<int64_t>(limit));
         while (s.step()) out.push_back(read_message(s));
     }
@@ -396,7 +449,7 @@ std::vector<chat::Message> SqliteStore::history(const std::string& conversationI
 void SqliteStore::load_reactions_locked(const std::string& conversationId, std::vector<chat::Message>& ms) {
     if (ms.empty()) return;
     ReactionRows rows(ms);
-    Stmt r(db_, "SELECT MessageId, Emoji, UserId FROM MessageReactions WHERE ConversationId=?1 AND Seq BETWEEN ?2 AND ?3 "
+    Stmt r(*stmts_, "SELECT MessageId, Emoji, UserId FROM MessageReactions WHERE ConversationId=?1 AND Seq BETWEEN ?2 AND ?3 "
                 "ORDER BY CreatedAt, rowid");
     r.bind(1, conversationId).bind(2, static_cast<int64_t>(rows.lo)).bind(3, static_cast<int64_t>(rows.hi));
     while (r.step()) rows.add(r.text(0), r.text(1), r.text(2));
@@ -406,16 +459,16 @@ void SqliteStore::load_reactions_locked(const std::string& conversationId, std::
 // outcome to answer with, or nullopt when the change may go ahead (`m` is the message).
 std::optional<ChangeResult> SqliteStore::change_check_locked(const std::string& messageId, const std::string& userId, bool del,
                                                             chat::Message& m) {
-    Stmt s(db_, (std::string("SELECT ") + kMessageCols + " FROM Messages WHERE MessageId=?1").c_str());
+    Stmt s(*stmts_, (std::string("SELECT ") + kMessageCols + " FROM Messages WHERE MessageId=?1").c_str());
     s.bind(1, messageId);
     if (!s.step()) return ChangeResult{ChangeOutcome::NotFound, {}, {}};
     m = read_message(s);
-    Stmt mem(db_, "SELECT 1 FROM ConversationUsers WHERE ConversationId=?1 AND UserId=?2");
+    Stmt mem(*stmts_, "SELECT 1 FROM ConversationUsers WHERE ConversationId=?1 AND UserId=?2");
     mem.bind(1, m.conversationId).bind(2, userId);
     if (!mem.step()) return ChangeResult{ChangeOutcome::NotMember, {}, {}};
     bool allowed = m.senderId == userId;
     if (!allowed && del) {
-        Stmt by(db_, "SELECT CreatedBy FROM Conversations WHERE ConversationId=?1");
+        Stmt by(*stmts_, "SELECT CreatedBy FROM Conversations WHERE ConversationId=?1");
         by.bind(1, m.conversationId);
         allowed = by.step() && !by.null(0) && by.text(0) == userId;
     }
@@ -426,7 +479,7 @@ std::optional<ChangeResult> SqliteStore::change_check_locked(const std::string& 
 
 // The next change counter of the conversation, and the event row for the changed message.
 uint64_t SqliteStore::next_rev_locked(const std::string& conversationId) {
-    Stmt rev(db_, "UPDATE Conversations SET EditRev=EditRev+1 WHERE ConversationId=?1 RETURNING EditRev");
+    Stmt rev(*stmts_, "UPDATE Conversations SET EditRev=EditRev+1 WHERE ConversationId=?1 RETURNING EditRev");
     rev.bind(1, conversationId);
     if (!rev.step()) throw std::runtime_error("unknown conversation " + conversationId);
     const uint64_t v = static_cast<uint64_t>(rev.i64(0));
@@ -441,19 +494,19 @@ uint64_t SqliteStore::next_rev_locked(const std::string& conversationId) {
 // called back.
 void SqliteStore::supersede_pending_locked(const chat::Message& m, bool erase) {
     const std::string first = "upd:" + m.messageId + ":", last = "upd:" + m.messageId + ";";  // every version (';' follows ':')
-    Stmt(db_, erase ? "UPDATE OutboxEvents SET PayloadJson=?2 WHERE EventId=?1"
+    Stmt(*stmts_, erase ? "UPDATE OutboxEvents SET PayloadJson=?2 WHERE EventId=?1"
                     : "UPDATE OutboxEvents SET PayloadJson=?2 WHERE EventId=?1 AND ProcessedAt IS NULL")
         .bind(1, m.messageId).bind(2, chat::chat_message_event(m).dump()).run();
-    Stmt(db_, erase ? "UPDATE OutboxEvents SET PayloadJson=?2 WHERE EventId=?1"
+    Stmt(*stmts_, erase ? "UPDATE OutboxEvents SET PayloadJson=?2 WHERE EventId=?1"
                     : "UPDATE OutboxEvents SET PayloadJson=?2 WHERE EventId=?1 AND ProcessedAt IS NULL")
         .bind(1, "act:" + m.messageId).bind(2, chat::activity_json(m).dump()).run();
     const std::string act_first = "act:" + m.messageId + ":", act_last = "act:" + m.messageId + ";";
     for (const auto& [lo, hi] : {std::pair{first, last}, std::pair{act_first, act_last}})
-        Stmt(db_, "DELETE FROM OutboxEvents WHERE EventId>=?1 AND EventId<?2 AND ProcessedAt IS NULL").bind(1, lo).bind(2, hi).run();
+        Stmt(*stmts_, "DELETE FROM OutboxEvents WHERE EventId>=?1 AND EventId<?2 AND ProcessedAt IS NULL").bind(1, lo).bind(2, hi).run();
     if (erase) {
-        Stmt(db_, "UPDATE OutboxEvents SET PayloadJson=?3 WHERE EventId>=?1 AND EventId<?2")
+        Stmt(*stmts_, "UPDATE OutboxEvents SET PayloadJson=?3 WHERE EventId>=?1 AND EventId<?2")
             .bind(1, first).bind(2, last).bind(3, chat::chat_message_updated_event(m).dump()).run();
-        Stmt(db_, "UPDATE OutboxEvents SET PayloadJson=?3 WHERE EventId>=?1 AND EventId<?2")
+        Stmt(*stmts_, "UPDATE OutboxEvents SET PayloadJson=?3 WHERE EventId>=?1 AND EventId<?2")
             .bind(1, act_first).bind(2, act_last).bind(3, chat::activity_json(m).dump()).run();
     }
 }
@@ -462,14 +515,14 @@ void SqliteStore::insert_update_event_locked(const chat::Message& m, int64_t now
     supersede_pending_locked(m, m.deleted);
     // The conversation's newest message: every member's list shows it as the preview, so its
     // activity goes out again (same seq, this version; "act:<id>:<version>").
-    Stmt last(db_, "SELECT LastSeq FROM Conversations WHERE ConversationId=?1");
+    Stmt last(*stmts_, "SELECT LastSeq FROM Conversations WHERE ConversationId=?1");
     last.bind(1, m.conversationId);
     if (last.step() && static_cast<uint64_t>(last.i64(0)) == m.seq)
-        Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
+        Stmt(*stmts_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
             .bind(1, "act:" + m.messageId + ":" + std::to_string(m.version)).bind(2, "conversation.activity").bind(3, m.conversationId)
             .bind(4, chat::activity_json(m).dump()).bind(5, now).run();
     const json event = chat::chat_message_updated_event(m);
-    Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
+    Stmt(*stmts_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
         .bind(1, event["eventId"].get<std::string>()).bind(2, chat::kChatMessageUpdatedEvent)
         .bind(3, chat::conversation_group(m.conversationId)).bind(4, event.dump()).bind(5, now).run();
 }
@@ -484,7 +537,7 @@ ChangeResult SqliteStore::edit_message(const std::string& messageId, const std::
     m.version = next_rev_locked(m.conversationId);
     m.text = text;
     m.editedAtMs = now;
-    Stmt(db_, "UPDATE Messages SET Body=?2, Version=?3, EditedAt=?4 WHERE MessageId=?1")
+    Stmt(*stmts_, "UPDATE Messages SET Body=?2, Version=?3, EditedAt=?4 WHERE MessageId=?1")
         .bind(1, messageId).bind(2, text).bind(3, static_cast<int64_t>(m.version)).bind(4, now).run();
     std::vector<chat::Message> one{m};
     load_reactions_locked(m.conversationId, one);  // the event carries the whole message
@@ -501,7 +554,7 @@ ChangeResult SqliteStore::delete_message(const std::string& messageId, const std
     if (auto refused = change_check_locked(messageId, userId, true, m)) return *refused;
     std::string blob;
     {
-        Stmt b(db_, "SELECT BlobId FROM Messages WHERE MessageId=?1");
+        Stmt b(*stmts_, "SELECT BlobId FROM Messages WHERE MessageId=?1");
         b.bind(1, messageId);
         if (b.step() && !b.null(0)) blob = b.text(0);
     }
@@ -509,18 +562,18 @@ ChangeResult SqliteStore::delete_message(const std::string& messageId, const std
     m.text.clear();
     m.attachment.reset();
     m.deleted = true;
-    Stmt(db_, "UPDATE Messages SET Body='', AttachmentJson=NULL, ReplyToId=NULL, ReplyToSeq=NULL, Version=?2, DeletedAt=?3 WHERE MessageId=?1")
+    Stmt(*stmts_, "UPDATE Messages SET Body='', AttachmentJson=NULL, ReplyToId=NULL, ReplyToSeq=NULL, Version=?2, DeletedAt=?3 WHERE MessageId=?1")
         .bind(1, messageId).bind(2, static_cast<int64_t>(m.version)).bind(3, now).run();
-    Stmt(db_, "DELETE FROM MessageReactions WHERE MessageId=?1").bind(1, messageId).run();
+    Stmt(*stmts_, "DELETE FROM MessageReactions WHERE MessageId=?1").bind(1, messageId).run();
     std::string removed;
     if (!blob.empty()) {
         // The upload goes once no message that is not deleted links it any more: a copy of the
         // link posted elsewhere (by its uploader, or in a conversation the deleter is not in)
         // keeps working.
-        Stmt other(db_, "SELECT 1 FROM Messages WHERE BlobId=?1 AND DeletedAt IS NULL LIMIT 1");
+        Stmt other(*stmts_, "SELECT 1 FROM Messages WHERE BlobId=?1 AND DeletedAt IS NULL LIMIT 1");
         other.bind(1, blob);
         if (!other.step()) {
-            Stmt(db_, "DELETE FROM Blobs WHERE BlobId=?1").bind(1, blob).run();
+            Stmt(*stmts_, "DELETE FROM Blobs WHERE BlobId=?1").bind(1, blob).run();
             removed = blob;
         }
     }
@@ -532,7 +585,7 @@ ChangeResult SqliteStore::delete_message(const std::string& messageId, const std
 std::vector<chat::Message> SqliteStore::changes(const std::string& conversationId, uint64_t after, std::size_t limit) {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<chat::Message> out;
-    Stmt s(db_, (std::string("SELECT ") + kMessageCols +
+    Stmt s(*stmts_, (std::string("SELECT ") + kMessageCols +
                  " FROM Messages WHERE ConversationId=?1 AND Version>?2 ORDER BY Version ASC LIMIT ?3").c_str());
     s.bind(1, conversationId).bind(2, static_cast<int64_t>(after)).bind(3, static_cast<int64_t>(limit));
     while (s.step()) out.push_back(read_message(s));
@@ -544,12 +597,12 @@ ChangeResult SqliteStore::react(const std::string& messageId, const std::string&
                                 int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
     Tx tx(db_);
-    Stmt s(db_, (std::string("SELECT ") + kMessageCols + " FROM Messages WHERE MessageId=?1").c_str());
+    Stmt s(*stmts_, (std::string("SELECT ") + kMessageCols + " FROM Messages WHERE MessageId=?1").c_str());
     s.bind(1, messageId);
     if (!s.step()) return ChangeResult{ChangeOutcome::NotFound, {}, {}};
     std::vector<chat::Message> one{read_message(s)};
     chat::Message& m = one[0];
-    Stmt mem(db_, "SELECT 1 FROM ConversationUsers WHERE ConversationId=?1 AND UserId=?2");
+    Stmt mem(*stmts_, "SELECT 1 FROM ConversationUsers WHERE ConversationId=?1 AND UserId=?2");
     mem.bind(1, m.conversationId).bind(2, userId);
     if (!mem.step()) return ChangeResult{ChangeOutcome::NotMember, {}, {}};
     if (m.deleted) return ChangeResult{ChangeOutcome::Deleted, m, {}};
@@ -559,15 +612,15 @@ ChangeResult SqliteStore::react(const std::string& messageId, const std::string&
     if (add) {
         const bool known = std::any_of(m.reactions.begin(), m.reactions.end(), [&](const chat::Reaction& r) { return r.emoji == emoji; });
         if (!known && m.reactions.size() >= chat::kMaxReactionEmoji) return ChangeResult{ChangeOutcome::TooMany, m, {}};
-        Stmt(db_, "INSERT INTO MessageReactions(ConversationId, Seq, MessageId, UserId, Emoji, CreatedAt) VALUES(?1,?2,?3,?4,?5,?6)")
+        Stmt(*stmts_, "INSERT INTO MessageReactions(ConversationId, Seq, MessageId, UserId, Emoji, CreatedAt) VALUES(?1,?2,?3,?4,?5,?6)")
             .bind(1, m.conversationId).bind(2, static_cast<int64_t>(m.seq)).bind(3, messageId).bind(4, userId).bind(5, emoji)
             .bind(6, now).run();
     } else {
-        Stmt(db_, "DELETE FROM MessageReactions WHERE MessageId=?1 AND UserId=?2 AND Emoji=?3")
+        Stmt(*stmts_, "DELETE FROM MessageReactions WHERE MessageId=?1 AND UserId=?2 AND Emoji=?3")
             .bind(1, messageId).bind(2, userId).bind(3, emoji).run();
     }
     m.version = next_rev_locked(m.conversationId);
-    Stmt(db_, "UPDATE Messages SET Version=?2 WHERE MessageId=?1").bind(1, messageId).bind(2, static_cast<int64_t>(m.version)).run();
+    Stmt(*stmts_, "UPDATE Messages SET Version=?2 WHERE MessageId=?1").bind(1, messageId).bind(2, static_cast<int64_t>(m.version)).run();
     load_reactions_locked(m.conversationId, one);
     insert_update_event_locked(m, now);
     tx.commit();
@@ -577,7 +630,7 @@ ChangeResult SqliteStore::react(const std::string& messageId, const std::string&
 uint64_t SqliteStore::set_read(const std::string& conversationId, const std::string& userId, uint64_t seq, int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
     Tx tx(db_);
-    Stmt cur(db_, "SELECT m.LastReadSeq, c.LastSeq FROM ConversationUsers m JOIN Conversations c ON c.ConversationId=m.ConversationId "
+    Stmt cur(*stmts_, "SELECT m.LastReadSeq, c.LastSeq FROM ConversationUsers m JOIN Conversations c ON c.ConversationId=m.ConversationId "
                   "WHERE m.ConversationId=?1 AND m.UserId=?2");
     cur.bind(1, conversationId).bind(2, userId);
     if (!cur.step()) return 0;
@@ -585,14 +638,14 @@ uint64_t SqliteStore::set_read(const std::string& conversationId, const std::str
     const uint64_t was = static_cast<uint64_t>(cur.i64(0)), last = static_cast<uint64_t>(cur.i64(1));
     const uint64_t now_read = std::max(was, std::min(seq, last));
     if (now_read == was) return was;
-    Stmt(db_, "UPDATE ConversationUsers SET LastReadSeq=?3 WHERE ConversationId=?1 AND UserId=?2")
+    Stmt(*stmts_, "UPDATE ConversationUsers SET LastReadSeq=?3 WHERE ConversationId=?1 AND UserId=?2")
         .bind(1, conversationId).bind(2, userId).bind(3, static_cast<int64_t>(now_read)).run();
     // One row per member and conversation: a newer position makes the older row (published or
     // not) pointless, so it goes (the live events of a busy conversation stay one per reader).
     const std::string prefix = read_event_prefix(conversationId, userId);
-    Stmt(db_, "DELETE FROM OutboxEvents WHERE EventId>=?1 AND EventId<?2").bind(1, prefix).bind(2, prefix_end(prefix)).run();
+    Stmt(*stmts_, "DELETE FROM OutboxEvents WHERE EventId>=?1 AND EventId<?2").bind(1, prefix).bind(2, prefix_end(prefix)).run();
     const std::string event_id = new_id(prefix);
-    Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
+    Stmt(*stmts_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
         .bind(1, event_id).bind(2, chat::kChatReadEvent).bind(3, chat::conversation_group(conversationId))
         .bind(4, chat::chat_read_event({conversationId, userId, now_read}, event_id).dump()).bind(5, now).run();
     tx.commit();
@@ -601,7 +654,7 @@ uint64_t SqliteStore::set_read(const std::string& conversationId, const std::str
 
 std::vector<std::pair<std::string, uint64_t>> SqliteStore::reads(const std::string& conversationId) {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, "SELECT UserId, LastReadSeq FROM ConversationUsers WHERE ConversationId=?1 ORDER BY UserId");
+    Stmt s(*stmts_, "SELECT UserId, LastReadSeq FROM ConversationUsers WHERE ConversationId=?1 ORDER BY UserId");
     s.bind(1, conversationId);
     std::vector<std::pair<std::string, uint64_t>> out;
     while (s.step()) out.emplace_back(s.text(0), static_cast<uint64_t>(s.i64(1)));
@@ -611,12 +664,12 @@ std::vector<std::pair<std::string, uint64_t>> SqliteStore::reads(const std::stri
 bool SqliteStore::presence_connected(const std::string& userId, const std::string& connectionId, int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
     Tx tx(db_);
-    Stmt known(db_, "SELECT 1 FROM PresenceConnections WHERE ConnectionId=?1");
+    Stmt known(*stmts_, "SELECT 1 FROM PresenceConnections WHERE ConnectionId=?1");
     known.bind(1, connectionId);
     if (known.step()) return false;  // a redelivered event, or one about a connection that ended
-    Stmt(db_, "INSERT INTO PresenceConnections(ConnectionId, UserId, ConnectedAt) VALUES(?1,?2,?3)")
+    Stmt(*stmts_, "INSERT INTO PresenceConnections(ConnectionId, UserId, ConnectedAt) VALUES(?1,?2,?3)")
         .bind(1, connectionId).bind(2, userId).bind(3, now).run();
-    Stmt online(db_, "SELECT Online FROM Presence WHERE UserId=?1");
+    Stmt online(*stmts_, "SELECT Online FROM Presence WHERE UserId=?1");
     online.bind(1, userId);
     const bool changed = !online.step() || online.i64(0) == 0;
     if (changed) set_presence_locked(userId, true, now);
@@ -628,21 +681,21 @@ bool SqliteStore::presence_disconnected(const std::string& connectionId, int64_t
     std::lock_guard<std::mutex> lock(mu_);
     Tx tx(db_);
     // Tombstones older than an hour go (no event can still be on its way, ce-time is checked).
-    Stmt(db_, "DELETE FROM PresenceConnections WHERE DisconnectedAt IS NOT NULL AND DisconnectedAt<?1")
+    Stmt(*stmts_, "DELETE FROM PresenceConnections WHERE DisconnectedAt IS NOT NULL AND DisconnectedAt<?1")
         .bind(1, now - kPresenceTombstoneMs).run();
-    Stmt who(db_, "SELECT UserId, DisconnectedAt IS NULL FROM PresenceConnections WHERE ConnectionId=?1");
+    Stmt who(*stmts_, "SELECT UserId, DisconnectedAt IS NULL FROM PresenceConnections WHERE ConnectionId=?1");
     who.bind(1, connectionId);
     if (!who.step()) {
         // Never seen: a tombstone, so that its connected event, late or replayed, changes nothing.
-        Stmt(db_, "INSERT INTO PresenceConnections(ConnectionId, UserId, ConnectedAt, DisconnectedAt) VALUES(?1,'',?2,?2)")
+        Stmt(*stmts_, "INSERT INTO PresenceConnections(ConnectionId, UserId, ConnectedAt, DisconnectedAt) VALUES(?1,'',?2,?2)")
             .bind(1, connectionId).bind(2, now).run();
         tx.commit();
         return false;
     }
     const std::string userId = who.text(0);
     if (who.i64(1) == 0) return false;  // ended already: its event came twice
-    Stmt(db_, "UPDATE PresenceConnections SET DisconnectedAt=?2 WHERE ConnectionId=?1").bind(1, connectionId).bind(2, now).run();
-    Stmt left(db_, "SELECT 1 FROM PresenceConnections WHERE UserId=?1 AND DisconnectedAt IS NULL LIMIT 1");
+    Stmt(*stmts_, "UPDATE PresenceConnections SET DisconnectedAt=?2 WHERE ConnectionId=?1").bind(1, connectionId).bind(2, now).run();
+    Stmt left(*stmts_, "SELECT 1 FROM PresenceConnections WHERE UserId=?1 AND DisconnectedAt IS NULL LIMIT 1");
     left.bind(1, userId);
     const bool changed = !left.step();
     if (changed) set_presence_locked(userId, false, now);
@@ -652,32 +705,32 @@ bool SqliteStore::presence_disconnected(const std::string& connectionId, int64_t
 
 std::vector<std::string> SqliteStore::presence_connections() {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, "SELECT ConnectionId FROM PresenceConnections WHERE DisconnectedAt IS NULL ORDER BY ConnectionId");
+    Stmt s(*stmts_, "SELECT ConnectionId FROM PresenceConnections WHERE DisconnectedAt IS NULL ORDER BY ConnectionId");
     std::vector<std::string> out;
     while (s.step()) out.push_back(s.text(0));
     return out;
 }
 
 void SqliteStore::set_presence_locked(const std::string& userId, bool online, int64_t now) {
-    Stmt(db_, "INSERT INTO Presence(UserId, Online, Version, ChangedAt) VALUES(?1,?2,1,?3) "
+    Stmt(*stmts_, "INSERT INTO Presence(UserId, Online, Version, ChangedAt) VALUES(?1,?2,1,?3) "
               "ON CONFLICT(UserId) DO UPDATE SET Online=excluded.Online, Version=Version+1, ChangedAt=excluded.ChangedAt")
         .bind(1, userId).bind(2, static_cast<int64_t>(online)).bind(3, now).run();
-    Stmt v(db_, "SELECT Version FROM Presence WHERE UserId=?1");
+    Stmt v(*stmts_, "SELECT Version FROM Presence WHERE UserId=?1");
     v.bind(1, userId);
     v.step();
     const uint64_t version = static_cast<uint64_t>(v.i64(0));
     std::vector<std::string> convs;
     {
-        Stmt s(db_, "SELECT ConversationId FROM ConversationUsers WHERE UserId=?1");
+        Stmt s(*stmts_, "SELECT ConversationId FROM ConversationUsers WHERE UserId=?1");
         s.bind(1, userId);
         while (s.step()) convs.push_back(s.text(0));
     }
     for (const auto& cid : convs) {
         // One row per member and conversation: a newer state makes the older row pointless.
         const std::string prefix = presence_event_prefix(cid, userId);
-        Stmt(db_, "DELETE FROM OutboxEvents WHERE EventId>=?1 AND EventId<?2").bind(1, prefix).bind(2, prefix_end(prefix)).run();
+        Stmt(*stmts_, "DELETE FROM OutboxEvents WHERE EventId>=?1 AND EventId<?2").bind(1, prefix).bind(2, prefix_end(prefix)).run();
         const std::string event_id = new_id(prefix);
-        Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
+        Stmt(*stmts_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
             .bind(1, event_id).bind(2, chat::kChatPresenceEvent).bind(3, chat::conversation_group(cid))
             .bind(4, chat::chat_presence_event({cid, userId, online, version}, event_id).dump()).bind(5, now).run();
     }
@@ -685,7 +738,7 @@ void SqliteStore::set_presence_locked(const std::string& userId, bool online, in
 
 std::optional<std::string> SqliteStore::presence_owner(const std::string& connectionId) {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, "SELECT UserId FROM PresenceConnections WHERE ConnectionId=?1 AND DisconnectedAt IS NULL");
+    Stmt s(*stmts_, "SELECT UserId FROM PresenceConnections WHERE ConnectionId=?1 AND DisconnectedAt IS NULL");
     s.bind(1, connectionId);
     if (!s.step()) return std::nullopt;
     return s.text(0);
@@ -693,7 +746,7 @@ std::optional<std::string> SqliteStore::presence_owner(const std::string& connec
 
 std::vector<chat::PresenceState> SqliteStore::presence(const std::string& conversationId) {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, "SELECT m.UserId, COALESCE(p.Online, 0), COALESCE(p.Version, 0) FROM ConversationUsers m "
+    Stmt s(*stmts_, "SELECT m.UserId, COALESCE(p.Online, 0), COALESCE(p.Version, 0) FROM ConversationUsers m "
                 "LEFT JOIN Presence p ON p.UserId=m.UserId WHERE m.ConversationId=?1 ORDER BY m.UserId");
     s.bind(1, conversationId);
     std::vector<chat::PresenceState> out;
@@ -704,14 +757,14 @@ std::vector<chat::PresenceState> SqliteStore::presence(const std::string& conver
 void SqliteStore::presence_reset(int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
     Tx tx(db_);
-    Stmt(db_, "UPDATE PresenceConnections SET DisconnectedAt=?1 WHERE DisconnectedAt IS NULL").bind(1, now).run();
-    Stmt(db_, "UPDATE Presence SET Online=0, Version=Version+1, ChangedAt=?1 WHERE Online<>0").bind(1, now).run();
+    Stmt(*stmts_, "UPDATE PresenceConnections SET DisconnectedAt=?1 WHERE DisconnectedAt IS NULL").bind(1, now).run();
+    Stmt(*stmts_, "UPDATE Presence SET Online=0, Version=Version+1, ChangedAt=?1 WHERE Online<>0").bind(1, now).run();
     tx.commit();
 }
 
 std::optional<chat::Message> SqliteStore::message(const std::string& messageId) {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, (std::string("SELECT ") + kMessageCols + " FROM Messages WHERE MessageId=?1").c_str());
+    Stmt s(*stmts_, (std::string("SELECT ") + kMessageCols + " FROM Messages WHERE MessageId=?1").c_str());
     s.bind(1, messageId);
     if (!s.step()) return std::nullopt;
     std::vector<chat::Message> one{read_message(s)};
@@ -732,18 +785,18 @@ std::pair<Notification, bool> SqliteStore::create_notification(const Notificatio
 std::pair<Notification, bool> SqliteStore::create_notification_locked(const Notification& in, const std::string& group,
                                                                       int64_t now) {
     auto load = [&](const std::string& id) {
-        Stmt s(db_, (std::string("SELECT ") + kNotificationCols +
+        Stmt s(*stmts_, (std::string("SELECT ") + kNotificationCols +
                      " FROM Notifications n LEFT JOIN NotificationReads r ON 0 WHERE n.NotificationId=?1").c_str());
         s.bind(1, id);
         return s.step() ? std::optional<Notification>(read_notification(s)) : std::nullopt;
     };
     if (auto existing = load(in.id)) {
-        Stmt by(db_, "SELECT CreatedBy FROM Notifications WHERE NotificationId=?1");
+        Stmt by(*stmts_, "SELECT CreatedBy FROM Notifications WHERE NotificationId=?1");
         by.bind(1, in.id);
         if (by.step()) existing->createdBy = by.text(0);
         return {*existing, false};
     }
-    Stmt ins(db_, "INSERT INTO Notifications(NotificationId, TargetKind, TargetId, Title, Body, ActionLabel, ActionUrl, CreatedAt, CreatedBy) "
+    Stmt ins(*stmts_, "INSERT INTO Notifications(NotificationId, TargetKind, TargetId, Title, Body, ActionLabel, ActionUrl, CreatedAt, CreatedBy) "
                   "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
     ins.bind(1, in.id).bind(2, in.targetKind).bind(3, in.targetId).bind(4, in.title).bind(5, in.body);
     if (in.actionLabel.empty()) ins.bind_null(6); else ins.bind(6, in.actionLabel);
@@ -751,7 +804,7 @@ std::pair<Notification, bool> SqliteStore::create_notification_locked(const Noti
     ins.bind(8, now).bind(9, in.createdBy).run();
     Notification n = *load(in.id);
     n.createdBy = in.createdBy;
-    Stmt(db_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
+    Stmt(*stmts_, "INSERT INTO OutboxEvents(EventId, Type, Target, PayloadJson, CreatedAt, NextAttemptAt) VALUES(?1,?2,?3,?4,?5,?5)")
         .bind(1, "ntf:" + n.id).bind(2, "notification").bind(3, group).bind(4, notification_event_json(n)).bind(5, now).run();
     return {n, true};
 }
@@ -764,7 +817,7 @@ NotificationPage SqliteStore::notifications_for(const std::string& userId, uint6
                       " WHERE " + kVisible + " AND n.Seq<?2";
     if (!include_archived) sql += " AND r.ArchivedAt IS NULL";
     sql += " ORDER BY n.Seq DESC LIMIT ?3";
-    Stmt s(db_, sql.c_str());
+    Stmt s(*stmts_, sql.c_str());
     s.bind(1, userId).bind(2, cursor == 0 ? INT64_MAX : static_cast<int64_t>(cursor)).bind(3, static_cast<int64_t>(limit + 1));
     NotificationPage page;
     while (s.step()) page.items.push_back(read_notification(s));
@@ -777,7 +830,7 @@ NotificationPage SqliteStore::notifications_for(const std::string& userId, uint6
 
 uint64_t SqliteStore::unread_notifications(const std::string& userId) {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, (std::string("SELECT COUNT(*) FROM Notifications n LEFT JOIN NotificationReads r ON "
+    Stmt s(*stmts_, (std::string("SELECT COUNT(*) FROM Notifications n LEFT JOIN NotificationReads r ON "
                              "r.NotificationId=n.NotificationId AND r.UserId=?1 WHERE ") + kVisible +
                  " AND r.ReadAt IS NULL AND r.ArchivedAt IS NULL").c_str());
     s.bind(1, userId);
@@ -796,13 +849,13 @@ void SqliteStore::mark_notifications(const std::string& userId, const std::vecto
                                (mark == NotificationMark::Read ? ", SeenAt" : "") + ") ";
     Tx tx(db_);
     if (all) {
-        Stmt(db_, (upsert + "SELECT n.NotificationId, ?1, ?3" + (mark == NotificationMark::Read ? ", ?3" : "") +
+        Stmt(*stmts_, (upsert + "SELECT n.NotificationId, ?1, ?3" + (mark == NotificationMark::Read ? ", ?3" : "") +
                    " FROM Notifications n WHERE " + kVisible + " AND ?2=?2 ON CONFLICT(NotificationId, UserId) DO UPDATE SET " + set)
                       .c_str())
             .bind(1, userId).bind(2, int64_t{0}).bind(3, now).run();
     } else {
         for (const auto& id : ids) {
-            Stmt(db_, (upsert + "SELECT n.NotificationId, ?1, ?3" + (mark == NotificationMark::Read ? ", ?3" : "") +
+            Stmt(*stmts_, (upsert + "SELECT n.NotificationId, ?1, ?3" + (mark == NotificationMark::Read ? ", ?3" : "") +
                        " FROM Notifications n WHERE n.NotificationId=?2 AND " + kVisible +
                        " ON CONFLICT(NotificationId, UserId) DO UPDATE SET " + set).c_str())
                 .bind(1, userId).bind(2, id).bind(3, now).run();
@@ -813,21 +866,21 @@ void SqliteStore::mark_notifications(const std::string& userId, const std::vecto
 
 void SqliteStore::put_blob(const BlobMeta& b) {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt(db_, "INSERT INTO Blobs(BlobId, Name, ContentType, Size, UploaderId, CreatedAt) VALUES(?1,?2,?3,?4,?5,?6)")
+    Stmt(*stmts_, "INSERT INTO Blobs(BlobId, Name, ContentType, Size, UploaderId, CreatedAt) VALUES(?1,?2,?3,?4,?5,?6)")
         .bind(1, b.id).bind(2, b.name).bind(3, b.contentType).bind(4, static_cast<int64_t>(b.size)).bind(5, b.uploaderId)
         .bind(6, b.createdAt).run();
 }
 
 uint64_t SqliteStore::blob_bytes_of(const std::string& uploaderId) {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, "SELECT COALESCE(SUM(Size), 0) FROM Blobs WHERE UploaderId=?1");
+    Stmt s(*stmts_, "SELECT COALESCE(SUM(Size), 0) FROM Blobs WHERE UploaderId=?1");
     s.bind(1, uploaderId);
     return s.step() ? static_cast<uint64_t>(s.i64(0)) : 0;
 }
 
 std::optional<BlobMeta> SqliteStore::blob(const std::string& id) {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, "SELECT BlobId, Name, ContentType, Size, UploaderId, CreatedAt FROM Blobs WHERE BlobId=?1");
+    Stmt s(*stmts_, "SELECT BlobId, Name, ContentType, Size, UploaderId, CreatedAt FROM Blobs WHERE BlobId=?1");
     s.bind(1, id);
     if (!s.step()) return std::nullopt;
     return BlobMeta{s.text(0), s.text(1), s.text(2), s.text(4), static_cast<uint64_t>(s.i64(3)), s.i64(5)};
@@ -837,7 +890,7 @@ std::vector<OutboxRow> SqliteStore::due_outbox(int64_t now, std::size_t limit) {
     std::lock_guard<std::mutex> lock(mu_);
     // Not a row whose target has an older pending row waiting for its retry: a target's events go
     // out in order, a failed one holding back the newer ones until it is published or dead.
-    Stmt s(db_, (std::string("SELECT ") + kOutboxCols +
+    Stmt s(*stmts_, (std::string("SELECT ") + kOutboxCols +
                  " FROM OutboxEvents o WHERE ProcessedAt IS NULL AND Dead=0 AND NextAttemptAt<=?1"
                  " AND NOT EXISTS (SELECT 1 FROM OutboxEvents p WHERE p.Target=o.Target AND p.rowid<o.rowid"
                  "                 AND p.ProcessedAt IS NULL AND p.Dead=0 AND p.NextAttemptAt>?1) "
@@ -851,7 +904,7 @@ std::vector<OutboxRow> SqliteStore::due_outbox(int64_t now, std::size_t limit) {
 std::optional<int64_t> SqliteStore::next_outbox_due() {
     std::lock_guard<std::mutex> lock(mu_);
     // Not before every older pending row of its target is due (per-target order, due_outbox).
-    Stmt s(db_, "SELECT MIN(MAX(o.NextAttemptAt, COALESCE((SELECT MAX(p.NextAttemptAt) FROM OutboxEvents p"
+    Stmt s(*stmts_, "SELECT MIN(MAX(o.NextAttemptAt, COALESCE((SELECT MAX(p.NextAttemptAt) FROM OutboxEvents p"
                 "  WHERE p.Target=o.Target AND p.rowid<o.rowid AND p.ProcessedAt IS NULL AND p.Dead=0), 0)))"
                 " FROM OutboxEvents o WHERE o.ProcessedAt IS NULL AND o.Dead=0");
     if (!s.step() || s.null(0)) return std::nullopt;
@@ -860,25 +913,25 @@ std::optional<int64_t> SqliteStore::next_outbox_due() {
 
 void SqliteStore::mark_published(const std::string& eventId, int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt(db_, "UPDATE OutboxEvents SET ProcessedAt=?2 WHERE EventId=?1 AND ProcessedAt IS NULL").bind(1, eventId).bind(2, now).run();
+    Stmt(*stmts_, "UPDATE OutboxEvents SET ProcessedAt=?2 WHERE EventId=?1 AND ProcessedAt IS NULL").bind(1, eventId).bind(2, now).run();
 }
 
 void SqliteStore::mark_failed(const std::string& eventId, const std::string& error, int64_t nextAttemptAt, bool dead) {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt(db_, "UPDATE OutboxEvents SET RetryCount=RetryCount+1, LastError=?2, NextAttemptAt=?3, Dead=?4 WHERE EventId=?1")
+    Stmt(*stmts_, "UPDATE OutboxEvents SET RetryCount=RetryCount+1, LastError=?2, NextAttemptAt=?3, Dead=?4 WHERE EventId=?1")
         .bind(1, eventId).bind(2, error).bind(3, nextAttemptAt).bind(4, int64_t{dead ? 1 : 0}).run();
 }
 
 OutboxStats SqliteStore::outbox_stats() {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, "SELECT SUM(ProcessedAt IS NULL AND Dead=0), SUM(ProcessedAt IS NOT NULL), SUM(Dead) FROM OutboxEvents");
+    Stmt s(*stmts_, "SELECT SUM(ProcessedAt IS NULL AND Dead=0), SUM(ProcessedAt IS NOT NULL), SUM(Dead) FROM OutboxEvents");
     s.step();
     return OutboxStats{static_cast<uint64_t>(s.i64(0)), static_cast<uint64_t>(s.i64(1)), static_cast<uint64_t>(s.i64(2))};
 }
 
 std::vector<OutboxRow> SqliteStore::dead_outbox() {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, (std::string("SELECT ") + kOutboxCols + " FROM OutboxEvents WHERE Dead=1 ORDER BY CreatedAt").c_str());
+    Stmt s(*stmts_, (std::string("SELECT ") + kOutboxCols + " FROM OutboxEvents WHERE Dead=1 ORDER BY CreatedAt").c_str());
     std::vector<OutboxRow> out;
     while (s.step()) out.push_back(read_outbox(s));
     return out;
@@ -886,7 +939,7 @@ std::vector<OutboxRow> SqliteStore::dead_outbox() {
 
 std::vector<OutboxRow> SqliteStore::outbox_rows(const std::string& prefix) {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, (std::string("SELECT ") + kOutboxCols + " FROM OutboxEvents WHERE substr(EventId, 1, length(?1))=?1 ORDER BY rowid").c_str());
+    Stmt s(*stmts_, (std::string("SELECT ") + kOutboxCols + " FROM OutboxEvents WHERE substr(EventId, 1, length(?1))=?1 ORDER BY rowid").c_str());
     s.bind(1, prefix);
     std::vector<OutboxRow> out;
     while (s.step()) out.push_back(read_outbox(s));
@@ -908,7 +961,7 @@ int64_t SqliteStore::take_token(const std::string& key, int per_min, int burst, 
         ~Restore() { sqlite3_exec(db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr); }
     } restore{db_};
     Tx tx(db_);
-    Stmt s(db_, "INSERT INTO RateLimits(BucketKey, Tokens, Taken, UpdatedAt) "
+    Stmt s(*stmts_, "INSERT INTO RateLimits(BucketKey, Tokens, Taken, UpdatedAt) "
                 "VALUES(?1, CASE WHEN ?3 >= 1 THEN ?3 - 1 ELSE ?3 END, ?3 >= 1, ?4) "
                 "ON CONFLICT(BucketKey) DO UPDATE SET "
                 "Tokens = " SQLITE_REFILLED " - CASE WHEN " SQLITE_REFILLED " >= 1 THEN 1 ELSE 0 END, "

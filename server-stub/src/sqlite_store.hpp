@@ -11,6 +11,8 @@ struct sqlite3;
 
 namespace stub {
 
+struct StmtCache;  // sqlite_store.cpp
+
 class SqliteStore final : public Store {
 public:
     // Opens (creating if needed) and migrates. Throws std::runtime_error with SQLite's message.
@@ -79,6 +81,7 @@ private:
     std::pair<Notification, bool> create_notification_locked(const Notification& in, const std::string& group, int64_t now);
     void load_reactions_locked(const std::string& conversationId, std::vector<chat::Message>& ms);
     sqlite3* db_ = nullptr;
+    std::unique_ptr<StmtCache> stmts_;  // prepared statements of db_, by SQL text
     std::mutex mu_;
 };
 

@@ -410,6 +410,8 @@ Response AppApi::reply(const Request& r, const std::string& user) {
         std::string why;
         draft.attachment = chat::attachment_from_json(*att, &why, safe_attachment_url);
         if (!draft.attachment) return error_response(400, "BadRequest", why);
+        if (!blob_id_of(draft.attachment).empty() && issued_blob(draft.attachment).empty())
+            return error_response(400, "BadRequest", "'attachment.url' is not a link this server issued.");
     }
     std::optional<std::string> reply_to;  // checked once membership is known (no hint about other conversations)
     if (auto rt = body->find("replyTo"); rt != body->end() && !rt->is_null()) {
@@ -429,7 +431,7 @@ Response AppApi::reply(const Request& r, const std::string& user) {
     if (reply_to && !draft.clientMessageId.empty()) {
         // A replay of a stored reply is answered as before, whatever happened to its parent since.
         if (auto stored = store_.message_by_client_id(draft.conversationId, user, draft.clientMessageId))
-            return json_response(200, json{{"message", chat::to_json(*stored)}, {"duplicate", true}});
+            return json_response(200, json{{"message", message_out(*stored)}, {"duplicate", true}});
     }
     if (reply_to) {
         // A reply links a message of the same conversation (the same answer for one that does not
@@ -446,7 +448,7 @@ Response AppApi::reply(const Request& r, const std::string& user) {
         // buckets are stored and outlive it) is answered as before, never refused.
         if (!draft.clientMessageId.empty())
             if (auto stored = store_.message_by_client_id(draft.conversationId, user, draft.clientMessageId))
-                return json_response(200, json{{"message", chat::to_json(*stored)}, {"duplicate", true}});
+                return json_response(200, json{{"message", message_out(*stored)}, {"duplicate", true}});
         return too_many("messages", wait);
     }
     // Mentions: each member named "@id" (not the sender) gets a notification in their own feed,
@@ -480,7 +482,7 @@ Response AppApi::reply(const Request& r, const std::string& user) {
     }
     AppendResult res = store_.append_message(draft, conversation_group(draft.conversationId), unix_now_ms(), followups);
     if (res.created && outbox_notify_) outbox_notify_();
-    return json_response(res.created ? 201 : 200, json{{"message", chat::to_json(res.message)}, {"duplicate", !res.created}});
+    return json_response(res.created ? 201 : 200, json{{"message", message_out(res.message)}, {"duplicate", !res.created}});
 }
 
 // POST /chat/subscribe {connectionId, conversationId (null: none), previousConversationId?}: the
@@ -578,7 +580,7 @@ Response AppApi::detail(const Request& r, const std::string& user) {
         const bool more = changed.size() > lim;
         if (more) changed.pop_back();
         json list = json::array();
-        for (auto& c : changed) list.push_back(chat::to_json(c));
+        for (auto& c : changed) list.push_back(message_out(c));
         // More to come: the client continues from the last version it got, not from rev.
         return json_response(200, json{{"messages", list}, {"hasMore", more},
                                        {"rev", more ? changed.back().version : conv->rev}});
@@ -593,7 +595,7 @@ Response AppApi::detail(const Request& r, const std::string& user) {
         else messages.pop_back();
     }
     json list = json::array();
-    for (auto& m : messages) list.push_back(chat::to_json(m));
+    for (auto& m : messages) list.push_back(message_out(m));
     json answer{{"conversation", summary_json(*conv)}, {"messages", list}, {"hasMore", more}, {"rev", conv->rev}};
     // The latest page and catch-up (afterSeq) answers bring the members' state; an older page
     // (beforeSeq) does not: the client already has it from the page it opened with.
@@ -651,7 +653,7 @@ Response AppApi::change_message(const Request& r, const std::string& user, const
         std::filesystem::remove(blob_dir() + "/" + res.removedBlob, ec);
     }
     if (res.outcome == ChangeOutcome::Changed && outbox_notify_) outbox_notify_();
-    return json_response(200, json{{"message", chat::to_json(res.message)}, {"changed", res.outcome == ChangeOutcome::Changed}});
+    return json_response(200, json{{"message", message_out(res.message)}, {"changed", res.outcome == ChangeOutcome::Changed}});
 }
 
 // GET /chat/messages/{messageId}: one message as it is now (a tombstone when deleted), for a
@@ -661,7 +663,7 @@ Response AppApi::get_message(const std::string& user, const std::string& message
     // Someone else's message is answered like no message at all: ids say nothing to non-members.
     const auto m = store_.message(messageId);
     if (!m || !store_.is_member(m->conversationId, user)) return error_response(404, "NotFound", "No such message.");
-    return json_response(200, json{{"message", chat::to_json(*m)}});
+    return json_response(200, json{{"message", message_out(*m)}});
 }
 
 // POST /chat/messages/{messageId}/reactions {emoji}: the user (a member) reacts; DELETE with the
@@ -692,7 +694,7 @@ Response AppApi::react(const Request& r, const std::string& user, const std::str
     case ChangeOutcome::Unchanged: break;
     }
     if (res.outcome == ChangeOutcome::Changed && outbox_notify_) outbox_notify_();
-    return json_response(200, json{{"message", chat::to_json(res.message)}, {"changed", res.outcome == ChangeOutcome::Changed}});
+    return json_response(200, json{{"message", message_out(res.message)}, {"changed", res.outcome == ChangeOutcome::Changed}});
 }
 
 // The event handler Web PubSub calls (CloudEvents over HTTP, binary mode), for presence. Not a
@@ -894,6 +896,29 @@ std::string AppApi::blob_dir() const { return config_.blob_dir.empty() ? config_
 
 std::string AppApi::sign_blob(const std::string& id, int64_t exp) const {
     return wps::base64_encode(hmac_sha256(secret_, "blob:" + id + ":" + std::to_string(exp)), true);
+}
+
+// The blob a link of ours names, when this server signed it (expired or not): "" otherwise.
+std::string AppApi::issued_blob(const std::optional<chat::Attachment>& a) const {
+    const std::string id = blob_id_of(a);
+    if (id.empty()) return {};
+    const std::string& url = a->url;
+    const auto e = url.find("?exp="), s = url.find("&sig=");
+    if (e == std::string::npos || s == std::string::npos || s < e) return {};
+    const int64_t exp = static_cast<int64_t>(parse_uint(url.substr(e + 5, s - e - 5), INT64_MAX).value_or(0));
+    const std::string sig = url.substr(s + 5);
+    return !sig.empty() && equal_secret(sig, sign_blob(id, exp)) ? id : std::string();
+}
+
+// A message as an answer hands it to a member: an attachment of ours carries a link signed now. A
+// stored link's signature lasts blob_url_ttl_s from the upload, and the history outlives that.
+// Only a link this server signed is renewed: a made-up one naming another user's file stays dead.
+json AppApi::message_out(chat::Message m) const {
+    if (const std::string id = issued_blob(m.attachment); !id.empty()) {
+        const int64_t exp = unix_now_s() + config_.blob_url_ttl_s;
+        m.attachment->url = "/blobs/" + id + "?exp=" + std::to_string(exp) + "&sig=" + sign_blob(id, exp);
+    }
+    return chat::to_json(m);
 }
 
 namespace {

@@ -152,3 +152,39 @@ test('default quota is 100 MiB: a user cannot store more than that', async () =>
     assert.ok(stored >= 104857600 - 2 * chunk.length, `stopped early at ${stored} bytes`);
   } finally { await s.stop(); }
 });
+
+// Links expire (--blob-url-ttl), the history does not: a message's link is signed when the message
+// is handed out, so an old message's file still opens for a member. Only a link this server
+// signed is renewed: a made-up one naming someone else's file is refused when posted (it would
+// otherwise come back signed) and never served.
+test('attachment links: the history signs them anew once the upload-time link expired; a made-up link naming another user\'s file is refused', async () => {
+  const s = await startStub({ args: ['--upload-rate', '0', '--blob-url-ttl', '1'] });
+  try {
+    const [a, b, c] = await Promise.all(['alice', 'bob', 'carol'].map((u) => login(s.base, u)));
+    const up = await upload(s, a, 'plan.png', 'image/png', tinyPng());
+    assert.equal(up.status, 201);
+    const link = JSON.parse(String(up.body)).url;
+    const post = (token, url, id) => fetch(`${s.base}/chat/reply`, {
+      method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ conversationId: 'demo', message: '', clientMessageId: id, attachment: { url, name: 'plan.png', size: 10, contentType: 'image/png' } }),
+    });
+    assert.equal((await post(a, link, 'l1')).status, 201);
+    await new Promise((r) => setTimeout(r, 2200));
+    const expired = await rawRequest(s, { path: link });
+    assert.equal(expired.status, 403, 'the upload-time link expired');
+    assert.match(String(expired.body), /expired/);
+    const history = await (await fetch(`${s.base}/conversation/detail?conversationId=demo`, { headers: { Authorization: `Bearer ${b}` } })).json();
+    const fresh = history.messages.find((m) => m.clientMessageId === 'l1').attachment.url;
+    assert.notEqual(fresh, link);
+    assert.equal(fresh.replace(/\?.*$/, ''), link.replace(/\?.*$/, ''));
+    await download(s, fresh);  // bob, a member, opens alice's file from the history
+
+    // Carol knows the file's id but not a signature: a link she makes up is refused.
+    const id = link.match(/^\/blobs\/(blob_[0-9a-f]{20})\?/)[1];
+    const made = `/blobs/${id}?exp=9999999999&sig=${'A'.repeat(43)}`;
+    const refused = await post(c, made, 'l2');
+    assert.equal(refused.status, 400);
+    assert.match((await refused.json()).error.message, /not a link this server issued/);
+    assert.equal((await rawRequest(s, { path: made })).status, 403);
+  } finally { await s.stop(); }
+});

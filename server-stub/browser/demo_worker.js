@@ -25,7 +25,13 @@ function idb() {
     opened = new Promise((resolve, reject) => {
       const open = indexedDB.open(IDB_NAME, 1);
       open.onupgradeneeded = () => open.result.createObjectStore('files');
-      open.onsuccess = () => resolve(open.result);
+      open.onsuccess = () => {
+        const db = open.result;
+        // Closed under us (site data cleared, the browser's choice): the next use opens afresh.
+        db.onclose = () => { opened = null; };
+        db.onversionchange = () => { db.close(); opened = null; };
+        resolve(db);
+      };
       open.onerror = () => { opened = null; reject(open.error); };
     });
   }
@@ -43,7 +49,6 @@ function idbRequest(mode, fn) {
 const idbGet = (name) => idbRequest('readonly', (s) => s.get(name));
 const idbKeys = () => idbRequest('readonly', (s) => s.getAllKeys());
 const idbPut = (name, value) => idbRequest('readwrite', (s) => s.put(value, name));
-const idbDelete = (name) => idbRequest('readwrite', (s) => s.delete(name));
 const idbClear = () => idbRequest('readwrite', (s) => s.clear());
 
 function randomKey() {
@@ -126,44 +131,53 @@ const backend = (async () => {
 
 // The SQLite file into IndexedDB at once after anything that may have written (`force`), else
 // when its modification time moved: the last tab may close, and the worker end, right after a
-// message. One write at a time; anything during a write is saved after it.
+// message. One write at a time; anything during a write is saved after it. With it go the
+// attachments' files: new ones first, in their own transaction (a file that cannot be kept, over
+// the browser's quota say, never stops the history from being saved: its link answers 404 and the
+// pages say so once); then the SQLite file and the removal of files whose messages were deleted,
+// in one transaction, so a stored file never names a removed attachment.
 let saved = 0;
-let writing = false;
+let writing = null;  // the save in flight (a reset waits for it)
 let again = false;
+const keptBlobs = new Set();    // ids whose files IndexedDB holds
+const unkeptBlobs = new Set();  // ids whose files could not be kept (said once)
 function save(M, force) {
   if (resetting) return;
   if (writing) { again = again || force; return; }
-  let stamp, bytes;
+  let stamp, bytes, files = [];
   try {
     stamp = M.FS.stat(DB_FILE).mtime.getTime();
     if (!force && stamp === saved) return;
     bytes = M.FS.readFile(DB_FILE);
   } catch { return; }
-  writing = true;
-  // The attachments first: a stored message never names a file that is not kept.
-  saveBlobs(M).then(() => idbPut('db', bytes)).then(() => { saved = stamp; }, (e) => console.warn('demo: not saved', e)).finally(() => {
-    writing = false;
+  try { files = M.FS.readdir(BLOB_DIR).filter((n) => n !== '.' && n !== '..'); } catch { /* none yet */ }
+  const present = new Set(files);
+  const added = files.filter((id) => !keptBlobs.has(id) && !unkeptBlobs.has(id)).map((id) => [id, M.FS.readFile(BLOB_DIR + '/' + id)]);
+  const removed = [...keptBlobs].filter((id) => !present.has(id));
+  writing = (async () => {
+    if (added.length) {
+      try {
+        await idbRequest('readwrite', (st) => { let r; for (const [id, b] of added) r = st.put(b, 'blob:' + id); return r; });
+        for (const [id] of added) keptBlobs.add(id);
+      } catch (e) {
+        console.warn('demo: attachments not kept', e);
+        for (const [id] of added) unkeptBlobs.add(id);
+        tellPages('An attachment could not be kept in this browser\u2019s storage; it will be gone after a reload.');
+      }
+    }
+    if (resetting) return;
+    await idbRequest('readwrite', (st) => { for (const id of removed) st.delete('blob:' + id); return st.put(bytes, 'db'); });
+    for (const id of removed) keptBlobs.delete(id);
+    saved = stamp;
+  })().catch((e) => console.warn('demo: not saved', e)).finally(() => {
+    writing = null;
     if (again) { again = false; save(M, true); }
   });
 }
 
-// The attachments' files: each new one into IndexedDB, each one the backend removed (its message
-// was deleted) out of it.
-const keptBlobs = new Set();  // ids whose files IndexedDB holds
-async function saveBlobs(M) {
-  let now;
-  try { now = M.FS.readdir(BLOB_DIR).filter((n) => n !== '.' && n !== '..'); } catch { return; }
-  const present = new Set(now);
-  for (const id of now) {
-    if (keptBlobs.has(id)) continue;
-    await idbPut('blob:' + id, M.FS.readFile(BLOB_DIR + '/' + id));
-    keptBlobs.add(id);
-  }
-  for (const id of [...keptBlobs]) {
-    if (present.has(id)) continue;
-    await idbDelete('blob:' + id);
-    keptBlobs.delete(id);
-  }
+// A line every page shows its user (under the composer).
+function tellPages(text) {
+  for (const p of ports) p.postMessage({ type: 'demo-error', text });
 }
 
 // A request or a frame as a heap string: ccall would copy a string argument onto the 5 MB stack
@@ -217,6 +231,7 @@ async function onMessage(port, m) {
     // The Demo menu: the demo's data and key go; every page reloads onto a fresh backend (this
     // works also when the backend failed to start).
     resetting = true;
+    if (writing) await writing;  // its writes land before the clear, never after it
     await idbClear().catch(() => {});
     for (const p of ports) p.postMessage({ type: 'demo-reset' });
     self.close();
@@ -233,7 +248,7 @@ async function onMessage(port, m) {
     const req = { method: String(m.method || 'GET'), target: String(m.target || '/'), headers: m.headers || {}, bodyBase64: toBase64(body) };
     const res = answerOf(M, callWith(M, 'demo_http', [], JSON.stringify(req)));
     port.postMessage({ type: 'http', id: m.id, status: res.status, headers: res.headers, body: fromBase64(res.bodyBase64) });
-    save(M, true);
+    save(M, m.method !== 'GET');  // a read saves only if the file changed after all
   } else if (m.type === 'ws-open') {
     const id = nextId++;
     sockets.set(id, { port, sid: m.sid });

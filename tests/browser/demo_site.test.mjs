@@ -217,6 +217,14 @@ test(`${ENGINE}: attachments in the demo: a thumbnail that opens, a file that do
     await step('a forged link is refused on screen', bob, () => bob.waitFor(
       () => document.getElementById('chat-error').textContent === 'The attachment could not be opened (HTTP 403).', null, { timeout: 15000 }));
 
+    // Both files are kept in the origin's IndexedDB beside the SQLite file.
+    await step('the files are in IndexedDB', bob, () => bob.waitFor(async () => {
+      const db = await new Promise((resolve, reject) => { const o = indexedDB.open('chat-demo'); o.onsuccess = () => resolve(o.result); o.onerror = () => reject(o.error); });
+      const keys = await new Promise((resolve) => { const r = db.transaction('files').objectStore('files').getAllKeys(); r.onsuccess = () => resolve(r.result); });
+      db.close();
+      return keys.filter((k) => String(k).startsWith('blob:')).length === 2;
+    }, null, { timeout: 15000 }));
+
     // Every demo tab closed: the worker goes; the attachments come back from IndexedDB.
     const again = await context.newPage();
     await alice.close();
@@ -225,6 +233,15 @@ test(`${ENGINE}: attachments in the demo: a thumbnail that opens, a file that do
     await step('a new tab goes live', again, async () => { await again.goto(`${origin}/?user=bob`); await waitLive(again); });
     await bobThumb(again);
     assert.equal((await openFile(again, name)).text, text);
+    // The reset takes the files too.
+    await again.evaluate(() => { window.beforeReset = true; window.confirm = () => true; document.getElementById('demo-reset').click(); });
+    await step('reset: no file kept', again, () => again.waitFor(async () => {
+      if (window.beforeReset || document.getElementById('chat-status')?.textContent !== 'connected') return false;
+      const db = await new Promise((resolve, reject) => { const o = indexedDB.open('chat-demo'); o.onsuccess = () => resolve(o.result); o.onerror = () => reject(o.error); });
+      const keys = await new Promise((resolve) => { const r = db.transaction('files').objectStore('files').getAllKeys(); r.onsuccess = () => resolve(r.result); });
+      db.close();
+      return keys.includes('db') && !keys.some((k) => String(k).startsWith('blob:'));
+    }, null, { timeout: 60000 }));
   } finally {
     await context.close();
   }

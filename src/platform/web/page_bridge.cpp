@@ -369,7 +369,10 @@ EM_JS(void, js_open_url, (const char* url), {
     var u = UTF8ToString(url);
     // The static demo's attachments live in its in-browser backend (an image's is the one whose
     // thumbnail the page asked for).
-    if (Module.demo && u.indexOf("/blobs/") === 0) return Module.demo.openBlob(u, !!(Module.chat.thumbs || {})[u]);
+    if (Module.demo && u.indexOf("/blobs/") === 0) {
+        var t = (Module.chat.thumbs || {})[u];
+        return Module.demo.openBlob(u, !!t && (t.state === "ready" || t.state === "taken"));
+    }
     if (u.indexOf("http://") === 0 || u.indexOf("https://") === 0 || u.charAt(0) === "/") window.open(u, "_blank", "noopener");
 });
 EM_JS(void, js_pick_file, (), { var f = document.getElementById("attach"); if (f) f.click(); });

@@ -193,8 +193,8 @@ namespace {
 //   {type: 'http', id, method, target, headers, body: Uint8Array}
 //   {type: 'ws-open', sid, url, protocol} / {type: 'ws-send', sid, text} / {type: 'ws-close', sid, code, reason}
 // and from it: {type: 'http', id, status, headers: [[name, value]], body: Uint8Array}, {type: 'ws-open',
-// sid, ok, protocol, status}, {type: 'ws-message', sid, text}, {type: 'ws-close', sid, code, reason}.
-// The page's own requests (attachments: Module.demo.fetch and .openBlob) have string ids.
+// sid, ok, protocol, status}, {type: 'ws-message', sid, text}, {type: 'ws-close', sid, code, reason},
+// {type: 'demo-error', text} (a line the user reads) and {type: 'demo-reset'}. The page's own requests (attachments: Module.demo.fetch and .openBlob) have string ids.
 EM_JS(int, js_demo_connect, (), {
     if (Module.demo) return 1;
     var port = null, shared = false;
@@ -277,6 +277,9 @@ EM_JS(int, js_demo_connect, (), {
             var done = pending[m.id];
             delete pending[m.id];
             if (done) done(m);
+        } else if (m.type === "demo-error") {
+            Module.chat.errors.push(String(m.text || ""));
+            Module.chat.wake = 3;
         } else if (m.type === "demo-reset") {
             location.reload();
         } else if (m.type === "http") {

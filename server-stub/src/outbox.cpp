@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <set>
+#include <vector>
 
 namespace stub {
 
@@ -58,6 +60,25 @@ std::size_t OutboxWorker::run_once(int64_t now_ms) {
     std::size_t handled = 0;
     // A target whose row failed in this pass: its newer rows wait for that row's retry (in order).
     std::set<std::string> failed_targets;
+    // Published rows are marked together, at the pass's end (or every 16): before the next pass
+    // asks what is due, so a target's order holds. A mark that never lands publishes its row once
+    // more, which clients drop by id.
+    std::vector<std::string> published;
+    auto mark = [&] {
+        if (published.empty()) return;
+        store_.mark_published_all(published, unix_now_ms());
+        published.clear();
+    };
+    struct MarkOnThrow {
+        decltype(mark)& f;
+        ~MarkOnThrow() {
+            if (std::uncaught_exceptions() == 0) return;
+            try {
+                f();
+            } catch (const std::exception&) {  // the store is failing: the rows go out again later
+            }
+        }
+    } mark_on_throw{mark};
     for (const OutboxRow& row : store_.due_outbox(now_ms, options_.batch)) {
         if (stop_ || paused_) break;
         if (failed_targets.count(row.target)) continue;
@@ -79,7 +100,8 @@ std::size_t OutboxWorker::run_once(int64_t now_ms) {
                         : publisher_.publish_to_group(row.target, row.payloadJson);
         }
         if (error.empty()) {
-            store_.mark_published(row.eventId, unix_now_ms());
+            published.push_back(row.eventId);
+            if (published.size() >= 16) mark();
         } else {
             failed_targets.insert(row.target);
             const int attempt = row.retryCount + 1;
@@ -91,6 +113,7 @@ std::size_t OutboxWorker::run_once(int64_t now_ms) {
         }
         ++handled;
     }
+    mark();
     return handled;
 }
 

@@ -912,18 +912,31 @@ std::optional<int64_t> SqliteStore::next_outbox_due() {
 }
 
 // Committed with synchronous=NORMAL (no fsync of its own; the next FULL commit, the next message
-// say, syncs the WAL with this frame in it): a mark lost to a power cut only publishes its row once
-// more after the restart, which clients drop by message or event id, while waiting for an fsync
-// per published row cost more CPU than the rest of a durable message (bench/durable_path.mjs).
-// The message and its outbox rows themselves are committed with FULL before the API answers.
-void SqliteStore::mark_published(const std::string& eventId, int64_t now) {
+// say, syncs the WAL with these frames in it): a mark lost to a power cut only publishes its row
+// once more after the restart, which clients drop by message or event id, while waiting for an
+// fsync per published row cost more CPU than the rest of a durable message
+// (bench/durable_path.mjs). A pass's marks go in one transaction. The message and its outbox rows
+// themselves are committed with FULL before the API answers.
+void SqliteStore::mark_published(const std::string& eventId, int64_t now) { mark_published_all({eventId}, now); }
+
+void SqliteStore::mark_published_all(const std::vector<std::string>& eventIds, int64_t now) {
+    if (eventIds.empty()) return;
     std::lock_guard<std::mutex> lock(mu_);
-    exec(db_, "PRAGMA synchronous=NORMAL");
+    Stmt(*stmts_, "PRAGMA synchronous=NORMAL").run();
     struct Restore {
-        sqlite3* db;
-        ~Restore() { sqlite3_exec(db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr); }
-    } restore{db_};
-    Stmt(*stmts_, "UPDATE OutboxEvents SET ProcessedAt=?2 WHERE EventId=?1 AND ProcessedAt IS NULL").bind(1, eventId).bind(2, now).run();
+        StmtCache& stmts;
+        ~Restore() {
+            try {
+                Stmt(stmts, "PRAGMA synchronous=FULL").run();
+            } catch (const std::exception&) {
+                sqlite3_exec(stmts.db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+            }
+        }
+    } restore{*stmts_};
+    Tx tx(db_);
+    for (const auto& id : eventIds)
+        Stmt(*stmts_, "UPDATE OutboxEvents SET ProcessedAt=?2 WHERE EventId=?1 AND ProcessedAt IS NULL").bind(1, id).bind(2, now).run();
+    tx.commit();
 }
 
 void SqliteStore::mark_failed(const std::string& eventId, const std::string& error, int64_t nextAttemptAt, bool dead) {

@@ -62,6 +62,7 @@ public:
     std::vector<OutboxRow> due_outbox(int64_t now, std::size_t limit) override;
     std::optional<int64_t> next_outbox_due() override;
     void mark_published(const std::string& eventId, int64_t now) override;
+    void mark_published_all(const std::vector<std::string>& eventIds, int64_t now) override;
     void mark_failed(const std::string& eventId, const std::string& error, int64_t nextAttemptAt, bool dead) override;
     OutboxStats outbox_stats() override;
     std::vector<OutboxRow> dead_outbox() override;

@@ -189,6 +189,10 @@ public:
     // When due_outbox may next return something (none: no pending row).
     virtual std::optional<int64_t> next_outbox_due() = 0;
     virtual void mark_published(const std::string& eventId, int64_t now) = 0;
+    // Rows one worker's pass published, marked together (a store may commit them at once).
+    virtual void mark_published_all(const std::vector<std::string>& eventIds, int64_t now) {
+        for (const auto& id : eventIds) mark_published(id, now);
+    }
     virtual void mark_failed(const std::string& eventId, const std::string& error, int64_t nextAttemptAt, bool dead) = 0;
     virtual OutboxStats outbox_stats() = 0;
     virtual std::vector<OutboxRow> dead_outbox() = 0;

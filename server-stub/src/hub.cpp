@@ -155,6 +155,11 @@ void Hub::on_socket_closed(const std::string& connectionId, const ConnectionSink
     remove(c->hub, c->id);
 }
 
+void Hub::release_sinks() {
+    for (auto& [name, state] : hubs_)
+        for (auto& [id, c] : state.conns) c.sink.reset();
+}
+
 void Hub::tick() {
     const int64_t now = clock_();
     std::vector<std::pair<std::string, std::string>> expired;

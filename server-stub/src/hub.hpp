@@ -101,6 +101,10 @@ public:
     void on_socket_closed(const std::string& connectionId, const ConnectionSink* sink, bool normal_close = false);
     // Expires detached sessions whose recovery window has passed.
     void tick();
+    // The server stopped: every connection lets go of its socket now, while the io loop that owns
+    // the sockets still exists (a socket outliving its loop crashed the stub on SIGTERM). Nothing
+    // is sent and no event is raised.
+    void release_sinks();
 
     // ---- REST data plane ----
     // A `filter` (optional) limits the recipients to the connections it matches; it is evaluated

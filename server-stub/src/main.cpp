@@ -135,6 +135,7 @@ int main(int argc, char** argv) {
     h.max_upload_bytes = cfg.max_blob_bytes;
     h.max_connections = cfg.max_connections;
     h.poster = poster;
+    h.stopped = [&] { hub.release_sinks(); };  // the sockets go before the io loop they belong to
     int sweep_ticks = 0;
     h.tick = [&] {
         hub.tick();

@@ -519,6 +519,11 @@ void run_server(const std::string& bind, int port, NetHandlers handlers) {
             std::cerr << json{{"level", "error"}, {"msg", "io handler failed"}, {"error", e.what()}}.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
         }
     }
+    // Stopped. Nothing posts to the loop any more, and what holds its sockets (the hub's
+    // connections) lets go while the loop's services exist; the loop's own pending handlers, and
+    // the sessions only they hold, go with it.
+    if (handlers.poster) handlers.poster->unbind();
+    if (handlers.stopped) handlers.stopped();
 }
 
 namespace {

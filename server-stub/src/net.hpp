@@ -27,6 +27,8 @@ struct NetHandlers {
     std::function<void()> tick;         // once a second on the io thread (session expiry)
     std::function<void(int port)> ready; // after bind, with the actual port (0 = ephemeral)
     std::shared_ptr<IoPoster> poster;    // bound to the io thread while the server runs (run_server)
+    // Once the loop stopped, before it is destroyed: whatever holds the loop's sockets lets go.
+    std::function<void()> stopped;
 };
 
 // Serves until SIGINT/SIGTERM. Throws std::runtime_error when the address cannot be bound.

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStub, login, api, stubApi } from '../lib/stub.mjs';
 import { tinyPng } from '../lib/files.mjs';
-import { joinAs } from '../lib/ws.mjs';
+import { joinAs, connect } from '../lib/ws.mjs';
 
 test('healthz, --help, CORS and the disabled /_stub/ API', async () => {
   const stub = await startStub({ args: ['--allow-origin', 'https://site.example'] });
@@ -130,4 +130,24 @@ test('the /_stub/ API is off unless enabled', async () => {
     assert.equal(res.status, 404);
     assert.match((await res.json()).error.message, /--enable-stub-api/);
   } finally { proc.kill(); }
+});
+
+// SIGTERM while clients are connected (a plain one, a reliable one, a reliable session waiting
+// for its recovery): the stub exits 0. Before, the hub's connections outlived the io loop their
+// sockets belonged to, and the stub crashed on the way out (SIGSEGV or SIGABRT).
+test('SIGTERM with WebSocket clients connected: a clean exit', async () => {
+  for (let i = 0; i < 3; i++) {
+    const stub = await startStub();
+    const alice = await login(stub.base, 'alice');
+    const url = (await api(stub.base, alice, 'POST', '/realtime/clientAccessUrl', { groups: [] })).json.url;
+    await connect(url);
+    await connect(url, 'json.reliable.webpubsub.azure.v1');
+    const dropped = await connect(url, 'json.reliable.webpubsub.azure.v1');
+    await dropped.next((f) => f.event === 'connected');
+    dropped.ws.terminate();  // no close frame: the session waits for its recovery
+    await new Promise((r) => setTimeout(r, 100));
+    await stub.stop();
+    assert.equal(stub.proc.signalCode, null, 'no signal');
+    assert.equal(stub.proc.exitCode, 0);
+  }
 });

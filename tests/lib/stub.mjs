@@ -55,6 +55,10 @@ export async function startStub({ args = [], db, keepDir = false, staticDir = SI
       await exited;
       clearTimeout(timer);
       if (!keepDir && !db) rmSync(dir, { recursive: true, force: true });
+      // A stub that crashed on the way out (it once did on SIGTERM with sockets open) fails the
+      // test that stopped it.
+      if (['SIGSEGV', 'SIGABRT', 'SIGBUS', 'SIGILL', 'SIGFPE'].includes(proc.signalCode))
+        throw new Error(`the stub crashed on stopping (${proc.signalCode}):\n${(out + err).slice(-2000)}`);
     },
   };
 }

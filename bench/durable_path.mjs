@@ -69,7 +69,7 @@ try {
     }
   }
   c.close();
-} finally { await stub.stop(); }
+} finally { await stub.stop().catch((e) => console.error(`note: ${e.message.split("\n")[0]}`)); }
 
 const us = (r) => (r.cpu * 10000) / r.n;
 const d = runs.durable, p = runs.direct;

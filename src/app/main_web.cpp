@@ -119,7 +119,7 @@ void pump_thumbnails(App& a) {
         if (!t.requested || t.texture || t.failed || !t.rgba.empty()) continue;
         int w = 0, h = 0;
         const auto state = a.page.thumbnail(url, w, h);
-        if (state == web::PageBridge::Thumb::Failed) t.failed = true;
+        if (state == web::PageBridge::Thumb::Failed) ui::thumbnail_failed(t, a.view.wall_ms);
         if (state != web::PageBridge::Thumb::Ready || w <= 0 || h <= 0) continue;
         t.w = static_cast<float>(w);
         t.h = static_cast<float>(h);

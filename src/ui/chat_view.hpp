@@ -65,7 +65,10 @@ struct HistoryLayout {
 
 // A decoded image attachment preview, uploaded as a texture by the platform.
 struct Thumbnail {
+    static constexpr int kAttempts = 3;  // a fetch that failed (a network blip) is tried again
     bool requested = false, failed = false;
+    int attempts = 0;          // fetches that failed so far
+    int64_t retry_at_ms = 0;   // the next fetch not before this wall-clock time
     unsigned texture = 0;  // GL texture name, 0 until ready
     float w = 0, h = 0;    // pixels of the decoded preview
     std::vector<unsigned char> rgba;  // kept to re-create the texture after a context loss
@@ -192,6 +195,17 @@ bool open_message_link(chat::ChatSession& s, ChatViewState& st, const std::strin
 // What the composer's Enter does when not editing: sends `text` (answering the message being
 // replied to, if any; the reply ends once sent). False with `why` when the session refused it.
 bool send_composer(chat::ChatSession& s, ChatViewState& st, const std::string& text, std::string& why);
+
+// The platform could not fetch or decode a preview: asked again 3 s and then 6 s later (a
+// network blip, the demo's dropped connection), then "no preview" for good.
+inline void thumbnail_failed(Thumbnail& t, int64_t now_ms) {
+    if (++t.attempts >= Thumbnail::kAttempts) {
+        t.failed = true;
+        return;
+    }
+    t.requested = false;
+    t.retry_at_ms = now_ms + 3000 * t.attempts;
+}
 
 // The composer line's error (a refused send, a file too large, a failed upload).
 inline void show_error(ChatViewState& st, std::string why) {

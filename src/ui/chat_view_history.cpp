@@ -261,7 +261,7 @@ void draw_row(const chat::ChatSession& s, ChatViewState& st, const HistoryLayout
     }
     if (is_image(m)) {
         Thumbnail& t = st.thumbnails[m.attachment->url];
-        if (!t.requested) {
+        if (!t.requested && st.wall_ms >= t.retry_at_ms) {
             t.requested = true;
             st.thumbnail_requests.push_back(m.attachment->url);
         }

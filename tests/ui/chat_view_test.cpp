@@ -86,6 +86,35 @@ TEST_CASE("thumbnails are fetched only for our own uploads, never for an off-sit
     CHECK(h.view.thumbnail_requests[0].rfind("/blobs/", 0) == 0);
 }
 
+TEST_CASE("a preview that failed to load is asked for again twice, later, then shows no preview", "[ui]") {
+    UiHarness h;
+    h.load(2);
+    const std::string url = "/blobs/blob_0123456789abcdef0123?exp=1&sig=x";
+    nlohmann::json m{{"messageId", "img3"}, {"conversationId", "demo"}, {"seq", 3}, {"senderId", "bob"}, {"text", ""}, {"createdAt", 1},
+                     {"attachment", {{"url", url}, {"name", "p.png"}, {"contentType", "image/png"}, {"size", 10}}}};
+    h.socks.receive(nlohmann::json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"},
+                                   {"data", {{"type", "chat.message"}, {"message", m}}}}.dump());
+    h.view.wall_ms = 1'000'000;
+    auto requests = [&] {
+        for (int i = 0; i < 3; ++i) h.frame();
+        const auto n = h.view.thumbnail_requests.size();
+        h.view.thumbnail_requests.clear();
+        return n;
+    };
+    REQUIRE(requests() == 1);
+    for (int attempt = 1; attempt < ui::Thumbnail::kAttempts; ++attempt) {
+        ui::thumbnail_failed(h.view.thumbnails[url], h.view.wall_ms);  // what the platform reports
+        CHECK(requests() == 0);                                         // not at once
+        h.view.wall_ms += 3000 * attempt;
+        CHECK(requests() == 1);                                         // later, once
+        CHECK_FALSE(h.view.thumbnails[url].failed);
+    }
+    ui::thumbnail_failed(h.view.thumbnails[url], h.view.wall_ms);
+    CHECK(h.view.thumbnails[url].failed);
+    h.view.wall_ms += 60'000;
+    CHECK(requests() == 0);  // for good
+}
+
 TEST_CASE("appended messages extend the layout exactly as a full rebuild would lay it out", "[ui]") {
     using nlohmann::json;
     UiHarness h;

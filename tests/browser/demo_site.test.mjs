@@ -202,6 +202,21 @@ test(`${ENGINE}: attachments in the demo: a thumbnail that opens, a file that do
     await bob.bringToFront();
     const opened = await bob.popup(() => clickTarget(bob, 'thumb:*'));
     assert.ok(opened.startsWith(`blob:${origin}/`), `the window shows the image: ${opened}`);
+    // Again, looking into the window: an image document of the type the backend served, with no
+    // way back to the page that opened it.
+    await bob.evaluate(() => {
+      const open = window.open;
+      window.open = function (...args) { const w = open.apply(this, args); window.__opened = w; return w; };
+    });
+    await clickTarget(bob, 'thumb:*');
+    const shown = await step('the image window loads', bob, () => bob.waitFor(() => {
+      const w = window.__opened;
+      if (!w || !String(w.location.href).startsWith('blob:') || w.document.readyState !== 'complete') return null;
+      const r = { type: w.document.contentType, opener: w.opener === null, images: w.document.images.length };
+      w.close();
+      return r;
+    }, null, { timeout: 15000 }));
+    assert.deepEqual(shown, { type: 'image/png', opener: true, images: 1 });
 
     // Any other file downloads under its name, with its bytes (the anchor's click is recorded).
     const text = 'hello attachment \u2713 \u0645\u0631\u062d\u0628\u0627';

@@ -410,8 +410,17 @@ Response AppApi::reply(const Request& r, const std::string& user) {
         std::string why;
         draft.attachment = chat::attachment_from_json(*att, &why, safe_attachment_url);
         if (!draft.attachment) return error_response(400, "BadRequest", why);
-        if (!blob_id_of(draft.attachment).empty() && issued_blob(draft.attachment).empty())
-            return error_response(400, "BadRequest", "'attachment.url' is not a link this server issued.");
+        // One of our links: signed by this server, for a file that exists, and either still valid
+        // or the poster's own upload (the history renews links, so an old link must not become
+        // lasting access to someone else's file).
+        if (const std::string id = blob_id_of(draft.attachment); !id.empty()) {
+            if (issued_blob(draft.attachment).empty())
+                return error_response(400, "BadRequest", "'attachment.url' is not a link this server issued.");
+            const auto meta = store_.blob(id);
+            if (!meta) return error_response(400, "BadRequest", "'attachment.url' names no stored file.");
+            if (meta->uploaderId != user && blob_link_expired(draft.attachment->url))
+                return error_response(400, "BadRequest", "'attachment.url' has expired; upload the file again.");
+        }
     }
     std::optional<std::string> reply_to;  // checked once membership is known (no hint about other conversations)
     if (auto rt = body->find("replyTo"); rt != body->end() && !rt->is_null()) {
@@ -910,12 +919,22 @@ std::string AppApi::issued_blob(const std::optional<chat::Attachment>& a) const 
     return !sig.empty() && equal_secret(sig, sign_blob(id, exp)) ? id : std::string();
 }
 
+// Whether a link of ours (the shape checked) is past its expiry.
+bool AppApi::blob_link_expired(const std::string& url) const {
+    const auto e = url.find("?exp="), s = url.find("&sig=");
+    if (e == std::string::npos || s == std::string::npos || s < e) return true;
+    return static_cast<int64_t>(parse_uint(url.substr(e + 5, s - e - 5), INT64_MAX).value_or(0)) < unix_now_s();
+}
+
 // A message as an answer hands it to a member: an attachment of ours carries a link signed now. A
 // stored link's signature lasts blob_url_ttl_s from the upload, and the history outlives that.
 // Only a link this server signed is renewed: a made-up one naming another user's file stays dead.
+// The expiry is rounded up to a quarter of the lifetime, so a link stays the same for a while
+// (browsers cache the file by it) and lasts at least blob_url_ttl_s.
 json AppApi::message_out(chat::Message m) const {
     if (const std::string id = issued_blob(m.attachment); !id.empty()) {
-        const int64_t exp = unix_now_s() + config_.blob_url_ttl_s;
+        const int64_t step = std::max<int64_t>(1, config_.blob_url_ttl_s / 4);
+        const int64_t exp = ((unix_now_s() + config_.blob_url_ttl_s) / step + 1) * step;
         m.attachment->url = "/blobs/" + id + "?exp=" + std::to_string(exp) + "&sig=" + sign_blob(id, exp);
     }
     return chat::to_json(m);

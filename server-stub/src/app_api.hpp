@@ -78,6 +78,7 @@ private:
     std::string sign_blob(const std::string& id, int64_t exp) const;
     nlohmann::json message_out(chat::Message m) const;  // with its attachment's link signed now
     std::string issued_blob(const std::optional<chat::Attachment>& a) const;
+    bool blob_link_expired(const std::string& url) const;
     std::string blob_dir() const;  // where uploads' bytes live (--blob-dir, or next to the database)
     // Token bucket per user and kind, kept in the store (Store::take_token) so that the limit holds
     // across every instance on the database; returns seconds to wait (0 = allowed; per_min <= 0 =

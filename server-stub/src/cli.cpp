@@ -160,8 +160,8 @@ void add_flags(CLI::App& app, Config& cfg, bool& no_seed, bool& no_dev) {
         ->type_name("SECONDS")->check(at_least(1));
     app.add_option("--blob-url-ttl", cfg.blob_url_ttl_s,
                    "lifetime of a signed attachment link (default 3600; the history hands out\n"
-                   "links signed when it is read)")
-        ->type_name("SECONDS")->check(at_least(1));
+                   "links signed when it is read; at most a year)")
+        ->type_name("SECONDS")->check(CLI::Range(int64_t{1}, int64_t{366} * 86400));
     app.add_option("--max-message-bytes", cfg.max_message_bytes, "chat message body limit (default 4000)")
         ->type_name("N")->check(at_least(0));
     app.add_option("--max-body-bytes", cfg.max_body_bytes, "HTTP request body limit (default 1048576)")

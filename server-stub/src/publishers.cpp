@@ -65,6 +65,13 @@ std::string HubPublisher::run(const std::string& body, std::function<void(const 
         }))
         return "publish failed: the server is stopping";
     if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return "publish failed: the io thread did not answer in 5 s";
+    // Ready also when the work was destroyed unrun (the server stopped with it queued) or threw:
+    // then the promise is broken, and the row is not published.
+    try {
+        future.get();
+    } catch (const std::future_error&) {
+        return "publish failed: the server stopped before it was sent";
+    }
     return {};
 }
 

@@ -9,6 +9,8 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <unordered_map>
 #include <stdexcept>
@@ -143,6 +145,17 @@ private:
     bool done_ = false;
 };
 
+// Puts synchronous back to FULL when a NORMAL commit is done. Should that fail, acknowledged
+// messages would no longer be synced: the process stops rather than go on so.
+struct SyncFull {
+    sqlite3* db;
+    ~SyncFull() {
+        if (sqlite3_exec(db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr) == SQLITE_OK) return;
+        std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"sqlite: PRAGMA synchronous=FULL failed: %s\"}\n", sqlite3_errmsg(db));
+        std::abort();
+    }
+};
+
 // Schema migrations: server-stub/sql/sqlite/NNN_*.sql, compiled in (sql_migrations.hpp), applied
 // in order; PRAGMA user_version records how many ran.
 const auto& kMigrations = sql::k_sqlite_migrations;
@@ -246,9 +259,12 @@ SqliteStore::~SqliteStore() {
 }
 
 void SqliteStore::migrate() {
-    Stmt v(*stmts_, "PRAGMA user_version");
-    v.step();
-    const int have = static_cast<int>(v.i64(0));
+    int have = 0;
+    {  // read and reset before any migration runs (an active read would lock a table it drops)
+        Stmt v(*stmts_, "PRAGMA user_version");
+        v.step();
+        have = static_cast<int>(v.i64(0));
+    }
     const int want = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
     if (have > want)
         throw std::runtime_error("database schema version " + std::to_string(have) +
@@ -922,17 +938,8 @@ void SqliteStore::mark_published(const std::string& eventId, int64_t now) { mark
 void SqliteStore::mark_published_all(const std::vector<std::string>& eventIds, int64_t now) {
     if (eventIds.empty()) return;
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt(*stmts_, "PRAGMA synchronous=NORMAL").run();
-    struct Restore {
-        StmtCache& stmts;
-        ~Restore() {
-            try {
-                Stmt(stmts, "PRAGMA synchronous=FULL").run();
-            } catch (const std::exception&) {
-                sqlite3_exec(stmts.db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
-            }
-        }
-    } restore{*stmts_};
+    exec(db_, "PRAGMA synchronous=NORMAL");  // PRAGMA synchronous takes effect when compiled: not cached
+    SyncFull restore{db_};
     Tx tx(db_);
     for (const auto& id : eventIds)
         Stmt(*stmts_, "UPDATE OutboxEvents SET ProcessedAt=?2 WHERE EventId=?1 AND ProcessedAt IS NULL").bind(1, id).bind(2, now).run();
@@ -979,10 +986,7 @@ int64_t SqliteStore::take_token(const std::string& key, int per_min, int burst, 
     if (per_min <= 0) return 0;
     std::lock_guard<std::mutex> lock(mu_);
     exec(db_, "PRAGMA synchronous=NORMAL");
-    struct Restore {
-        sqlite3* db;
-        ~Restore() { sqlite3_exec(db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr); }
-    } restore{db_};
+    SyncFull restore{db_};
     Tx tx(db_);
     Stmt s(*stmts_, "INSERT INTO RateLimits(BucketKey, Tokens, Taken, UpdatedAt) "
                 "VALUES(?1, CASE WHEN ?3 >= 1 THEN ?3 - 1 ELSE ?3 END, ?3 >= 1, ?4) "

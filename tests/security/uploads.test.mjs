@@ -179,6 +179,16 @@ test('attachment links: the history signs them anew once the upload-time link ex
     assert.equal(fresh.replace(/\?.*$/, ''), link.replace(/\?.*$/, ''));
     await download(s, fresh);  // bob, a member, opens alice's file from the history
 
+    // An old link is no lasting access: carol re-posting alice's expired link is refused (the
+    // history would renew it), alice re-posting her own is fine.
+    const repost = await post(c, link, 'l3');
+    assert.equal(repost.status, 400);
+    assert.match((await repost.json()).error.message, /expired/);
+    assert.equal((await post(a, link, 'l4')).status, 201);
+    const now = (await (await fetch(`${s.base}/conversation/detail?conversationId=demo`, { headers: { Authorization: `Bearer ${c}` } })).json())
+      .messages.find((m) => m.clientMessageId === 'l1').attachment.url;
+    assert.equal((await post(c, now, 'l5')).status, 201, 'a valid link may be passed on');
+
     // Carol knows the file's id but not a signature: a link she makes up is refused.
     const id = link.match(/^\/blobs\/(blob_[0-9a-f]{20})\?/)[1];
     const made = `/blobs/${id}?exp=9999999999&sig=${'A'.repeat(43)}`;

@@ -115,8 +115,9 @@ unsigned upload_texture(const ui::Thumbnail& t) {
 void pump_thumbnails(App& a) {
     for (const auto& url : a.view.thumbnail_requests) a.page.request_thumbnail(url);
     a.view.thumbnail_requests.clear();
-    for (auto& [url, t] : a.view.thumbnails) {
+    for (auto& [key, t] : a.view.thumbnails) {
         if (!t.requested || t.texture || t.failed || !t.rgba.empty()) continue;
+        const std::string& url = t.url;  // the page knows the preview by the link it fetched
         int w = 0, h = 0;
         const auto state = a.page.thumbnail(url, w, h);
         if (state == web::PageBridge::Thumb::Failed) ui::thumbnail_failed(t, a.view.wall_ms);

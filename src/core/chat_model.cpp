@@ -7,6 +7,7 @@
 #include "chat_wire.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace chat {
 
@@ -164,13 +165,32 @@ void Conversation::insert_stored(const Message& m) {
     stored_[m.seq] = std::move(copy);
 }
 
+namespace {
+
+// The expiry a signed attachment link names (its exp= parameter), 0 when it names none.
+int64_t link_expiry(const std::string& url) {
+    const auto q = url.find("exp=");
+    if (q == std::string::npos || (q > 0 && url[q - 1] != '?' && url[q - 1] != '&')) return 0;
+    int64_t v = 0;
+    for (std::size_t i = q + 4; i < url.size() && url[i] >= '0' && url[i] <= '9' && v < INT64_MAX / 10 - 10; ++i) v = v * 10 + (url[i] - '0');
+    return v;
+}
+
+} // namespace
+
 bool Conversation::update_stored(const Message& m) {
     auto at = seq_by_id_.find(m.messageId);
     if (at == seq_by_id_.end()) return false;
     Message& have = stored_.at(at->second);
     if (m.version <= have.version || m.seq != have.seq) return false;  // older, the same, or not this message
     have.text = m.text;
+    // The same file under a link signed at another time (the backend signs a link when it hands
+    // the message out; an edit's event carries the one from the upload): the longer-lasting stays.
+    const std::string old_link = have.attachment ? have.attachment->url : std::string();
     have.attachment = m.attachment;
+    if (have.attachment && !old_link.empty() && old_link.substr(0, old_link.find('?')) == m.attachment->url.substr(0, m.attachment->url.find('?')) &&
+        link_expiry(old_link) > link_expiry(m.attachment->url))
+        have.attachment->url = old_link;
     have.version = m.version;
     have.editedAtMs = m.editedAtMs;
     have.deleted = m.deleted;

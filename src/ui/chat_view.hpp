@@ -67,6 +67,7 @@ struct HistoryLayout {
 struct Thumbnail {
     static constexpr int kAttempts = 3;  // a fetch that failed (a network blip) is tried again
     bool requested = false, failed = false;
+    std::string url;           // the link last asked for (the key is the file's: no query)
     int attempts = 0;          // fetches that failed so far
     int64_t retry_at_ms = 0;   // the next fetch not before this wall-clock time
     unsigned texture = 0;  // GL texture name, 0 until ready
@@ -147,7 +148,7 @@ struct ChatViewState {
     // the focus ring and brings it into view.
     std::string focus;
     std::string focus_shown;         // the focus the view last scrolled into view
-    std::map<std::string, Thumbnail> thumbnails;  // by attachment URL
+    std::map<std::string, Thumbnail> thumbnails;  // by the attachment link's path (its signature changes)
     std::vector<std::string> thumbnail_requests;   // URLs the platform should fetch and decode
     HistoryLayout history;
     std::vector<ChatIntent> intents;  // this frame's, in the order asked (apply_intents takes them)

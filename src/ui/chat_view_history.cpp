@@ -260,10 +260,12 @@ void draw_row(const chat::ChatSession& s, ChatViewState& st, const HistoryLayout
         target("text:" + row.key);  // the laid-out text's box (test hook: pixel comparisons)
     }
     if (is_image(m)) {
-        Thumbnail& t = st.thumbnails[m.attachment->url];
+        const std::string& url = m.attachment->url;
+        Thumbnail& t = st.thumbnails[url.substr(0, url.find('?'))];
         if (!t.requested && st.wall_ms >= t.retry_at_ms) {
             t.requested = true;
-            st.thumbnail_requests.push_back(m.attachment->url);
+            t.url = url;
+            st.thumbnail_requests.push_back(url);
         }
         const float box_h = kThumbHeight * st.scale;
         if (t.texture) {

@@ -236,3 +236,25 @@ TEST_CASE("message links: round trip, anything else refused", "[model][mentions]
                             "app:message/1/m", "https://example.com", "app:message/99999999999999999999/m/c"})
         CHECK_FALSE(chat::message_link_parse(bad));
 }
+
+TEST_CASE("an edit of a message with a file keeps the longer-lasting link to that file", "[chat][edits]") {
+    Conversation c("c1");
+    Message m = stored(1);
+    m.attachment = chat::Attachment{"/blobs/blob_0123456789abcdef0123?exp=5000&sig=new", "a.png", "image/png", 10};
+    c.merge({m});
+    // The edit's event carries the link from the upload, signed earlier: the one held stays.
+    Message edit = changed(1, 2, "caption");
+    edit.attachment = chat::Attachment{"/blobs/blob_0123456789abcdef0123?exp=4000&sig=old", "a.png", "image/png", 10};
+    REQUIRE(c.apply_changes({edit}) == 1);
+    CHECK(c.find("m1")->text == "caption");
+    CHECK(c.find("m1")->attachment->url == "/blobs/blob_0123456789abcdef0123?exp=5000&sig=new");
+    // A later link to the same file replaces it; another file is taken as it comes.
+    edit = changed(1, 3, "again");
+    edit.attachment = chat::Attachment{"/blobs/blob_0123456789abcdef0123?exp=9000&sig=later", "a.png", "image/png", 10};
+    REQUIRE(c.apply_changes({edit}) == 1);
+    CHECK(c.find("m1")->attachment->url == "/blobs/blob_0123456789abcdef0123?exp=9000&sig=later");
+    edit = changed(1, 4, "other");
+    edit.attachment = chat::Attachment{"/blobs/blob_ffffffffffffffffffff?exp=1&sig=x", "b.png", "image/png", 10};
+    REQUIRE(c.apply_changes({edit}) == 1);
+    CHECK(c.find("m1")->attachment->url == "/blobs/blob_ffffffffffffffffffff?exp=1&sig=x");
+}

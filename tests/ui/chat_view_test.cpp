@@ -86,6 +86,26 @@ TEST_CASE("thumbnails are fetched only for our own uploads, never for an off-sit
     CHECK(h.view.thumbnail_requests[0].rfind("/blobs/", 0) == 0);
 }
 
+TEST_CASE("a preview is fetched once per file, whatever link to it a later copy of the message carries", "[ui]") {
+    UiHarness h;
+    h.load(2);
+    auto event = [&](const char* type, int version, const std::string& url) {
+        nlohmann::json m{{"messageId", "img3"}, {"conversationId", "demo"}, {"seq", 3}, {"senderId", "bob"}, {"text", "t"},
+                         {"createdAt", 1}, {"version", version},
+                         {"attachment", {{"url", url}, {"name", "p.png"}, {"contentType", "image/png"}, {"size", 10}}}};
+        if (version > 0) m["editedAt"] = 2;
+        h.socks.receive(nlohmann::json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"},
+                                       {"data", {{"type", type}, {"message", m}}}}.dump());
+        for (int i = 0; i < 3; ++i) h.frame();
+    };
+    event("chat.message", 0, "/blobs/blob_0123456789abcdef0123?exp=100&sig=a");
+    REQUIRE(h.view.thumbnail_requests.size() == 1);
+    // An edit whose copy carries a later link to the same file: no second fetch.
+    event("chat.message.updated", 1, "/blobs/blob_0123456789abcdef0123?exp=900&sig=b");
+    CHECK(h.view.thumbnail_requests.size() == 1);
+    CHECK(h.view.thumbnails.size() == 1);
+}
+
 TEST_CASE("a preview that failed to load is asked for again twice, later, then shows no preview", "[ui]") {
     UiHarness h;
     h.load(2);
@@ -95,6 +115,7 @@ TEST_CASE("a preview that failed to load is asked for again twice, later, then s
     h.socks.receive(nlohmann::json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"},
                                    {"data", {{"type", "chat.message"}, {"message", m}}}}.dump());
     h.view.wall_ms = 1'000'000;
+    const std::string file = url.substr(0, url.find('?'));  // previews are kept by file
     auto requests = [&] {
         for (int i = 0; i < 3; ++i) h.frame();
         const auto n = h.view.thumbnail_requests.size();
@@ -103,14 +124,14 @@ TEST_CASE("a preview that failed to load is asked for again twice, later, then s
     };
     REQUIRE(requests() == 1);
     for (int attempt = 1; attempt < ui::Thumbnail::kAttempts; ++attempt) {
-        ui::thumbnail_failed(h.view.thumbnails[url], h.view.wall_ms);  // what the platform reports
+        ui::thumbnail_failed(h.view.thumbnails[file], h.view.wall_ms);  // what the platform reports
         CHECK(requests() == 0);                                         // not at once
         h.view.wall_ms += 3000 * attempt;
         CHECK(requests() == 1);                                         // later, once
-        CHECK_FALSE(h.view.thumbnails[url].failed);
+        CHECK_FALSE(h.view.thumbnails[file].failed);
     }
-    ui::thumbnail_failed(h.view.thumbnails[url], h.view.wall_ms);
-    CHECK(h.view.thumbnails[url].failed);
+    ui::thumbnail_failed(h.view.thumbnails[file], h.view.wall_ms);
+    CHECK(h.view.thumbnails[file].failed);
     h.view.wall_ms += 60'000;
     CHECK(requests() == 0);  // for good
 }

@@ -370,8 +370,11 @@ EM_JS(void, js_open_url, (const char* url), {
     // The static demo's attachments live in its in-browser backend (an image's is the one whose
     // thumbnail the page asked for).
     if (Module.demo && u.indexOf("/blobs/") === 0) {
-        var t = (Module.chat.thumbs || {})[u];
-        return Module.demo.openBlob(u, !!t && (t.state === "ready" || t.state === "taken"));
+        // Its preview, fetched under this file's link of another time (the signature changes).
+        var thumbs = Module.chat.thumbs || {}, image = false;
+        for (var k in thumbs)
+            if (k.split("?")[0] === u.split("?")[0] && (thumbs[k].state === "ready" || thumbs[k].state === "taken")) image = true;
+        return Module.demo.openBlob(u, image);
     }
     if (u.indexOf("http://") === 0 || u.indexOf("https://") === 0 || u.charAt(0) === "/") window.open(u, "_blank", "noopener");
 });

@@ -36,6 +36,16 @@ async function step(name, page, fn) {
   }
 }
 
+// Closes every demo tab (a blank one keeps the browser's session), so the worker and its memory
+// go, then opens the demo again as `user` in that tab: what it shows came from IndexedDB.
+async function reopen(context, pages, user) {
+  const again = await context.newPage();
+  for (const p of pages) await p.close();
+  await new Promise((r) => setTimeout(r, 1500));
+  await step('a new tab goes live', again, async () => { await again.goto(`${origin}/?user=${user}`); await waitLive(again); });
+  return again;
+}
+
 test(`${ENGINE}: the demo folder on a plain static host: two tabs chat live through the in-browser backend, the history survives, nothing leaves the origin`, async (t) => {
   t.diagnostic(`engine: ${browser.version}`);
   const context = await browser.newContext({ viewport: { width: 900, height: 640 } });
@@ -137,11 +147,7 @@ test(`${ENGINE}: the demo folder on a plain static host: two tabs chat live thro
     }, null, { timeout: 15000 }));
     // Every demo tab closed (a blank one keeps the browser's session): the worker and its memory
     // go; the history comes back from IndexedDB.
-    const again = await context.newPage();
-    await alice.close();
-    await bob.close();
-    await new Promise((r) => setTimeout(r, 1500));
-    await step('a new tab goes live', again, async () => { await again.goto(`${origin}/?user=bob`); await waitLive(again); });
+    const again = await reopen(context, [alice, bob], 'bob');
     await step('the history came back from IndexedDB', again, () => again.waitFor(() => [...document.querySelectorAll('#chat-log [data-message-id]')]
       .some((e) => e.textContent === 'alice: hello from the demo'), null, { timeout: 30000 }));
     // The Demo menu's reset: every page reloads onto fresh demo data.
@@ -241,11 +247,7 @@ test(`${ENGINE}: attachments in the demo: a thumbnail that opens, a file that do
     }, null, { timeout: 15000 }));
 
     // Every demo tab closed: the worker goes; the attachments come back from IndexedDB.
-    const again = await context.newPage();
-    await alice.close();
-    await bob.close();
-    await new Promise((r) => setTimeout(r, 1500));
-    await step('a new tab goes live', again, async () => { await again.goto(`${origin}/?user=bob`); await waitLive(again); });
+    const again = await reopen(context, [alice, bob], 'bob');
     await bobThumb(again);
     assert.equal((await openFile(again, name)).text, text);
     // The reset takes the files too.

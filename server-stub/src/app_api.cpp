@@ -907,24 +907,28 @@ std::string AppApi::sign_blob(const std::string& id, int64_t exp) const {
     return wps::base64_encode(hmac_sha256(secret_, "blob:" + id + ":" + std::to_string(exp)), true);
 }
 
+namespace {
+
+// The expiry a link of ours names (/blobs/{id}?exp={n}&sig={sig}); nullopt when it has no such part.
+std::optional<int64_t> link_exp(const std::string& url) {
+    const auto e = url.find("?exp="), s = url.find("&sig=");
+    if (e == std::string::npos || s == std::string::npos || s < e) return std::nullopt;
+    return static_cast<int64_t>(parse_uint(url.substr(e + 5, s - e - 5), INT64_MAX).value_or(0));
+}
+
+} // namespace
+
 // The blob a link of ours names, when this server signed it (expired or not): "" otherwise.
 std::string AppApi::issued_blob(const std::optional<chat::Attachment>& a) const {
     const std::string id = blob_id_of(a);
-    if (id.empty()) return {};
-    const std::string& url = a->url;
-    const auto e = url.find("?exp="), s = url.find("&sig=");
-    if (e == std::string::npos || s == std::string::npos || s < e) return {};
-    const int64_t exp = static_cast<int64_t>(parse_uint(url.substr(e + 5, s - e - 5), INT64_MAX).value_or(0));
-    const std::string sig = url.substr(s + 5);
-    return !sig.empty() && equal_secret(sig, sign_blob(id, exp)) ? id : std::string();
+    const auto exp = id.empty() ? std::nullopt : link_exp(a->url);
+    if (!exp) return {};
+    const std::string sig = a->url.substr(a->url.find("&sig=") + 5);
+    return !sig.empty() && equal_secret(sig, sign_blob(id, *exp)) ? id : std::string();
 }
 
 // Whether a link of ours (the shape checked) is past its expiry.
-bool AppApi::blob_link_expired(const std::string& url) const {
-    const auto e = url.find("?exp="), s = url.find("&sig=");
-    if (e == std::string::npos || s == std::string::npos || s < e) return true;
-    return static_cast<int64_t>(parse_uint(url.substr(e + 5, s - e - 5), INT64_MAX).value_or(0)) < unix_now_s();
-}
+bool AppApi::blob_link_expired(const std::string& url) const { return link_exp(url).value_or(0) < unix_now_s(); }
 
 // A message as an answer hands it to a member: an attachment of ours carries a link signed now. A
 // stored link's signature lasts blob_url_ttl_s from the upload, and the history outlives that.

@@ -95,9 +95,16 @@ std::size_t OutboxWorker::run_once(int64_t now_ms) {
             // (members as of publishing: someone added since still gets it, someone removed does
             // not), except connections subscribed to the conversation: they have the message
             // itself (or opened the conversation). The rest to a group.
-            error = row.type == "conversation.activity" || row.type == chat::kConversationCreatedEvent
-                        ? publisher_.publish_to_users(store_.members(row.target), row.payloadJson, chat::conversation_group(row.target))
-                        : publisher_.publish_to_group(row.target, row.payloadJson);
+            // A publish that throws is a failed publish: the row waits for its retry like any
+            // other (thrown out of the pass, it would be due again at once, in a tight loop).
+            try {
+                error = row.type == "conversation.activity" || row.type == chat::kConversationCreatedEvent
+                            ? publisher_.publish_to_users(store_.members(row.target), row.payloadJson,
+                                                          chat::conversation_group(row.target))
+                            : publisher_.publish_to_group(row.target, row.payloadJson);
+            } catch (const std::exception& e) {
+                error = std::string("publish threw: ") + e.what();
+            }
         }
         if (error.empty()) {
             published.push_back(row.eventId);
@@ -118,19 +125,38 @@ std::size_t OutboxWorker::run_once(int64_t now_ms) {
 }
 
 void OutboxWorker::loop() {
+    // A pass that throws means the store is failing (a publish that throws is handled per row):
+    // wait, longer each time up to max_retry_ms, before the next try rather than spin on it.
+    int64_t backoff_ms = 0;
     while (!stop_) {
+        bool failed = false;
         try {
             while (!stop_ && run_once(unix_now_ms()) > 0) {
             }
         } catch (const std::exception& e) {
+            failed = true;
             log_line(nlohmann::json{{"level", "error"}, {"msg", "outbox pass failed"}, {"error", e.what()}});
+        }
+        // Sleep until notified or until the earliest retry is due.
+        std::optional<int64_t> due;
+        if (!failed && !paused_) {
+            try {
+                due = store_.next_outbox_due();
+            } catch (const std::exception& e) {
+                failed = true;
+                log_line(nlohmann::json{{"level", "error"}, {"msg", "outbox due time failed"}, {"error", e.what()}});
+            }
         }
         std::unique_lock<std::mutex> lock(mu_);
         if (stop_) break;
+        if (failed) {
+            backoff_ms = backoff_ms == 0 ? std::max<int64_t>(1, options_.base_retry_ms / 4) : std::min(options_.max_retry_ms, backoff_ms * 2);
+            cv_.wait_for(lock, std::chrono::milliseconds(backoff_ms), [this] { return stop_.load(); });
+            wake_ = false;
+            continue;
+        }
+        backoff_ms = 0;
         if (wake_) { wake_ = false; continue; }
-        // Sleep until notified or until the earliest retry is due.
-        std::optional<int64_t> due;
-        try { due = paused_ ? std::nullopt : store_.next_outbox_due(); } catch (...) {}
         if (due) {
             const int64_t wait = std::max<int64_t>(1, *due - unix_now_ms());
             cv_.wait_for(lock, std::chrono::milliseconds(wait), [this] { return wake_ || stop_.load(); });

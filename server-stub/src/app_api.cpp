@@ -65,16 +65,6 @@ bool safe_attachment_url(const std::string& url) {
     return std::regex_match(url, ours) || safe_https_url(url);
 }
 
-json summary_json(const ConversationSummary& c) {
-    json j{{"conversationId", c.id}, {"title", c.title},         {"members", c.members},
-           {"lastSeq", c.lastSeq},   {"lastReadSeq", c.lastReadSeq}, {"unread", c.unread},
-           {"group", conversation_group(c.id)}};
-    json ctx = wps::parse_json_bounded(c.contextJson);
-    j["context"] = ctx.is_discarded() ? json::object() : ctx;
-    j["lastMessage"] = c.lastMessage ? chat::to_json(*c.lastMessage) : json(nullptr);
-    return j;
-}
-
 // A NUL character (U+0000) in any string of `j`, object keys included.
 bool has_nul(const json& j) {
     if (j.is_string()) return j.get_ref<const std::string&>().find('\0') != std::string::npos;
@@ -351,7 +341,7 @@ Response AppApi::list_conversations(const std::string& user) {
         const int64_t ta = a.lastMessage ? a.lastMessage->createdAtMs : 0, tb = b.lastMessage ? b.lastMessage->createdAtMs : 0;
         return ta > tb;
     });
-    for (auto& c : convs) list.push_back(summary_json(c));
+    for (auto& c : convs) list.push_back(summary_out(c));
     return json_response(200, json{{"conversations", list}});
 }
 
@@ -385,7 +375,7 @@ Response AppApi::create_conversation(const Request& r, const std::string& user) 
                                                           " bytes; the limit is " + std::to_string(kMaxContextBytes) + ".");
     const std::string id = store_.create_conversation("", title->get<std::string>(), context_text, members, user, unix_now_ms());
     if (outbox_notify_) outbox_notify_();  // its conversation.created row, for the members' lists
-    return json_response(201, json{{"conversation", summary_json(*store_.conversation(id, user))}});
+    return json_response(201, json{{"conversation", summary_out(*store_.conversation(id, user))}});
 }
 
 Response AppApi::reply(const Request& r, const std::string& user) {
@@ -605,7 +595,7 @@ Response AppApi::detail(const Request& r, const std::string& user) {
     }
     json list = json::array();
     for (auto& m : messages) list.push_back(message_out(m));
-    json answer{{"conversation", summary_json(*conv)}, {"messages", list}, {"hasMore", more}, {"rev", conv->rev}};
+    json answer{{"conversation", summary_out(*conv)}, {"messages", list}, {"hasMore", more}, {"rev", conv->rev}};
     // The latest page and catch-up (afterSeq) answers bring the members' state; an older page
     // (beforeSeq) does not: the client already has it from the page it opened with.
     if (*before == 0) {
@@ -942,6 +932,18 @@ json AppApi::message_out(chat::Message m) const {
         m.attachment->url = "/blobs/" + id + "?exp=" + std::to_string(exp) + "&sig=" + sign_blob(id, exp);
     }
     return chat::to_json(m);
+}
+
+// A conversation as the list and the history hand it out: its last message's attachment link
+// signed now, as every message answer's is (message_out).
+json AppApi::summary_out(const ConversationSummary& c) const {
+    json j{{"conversationId", c.id}, {"title", c.title},         {"members", c.members},
+           {"lastSeq", c.lastSeq},   {"lastReadSeq", c.lastReadSeq}, {"unread", c.unread},
+           {"group", conversation_group(c.id)}};
+    json ctx = wps::parse_json_bounded(c.contextJson);
+    j["context"] = ctx.is_discarded() ? json::object() : ctx;
+    j["lastMessage"] = c.lastMessage ? message_out(*c.lastMessage) : json(nullptr);
+    return j;
 }
 
 namespace {

@@ -77,6 +77,7 @@ private:
     Response download_blob(const Request& r);
     std::string sign_blob(const std::string& id, int64_t exp) const;
     nlohmann::json message_out(chat::Message m) const;  // with its attachment's link signed now
+    nlohmann::json summary_out(const ConversationSummary& c) const;  // its last message as message_out
     std::string issued_blob(const std::optional<chat::Attachment>& a) const;
     bool blob_link_expired(const std::string& url) const;
     std::string blob_dir() const;  // where uploads' bytes live (--blob-dir, or next to the database)

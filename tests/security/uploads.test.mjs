@@ -178,6 +178,14 @@ test('attachment links: the history signs them anew once the upload-time link ex
     assert.notEqual(fresh, link);
     assert.equal(fresh.replace(/\?.*$/, ''), link.replace(/\?.*$/, ''));
     await download(s, fresh);  // bob, a member, opens alice's file from the history
+    // The conversation's last message, as the list and the detail hand it out, is signed anew too.
+    const list = await (await fetch(`${s.base}/chat/conversations`, { headers: { Authorization: `Bearer ${b}` } })).json();
+    const last = list.conversations.find((c) => c.conversationId === 'demo').lastMessage;
+    assert.equal(last.clientMessageId, 'l1');
+    assert.notEqual(last.attachment.url, link, 'the list\'s last message carries a link signed now');
+    await download(s, last.attachment.url);
+    assert.notEqual(history.conversation.lastMessage.attachment.url, link, 'so does the detail\'s');
+    await download(s, history.conversation.lastMessage.attachment.url);
 
     // An old link is no lasting access: carol re-posting alice's expired link is refused (the
     // history would renew it), alice re-posting her own is fine.

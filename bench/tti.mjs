@@ -7,29 +7,18 @@
 // last message element in #chat-log is the newest message; the time is performance.now() in the
 // page when a MutationObserver first sees both (0 = navigation start).
 // Run: cd tests && node ../bench/tti.mjs   (BENCH_LOADS=N for another count)
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { startStub, login, api, SITE_DIR } from '../tests/lib/stub.mjs';
+import { startStub, login, api } from '../tests/lib/stub.mjs';
 import { ARGS } from '../tests/lib/browser-chromium.mjs';
+import { peerSite } from './peer_site.mjs';
 
 const MESSAGES = 10000;
 const LOADS = Number(process.env.BENCH_LOADS || 5);
-const here = import.meta.dirname;
-const tests = path.resolve(here, '../tests');
+const tests = path.resolve(import.meta.dirname, '../tests');
 const { chromium } = createRequire(path.join(tests, 'package.json'))('playwright-core');  // tests/node_modules
 
-const work = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'tti-bench-'));
-const site = path.join(work, 'site');
-cpSync(SITE_DIR, site, { recursive: true, preserveTimestamps: true });
-cpSync(path.join(here, 'peer_page/index.html'), path.join(site, 'peer.html'));
-const bundle = spawnSync(path.join(tests, 'node_modules/.bin/esbuild'),
-  [path.join(here, 'peer_page/app.mjs'), '--bundle', '--minify', '--format=esm', '--platform=browser', '--target=es2022',
-    `--outfile=${path.join(site, 'peer.js')}`], { env: { ...process.env, NODE_PATH: path.join(tests, 'node_modules') }, encoding: 'utf8' });
-if (bundle.status !== 0) throw new Error(`esbuild failed: ${bundle.stderr}`);
-
+const { work, site, remove } = peerSite('tti-bench');
 const stub = await startStub({ args: ['--send-rate', '0', '--quiet'], db: path.join(work, 'chat.db'), staticDir: site });
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: ARGS });
 try {
@@ -97,5 +86,5 @@ try {
 } finally {
   await browser.close();
   await stub.stop();
-  rmSync(work, { recursive: true, force: true });
+  remove();
 }

@@ -2,7 +2,9 @@
 // @azure/web-pubsub-client doing what the chat panel does on open, against the same stub:
 // sign in, the conversation list, the latest history page (listed in the DOM), a client access
 // URL and the socket, the server-side subscription, a catch-up from the newest message seen.
-// bench/tti.mjs bundles it with esbuild (the SDK and its dependencies in one file, minified).
+// bench/peer_site.mjs bundles it with esbuild (the SDK and its dependencies in one file, minified).
+// With ?ingest=1 (bench/ingest.mjs) a live message is kept in the page's model (deduplicated by id,
+// in order) and not put in the DOM, as the chat panel's model keeps it until the next frame draws.
 import { WebPubSubClient } from '@azure/web-pubsub-client';
 
 const params = new URLSearchParams(location.search);
@@ -19,12 +21,16 @@ async function call(method, path, token, body) {
   return r.json();
 }
 
+const ingest = params.has('ingest');
 const seen = new Set();
+const model = [];
 let lastSeq = 0;
+window.__peer = { count: () => model.length, last: () => model[model.length - 1]?.messageId };
 function show(m) {
   if (seen.has(m.messageId)) return;
   seen.add(m.messageId);
   lastSeq = Math.max(lastSeq, m.seq || 0);
+  if (ingest) { model.push(m); return; }
   const li = document.createElement('div');
   li.dataset.messageId = m.messageId;
   li.textContent = `${m.senderId}: ${m.text}`;

@@ -14,6 +14,8 @@
 // Then the page must hold them all: ours shows the newest in its accessible mirror after the next
 // frame; the peer's model holds every one once. Pages in turns, ROUNDS rounds, best round each.
 // Run: cd tests && node ../bench/ingest.mjs   (BENCH_FRAMES=N, BENCH_ROUNDS=N)
+// BENCH_PROFILE=1: also a CPU profile of our page's rounds (Chromium's sampling profiler), the top
+// functions by self time inside the dispatch; with SITE_DIR= a site linked with --profiling-funcs they have names.
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { startStub, login, api } from '../tests/lib/stub.mjs';
@@ -110,10 +112,18 @@ try {
     return items.length && items[items.length - 1].dataset.messageId === last;
   }, id, { timeout: 60000 });
   const results = { ours: [], peer: [] };
+  const profile = process.env.BENCH_PROFILE ? await pages.ours.context().newCDPSession(pages.ours) : null;
+  if (profile) {
+    await profile.send('Profiler.enable');
+    await profile.send('Profiler.setSamplingInterval', { interval: 50 });
+  }
+  const profiles = [];
   const peerBase = await pages.peer.evaluate(() => window.__peer.count());
   for (let round = 0; round < ROUNDS; round++) {
     for (const name of ['ours', 'peer']) {
+      if (profile && name === 'ours') await profile.send('Profiler.start');
       const res = await pages[name].evaluate(run, { n: FRAMES, tplId: 'ingest-template', round });
+      if (profile && name === 'ours') profiles.push((await profile.send('Profiler.stop')).profile);
       if (name === 'ours') await oursHolds(res.last);
       else {
         await pages.peer.waitForFunction((id) => window.__peer.last() === id, res.last, { timeout: 60000 });
@@ -122,6 +132,26 @@ try {
       }
       results[name].push(res);
     }
+  }
+  if (profile) {
+    const self = new Map();
+    let total = 0;
+    for (const prof of profiles) {
+      const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+      const parent = new Map();
+      for (const n of prof.nodes) for (const c of n.children || []) parent.set(c, n.id);
+      const inDispatch = (id) => { for (let x = id; x !== undefined; x = parent.get(x)) if (byId.get(x).callFrame.functionName === 'dispatchEvent') return true; return false; };
+      const dt = prof.timeDeltas;
+      prof.samples.forEach((id, i) => {
+        if (!inDispatch(id)) return;  // the frames drawn after are not ingest
+        const f = byId.get(id).callFrame;
+        const key = `${f.functionName || '(anonymous)'} ${f.url ? path.basename(f.url) : ''}`;
+        self.set(key, (self.get(key) || 0) + (dt[i] || 0));
+        total += dt[i] || 0;
+      });
+    }
+    console.log('our page, self time by function while the frames were dispatched:');
+    for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${(100 * v / total).toFixed(1).padStart(6)}%  ${k}`);
   }
   const best = (rs) => rs.reduce((a, b) => (b.ms < a.ms ? b : a));
   const rate = (x) => x.frames / (x.ms / 1000);

@@ -138,6 +138,7 @@ EM_JS(void, mirror_restart, (const char* title), {
     var log = document.getElementById("chat-log");
     if (log) { log.textContent = ""; log.current = null; log.tabIndex = 0; }
     Module.chat.timeEls = {};
+    Module.chat.articles = {};
     var t = document.getElementById("chat-title");
     if (t) t.textContent = UTF8ToString(title);
 });
@@ -148,6 +149,9 @@ EM_JS(void, mirror_append, (const char* json_ptr), {
     var log = document.getElementById("chat-log");
     if (!log) return;
     var timeEls = Module.chat.timeEls = Module.chat.timeEls || {};
+    // Each message's article by id: a lookup, not a search of the log per message (a burst of
+    // thousands of messages into a long log searched it thousands of times: seconds in one frame).
+    var articles = Module.chat.articles = Module.chat.articles || {};
     JSON.parse(UTF8ToString(json_ptr)).forEach(function (m) {
         var art = document.createElement("div");
         art.setAttribute("role", "article");
@@ -191,8 +195,9 @@ EM_JS(void, mirror_append, (const char* json_ptr), {
         timeEls[m.id] = time;
         // A message edited or deleted since: its article is replaced where it stands (the
         // keyboard focus moves to the new one).
-        var old = log.querySelector('[data-target="msg:' + CSS.escape(m.id) + '"]');
-        if (old) {
+        var old = articles[m.id];
+        articles[m.id] = art;
+        if (old && old.parentNode === log) {
             // The log's one tab stop and its buttons' place in the tab order go to the new one.
             var focused = old.contains(document.activeElement);
             art.tabIndex = old.tabIndex;

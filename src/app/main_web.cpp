@@ -153,6 +153,25 @@ void flush_requests(App& a) {
             } else if (url->rfind("app:conversation/", 0) == 0) {
                 a.session->open_conversation(url->substr(17));
                 a.feed.open = false;
+            } else if (url == &a.view.open_url) {
+                // An attachment's link may have expired on a page open for long: renewed first,
+                // into a window opened now, inside the click (a popup opened later is blocked).
+                struct Pending {
+                    bool answered = false;
+                    int window = 0;
+                };
+                auto pending = std::make_shared<Pending>();
+                a.session->open_link(*url, [pending](const std::string& fresh, const std::string& error) {
+                    pending->answered = true;
+                    if (!error.empty()) {
+                        ui::show_error(g_app->view, error);
+                        if (pending->window) g_app->page.close_blank(pending->window);
+                    } else {
+                        g_app->page.open_url(fresh, pending->window);
+                    }
+                    g_app->dirty = true;
+                });
+                if (!pending->answered) pending->window = a.page.open_blank();
             } else {
                 a.page.open_url(*url);
             }
@@ -281,6 +300,7 @@ void draw(App& a) {
     ui::draw_chat_panel(*a.session, a.view, 0, 0, io.DisplaySize.x, io.DisplaySize.y, a.sched.now_ms(), [&] {
         if (a.center) ui::draw_bell(*a.center, a.feed);
     });
+    a.session->keep_links_fresh(a.view.drawn_links);  // the attachments shown: their links renewed before they expire
     if (a.center) {
         ui::draw_feed(*a.center, a.feed, io.DisplaySize.x, io.DisplaySize.y, a.sched.now_ms(), a.view.wall_ms);
         ui::draw_toasts(*a.center, a.feed, io.DisplaySize.x, io.DisplaySize.y, a.sched.now_ms(), a.view.wall_ms);

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string_view>
 
 namespace chat {
 
@@ -165,9 +166,6 @@ void Conversation::insert_stored(const Message& m) {
     stored_[m.seq] = std::move(copy);
 }
 
-namespace {
-
-// The expiry a signed attachment link names (its exp= parameter), 0 when it names none.
 int64_t link_expiry(const std::string& url) {
     const auto q = url.find("exp=");
     if (q == std::string::npos || (q > 0 && url[q - 1] != '?' && url[q - 1] != '&')) return 0;
@@ -176,7 +174,20 @@ int64_t link_expiry(const std::string& url) {
     return v;
 }
 
+namespace {
+std::string_view link_path(const std::string& url) { return std::string_view(url).substr(0, url.find('?')); }
 } // namespace
+
+bool Conversation::renew_link(const std::string& messageId, const std::string& url) {
+    auto at = seq_by_id_.find(messageId);
+    if (at == seq_by_id_.end()) return false;
+    Message& have = stored_.at(at->second);
+    if (!have.attachment || link_path(have.attachment->url) != link_path(url) || link_expiry(url) <= link_expiry(have.attachment->url))
+        return false;
+    have.attachment->url = url;
+    ++version_;
+    return true;
+}
 
 bool Conversation::update_stored(const Message& m) {
     auto at = seq_by_id_.find(m.messageId);
@@ -188,7 +199,7 @@ bool Conversation::update_stored(const Message& m) {
     // the message out; an edit's event carries the one from the upload): the longer-lasting stays.
     const std::string old_link = have.attachment ? have.attachment->url : std::string();
     have.attachment = m.attachment;
-    if (have.attachment && !old_link.empty() && old_link.substr(0, old_link.find('?')) == m.attachment->url.substr(0, m.attachment->url.find('?')) &&
+    if (have.attachment && !old_link.empty() && link_path(old_link) == link_path(m.attachment->url) &&
         link_expiry(old_link) > link_expiry(m.attachment->url))
         have.attachment->url = old_link;
     have.version = m.version;

@@ -118,6 +118,9 @@ public:
     // extends its rows for appended messages lays them out again when this moves.
     uint64_t edits() const { return edits_; }
     const Message* find(const std::string& messageId) const;
+    // The same file under a link signed later (the message fetched again): taken when it lasts
+    // longer than the one held. Returns whether it was.
+    bool renew_link(const std::string& messageId, const std::string& url);
     // The stored message with the largest seq <= `seq` (nullptr: none loaded that old).
     const Message* at_or_before(uint64_t seq) const;
 
@@ -171,6 +174,9 @@ private:
 // at most kMaxMentions.
 inline constexpr std::size_t kMaxMentions = 20;
 std::vector<std::string> mentions(const std::string& text);
+
+// The expiry (unix seconds) a signed attachment link names (its exp= parameter), 0 when none.
+int64_t link_expiry(const std::string& url);
 // The in-app link that opens a message: "app:message/<seq>/<messageId>/<conversationId>" (a
 // mention's notification action); message_link_parse() reads one back (nullopt for any other).
 struct MessageLink {

@@ -129,6 +129,7 @@ void ChatSession::renew_session(std::function<void(bool renewed)> done) {
 
 ChatSession::~ChatSession() {
     *alive_ = false;
+    if (link_timer_) sched_.cancel(link_timer_);
     realtime_.set_renew(nullptr);
     realtime_.unlisten(listener_);
     realtime_.release("chat");
@@ -1005,6 +1006,84 @@ void ChatSession::update_quote(const Message& m) {
         it->second = m;
         ++quotes_version_;
     }
+}
+
+// ============================================================================================
+// [SECTION] attachment links: renewed before they expire
+// ============================================================================================
+
+namespace {
+constexpr int64_t kLinkAheadMs = 5 * 60 * 1000;  // a shown link is renewed this long before its expiry
+constexpr int64_t kLinkRetryMs = 60 * 1000;      // a failed renewal is tried again after this
+constexpr int64_t kLinkOpenMarginMs = 10 * 1000; // a clicked link closer than this to its expiry is renewed first
+} // namespace
+
+int64_t ChatSession::wall_ms() const { return wall_clock_ ? wall_clock_() : static_cast<int64_t>(sched_.now_ms()); }
+
+void ChatSession::keep_links_fresh(const std::vector<std::string>& drawn) {
+    if (&drawn != &link_watch_) link_watch_ = drawn;
+    const int64_t now = wall_ms();
+    int64_t next = INT64_MAX;
+    for (const std::string& id : link_watch_) {
+        const Message* m = conversation().find(id);
+        if (!m || !m->attachment) continue;
+        const int64_t exp = link_expiry(m->attachment->url) * 1000;
+        if (exp == 0) continue;  // not a link of ours
+        int64_t due = exp - kLinkAheadMs;
+        if (auto t = link_tried_ms_.find(id); t != link_tried_ms_.end()) due = std::max(due, t->second + kLinkRetryMs);
+        if (due <= now) {
+            if (!link_renewals_.count(id)) renew_link(id, nullptr);
+        } else {
+            next = std::min(next, due);
+        }
+    }
+    // An idle page draws no frames: the timer renews what it shows last.
+    if (next != INT64_MAX && (link_timer_ == 0 || next < link_timer_at_)) {
+        if (link_timer_) sched_.cancel(link_timer_);
+        link_timer_at_ = next;
+        std::weak_ptr<bool> alive = alive_;
+        link_timer_ = sched_.after(static_cast<uint64_t>(next - now), [this, alive] {
+            if (alive.expired()) return;
+            link_timer_ = 0;
+            keep_links_fresh(link_watch_);
+        });
+    }
+}
+
+void ChatSession::open_link(const std::string& url, std::function<void(const std::string&, const std::string&)> open) {
+    const int64_t exp = link_expiry(url) * 1000;
+    if (url.rfind("/blobs/", 0) != 0 || exp == 0 || exp > wall_ms() + kLinkOpenMarginMs) return open(url, "");
+    for (const Message* m : conversation().ordered())
+        if (m->attachment && m->attachment->url == url && !m->messageId.empty()) return renew_link(m->messageId, std::move(open));
+    open(url, "");  // not a message of the open conversation: the server says what is wrong
+}
+
+void ChatSession::renew_link(const std::string& messageId, std::function<void(const std::string&, const std::string&)> then) {
+    const bool in_flight = link_renewals_.count(messageId) > 0;  // one request per message; the rest wait for it
+    auto& waiting = link_renewals_[messageId];
+    if (then) waiting.push_back(std::move(then));
+    if (in_flight) return;
+    link_tried_ms_[messageId] = wall_ms();
+    const std::string conv = current_;
+    request("GET", "/chat/messages/" + wps::url_encode(messageId), nullptr, [this, conv, messageId](int status, const json& j, const std::string& err) {
+        auto waiters = std::move(link_renewals_[messageId]);
+        link_renewals_.erase(messageId);
+        std::optional<Message> m;
+        if (status == 200 && j.is_object() && j.contains("message")) m = message_from_json(j["message"]);
+        std::string url, why;
+        if (m && m->messageId == messageId && m->attachment) {
+            url = m->attachment->url;
+            // Tried stays set: a link that lives less than kLinkAheadMs (a short --blob-url-ttl)
+            // is renewed once a minute, not on every frame.
+            if (model(conv).renew_link(messageId, url)) changed();
+            if (const Message* held = model(conv).find(messageId); held && held->attachment) url = held->attachment->url;
+        } else {
+            why = "The attachment's link could not be renewed: " + error_text(status, j, err);
+        }
+        for (auto& w : waiters)
+            if (w) w(url, why);
+        if (conv == current_) keep_links_fresh(link_watch_);  // the next one's timer
+    });
 }
 
 bool ChatSession::reveal(const std::string& messageId, uint64_t seq, std::string& why) {

@@ -154,6 +154,14 @@ public:
     // not deleted, in the open conversation; the answer applies like an edit's.
     bool react(const std::string& messageId, const std::string& emoji, bool add, std::string& why,
                std::function<void(const std::string& error)> done);
+    // Attachment links (/blobs/...?exp=...&sig=...) expire: the backend signs one whenever it
+    // hands a message out, and a page stays open for longer. The links the panel shows are
+    // renewed (GET /chat/messages/{id}) ahead of their expiry: `drawn` is the attachment messages
+    // of the open conversation drawn this frame; a timer renews them on an idle page too.
+    void keep_links_fresh(const std::vector<std::string>& drawn);
+    // A link the user clicked: `open` gets it at once while it is valid, or a renewed one when it
+    // has expired (or "" and why not, as `error`).
+    void open_link(const std::string& url, std::function<void(const std::string& url, const std::string& error)> open);
     void retry(const std::string& clientMessageId);
     void retry_all();
     std::size_t failed_count() const;
@@ -303,6 +311,15 @@ private:
     std::vector<std::function<void(bool)>> renew_waiters_;
     std::string contacts_error_, create_error_;
     uint64_t created_count_ = 0;
+    // Attachment links: the ids drawn last, renewals on their way (with who waits for each),
+    // when each was last tried (a failed one waits kLinkRetryMs), the timer for the next.
+    void renew_link(const std::string& messageId, std::function<void(const std::string& url, const std::string& error)> then);
+    int64_t wall_ms() const;
+    std::vector<std::string> link_watch_;
+    std::map<std::string, std::vector<std::function<void(const std::string&, const std::string&)>>> link_renewals_;
+    std::map<std::string, int64_t> link_tried_ms_;
+    wps::TimerId link_timer_ = 0;
+    int64_t link_timer_at_ = 0;
 };
 
 } // namespace chat

@@ -743,6 +743,7 @@ void draw_chat_panel(const chat::ChatSession& s, ChatViewState& st, float x, flo
     st.filter_field.visible = false;
     st.title_field.visible = false;
     st.rows_drawn = 0;
+    st.drawn_links.clear();
     if (st.picker.open && s.created_count() != st.picker.created_seen) {
         // The conversation was created and opened: back to the messages, writing.
         st.picker = NewConversationState{};

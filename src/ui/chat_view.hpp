@@ -135,6 +135,7 @@ struct ChatViewState {
     int rows_drawn = 0;              // visible rows drawn last frame (test hook: virtualisation)
     std::size_t new_below = 0;       // messages that arrived while scrolled up
     std::string open_url;            // a link the user clicked (the platform opens it)
+    std::vector<std::string> drawn_links;  // ids of the messages whose attachment was drawn (links kept fresh)
     bool send_request = false;       // the send button: the platform submits the composer's text
     int nav_request = 0;             // Alt+Up/Down from the page's composer: previous/next conversation
     int64_t wall_ms = 0;             // the wall clock (unix ms) for relative times; 0: not shown

@@ -283,6 +283,7 @@ void draw_row(const chat::ChatSession& s, ChatViewState& st, const HistoryLayout
         }
     }
     if (m.attachment) {
+        if (!m.messageId.empty()) st.drawn_links.push_back(m.messageId);
         ImGui::PushStyleColor(ImGuiCol_Text, pal.muted);
         ImGui::TextUnformatted(theme::icon::kPaperclip);  // icons are ImGui's font; names the port's
         ImGui::PopStyleColor();

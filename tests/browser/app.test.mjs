@@ -328,18 +328,21 @@ test('typing indicator reaches the other user; screenshots of the panel are not 
   await bob.context.close();
 });
 
-test('an image attachment shows a thumbnail that opens the file', async () => {
-  const alice = await openChat(browser, stub.base, 'alice');
-  const bob = await openChat(browser, stub.base, 'bob');
-  // A 4x2 PNG made by the browser itself (no binary fixture in the repository).
-  const png = Buffer.from(await alice.page.evaluate(async () => {
+// A 4x2 PNG made by the browser itself (no binary fixture in the repository).
+async function makePng(page) {
+  return Buffer.from(await page.evaluate(async () => {
     const c = new OffscreenCanvas(4, 2);
     const g = c.getContext('2d');
     g.fillStyle = '#e33'; g.fillRect(0, 0, 2, 2); g.fillStyle = '#33e'; g.fillRect(2, 0, 2, 2);
     const blob = await c.convertToBlob({ type: 'image/png' });
     return [...new Uint8Array(await blob.arrayBuffer())];
   }));
-  await alice.page.setFiles('#attach', { name: 'flag.png', mimeType: 'image/png', buffer: png });
+}
+
+test('an image attachment shows a thumbnail that opens the file', async () => {
+  const alice = await openChat(browser, stub.base, 'alice');
+  const bob = await openChat(browser, stub.base, 'bob');
+  await alice.page.setFiles('#attach', { name: 'flag.png', mimeType: 'image/png', buffer: await makePng(alice.page) });
   await bob.page.waitFor(() => Object.keys(window.Module?.chat?.targets || {}).some((k) => k.startsWith('thumb:')),
     null, { timeout: 20000 });
   await bob.page.screenshot({ path: shot('thumbnail.png') });
@@ -350,6 +353,31 @@ test('an image attachment shows a thumbnail that opens the file', async () => {
   assert.match(opened, /\/blobs\/blob_[0-9a-f]+\?exp=\d+&sig=/);
   await alice.context.close();
   await bob.context.close();
+});
+
+// Links expire (--blob-url-ttl); a page stays open for longer. Bob's link has expired when he
+// clicks: the panel renews it (GET /chat/messages/{id}) and opens the file under the new one.
+test('an attachment clicked after its link expired opens under a renewed link', async () => {
+  const own = await startStub({ args: ['--send-rate', '0', '--blob-url-ttl', '8'] });
+  try {
+    const alice = await openChat(browser, own.base, 'alice');
+    const bob = await openChat(browser, own.base, 'bob');
+    await alice.page.setFiles('#attach', { name: 'flag.png', mimeType: 'image/png', buffer: await makePng(alice.page) });
+    await bob.page.waitFor(() => Object.keys(window.Module?.chat?.targets || {}).some((k) => k.startsWith('thumb:')),
+      null, { timeout: 20000 });
+    // Every link bob's page was given is at most 9 s old now and expired (no renewal for a minute).
+    await sleep(10000);
+    await bob.page.bringToFront();
+    const opened = await bob.page.popup(() => clickTarget(bob.page, 'thumb:*'));
+    const exp = Number(opened.match(/[?&]exp=(\d+)/)?.[1]);
+    assert.ok(exp * 1000 > Date.now(), `the window got a link that has not expired: ${opened}`);
+    const r = await fetch(new URL(opened, own.base));
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'image/png');
+    assert.equal(await bob.page.evaluate(() => document.getElementById('chat-error').textContent), '');
+    await alice.context.close();
+    await bob.context.close();
+  } finally { await own.stop(); }
 });
 
 test('two tabs of the same user: one toast per notification; the theme follows the system', async (t) => {

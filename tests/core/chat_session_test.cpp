@@ -1435,3 +1435,109 @@ TEST_CASE("seen_by: the newest loaded message at or before the furthest read, no
     CHECK(c.at_or_before(0) == nullptr);
     CHECK(c.at_or_before(4)->seq == 2);
 }
+
+namespace {
+
+// A message of bob's with an attachment whose link expires at `exp` (unix seconds).
+json with_file(uint64_t seq, int64_t exp) {
+    json m = msg(seq);
+    m["attachment"] = {{"url", "/blobs/blob_" + std::to_string(seq) + "?exp=" + std::to_string(exp) + "&sig=s" + std::to_string(exp)},
+                       {"name", "plan.png"}, {"contentType", "image/png"}, {"size", 10}};
+    return m;
+}
+std::string link_of(Rig& r, uint64_t seq) { return held(r, seq) && held(r, seq)->attachment ? held(r, seq)->attachment->url : ""; }
+
+// A rig whose wall clock moves with its scheduler (the page's Date.now and timers), starting at
+// unix time `base_s`, with m1 (a file whose link expires an hour after) and m2 (text) loaded.
+struct LinkRig : Rig {
+    static constexpr int64_t base_s = 1'800'000'000;
+    LinkRig() {
+        session.set_wall_clock([this] { return base_s * 1000 + static_cast<int64_t>(sched.now_ms()); });
+        boot(json::array({with_file(1, base_s + 3600), msg(2)}));
+        join_ack();
+        http.answer("afterSeq=2", 200, R"({"messages":[],"hasMore":false})");
+        http.answer("changedAfter=0", 200, R"({"messages":[],"hasMore":false,"rev":0})");
+    }
+    void advance_to(int64_t unix_ms) { sched.advance(static_cast<uint64_t>(unix_ms - (base_s * 1000 + static_cast<int64_t>(sched.now_ms())))); }
+};
+
+} // namespace
+
+TEST_CASE("attachment links: a shown link is renewed five minutes before it expires, on an idle page too", "[session][links]") {
+    LinkRig r;
+    const std::string first = link_of(r, 1);
+    r.session.keep_links_fresh({"m1", "m2"});
+    CHECK_FALSE(r.http.has("/chat/messages/"));
+    // No frame is drawn from here on: the timer does it.
+    r.advance_to((LinkRig::base_s + 3600 - 300) * 1000 - 1);
+    CHECK_FALSE(r.http.has("/chat/messages/"));
+    r.advance_to((LinkRig::base_s + 3600 - 300) * 1000);
+    REQUIRE(r.http.has("/chat/messages/m1"));
+    r.session.keep_links_fresh({"m1", "m2"});  // a frame meanwhile: no second request
+    int asked = 0;
+    for (const auto& p : r.http.pending) asked += p.request.url.find("/chat/messages/") != std::string::npos;
+    CHECK(asked == 1);
+    REQUIRE(r.http.answer("/chat/messages/m1", 200, json{{"message", with_file(1, LinkRig::base_s + 7200)}}.dump()));
+    CHECK(link_of(r, 1) != first);
+    CHECK(link_of(r, 1).find("exp=" + std::to_string(LinkRig::base_s + 7200)) != std::string::npos);
+    // And the next renewal is on the timer.
+    r.advance_to((LinkRig::base_s + 7200 - 300) * 1000);
+    CHECK(r.http.has("/chat/messages/m1"));
+}
+
+TEST_CASE("attachment links: a failed renewal is tried again a minute later, and an older link never replaces a newer one",
+          "[session][links]") {
+    LinkRig r;
+    r.advance_to((LinkRig::base_s + 3600 - 100) * 1000);
+    r.session.keep_links_fresh({"m1"});
+    REQUIRE(r.http.answer("/chat/messages/m1", 503, R"({"error":{"message":"busy"}})"));
+    r.session.keep_links_fresh({"m1"});
+    CHECK_FALSE(r.http.has("/chat/messages/m1"));
+    r.advance_to((LinkRig::base_s + 3600 - 100 + 59) * 1000);
+    CHECK_FALSE(r.http.has("/chat/messages/m1"));
+    r.advance_to((LinkRig::base_s + 3600 - 100 + 60) * 1000);
+    REQUIRE(r.http.has("/chat/messages/m1"));
+    const std::string held_link = link_of(r, 1);
+    REQUIRE(r.http.answer("/chat/messages/m1", 200, json{{"message", with_file(1, LinkRig::base_s + 1800)}}.dump()));
+    CHECK(link_of(r, 1) == held_link);  // expires sooner than the one held
+    // An answer naming another file (the message now carries another attachment) is no renewal.
+    r.advance_to((LinkRig::base_s + 3600 - 100 + 120) * 1000);
+    REQUIRE(r.http.has("/chat/messages/m1"));
+    json other = with_file(1, LinkRig::base_s + 9000);
+    other["attachment"]["url"] = "/blobs/blob_9?exp=" + std::to_string(LinkRig::base_s + 9000) + "&sig=x";
+    REQUIRE(r.http.answer("/chat/messages/m1", 200, json{{"message", other}}.dump()));
+    CHECK(link_of(r, 1) == held_link);
+}
+
+TEST_CASE("attachment links: a click on a valid link opens it at once, on an expired one after renewing it", "[session][links]") {
+    LinkRig r;
+    std::vector<std::pair<std::string, std::string>> opened;
+    const auto open = [&](const std::string& url, const std::string& error) { opened.emplace_back(url, error); };
+    const std::string first = link_of(r, 1);
+    r.session.open_link(first, open);
+    REQUIRE(opened.size() == 1);
+    CHECK(opened[0] == std::make_pair(first, std::string()));
+    r.session.open_link("https://example.com/x", open);  // not ours: as it is
+    CHECK(opened.size() == 2);
+    CHECK_FALSE(r.http.has("/chat/messages/"));
+
+    r.advance_to((LinkRig::base_s + 3600 + 30) * 1000);  // expired (the page was asleep)
+    opened.clear();
+    r.session.open_link(first, open);
+    r.session.open_link(first, open);  // a double click: one request, both answered
+    CHECK(opened.empty());
+    REQUIRE(r.http.answer("/chat/messages/m1", 200, json{{"message", with_file(1, LinkRig::base_s + 7200)}}.dump()));
+    REQUIRE(opened.size() == 2);
+    CHECK(opened[0].first == link_of(r, 1));
+    CHECK(opened[0].first != first);
+    CHECK(opened[0].second.empty());
+
+    // Gone meanwhile (deleted, or no longer a member): said so, nothing opened.
+    r.advance_to((LinkRig::base_s + 7200 + 30) * 1000);
+    opened.clear();
+    r.session.open_link(link_of(r, 1), open);
+    REQUIRE(r.http.answer("/chat/messages/m1", 404, R"({"error":{"message":"no such message"}})"));
+    REQUIRE(opened.size() == 1);
+    CHECK(opened[0].first.empty());
+    CHECK(opened[0].second.find("could not be renewed") != std::string::npos);
+}

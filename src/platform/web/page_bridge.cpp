@@ -370,8 +370,14 @@ EM_JS(int, js_clipboard, (char* out, int cap), {
     stringToUTF8(t, out, cap);
     return lengthBytesUTF8(t);
 });
-EM_JS(void, js_open_url, (const char* url), {
+// A link opened in a new window with no opener; `pending` (not 0): into the blank window
+// js_open_blank opened for it inside the click (the link came later: a popup opened outside the
+// user's gesture is blocked, in WebKit at once).
+EM_JS(void, js_open_url, (const char* url, int pending), {
     var u = UTF8ToString(url);
+    var wins = Module.chat.blankWindows || {};
+    var w = pending ? wins[pending] || null : undefined;
+    if (pending) delete wins[pending];
     // The static demo's attachments live in its in-browser backend (an image's is the one whose
     // thumbnail the page asked for).
     if (Module.demo && u.indexOf("/blobs/") === 0) {
@@ -379,9 +385,25 @@ EM_JS(void, js_open_url, (const char* url), {
         var thumbs = Module.chat.thumbs || {}, image = false;
         for (var k in thumbs)
             if (k.split("?")[0] === u.split("?")[0] && (thumbs[k].state === "ready" || thumbs[k].state === "taken")) image = true;
-        return Module.demo.openBlob(u, image);
+        return Module.demo.openBlob(u, image, w);
     }
-    if (u.indexOf("http://") === 0 || u.indexOf("https://") === 0 || u.charAt(0) === "/") window.open(u, "_blank", "noopener");
+    var ok = u.indexOf("http://") === 0 || u.indexOf("https://") === 0 || u.charAt(0) === "/";
+    if (w) { if (ok) w.location.replace(u); else w.close(); return; }
+    if (ok) window.open(u, "_blank", "noopener");
+});
+EM_JS(int, js_open_blank, (), {
+    var w = window.open("", "_blank");
+    if (!w) return 0;
+    try { w.opener = null; } catch (e) {}
+    var wins = Module.chat.blankWindows = Module.chat.blankWindows || {};
+    var id = Module.chat.nextBlank = (Module.chat.nextBlank || 0) + 1;
+    wins[id] = w;
+    return id;
+});
+EM_JS(void, js_close_blank, (int id), {
+    var wins = Module.chat.blankWindows || {};
+    if (wins[id]) wins[id].close();
+    delete wins[id];
 });
 EM_JS(void, js_pick_file, (), { var f = document.getElementById("attach"); if (f) f.click(); });
 EM_JS(void, js_submit_composer, (), {
@@ -647,7 +669,9 @@ void PageBridge::copy_text(const std::string& text) { js_copy_text(text.c_str())
 
 std::string PageBridge::clipboard_text() { return take_string(js_clipboard, 64 * 1024).value_or(std::string()); }
 
-void PageBridge::open_url(const std::string& url) { js_open_url(url.c_str()); }
+void PageBridge::open_url(const std::string& url, int blank) { js_open_url(url.c_str(), blank); }
+int PageBridge::open_blank() { return js_open_blank(); }
+void PageBridge::close_blank(int blank) { js_close_blank(blank); }
 void PageBridge::pick_file() { js_pick_file(); }
 void PageBridge::submit_composer() { js_submit_composer(); }
 void PageBridge::restore_composer(const std::string& text) { js_composer_restore(text.c_str()); }

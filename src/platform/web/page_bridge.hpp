@@ -183,7 +183,11 @@ public:
     // user's gesture, which clipboard writes, new windows and the file picker need.
     void copy_text(const std::string& text);       // the system clipboard and Module.chat.clipboard
     std::string clipboard_text();                  // what copy_text() last wrote (ImGui's paste)
-    void open_url(const std::string& url);         // a new window; http(s) and same-site paths only
+    // A new window (http(s) and same-site paths only), or into `blank`: a window open_blank
+    // opened inside the click, for a link that comes later (0 if the browser refused it).
+    void open_url(const std::string& url, int blank = 0);
+    int open_blank();
+    void close_blank(int blank);
     void pick_file();                              // the file picker (#attach)
     void submit_composer();                        // the send button: the composer's text as Enter sends it
     void restore_composer(const std::string& text);  // a refused send: the text back, if the composer is empty

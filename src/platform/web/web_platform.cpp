@@ -239,9 +239,11 @@ EM_JS(int, js_demo_connect, (), {
     // is not blocked as a popup; the file follows); anything else downloads under its name. Both
     // from an object URL of the type the backend served (a raster image type only when the bytes
     // are that image, else application/octet-stream), so nothing in a file runs on this origin.
-    Module.demo.openBlob = function (url, image) {
-        var w = image ? window.open("", "_blank") : null;
-        if (w) { try { w.opener = null; } catch (err) {} }
+    // `win`: a blank window opened for it in the click (null: blocked); undefined: opened here.
+    Module.demo.openBlob = function (url, image, win) {
+        var w = win === undefined ? (image ? window.open("", "_blank") : null) : win;
+        if (w && !image) { w.close(); w = null; }
+        if (w && win === undefined) { try { w.opener = null; } catch (err) {} }
         Module.demo.fetch(url).then(function (r) {
             if (!r.ok) throw new Error("HTTP " + r.status);
             var type = r.headers.get("Content-Type") || "application/octet-stream";

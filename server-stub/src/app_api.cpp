@@ -200,8 +200,10 @@ std::optional<Response> AppApi::handle(const Request& r) {
     const std::string& m = r.method;
     if (p == "/healthz" && m == "GET") return std::nullopt;  // answered by the server (knows the worker)
     if (p == "/config" && m == "GET")
+        // serverTime: the clock attachment links' expiry is on (clients time their renewal by it).
         return json_response(200, json{{"hub", target_.hub}, {"maxMessageBytes", config_.max_message_bytes},
-                                       {"maxAttachmentBytes", config_.max_blob_bytes}, {"devLogin", config_.dev}});
+                                       {"maxAttachmentBytes", config_.max_blob_bytes}, {"devLogin", config_.dev},
+                                       {"serverTime", unix_now_ms()}});
     if (p == "/auth/dev-login" && m == "POST") return dev_login(r);
     if (p == "/eventhandler") return event_handler(r);
     if (r.segments.size() == 2 && r.segments[0] == "blobs" && (m == "GET" || m == "HEAD")) return download_blob(r);

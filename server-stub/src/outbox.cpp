@@ -16,6 +16,18 @@ namespace stub {
 
 namespace {
 // Structured log: one JSON object per line (strings escaped by the JSON library).
+// An error text as a row keeps it: valid UTF-8 (a service's answer or an exception may not be;
+// PostgreSQL refuses such text, and one row would stop the outbox) and at most 500 bytes.
+std::string storable_error(std::string e) {
+    if (!chat::valid_utf8(e)) e = nlohmann::json(e).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+    if (e.size() > 500) {
+        std::size_t cut = 500;
+        while (cut > 0 && (static_cast<unsigned char>(e[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+        e.resize(cut);
+    }
+    return e;
+}
+
 void log_line(const nlohmann::json& j) { std::fprintf(stderr, "%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str()); }
 } // namespace
 
@@ -97,11 +109,13 @@ std::size_t OutboxWorker::run_once(int64_t now_ms) {
             // itself (or opened the conversation). The rest to a group.
             // A publish that throws is a failed publish: the row waits for its retry like any
             // other (thrown out of the pass, it would be due again at once, in a tight loop).
+            // The members are read first: a store that fails fails the pass (the loop waits and
+            // tries again) and never counts against the row's attempts.
+            const bool to_users = row.type == "conversation.activity" || row.type == chat::kConversationCreatedEvent;
+            const std::vector<std::string> members = to_users ? store_.members(row.target) : std::vector<std::string>{};
             try {
-                error = row.type == "conversation.activity" || row.type == chat::kConversationCreatedEvent
-                            ? publisher_.publish_to_users(store_.members(row.target), row.payloadJson,
-                                                          chat::conversation_group(row.target))
-                            : publisher_.publish_to_group(row.target, row.payloadJson);
+                error = to_users ? publisher_.publish_to_users(members, row.payloadJson, chat::conversation_group(row.target))
+                                 : publisher_.publish_to_group(row.target, row.payloadJson);
             } catch (const std::exception& e) {
                 error = std::string("publish threw: ") + e.what();
             }
@@ -114,7 +128,7 @@ std::size_t OutboxWorker::run_once(int64_t now_ms) {
             const int attempt = row.retryCount + 1;
             const bool dead = attempt >= options_.max_attempts;
             const int64_t delay = std::min(options_.max_retry_ms, options_.base_retry_ms << std::min(attempt - 1, 20));
-            store_.mark_failed(row.eventId, error, now_ms + delay, dead);
+            store_.mark_failed(row.eventId, storable_error(error), now_ms + delay, dead);
             log_line(nlohmann::json{{"level", "warn"}, {"msg", "outbox publish failed"}, {"eventId", row.eventId},
                                     {"attempt", attempt}, {"dead", dead}, {"error", error}});
         }

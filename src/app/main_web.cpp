@@ -154,24 +154,37 @@ void flush_requests(App& a) {
                 a.session->open_conversation(url->substr(17));
                 a.feed.open = false;
             } else if (url == &a.view.open_url) {
-                // An attachment's link may have expired on a page open for long: renewed first,
-                // into a window opened now, inside the click (a popup opened later is blocked).
+                // An attachment's link may have expired on a page open for long: renewed first.
+                // An image then goes into a window opened now, inside the click (a popup opened
+                // later is blocked, in WebKit at once); any other file is saved (no window).
                 struct Pending {
-                    bool answered = false;
+                    bool answered = false, later = false;
                     int window = 0;
                 };
+                bool image = false;
+                for (const chat::Message* m : a.session->conversation().ordered())
+                    if (m->attachment && m->attachment->url == *url) image = m->attachment->contentType.rfind("image/", 0) == 0;
                 auto pending = std::make_shared<Pending>();
-                a.session->open_link(*url, [pending](const std::string& fresh, const std::string& error) {
+                a.session->open_link(*url, [pending, image](const std::string& fresh, const std::string& error) {
                     pending->answered = true;
                     if (!error.empty()) {
                         ui::show_error(g_app->view, error);
                         if (pending->window) g_app->page.close_blank(pending->window);
-                    } else {
+                    } else if (!pending->later) {
+                        g_app->page.open_url(fresh);
+                    } else if (!image) {
+                        g_app->page.download_url(fresh);
+                    } else if (pending->window) {
                         g_app->page.open_url(fresh, pending->window);
+                    } else {
+                        ui::show_error(g_app->view, "The browser blocked the new window: allow pop-ups for this page and try again.");
                     }
                     g_app->dirty = true;
                 });
-                if (!pending->answered) pending->window = a.page.open_blank();
+                if (!pending->answered) {
+                    pending->later = true;
+                    if (image) pending->window = a.page.open_blank();
+                }
             } else {
                 a.page.open_url(*url);
             }

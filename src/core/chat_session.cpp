@@ -233,7 +233,12 @@ void ChatSession::start() {
         if (on_signed_in) on_signed_in();
         // Three requests at once: the server's limits (until they come, the defaults apply), the
         // list, and the initial conversation's latest page (used if it is in the list).
-        request("GET", "/config", nullptr, [this](int st, const json& cfg, const std::string&) {
+        const int64_t asked_at = wall_ms();
+        request("GET", "/config", nullptr, [this, asked_at](int st, const json& cfg, const std::string&) {
+            // The server's clock, which attachment links expire by: this clock's offset from it
+            // (taken halfway through the request).
+            if (st == 200 && cfg.contains("serverTime") && cfg["serverTime"].is_number_integer())
+                server_offset_ms_ = cfg["serverTime"].get<int64_t>() - (asked_at + wall_ms()) / 2;
             if (st == 200 && cfg.contains("maxMessageBytes") && cfg["maxMessageBytes"].is_number_unsigned())
                 max_message_bytes_ = cfg["maxMessageBytes"].get<std::size_t>();
             if (st == 200 && cfg.contains("maxAttachmentBytes") && cfg["maxAttachmentBytes"].is_number_unsigned())
@@ -1016,18 +1021,30 @@ namespace {
 constexpr int64_t kLinkAheadMs = 5 * 60 * 1000;  // a shown link is renewed this long before its expiry
 constexpr int64_t kLinkRetryMs = 60 * 1000;      // a failed renewal is tried again after this
 constexpr int64_t kLinkOpenMarginMs = 10 * 1000; // a clicked link closer than this to its expiry is renewed first
+constexpr int64_t kMaxLinkExpiryS = 100'000'000'000;  // beyond any real expiry (and * 1000 fits)
 } // namespace
 
 int64_t ChatSession::wall_ms() const { return wall_clock_ ? wall_clock_() : static_cast<int64_t>(sched_.now_ms()); }
 
+// When a link of ours (/blobs/...?exp=) expires, in this clock's ms; 0 for any other link (an
+// https link is as the sender gave it: nothing to renew).
+int64_t ChatSession::link_expires_ms(const std::string& url) const {
+    const int64_t exp = url.rfind("/blobs/", 0) == 0 ? link_expiry(url) : 0;
+    if (exp <= 0 || exp > kMaxLinkExpiryS) return 0;
+    return exp * 1000 - server_offset_ms_;
+}
+
 void ChatSession::keep_links_fresh(const std::vector<std::string>& drawn) {
     if (&drawn != &link_watch_) link_watch_ = drawn;
+    if (phase_ == Phase::Failed || token_.empty()) return;  // signed out: nothing to ask
     const int64_t now = wall_ms();
+    // Tries older than the retry wait decide nothing any more.
+    for (auto it = link_tried_ms_.begin(); it != link_tried_ms_.end();) it = now - it->second >= kLinkRetryMs ? link_tried_ms_.erase(it) : std::next(it);
     int64_t next = INT64_MAX;
     for (const std::string& id : link_watch_) {
         const Message* m = conversation().find(id);
-        if (!m || !m->attachment) continue;
-        const int64_t exp = link_expiry(m->attachment->url) * 1000;
+        if (!m || !m->attachment || m->deleted) continue;
+        const int64_t exp = link_expires_ms(m->attachment->url);
         if (exp == 0) continue;  // not a link of ours
         int64_t due = exp - kLinkAheadMs;
         if (auto t = link_tried_ms_.find(id); t != link_tried_ms_.end()) due = std::max(due, t->second + kLinkRetryMs);
@@ -1051,8 +1068,8 @@ void ChatSession::keep_links_fresh(const std::vector<std::string>& drawn) {
 }
 
 void ChatSession::open_link(const std::string& url, std::function<void(const std::string&, const std::string&)> open) {
-    const int64_t exp = link_expiry(url) * 1000;
-    if (url.rfind("/blobs/", 0) != 0 || exp == 0 || exp > wall_ms() + kLinkOpenMarginMs) return open(url, "");
+    const int64_t exp = link_expires_ms(url);
+    if (exp == 0 || exp > wall_ms() + kLinkOpenMarginMs) return open(url, "");
     for (const Message* m : conversation().ordered())
         if (m->attachment && m->attachment->url == url && !m->messageId.empty()) return renew_link(m->messageId, std::move(open));
     open(url, "");  // not a message of the open conversation: the server says what is wrong
@@ -1071,7 +1088,12 @@ void ChatSession::renew_link(const std::string& messageId, std::function<void(co
         std::optional<Message> m;
         if (status == 200 && j.is_object() && j.contains("message")) m = message_from_json(j["message"]);
         std::string url, why;
-        if (m && m->messageId == messageId && m->attachment) {
+        if (m && m->messageId == messageId && m->deleted) {
+            // Deleted meanwhile: the tombstone applies (its file is gone with it).
+            model(conv).add_live(*m);
+            changed();
+            why = "The message was deleted.";
+        } else if (m && m->messageId == messageId && m->attachment) {
             url = m->attachment->url;
             // Tried stays set: a link that lives less than kLinkAheadMs (a short --blob-url-ttl)
             // is renewed once a minute, not on every frame.

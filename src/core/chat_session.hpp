@@ -315,6 +315,8 @@ private:
     // when each was last tried (a failed one waits kLinkRetryMs), the timer for the next.
     void renew_link(const std::string& messageId, std::function<void(const std::string& url, const std::string& error)> then);
     int64_t wall_ms() const;
+    int64_t link_expires_ms(const std::string& url) const;
+    int64_t server_offset_ms_ = 0;  // the server's clock minus this one (GET /config serverTime)
     std::vector<std::string> link_watch_;
     std::map<std::string, std::vector<std::function<void(const std::string&, const std::string&)>>> link_renewals_;
     std::map<std::string, int64_t> link_tried_ms_;

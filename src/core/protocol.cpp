@@ -132,7 +132,8 @@ bool read_u64(const json& j, const char* key, std::optional<uint64_t>& out, std:
 
 // `invalid` is set when the frame is well formed but the data does not fit (the service answers
 // that with close code 1007, invalid payload data).
-bool read_data(const json& j, DataType& type, json& data, std::string& err, bool from_service, bool& invalid) {
+// `data` is moved out of `j` (a frame's data may be large; the frame is not used after).
+bool read_data(json& j, DataType& type, json& data, std::string& err, bool from_service, bool& invalid) {
     std::string dt = "json";
     if (!read_string(j, "dataType", dt, err, false)) return false;
     auto parsed = parse_data_type(dt);
@@ -144,7 +145,7 @@ bool read_data(const json& j, DataType& type, json& data, std::string& err, bool
     type = *parsed;
     auto it = j.find("data");
     if (it == j.end()) { err = "missing 'data'"; return false; }
-    data = *it;
+    data = std::move(*it);
     if (!data_matches_type(type, data, from_service)) {
         err = "'data' does not match dataType " + quote_peer(dt);
         invalid = true;

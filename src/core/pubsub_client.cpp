@@ -160,9 +160,9 @@ void PubSubClient::on_message(uint64_t gen, const std::string& text) {
         }
         if (msg->fromGroup) {
             if (events_.group_message)
-                events_.group_message(GroupMessage{msg->group, msg->fromUserId, msg->dataType, msg->data, msg->sequenceId});
+                events_.group_message(GroupMessage{std::move(msg->group), std::move(msg->fromUserId), msg->dataType, std::move(msg->data), msg->sequenceId});
         } else if (events_.server_message) {
-            events_.server_message(ServerMessage{msg->dataType, msg->data, msg->sequenceId});
+            events_.server_message(ServerMessage{msg->dataType, std::move(msg->data), msg->sequenceId});
         }
     } else if (auto* con = std::get_if<ConnectedFrame>(&frame)) {
         if (con->reconnectionToken) reconnection_token_ = *con->reconnectionToken;

@@ -1541,3 +1541,54 @@ TEST_CASE("attachment links: a click on a valid link opens it at once, on an exp
     CHECK(opened[0].first.empty());
     CHECK(opened[0].second.find("could not be renewed") != std::string::npos);
 }
+
+TEST_CASE("attachment links: renewed by the server's clock (GET /config serverTime), and only links of ours", "[session][links]") {
+    Rig r;
+    const int64_t base_s = 1'800'000'000;
+    const int64_t ahead_ms = 10 * 60 * 1000;  // the server's clock is 10 minutes ahead of this one
+    r.session.set_wall_clock([&r, base_s] { return base_s * 1000 + static_cast<int64_t>(r.sched.now_ms()); });
+    json external = msg(2);
+    external["attachment"] = {{"url", "https://files.example/f.png?exp=1&sig=x"}, {"name", "f.png"}, {"contentType", "image/png"}, {"size", 10}};
+    const int64_t t0 = base_s * 1000 + static_cast<int64_t>(r.sched.now_ms());  // this clock now
+    const int64_t exp = (t0 + ahead_ms) / 1000 + 3600;  // an hour after the server's now
+    r.session.start();
+    REQUIRE(r.http.answer("/auth/dev-login", 200, R"({"token":"T","displayName":"Alice"})"));
+    REQUIRE(r.http.answer("/config", 200, json{{"maxMessageBytes", 100}, {"serverTime", t0 + ahead_ms}}.dump()));
+    REQUIRE(r.http.answer("/chat/conversations", 200, R"({"conversations":[{"conversationId":"demo","title":"Demo"}]})"));
+    REQUIRE(r.http.answer("/conversation/detail", 200, json{{"messages", json::array({with_file(1, exp), external})}, {"hasMore", false}}.dump()));
+    REQUIRE(r.http.answer("/realtime/clientAccessUrl", 200, R"({"url":"ws://x/client/hubs/chat?access_token=a"})"));
+    r.socks.open();
+    r.socks.receive(R"({"type":"system","event":"connected","userId":"alice","connectionId":"c1","reconnectionToken":"r"})");
+    r.join_ack();
+    r.http.answer("afterSeq=2", 200, R"({"messages":[],"hasMore":false})");
+    r.http.answer("changedAfter=0", 200, R"({"messages":[],"hasMore":false,"rev":0})");
+    r.session.keep_links_fresh({"m1", "m2"});
+    const auto advance_to = [&](int64_t unix_ms) { r.sched.advance(static_cast<uint64_t>(unix_ms - base_s * 1000 - static_cast<int64_t>(r.sched.now_ms()))); };
+    // Due 5 minutes before the expiry on the server's clock: 15 minutes earlier on this one.
+    advance_to(exp * 1000 - ahead_ms - 300000 - 1);
+    CHECK_FALSE(r.http.has("/chat/messages/"));
+    advance_to(exp * 1000 - ahead_ms - 300000);
+    CHECK(r.http.has("/chat/messages/m1"));
+    CHECK_FALSE(r.http.has("/chat/messages/m2"));  // an https link is the sender's: nothing to renew, ever
+    std::string opened = "<not called>";
+    r.session.open_link(external["attachment"]["url"], [&](const std::string& url, const std::string&) { opened = url; });
+    CHECK(opened == external["attachment"]["url"]);
+}
+
+TEST_CASE("attachment links: a message deleted meanwhile shows as deleted, and the click says so", "[session][links]") {
+    LinkRig r;
+    r.advance_to((LinkRig::base_s + 3600 + 5) * 1000);
+    std::pair<std::string, std::string> opened{"<not called>", ""};
+    r.session.open_link(link_of(r, 1), [&](const std::string& url, const std::string& error) { opened = {url, error}; });
+    json tomb = msg(1);
+    tomb["deleted"] = true;
+    tomb["text"] = "";
+    tomb["version"] = 2;
+    REQUIRE(r.http.answer("/chat/messages/m1", 200, json{{"message", tomb}}.dump()));
+    CHECK(opened.first.empty());
+    CHECK(opened.second == "The message was deleted.");
+    CHECK(held(r, 1)->deleted);
+    r.advance_to((LinkRig::base_s + 3600 + 600) * 1000);
+    r.session.keep_links_fresh({"m1"});
+    CHECK_FALSE(r.http.has("/chat/messages/m1"));  // a tombstone has no link to keep
+}

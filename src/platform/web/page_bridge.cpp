@@ -137,8 +137,8 @@ EM_JS(void, js_layout, (const char* id, double x, double y, double w, double h, 
 EM_JS(void, mirror_restart, (const char* title), {
     var log = document.getElementById("chat-log");
     if (log) { log.textContent = ""; log.current = null; log.tabIndex = 0; }
-    Module.chat.timeEls = {};
-    Module.chat.articles = {};
+    Module.chat.timeEls = Object.create(null);
+    Module.chat.articles = Object.create(null);
     var t = document.getElementById("chat-title");
     if (t) t.textContent = UTF8ToString(title);
 });
@@ -148,10 +148,10 @@ EM_JS(void, mirror_restart, (const char* title), {
 EM_JS(void, mirror_append, (const char* json_ptr), {
     var log = document.getElementById("chat-log");
     if (!log) return;
-    var timeEls = Module.chat.timeEls = Module.chat.timeEls || {};
+    var timeEls = Module.chat.timeEls = Module.chat.timeEls || Object.create(null);
     // Each message's article by id: a lookup, not a search of the log per message (a burst of
     // thousands of messages into a long log searched it thousands of times: seconds in one frame).
-    var articles = Module.chat.articles = Module.chat.articles || {};
+    var articles = Module.chat.articles = Module.chat.articles || Object.create(null);
     JSON.parse(UTF8ToString(json_ptr)).forEach(function (m) {
         var art = document.createElement("div");
         art.setAttribute("role", "article");
@@ -388,8 +388,26 @@ EM_JS(void, js_open_url, (const char* url, int pending), {
         return Module.demo.openBlob(u, image, w);
     }
     var ok = u.indexOf("http://") === 0 || u.indexOf("https://") === 0 || u.charAt(0) === "/";
-    if (w) { if (ok) w.location.replace(u); else w.close(); return; }
+    if (w) {
+        if (!ok) return w.close();
+        w.location.replace(u);
+        // A file served as a download never shows in the window: not left open and blank.
+        setTimeout(function () { try { if (w.location.href === "about:blank") w.close(); } catch (e) {} }, 10000);
+        return;
+    }
     if (ok) window.open(u, "_blank", "noopener");
+});
+// A file saved under its own name (a same-site link; the demo's through its backend).
+EM_JS(void, js_download_url, (const char* url), {
+    var u = UTF8ToString(url);
+    if (Module.demo && u.indexOf("/blobs/") === 0) return Module.demo.openBlob(u, false, null);
+    if (u.charAt(0) !== "/" || u.charAt(1) === "/") return;
+    var a = document.createElement("a");
+    a.href = u;
+    a.download = "";
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
 });
 EM_JS(int, js_open_blank, (), {
     var w = window.open("", "_blank");
@@ -671,6 +689,7 @@ std::string PageBridge::clipboard_text() { return take_string(js_clipboard, 64 *
 
 void PageBridge::open_url(const std::string& url, int blank) { js_open_url(url.c_str(), blank); }
 int PageBridge::open_blank() { return js_open_blank(); }
+void PageBridge::download_url(const std::string& url) { js_download_url(url.c_str()); }
 void PageBridge::close_blank(int blank) { js_close_blank(blank); }
 void PageBridge::pick_file() { js_pick_file(); }
 void PageBridge::submit_composer() { js_submit_composer(); }

@@ -188,6 +188,7 @@ public:
     void open_url(const std::string& url, int blank = 0);
     int open_blank();
     void close_blank(int blank);
+    void download_url(const std::string& url);  // a same-site file, saved (no window)
     void pick_file();                              // the file picker (#attach)
     void submit_composer();                        // the send button: the composer's text as Enter sends it
     void restore_composer(const std::string& text);  // a refused send: the text back, if the composer is empty

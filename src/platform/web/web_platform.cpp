@@ -45,6 +45,27 @@ void BrowserScheduler::fire(void* user) {
 // ---- WebSocket ------------------------------------------------------------------------------
 namespace {
 
+// Text frames go into wasm through TextEncoder.encodeInto and one reused buffer
+// (web_ws_buffer). The library's own handler measures and copies every frame in JS
+// (lengthBytesUTF8, then stringToUTF8, a character at a time): a quarter of the time a chat
+// message took from the socket to the model (bench/ingest.mjs). Binary frames, and a build
+// where the library's socket table is not reachable, keep the library's handler.
+EM_JS(int, js_ws_fast_text, (int socket_id, void* socket), {
+    if (typeof WS === "undefined" || !WS.sockets || !WS.sockets[socket_id] || typeof TextEncoder !== "function") return 0;
+    var ws = WS.sockets[socket_id];
+    var library = ws.onmessage;
+    var fast = Module.wsFast = Module.wsFast || { encoder: new TextEncoder() };
+    ws.onmessage = function (e) {
+        if (typeof e.data !== "string") return library.call(ws, e);
+        var cap = e.data.length * 3;  // UTF-16 units to UTF-8 bytes: at most 3 each
+        var buf = _web_ws_buffer(cap);
+        var r = fast.encoder.encodeInto(e.data, HEAPU8.subarray(buf, buf + cap));
+        _web_ws_text(socket, buf, r.written);
+    };
+    return 1;
+});
+
+
 class EmSocket final : public wps::Socket {
 public:
     EmSocket(const std::string& url, const std::string& protocol, wps::SocketCallbacks cb) : cb_(std::move(cb)) {
@@ -75,6 +96,7 @@ public:
             if (s->cb_.on_message) s->cb_.on_message(std::move(text));
             return EM_TRUE;
         });
+        js_ws_fast_text(ws_, this);
         emscripten_websocket_set_onclose_callback(ws_, this, [](int, const EmscriptenWebSocketCloseEvent* e, void* u) -> EM_BOOL {
             auto* s = static_cast<EmSocket*>(u);
             s->closed_ = true;
@@ -92,6 +114,9 @@ public:
             if (!closed_) emscripten_websocket_close(ws_, 1000, "");
             emscripten_websocket_delete(ws_);  // detaches every callback
         }
+    }
+    void received(std::string text) {
+        if (cb_.on_message) cb_.on_message(std::move(text));
     }
     void send(const std::string& text) override {
         if (ws_ > 0 && !closed_) emscripten_websocket_send_utf8_text(ws_, text.c_str());
@@ -113,6 +138,16 @@ private:
 };
 
 } // namespace
+
+// The text frame js_ws_fast_text put in the buffer, for its socket (copied before anything runs).
+extern "C" EMSCRIPTEN_KEEPALIVE char* web_ws_buffer(int bytes) {
+    static std::vector<char> buffer;
+    if (buffer.size() < static_cast<std::size_t>(bytes) + 1) buffer.resize(static_cast<std::size_t>(bytes) + 1);
+    return buffer.data();
+}
+extern "C" EMSCRIPTEN_KEEPALIVE void web_ws_text(void* socket, const char* data, int bytes) {
+    static_cast<EmSocket*>(socket)->received(std::string(data, static_cast<std::size_t>(bytes)));
+}
 
 wps::SocketFactory browser_socket_factory() {
     return [](const std::string& url, const std::string& protocol, wps::SocketCallbacks cb) {

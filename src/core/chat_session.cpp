@@ -589,7 +589,14 @@ void ChatSession::on_activity(const Activity& a) {
     s->previewVersion = a.version;
     s->lastAt = a.createdAtMs;
     if (a.senderId != options_.user_id && !(a.conversationId == current_ && panel_open_)) ++s->unread;
-    sort_list();
+    // Only this one moved: it is rotated into place (where sort_list's stable sort would put it),
+    // not the whole list sorted per message (hundreds of conversations, bursts of messages).
+    const auto later = [](const ConversationSummary& x, const ConversationSummary& y) { return x.lastAt > y.lastAt; };
+    const auto at = list_.begin() + (s - list_.data());
+    if (at != list_.begin() && later(*at, *(at - 1)))
+        std::rotate(std::upper_bound(list_.begin(), at, *at, later), at, at + 1);
+    else if (at + 1 != list_.end() && later(*(at + 1), *at))
+        std::rotate(at, at + 1, std::lower_bound(at + 1, list_.end(), *at, later));
     changed();
 }
 

@@ -1592,3 +1592,37 @@ TEST_CASE("attachment links: a message deleted meanwhile shows as deleted, and t
     r.session.keep_links_fresh({"m1"});
     CHECK_FALSE(r.http.has("/chat/messages/m1"));  // a tombstone has no link to keep
 }
+
+TEST_CASE("the conversation list stays in latest-activity order as activity arrives in 40 conversations, as a full sort would have it",
+          "[session]") {
+    Rig r;
+    json list = json::array();
+    for (int i = 0; i < 40; ++i) list.push_back({{"conversationId", "c" + std::to_string(i)}, {"title", "C"}, {"lastSeq", 1}});
+    list[0]["conversationId"] = "demo";
+    r.boot_with(list, json{{"messages", json::array()}, {"hasMore", false}});
+    r.join_ack();
+    // The reference: the same updates, then a stable sort of the whole list (what sort_list did).
+    struct Ref { std::string id; int64_t at; uint64_t seq; };
+    std::vector<Ref> ref;
+    for (const auto& c : r.session.conversations()) ref.push_back({c.id, c.lastAt, c.lastSeq});
+    uint64_t state = 12345;
+    const auto next = [&state](uint64_t n) { state = state * 6364136223846793005ULL + 1442695040888963407ULL; return (state >> 33) % n; };
+    for (int step = 0; step < 400; ++step) {
+        const std::string conv = step % 7 == 0 ? "demo" : "c" + std::to_string(1 + next(39));
+        Ref& x = *std::find_if(ref.begin(), ref.end(), [&](const Ref& e) { return e.id == conv; });
+        const uint64_t seq = x.seq + 1;
+        // Mostly newer times, some equal to another's, some older than this conversation's last
+        // (another instance's clock): each moves up, stays, or moves down.
+        const int64_t at = step % 5 == 0 ? 1000 + static_cast<int64_t>(next(50)) * 10 : 1000 + step * 10;
+        r.socks.receive(json{{"type", "message"}, {"from", "server"}, {"dataType", "json"},
+                             {"data", {{"type", "conversation.activity"}, {"conversationId", conv}, {"messageId", conv + "-m" + std::to_string(seq)},
+                                       {"seq", seq}, {"senderId", "bob"}, {"createdAt", at}, {"preview", "p"}}}}.dump());
+        x.seq = seq;
+        x.at = at;
+        std::stable_sort(ref.begin(), ref.end(), [](const Ref& a, const Ref& b) { return a.at > b.at; });
+        std::vector<std::string> want, got;
+        for (const auto& e : ref) want.push_back(e.id);
+        for (const auto& c : r.session.conversations()) got.push_back(c.id);
+        REQUIRE(got == want);
+    }
+}

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -59,80 +60,84 @@ chat::Message draft(const std::string& text) {
     return m;
 }
 
-const OutboxRow* row_of(const std::vector<OutboxRow>& rows, const std::string& id) {
-    for (const OutboxRow& r : rows)
-        if (r.eventId == id) return &r;
-    return nullptr;
+// The outbox row `id` as the store has it now (a copy; empty when there is none).
+std::optional<OutboxRow> row_of(SqliteStore& s, const std::string& id) {
+    for (OutboxRow& r : s.outbox_rows(id))
+        if (r.eventId == id) return std::move(r);
+    return std::nullopt;
 }
+bool published(SqliteStore& s, const std::string& id) {
+    const auto r = row_of(s, id);
+    return r && r->processedAt;
+}
+// Until the worker's thread published the row (at most 15 s).
+bool wait_published(SqliteStore& s, const std::string& id) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (!published(s, id) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return published(s, id);
+}
+
+// An in-memory store with c1 seeded, a flaky publisher, and a worker retrying after `retry_ms`.
+struct Rig {
+    SqliteStore s{":memory:"};
+    FlakyPublisher pub;
+    OutboxWorker w;
+    explicit Rig(int64_t retry_ms) : w{s, pub, OutboxOptions{8, retry_ms, 60000, 64}} { seed(s, pub); }
+};
 
 } // namespace
 
 TEST_CASE("outbox: a publish that throws is a failed attempt, retried after its delay", "[outbox]") {
-    SqliteStore s{":memory:"};
-    FlakyPublisher pub;
-    seed(s, pub);
-    OutboxWorker w{s, pub, OutboxOptions{8, 500, 60000, 64}};
-    const std::string id = s.append_message(draft("one"), "conversation:c1", 1000).message.messageId;
-    pub.throw_group = 1;
+    Rig r{500};
+    const std::string id = r.s.append_message(draft("one"), "conversation:c1", 1000).message.messageId;
+    r.pub.throw_group = 1;
 
-    REQUIRE_NOTHROW(w.run_once(1000));
-    CHECK(pub.group_calls == 1);
-    CHECK(pub.user_calls == 1);  // the activity row, another target, went out
-    const auto rows = s.outbox_rows("");
-    REQUIRE(row_of(rows, id));
-    CHECK(row_of(rows, id)->retryCount == 1);
-    CHECK(row_of(rows, id)->nextAttemptAt == 1500);
-    CHECK(row_of(rows, id)->lastError.find("connection reset") != std::string::npos);
-    CHECK_FALSE(row_of(rows, id)->processedAt);
+    REQUIRE_NOTHROW(r.w.run_once(1000));
+    CHECK(r.pub.group_calls == 1);
+    CHECK(r.pub.user_calls == 1);  // the activity row, another target, went out
+    const auto row = row_of(r.s, id);
+    REQUIRE(row);
+    CHECK(row->retryCount == 1);
+    CHECK(row->nextAttemptAt == 1500);
+    CHECK(row->lastError.find("connection reset") != std::string::npos);
+    CHECK_FALSE(row->processedAt);
 
-    CHECK(w.run_once(1400) == 0);  // not due yet
-    CHECK(pub.group_calls == 1);
-    CHECK(w.run_once(1500) == 1);
-    CHECK(pub.group_calls == 2);
-    CHECK(row_of(s.outbox_rows(""), id)->processedAt);
+    CHECK(r.w.run_once(1400) == 0);  // not due yet
+    CHECK(r.pub.group_calls == 1);
+    CHECK(r.w.run_once(1500) == 1);
+    CHECK(r.pub.group_calls == 2);
+    CHECK(published(r.s, id));
 }
 
 TEST_CASE("outbox: a failed row holds its target's newer rows, in order, and no others", "[outbox]") {
-    SqliteStore s{":memory:"};
-    FlakyPublisher pub;
-    seed(s, pub);
-    OutboxWorker w{s, pub, OutboxOptions{8, 500, 60000, 64}};
-    const std::string a = s.append_message(draft("a"), "conversation:c1", 1000).message.messageId;
-    const std::string b = s.append_message(draft("b"), "conversation:c1", 1001).message.messageId;
-    pub.throw_group = 1;
-    w.run_once(2000);
-    CHECK(pub.group_calls == 1);  // b was not tried after a failed
-    CHECK(pub.user_calls == 2);   // both activity rows went out
-    CHECK_FALSE(row_of(s.outbox_rows(""), b)->processedAt);
-    w.run_once(2500);
-    CHECK(pub.group_calls == 3);
-    CHECK(row_of(s.outbox_rows(""), a)->processedAt);
-    CHECK(row_of(s.outbox_rows(""), b)->processedAt);
+    Rig r{500};
+    const std::string a = r.s.append_message(draft("a"), "conversation:c1", 1000).message.messageId;
+    const std::string b = r.s.append_message(draft("b"), "conversation:c1", 1001).message.messageId;
+    r.pub.throw_group = 1;
+    r.w.run_once(2000);
+    CHECK(r.pub.group_calls == 1);  // b was not tried after a failed
+    CHECK(r.pub.user_calls == 2);   // both activity rows went out
+    CHECK_FALSE(published(r.s, b));
+    r.w.run_once(2500);
+    CHECK(r.pub.group_calls == 3);
+    CHECK(published(r.s, a));
+    CHECK(published(r.s, b));
 }
 
 TEST_CASE("outbox: the worker's thread waits out a throwing publish's retry delay (no tight loop)", "[outbox]") {
-    SqliteStore s{":memory:"};
-    FlakyPublisher pub;
-    seed(s, pub);
-    OutboxWorker w{s, pub, OutboxOptions{8, 400, 60000, 64}};
-    pub.throw_group = 1;
-    const std::string id = s.append_message(draft("one"), "conversation:c1", 1000).message.messageId;
-    w.start();
-    w.notify();
+    Rig r{400};
+    r.pub.throw_group = 1;
+    const std::string id = r.s.append_message(draft("one"), "conversation:c1", 1000).message.messageId;
+    r.w.start();
+    r.w.notify();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     // Before the fix the thrown pass left the row due and the worker tried it again at once:
     // hundreds of calls in these 200 ms.
-    CHECK(pub.group_calls <= 1);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    bool published = false;
-    while (!published && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        const auto rows = s.outbox_rows("");
-        published = row_of(rows, id) && row_of(rows, id)->processedAt;
-    }
-    w.stop();
-    CHECK(published);
-    CHECK(pub.group_calls == 2);
+    CHECK(r.pub.group_calls <= 1);
+    const bool done = wait_published(r.s, id);
+    r.w.stop();
+    CHECK(done);
+    CHECK(r.pub.group_calls == 2);
 }
 
 namespace {
@@ -171,27 +176,20 @@ TEST_CASE("outbox: a failing store fails the pass, costs the row none of its att
     const std::string id = s.append_message(draft("one"), "conversation:c1", 1000).message.messageId;
     exec_on(file.path, "ALTER TABLE ConversationUsers RENAME TO ConversationUsersGone");  // members() fails
     CHECK_THROWS(w.run_once(2000));
-    const auto rows = s.outbox_rows("");
-    const OutboxRow* act = row_of(rows, "act:" + id);
+    const auto act = row_of(s, "act:" + id);
     REQUIRE(act);
     CHECK(act->retryCount == 0);  // not the row's fault: no attempt counted
     CHECK_FALSE(act->processedAt);
-    CHECK(row_of(s.outbox_rows(""), id)->processedAt);  // the group row before it went out and was marked
+    CHECK(published(s, id));  // the group row before it went out and was marked
 
     // The worker's thread meets the failure, waits, tries again; once the store is back the row goes.
     w.start();
     w.notify();
     std::this_thread::sleep_for(std::chrono::milliseconds(150));
     exec_on(file.path, "ALTER TABLE ConversationUsersGone RENAME TO ConversationUsers");
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    bool published = false;
-    while (!published && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        const auto now_rows = s.outbox_rows("act:");
-        published = row_of(now_rows, "act:" + id) && row_of(now_rows, "act:" + id)->processedAt;
-    }
+    const bool done = wait_published(s, "act:" + id);
     w.stop();
-    CHECK(published);
+    CHECK(done);
     CHECK(pub.user_calls == 1);
 }
 
@@ -204,8 +202,7 @@ TEST_CASE("outbox: a publish error is stored as valid UTF-8 of at most 500 bytes
     OutboxWorker w{s, pub};
     const std::string id = s.append_message(draft("one"), "conversation:c1", 1000).message.messageId;
     w.run_once(1000);
-    const auto rows = s.outbox_rows("");
-    const OutboxRow* row = row_of(rows, id);
+    const auto row = row_of(s, id);
     REQUIRE(row);
     CHECK(row->retryCount == 1);
     CHECK(chat::valid_utf8(row->lastError));

@@ -23,6 +23,7 @@ namespace {
 constexpr uint64_t kTypingThrottleMs = 3000;
 constexpr uint64_t kTypingTtlMs = 6000;
 constexpr std::size_t kRevealPage = 200;  // the server's largest page: paging to a quoted message
+constexpr int64_t kDayMs = 24 * 60 * 60 * 1000;
 
 std::string error_text(int status, const json& body, const std::string& transport) {
     return wps::ApiClient::error_text(status, body, transport);
@@ -237,8 +238,18 @@ void ChatSession::start() {
         request("GET", "/config", nullptr, [this, asked_at](int st, const json& cfg, const std::string&) {
             // The server's clock, which attachment links expire by: this clock's offset from it
             // (taken halfway through the request).
-            if (st == 200 && cfg.contains("serverTime") && cfg["serverTime"].is_number_integer())
-                server_offset_ms_ = cfg["serverTime"].get<int64_t>() - (asked_at + wall_ms()) / 2;
+            // A slow answer (over 5 s) says too little; an offset over a day is no clock.
+            const int64_t answered_at = wall_ms();
+            if (st == 200 && cfg.contains("serverTime") && cfg["serverTime"].is_number_integer() && answered_at - asked_at <= 5000) {
+                const json& t = cfg["serverTime"];
+                const int64_t server = t.is_number_unsigned() ? static_cast<int64_t>(std::min<uint64_t>(t.get<uint64_t>(), INT64_MAX / 2))
+                                                              : std::max<int64_t>(t.get<int64_t>(), 0);
+                const int64_t offset = server - (asked_at + answered_at) / 2;
+                if (offset > -kDayMs && offset < kDayMs) {
+                    server_offset_ms_ = offset;
+                    keep_links_fresh(link_watch_);  // a renewal timer set before this runs by the server's clock now
+                }
+            }
             if (st == 200 && cfg.contains("maxMessageBytes") && cfg["maxMessageBytes"].is_number_unsigned())
                 max_message_bytes_ = cfg["maxMessageBytes"].get<std::size_t>();
             if (st == 200 && cfg.contains("maxAttachmentBytes") && cfg["maxAttachmentBytes"].is_number_unsigned())
@@ -309,6 +320,7 @@ void ChatSession::load_conversations(bool then_open) {
                 s.previewVersion = old->previewVersion;
                 s.lastAt = old->lastAt;
                 s.unread = std::max(s.unread, old->unread);
+                kept_new = true;  // newer than the server's order says: sorted below (on_activity keeps a sorted list sorted)
             }
             // One created here and still empty keeps its place at the top (the server sorts
             // conversations without messages last).
@@ -1096,8 +1108,11 @@ void ChatSession::renew_link(const std::string& messageId, std::function<void(co
         if (status == 200 && j.is_object() && j.contains("message")) m = message_from_json(j["message"]);
         std::string url, why;
         if (m && m->messageId == messageId && m->deleted) {
-            // Deleted meanwhile: the tombstone applies (its file is gone with it).
+            // Deleted meanwhile: the tombstone applies (its file is gone with it), to the list's
+            // preview and to replies' quotes as a live delete does.
             model(conv).add_live(*m);
+            set_preview(*m);
+            update_quote(*m);
             changed();
             why = "The message was deleted.";
         } else if (m && m->messageId == messageId && m->attachment) {

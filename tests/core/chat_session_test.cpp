@@ -1626,3 +1626,34 @@ TEST_CASE("the conversation list stays in latest-activity order as activity arri
         REQUIRE(got == want);
     }
 }
+
+TEST_CASE("activity that arrived while the list was reloading keeps the list in order for the next one", "[session]") {
+    Rig r;
+    const auto conv = [](const std::string& id, int64_t at) {
+        json m = msg(1);
+        m["conversationId"] = id;
+        m["createdAt"] = at;
+        return json{{"conversationId", id}, {"title", id}, {"lastSeq", 1}, {"lastMessage", m}};
+    };
+    const auto act = [](const std::string& id, uint64_t seq, int64_t at) {
+        return json{{"type", "message"}, {"from", "server"}, {"dataType", "json"},
+                    {"data", {{"type", "conversation.activity"}, {"conversationId", id}, {"messageId", id + std::to_string(seq)},
+                              {"seq", seq}, {"senderId", "bob"}, {"createdAt", at}, {"preview", "p"}}}}.dump();
+    };
+    r.boot_with(json::array({conv("demo", 300), conv("c1", 200), conv("c2", 100)}), json{{"messages", json::array()}, {"hasMore", false}});
+    r.join_ack();
+    const auto order = [&r] {
+        std::vector<std::string> ids;
+        for (const auto& c : r.session.conversations()) ids.push_back(c.id);
+        return ids;
+    };
+    r.socks.receive(act("new", 1, 50));  // a conversation the list does not know: it is reloaded
+    REQUIRE(r.http.has("/chat/conversations"));
+    r.socks.receive(act("c2", 2, 500));  // meanwhile: c2 is the newest
+    CHECK(order() == std::vector<std::string>{"c2", "demo", "c1"});
+    // The reload was answered before c2's message was stored: the server's order is older.
+    REQUIRE(r.http.answer("/chat/conversations", 200, json{{"conversations", json::array({conv("demo", 300), conv("c1", 200), conv("c2", 100), conv("new", 50)})}}.dump()));
+    CHECK(order() == std::vector<std::string>{"c2", "demo", "c1", "new"});
+    r.socks.receive(act("c1", 2, 400));
+    CHECK(order() == std::vector<std::string>{"c2", "c1", "demo", "new"});
+}

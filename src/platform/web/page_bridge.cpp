@@ -391,8 +391,9 @@ EM_JS(void, js_open_url, (const char* url, int pending), {
     if (w) {
         if (!ok) return w.close();
         w.location.replace(u);
-        // A file served as a download never shows in the window: not left open and blank.
-        setTimeout(function () { try { if (w.location.href === "about:blank") w.close(); } catch (e) {} }, 10000);
+        // A file served as a download never shows in the window: not left open and blank (a
+        // slow image has a minute to start arriving).
+        setTimeout(function () { try { if (w.location.href === "about:blank") w.close(); } catch (e) {} }, 60000);
         return;
     }
     if (ok) window.open(u, "_blank", "noopener");
@@ -401,9 +402,13 @@ EM_JS(void, js_open_url, (const char* url, int pending), {
 EM_JS(void, js_download_url, (const char* url), {
     var u = UTF8ToString(url);
     if (Module.demo && u.indexOf("/blobs/") === 0) return Module.demo.openBlob(u, false, null);
-    if (u.charAt(0) !== "/" || u.charAt(1) === "/") return;
+    var t;
+    try { t = new URL(u, location.href); } catch (e) { return; }
+    if (t.protocol !== "http:" && t.protocol !== "https:") return;
+    // Another site's file (the download attribute does not apply there): a new window, never this tab.
+    if (t.origin !== location.origin) { window.open(t.href, "_blank", "noopener"); return; }
     var a = document.createElement("a");
-    a.href = u;
+    a.href = t.href;
     a.download = "";
     document.body.appendChild(a);
     a.click();

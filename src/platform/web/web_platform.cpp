@@ -56,7 +56,8 @@ EM_JS(int, js_ws_fast_text, (int socket_id, void* socket), {
     var library = ws.onmessage;
     var fast = Module.wsFast = Module.wsFast || { encoder: new TextEncoder() };
     ws.onmessage = function (e) {
-        if (typeof e.data !== "string") return library.call(ws, e);
+        // Binary frames, and text beyond 1 MB (rare; the buffer stays small), the library's way.
+        if (typeof e.data !== "string" || e.data.length > 1048576) return library.call(ws, e);
         var cap = e.data.length * 3;  // UTF-16 units to UTF-8 bytes: at most 3 each
         var buf = _web_ws_buffer(cap);
         var r = fast.encoder.encodeInto(e.data, HEAPU8.subarray(buf, buf + cap));

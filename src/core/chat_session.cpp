@@ -569,7 +569,7 @@ void ChatSession::on_group_message(const wps::GroupMessage& m) {
     on_activity(a);
     if (loaded_[conv]) {
         const bool gap = model(conv).add_live(*msg);
-        need_quotes(conv, {*msg});
+        if (!msg->replyToId.empty()) need_quotes(conv, {*msg});  // a reply: its quoted parent (no copy of every message)
         if (conv == current_) {
             if (gap) catch_up();
             mark_read_soon();

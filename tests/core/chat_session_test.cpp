@@ -1544,9 +1544,9 @@ TEST_CASE("attachment links: a click on a valid link opens it at once, on an exp
 
 TEST_CASE("attachment links: renewed by the server's clock (GET /config serverTime), and only links of ours", "[session][links]") {
     Rig r;
-    const int64_t base_s = 1'800'000'000;
+    constexpr int64_t base_s = 1'800'000'000;
     const int64_t ahead_ms = 10 * 60 * 1000;  // the server's clock is 10 minutes ahead of this one
-    r.session.set_wall_clock([&r, base_s] { return base_s * 1000 + static_cast<int64_t>(r.sched.now_ms()); });
+    r.session.set_wall_clock([&r] { return base_s * 1000 + static_cast<int64_t>(r.sched.now_ms()); });
     json external = msg(2);
     external["attachment"] = {{"url", "https://files.example/f.png?exp=1&sig=x"}, {"name", "f.png"}, {"contentType", "image/png"}, {"size", 10}};
     const int64_t t0 = base_s * 1000 + static_cast<int64_t>(r.sched.now_ms());  // this clock now

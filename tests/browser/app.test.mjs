@@ -358,15 +358,17 @@ test('an image attachment shows a thumbnail that opens the file', async () => {
 // Links expire (--blob-url-ttl); a page stays open for longer. Bob's link has expired when he
 // clicks: the panel renews it (GET /chat/messages/{id}) and opens the file under the new one.
 test('an attachment clicked after its link expired opens under a renewed link', async () => {
-  const own = await startStub({ args: ['--send-rate', '0', '--blob-url-ttl', '8'] });
+  const own = await startStub({ args: ['--send-rate', '0', '--blob-url-ttl', '15'] });
   try {
     const alice = await openChat(browser, own.base, 'alice');
     const bob = await openChat(browser, own.base, 'bob');
     await alice.page.setFiles('#attach', { name: 'flag.png', mimeType: 'image/png', buffer: await makePng(alice.page) });
     await bob.page.waitFor(() => Object.keys(window.Module?.chat?.targets || {}).some((k) => k.startsWith('thumb:')),
       null, { timeout: 20000 });
-    // Every link bob's page was given is at most 9 s old now and expired (no renewal for a minute).
-    await sleep(10000);
+    // Every link bob's page was given lasts at most 18 s (15 s, rounded up to a quarter of it) and
+    // has expired now (no renewal for a minute); the renewed one lasts 15 s or more, time enough
+    // for a loaded machine to report the window.
+    await sleep(19000);
     await bob.page.bringToFront();
     const opened = await bob.page.popup(() => clickTarget(bob.page, 'thumb:*'));
     const exp = Number(opened.match(/[?&]exp=(\d+)/)?.[1]);

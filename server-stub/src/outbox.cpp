@@ -15,7 +15,6 @@
 namespace stub {
 
 namespace {
-// Structured log: one JSON object per line (strings escaped by the JSON library).
 // An error text as a row keeps it: valid UTF-8 (a service's answer or an exception may not be;
 // PostgreSQL refuses such text, and one row would stop the outbox) and at most 500 bytes.
 std::string storable_error(std::string e) {
@@ -28,6 +27,7 @@ std::string storable_error(std::string e) {
     return e;
 }
 
+// Structured log: one JSON object per line (strings escaped by the JSON library).
 void log_line(const nlohmann::json& j) { std::fprintf(stderr, "%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str()); }
 } // namespace
 

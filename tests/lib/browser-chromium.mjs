@@ -24,16 +24,29 @@ export async function launch({ webgl2 = true } = {}) {
       // Headless Chromium asks before a page may use the system clipboard: a person would allow it.
       if (clipboard) await ctx.grantPermissions(['clipboard-read', 'clipboard-write']);
       return {
-        async newPage() { return new ChromiumPage(ctx, await ctx.newPage()); },
-        setColorScheme: async (scheme) => { for (const p of ctx.pages()) await p.emulateMedia({ colorScheme: scheme }); },
-        close: () => ctx.close(),
+        async newPage() { return new ChromiumPage(ctx, await bounded('newPage', ctx.newPage())); },
+        setColorScheme: async (scheme) => { for (const p of ctx.pages()) await bounded('emulateMedia', p.emulateMedia({ colorScheme: scheme })); },
+        close: () => bounded('closing a context', ctx.close()),
       };
     },
-    close: () => browser.close(),
+    close: () => bounded('closing the browser', browser.close()),
   };
 }
 
 const KEYS = { Control: 'Control', Shift: 'Shift', Enter: 'Enter', Alt: 'Alt' };
+
+// Playwright's evaluate, input, newPage and close wait without limit for a page or browser that
+// stopped answering (puppeteer and selenium give up after their protocol timeouts): a step that
+// never returns would hang its suite until CTest kills it, saying nothing. Each such call here
+// fails after `ms` instead, naming the call, so the test reports the step it was in.
+export const CALL_LIMIT_MS = Number(process.env.BROWSER_CALL_LIMIT_MS) || 120000;
+function bounded(what, promise, ms = CALL_LIMIT_MS) {
+  let timer;
+  const limit = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`chromium: ${what} did not return in ${ms / 1000} s (the page or the browser stopped answering)`)), ms);
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
 
 class ChromiumPage extends BasePage {
   constructor(ctx, page) {
@@ -43,40 +56,43 @@ class ChromiumPage extends BasePage {
     this.errors = [];
     page.on('pageerror', (e) => this.errors.push(String(e)));
   }
-  goto(url) { return this.page.goto(url); }
-  reload() { return this.page.reload(); }
-  evaluate(fn, arg) { return this.page.evaluate(fn, arg); }
+  goto(url) { return bounded(`goto ${url}`, this.page.goto(url)); }
+  reload() { return bounded('reload', this.page.reload()); }
+  evaluate(fn, arg) { return bounded(`evaluate ${String(fn).replace(/\s+/g, ' ').slice(0, 100)}`, this.page.evaluate(fn, arg)); }
   // Chromium polls inside the page (requestAnimationFrame), cheaper than round trips.
-  async waitFor(fn, arg, { timeout = 15000 } = {}) {
-    const h = await this.page.waitForFunction(fn, arg, { timeout });
-    return h.jsonValue();
+  waitFor(fn, arg, { timeout = 15000 } = {}) {
+    return bounded(`waitFor ${String(fn).replace(/\s+/g, ' ').slice(0, 100)}`, (async () => {
+      const h = await this.page.waitForFunction(fn, arg, { timeout });
+      return h.jsonValue();
+    })(), timeout + CALL_LIMIT_MS);
   }
-  type(text) { return this.page.keyboard.type(text); }
-  press(key) { return this.page.keyboard.press(key); }
-  keyDown(key) { return this.page.keyboard.down(KEYS[key] || key); }
-  keyUp(key) { return this.page.keyboard.up(KEYS[key] || key); }
-  click(x, y) { return this.page.mouse.click(x, y); }
-  move(x, y) { return this.page.mouse.move(x, y); }
-  down() { return this.page.mouse.down(); }
-  up() { return this.page.mouse.up(); }
-  wheel(dx, dy) { return this.page.mouse.wheel(dx, dy); }
-  tap(x, y) { return this.page.touchscreen.tap(x, y); }
-  screenshot({ path } = {}) { return this.page.screenshot({ path }); }
-  setFiles(selector, file) { return this.page.setInputFiles(selector, file); }
+  type(text) { return bounded('keyboard.type', this.page.keyboard.type(text)); }
+  press(key) { return bounded(`keyboard.press ${key}`, this.page.keyboard.press(key)); }
+  keyDown(key) { return bounded('keyboard.down', this.page.keyboard.down(KEYS[key] || key)); }
+  keyUp(key) { return bounded('keyboard.up', this.page.keyboard.up(KEYS[key] || key)); }
+  click(x, y) { return bounded(`mouse.click ${x},${y}`, this.page.mouse.click(x, y)); }
+  move(x, y) { return bounded('mouse.move', this.page.mouse.move(x, y)); }
+  down() { return bounded('mouse.down', this.page.mouse.down()); }
+  up() { return bounded('mouse.up', this.page.mouse.up()); }
+  wheel(dx, dy) { return bounded('mouse.wheel', this.page.mouse.wheel(dx, dy)); }
+  tap(x, y) { return bounded('touchscreen.tap', this.page.touchscreen.tap(x, y)); }
+  screenshot({ path } = {}) { return bounded('screenshot', this.page.screenshot({ path })); }
+  setFiles(selector, file) { return bounded('setInputFiles', this.page.setInputFiles(selector, file)); }
   async popup(action) {
     const opened = this.ctx.waitForEvent('page');
+    opened.catch(() => {});  // an action that fails is the error reported, not this wait
     await action();
     const p = await opened;
     await p.waitForLoadState('domcontentloaded').catch(() => {});
     // A window opened blank and sent its document later (the static demo's attachments).
     for (let i = 0; i < 200 && p.url() === 'about:blank'; i++) await new Promise((r) => setTimeout(r, 50));
     const url = p.url();
-    await p.close();
+    await bounded('closing the popup', p.close());
     return url;
   }
-  setOffline(offline) { return this.ctx.setOffline(offline); }
-  bringToFront() { return this.page.bringToFront(); }
-  close() { return this.page.close(); }
+  setOffline(offline) { return bounded('setOffline', this.ctx.setOffline(offline)); }
+  bringToFront() { return bounded('bringToFront', this.page.bringToFront()); }
+  close() { return bounded('closing a page', this.page.close()); }
   // IME and dead keys as the DevTools protocol produces them (the events a real IME sends).
   get ime() {
     const cdp = this.ctx.newCDPSession(this.page);

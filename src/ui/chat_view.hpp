@@ -46,6 +46,7 @@ struct HistoryLayout {
     std::size_t stored_rows = 0;
     uint64_t first_seq = 0, last_seq = 0;
     float stored_total = 0;
+    bool stored_divider = false;   // one of the stored rows carries the "New messages" divider
     std::string conversation;
     std::size_t seen_count = 0;    // messages when the user was last at the bottom
     std::string anchor_key;        // first visible row, for anchor-preserving prepend

@@ -515,7 +515,7 @@ void draw_history(const chat::ChatSession& s, ChatViewState& st, uint64_t now_ms
             offset = L.stored_total;
             prev_day = theme::local_day(L.rows.back().msg->createdAtMs);
             prev = L.rows.back().msg;
-            for (const auto& r : L.rows) divider_placed = divider_placed || r.unread_divider;
+            divider_placed = L.stored_divider;  // kept, not found again: this branch must not walk the rows
         } else {
             L.rows.clear();
             L.rows.reserve(conv.size());
@@ -524,6 +524,7 @@ void draw_history(const chat::ChatSession& s, ChatViewState& st, uint64_t now_ms
         for (const chat::Message* m : appended) add_row(m);
         L.stored_rows = L.rows.size();
         L.stored_total = offset;
+        L.stored_divider = divider_placed;
         L.first_seq = conv.first_seq();
         L.last_seq = conv.last_seq();
         for (const chat::Message* m : conv.locals()) add_row(m);

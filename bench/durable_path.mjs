@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { startStub, login, api, rest } from '../tests/lib/stub.mjs';
 import { connect } from '../tests/lib/ws.mjs';
+import { report } from './report.mjs';
 
 const PER_ROUND = Number(process.env.BENCH_MESSAGES || 150);
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
@@ -77,4 +78,6 @@ console.log(`${d.n} messages each, one at a time, ${ROUNDS} interleaved rounds; 
 console.log('path                    CPU us/msg   x direct   p50 ms   p99 ms');
 for (const [name, r] of [['durable (/chat/reply)', d], ['direct (REST send)', p]])
   console.log(`${name.padEnd(22)} ${us(r).toFixed(0).padStart(11)} ${(us(r) / us(p)).toFixed(2).padStart(10)} ${pct(r.lat, 50).toFixed(2).padStart(8)} ${pct(r.lat, 99).toFixed(2).padStart(8)}`);
+report({ target: '4a', figure: 'CPU per message', ours: us(d), peer: us(p), unit: 'us', ratio: us(d) / us(p), goal: ['<=', 1.5] });
+report({ target: '4b', figure: 'p99 latency', ours: pct(d.lat, 99), peer: pct(p.lat, 99), unit: 'ms', ratio: pct(d.lat, 99) / pct(p.lat, 99), goal: ['<=', 1.5] });
 console.log(`ratios durable/direct: CPU ${(us(d) / us(p)).toFixed(2)}x (target <= 1.5x), p50 ${(pct(d.lat, 50) / pct(p.lat, 50)).toFixed(2)}x, p99 ${(pct(d.lat, 99) / pct(p.lat, 99)).toFixed(2)}x (target <= 1.5x)`);

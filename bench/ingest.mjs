@@ -22,6 +22,7 @@ import { createRequire } from 'node:module';
 import { startStub, login, api } from '../tests/lib/stub.mjs';
 import { ARGS } from '../tests/lib/browser-chromium.mjs';
 import { peerSite } from './peer_site.mjs';
+import { report } from './report.mjs';
 
 const FRAMES = Number(process.env.BENCH_FRAMES || 4000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
@@ -168,6 +169,7 @@ try {
   console.log(`${''.padEnd(30)} then drawn (mirror shows the newest) ${results.ours.map((x) => x.shownMs.toFixed(0)).join(', ')} ms after each round's burst began`);
   line('peer: official SDK', results.peer, p);
   console.log(`ratio: ${(rate(o) / rate(p)).toFixed(2)}x the peer's frames/s (target >= 1.0x)`);
+  report({ target: '5', figure: 'client ingest', ours: rate(o) / 1000, peer: rate(p) / 1000, unit: 'k frames/s', ratio: rate(o) / rate(p), goal: ['>=', 1] });
   console.log(`(${browser.version()})`);
 } finally {
   await browser.close();

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { startStub, login, api } from '../tests/lib/stub.mjs';
 import { ARGS } from '../tests/lib/browser-chromium.mjs';
 import { peerSite } from './peer_site.mjs';
+import { report } from './report.mjs';
 
 const MESSAGES = 10000;
 const LOADS = Number(process.env.BENCH_LOADS || 5);
@@ -82,6 +83,7 @@ try {
   line('chat panel (C++/wasm)', runs.ours, ours);
   line('peer: official SDK page', runs.peer, peer);
   console.log(`ratio: ${(ours / peer).toFixed(2)}x the peer (target <= 1.5x)`);
+  report({ target: '1', figure: 'time to a live panel', ours, peer, unit: 'ms', ratio: ours / peer, goal: ['<=', 1.5] });
   console.log(`(${browser.version()})`);
 } finally {
   await browser.close();

@@ -484,6 +484,22 @@ void Hub::send_to_user(const std::string& hub, const std::string& user, const Pa
         if (Conn* c = find(hub, id)) deliver(*c, pub);
 }
 
+void Hub::send_to_users(const std::string& hub, const std::vector<std::string>& users, const Payload& p,
+                        const std::string& except_group) {
+    auto h = hubs_.find(hub);
+    if (h == hubs_.end()) return;
+    std::set<std::string> ids;  // a user named twice, or a connection found twice, is sent to once
+    for (const auto& user : users) {
+        auto u = h->second.users.find(user);
+        if (u == h->second.users.end()) continue;
+        for (const auto& id : u->second)
+            if (const Conn* c = find(hub, id); c && (except_group.empty() || !c->groups.count(except_group))) ids.insert(id);
+    }
+    Publication pub{server_frame(p)};
+    for (const auto& id : ids)  // chosen before delivery, which may close slow consumers
+        if (Conn* c = find(hub, id)) deliver(*c, pub);
+}
+
 void Hub::send_to_connection(const std::string& hub, const std::string& id, const Payload& p) {
     if (Conn* c = find(hub, id)) deliver(*c, server_frame(p));
 }

@@ -115,6 +115,12 @@ public:
                        const std::set<std::string>& excluded, const ODataFilter* filter = nullptr);
     void send_to_user(const std::string& hub, const std::string& user, const Payload& p,
                       const ODataFilter* filter = nullptr);
+    // Every connection of each of `users` (each once) that is not in `except_group` (empty: none
+    // left out): what send_to_all with the filter "userId in (users) and not('except_group' in
+    // groups)" reaches, found through the users' own connections instead of testing every
+    // connection of the hub. One serialisation for all.
+    void send_to_users(const std::string& hub, const std::vector<std::string>& users, const Payload& p,
+                       const std::string& except_group);
     // Adds every connection of `hub` that `filter` matches (sessions waiting for recovery too, as
     // add_connection_to_group does) to each of `groups`; removes them likewise. Each connection is
     // matched once, before any change. Returns how many connections matched.

@@ -39,18 +39,12 @@ std::string HubPublisher::publish_to_group(const std::string& group, const std::
     return run(body, [this, group](const Payload& p) { hub_.send_to_group(name_, group, p, {}); });
 }
 
+// In process the users' own connections are looked up (Hub::send_to_users), rather than every
+// connection of the hub tested against the filter the REST publisher sends (activity_filter):
+// the cost follows the conversation's members, not the hub's connections.
 std::string HubPublisher::publish_to_users(const std::vector<std::string>& users, const std::string& body,
                                            const std::string& except_group) {
-    // In slices: a filter's `in` list is bounded (kODataMaxInValues), a conversation is not.
-    constexpr std::size_t kPerFilter = 500;
-    for (std::size_t i = 0; i < users.size(); i += kPerFilter) {
-        std::string why;
-        auto parsed = ODataFilter::parse(activity_filter(users, i, std::min(users.size(), i + kPerFilter), except_group), &why);
-        if (!parsed) return "activity filter: " + why;  // (user ids are quoted: cannot happen)
-        auto f = std::make_shared<ODataFilter>(std::move(*parsed));
-        if (auto err = run(body, [this, f](const Payload& p) { hub_.send_to_all(name_, p, {}, f.get()); }); !err.empty()) return err;
-    }
-    return {};
+    return run(body, [this, users, except_group](const Payload& p) { hub_.send_to_users(name_, users, p, except_group); });
 }
 
 std::string HubPublisher::run(const std::string& body, std::function<void(const Payload&)> send) {

@@ -5,8 +5,10 @@
 //   RestPublisher  an external service (--pubsub-connection-string) through its REST data
 //                  plane, as a real backend does with the server SDK
 //
-// Both send conversation.activity with the filter `userId in (...) and not('conversation:{id}' in
+// conversation.activity goes to the members' connections outside the conversation's group. The
+// REST publisher sends it to all with the filter `userId in (...) and not('conversation:{id}' in
 // groups)` (activity_filter), in slices: a filter's `in` list is bounded, a conversation is not.
+// The in-process one reaches the same connections through the members' own (Hub::send_to_users).
 #pragma once
 
 #include "app_api.hpp"

@@ -84,3 +84,52 @@ TEST_CASE("HubPublisher: publishes run on the io thread, and fail once it has st
     CHECK(service.publish_to_group("conversation:demo", "not json") == "publish failed: the outbox row is not JSON");
     poster->unbind();
 }
+
+TEST_CASE("Hub::send_to_users reaches what the activity filter reaches: each listed user's connections outside the group, once", "[stub][publishers]") {
+    // The same hub state twice: one sent through send_to_all with activity_filter (what the REST
+    // publisher asks of a real service), one through send_to_users (in process).
+    struct Side {
+        Hub hub{[] { return int64_t(1000); }};
+        std::vector<std::pair<std::string, std::shared_ptr<Sink>>> sinks;  // user, sink
+    };
+    Side by_filter, by_users;
+    // alice: two tabs, one viewing the conversation; bob: one tab viewing; carol: two tabs, none
+    // viewing; dave: not a member (never reached); erin: a member with no connection.
+    const std::vector<std::pair<std::string, bool>> conns = {
+        {"alice", true}, {"alice", false}, {"bob", true}, {"carol", false}, {"carol", false}, {"dave", false}};
+    for (Side* side : {&by_filter, &by_users})
+        for (const auto& [user, viewing] : conns) {
+            auto sink = std::make_shared<Sink>();
+            const std::string id = connect(side->hub, user, sink);
+            if (viewing) REQUIRE(side->hub.add_connection_to_group("chat", "conversation:demo", id));
+            side->sinks.emplace_back(user, sink);
+        }
+    const std::vector<std::string> members = {"alice", "bob", "carol", "erin", "carol"};  // carol named twice
+    const Payload p{wps::DataType::Json, json{{"type", "conversation.activity"}, {"conversationId", "demo"}}};
+
+    SECTION("outside the group") {
+        auto f = ODataFilter::parse(activity_filter(members, 0, members.size(), "conversation:demo"));
+        REQUIRE(f);
+        by_filter.hub.send_to_all("chat", p, {}, &*f);
+        by_users.hub.send_to_users("chat", members, p, "conversation:demo");
+    }
+    SECTION("no group left out") {
+        auto f = ODataFilter::parse(activity_filter(members, 0, members.size(), ""));
+        REQUIRE(f);
+        by_filter.hub.send_to_all("chat", p, {}, &*f);
+        by_users.hub.send_to_users("chat", members, p, "");
+    }
+    std::size_t reached = 0;
+    for (std::size_t i = 0; i < conns.size(); ++i) {
+        INFO("connection " << i << " of " << conns[i].first);
+        CHECK(by_users.sinks[i].second->frames == by_filter.sinks[i].second->frames);
+        CHECK(by_users.sinks[i].second->frames.size() <= 1);
+        reached += by_users.sinks[i].second->frames.size();
+        if (conns[i].first == "dave") CHECK(by_users.sinks[i].second->frames.empty());
+    }
+    CHECK(reached >= 3);  // alice's other tab and carol's two at least
+    for (const auto& [user, sink] : by_users.sinks)
+        for (const auto& f : sink->frames) CHECK(json::parse(f)["data"]["type"] == "conversation.activity");
+    // An unknown hub reaches nobody.
+    by_users.hub.send_to_users("other", members, p, "");
+}

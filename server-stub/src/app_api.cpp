@@ -180,7 +180,16 @@ std::optional<std::string> AppApi::authenticate(const Request& r, Response& erro
         error = error_response(401, "Unauthorized", "Sign in first: send 'Authorization: Bearer <token>'.");
         return std::nullopt;
     }
-    auto check = jwt_verify(auth.substr(7), secret_, unix_now_s());
+    const std::string token = auth.substr(7);
+    const int64_t now = unix_now_s();
+    {
+        std::lock_guard<std::mutex> lock(sessions_mu_);
+        if (auto it = sessions_.find(token); it != sessions_.end()) {
+            if (it->second.exp > static_cast<double>(now)) return it->second.user;
+            sessions_.erase(it);  // expired: verified again below, which says so
+        }
+    }
+    auto check = jwt_verify(token, secret_, now);
     if (!check.ok || !check.claims.contains("sub") || !check.claims["sub"].is_string() ||
         wps::string_or(check.claims, "aud") != "chat-app") {
         error = error_response(401, "Unauthorized",
@@ -192,6 +201,9 @@ std::optional<std::string> AppApi::authenticate(const Request& r, Response& erro
         error = error_response(401, "Unauthorized", "Unknown user '" + user + "'.");
         return std::nullopt;
     }
+    std::lock_guard<std::mutex> lock(sessions_mu_);
+    if (sessions_.size() >= kMaxCachedSessions) sessions_.clear();
+    sessions_[token] = VerifiedSession{user, check.claims["exp"].get<double>()};
     return user;
 }
 

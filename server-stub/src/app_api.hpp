@@ -12,8 +12,10 @@
 
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace stub {
@@ -95,6 +97,19 @@ private:
     GroupControl groups_;
     LeaveControl leave_;
     std::string secret_;
+    // Session tokens already verified: the token's exact text -> its user and expiry. A request
+    // with one of them skips the signature check and the user lookup (users are never deleted)
+    // until the expiry, which is checked on every use. Only verified tokens go in (garbage cannot
+    // fill it), at most kMaxCachedSessions (then it starts again empty). A lookup compares a token's
+    // text only with entries whose full hash equals its own, which an attacker cannot aim at a
+    // valid token without holding it.
+    struct VerifiedSession {
+        std::string user;
+        double exp = 0;  // the token's exp claim: valid while exp > now (jwt_verify's rule)
+    };
+    static constexpr std::size_t kMaxCachedSessions = 4096;
+    std::unordered_map<std::string, VerifiedSession> sessions_;
+    std::mutex sessions_mu_;
 };
 
 using chat::conversation_group;  // core/chat_wire.hpp

@@ -381,3 +381,25 @@ test('a recovery URL without its reconnection token is refused, never turned int
   assert.equal((await ok.next((f) => f.event === 'connected')).connectionId, hello.connectionId);
   ok.close();
 });
+
+// The backend keeps session tokens it verified (AppApi::authenticate): a kept token still expires
+// on time, and is answered as its own user only.
+test('a session token accepted before is refused once it expires, and each kept token answers as its own user', async () => {
+  const me = (t) => rawRequest(stub, { path: '/me', headers: { Authorization: `Bearer ${t}` } });
+  const exp = nowS() + 2;
+  const bob = signJwt({ sub: 'bob', aud: 'chat-app', exp }, APP_SECRET);
+  const alice = signJwt({ sub: 'alice', aud: 'chat-app', exp: nowS() + 600 }, APP_SECRET);
+  for (let i = 0; i < 3; i++) {
+    const [b, a] = [await me(bob), await me(alice)];
+    assert.equal(b.status, 200);
+    assert.equal(b.json.userId, 'bob');
+    assert.equal(a.status, 200);
+    assert.equal(a.json.userId, 'alice');
+  }
+  while (nowS() < exp) await new Promise((r) => setTimeout(r, 100));
+  const late = await me(bob);
+  assert.equal(late.status, 401);
+  assert.match(late.json.error.message, /expired/);
+  assert.equal((await me(bob)).status, 401, 'and again');
+  assert.equal((await me(alice)).status, 200, 'a live token is still kept');
+});

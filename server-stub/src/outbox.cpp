@@ -128,7 +128,8 @@ std::size_t OutboxWorker::run_once(int64_t now_ms) {
             const int attempt = row.retryCount + 1;
             const bool dead = attempt >= options_.max_attempts;
             const int64_t delay = std::min(options_.max_retry_ms, options_.base_retry_ms << std::min(attempt - 1, 20));
-            store_.mark_failed(row.eventId, storable_error(error), now_ms + delay, dead);
+            error = storable_error(std::move(error));  // the row and the log line say the same, bounded
+            store_.mark_failed(row.eventId, error, now_ms + delay, dead);
             log_line(nlohmann::json{{"level", "warn"}, {"msg", "outbox publish failed"}, {"eventId", row.eventId},
                                     {"attempt", attempt}, {"dead", dead}, {"error", error}});
         }

@@ -161,9 +161,8 @@ void flush_requests(App& a) {
                     bool answered = false, later = false;
                     int window = 0;
                 };
-                bool image = false;
-                for (const chat::Message* m : a.session->conversation().ordered())
-                    if (m->attachment && m->attachment->url == *url) image = m->attachment->contentType.rfind("image/", 0) == 0;
+                const chat::Message* shown = a.session->message_with_link(*url);
+                const bool image = shown && shown->attachment->contentType.rfind("image/", 0) == 0;
                 auto pending = std::make_shared<Pending>();
                 a.session->open_link(*url, [pending, image](const std::string& fresh, const std::string& error) {
                     pending->answered = true;

@@ -1089,9 +1089,14 @@ void ChatSession::keep_links_fresh(const std::vector<std::string>& drawn) {
 void ChatSession::open_link(const std::string& url, std::function<void(const std::string&, const std::string&)> open) {
     const int64_t exp = link_expires_ms(url);
     if (exp == 0 || exp > wall_ms() + kLinkOpenMarginMs) return open(url, "");
-    for (const Message* m : conversation().ordered())
-        if (m->attachment && m->attachment->url == url && !m->messageId.empty()) return renew_link(m->messageId, std::move(open));
+    if (const Message* m = message_with_link(url)) return renew_link(m->messageId, std::move(open));
     open(url, "");  // not a message of the open conversation: the server says what is wrong
+}
+
+const Message* ChatSession::message_with_link(const std::string& url) const {
+    for (const Message* m : conversation().ordered())
+        if (m->attachment && m->attachment->url == url && !m->messageId.empty()) return m;
+    return nullptr;
 }
 
 void ChatSession::renew_link(const std::string& messageId, std::function<void(const std::string&, const std::string&)> then) {

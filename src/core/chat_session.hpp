@@ -162,6 +162,9 @@ public:
     // A link the user clicked: `open` gets it at once while it is valid, or a renewed one when it
     // has expired (or "" and why not, as `error`).
     void open_link(const std::string& url, std::function<void(const std::string& url, const std::string& error)> open);
+    // The stored message of the open conversation whose attachment has exactly this link
+    // (nullptr: none).
+    const Message* message_with_link(const std::string& url) const;
     void retry(const std::string& clientMessageId);
     void retry_all();
     std::size_t failed_count() const;

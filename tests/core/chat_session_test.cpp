@@ -1542,6 +1542,19 @@ TEST_CASE("attachment links: a click on a valid link opens it at once, on an exp
     CHECK(opened[0].second.find("could not be renewed") != std::string::npos);
 }
 
+TEST_CASE("attachment links: the message holding a link is found by its exact link, in the open conversation", "[session][links]") {
+    LinkRig r;
+    const std::string link = link_of(r, 1);
+    REQUIRE_FALSE(link.empty());
+    const chat::Message* m = r.session.message_with_link(link);
+    REQUIRE(m);
+    CHECK(m->messageId == "m1");
+    CHECK(m->attachment->contentType == "image/png");
+    CHECK(r.session.message_with_link(link.substr(0, link.find('?'))) == nullptr);  // another signature is another link
+    CHECK(r.session.message_with_link(link + "&x=1") == nullptr);
+    CHECK(r.session.message_with_link("") == nullptr);  // m2 has no attachment
+}
+
 TEST_CASE("attachment links: renewed by the server's clock (GET /config serverTime), and only links of ours", "[session][links]") {
     Rig r;
     constexpr int64_t base_s = 1'800'000'000;

@@ -70,12 +70,18 @@ try {
 } finally { await stub.stop(); }
 
 // The Node peer.
-const peer = spawn(process.execPath, [path.join(import.meta.dirname, 'peer_ws_server.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+const peer = spawn(process.execPath, ['--expose-gc', path.join(import.meta.dirname, 'peer_ws_server.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
 try {
   const port = await new Promise((res) => peer.stdout.once('data', (d) => res(JSON.parse(String(d)).port)));
+  const collect = async () => {
+    if ((await fetch(`http://127.0.0.1:${port}/gc`, { method: 'POST' })).status !== 204) throw new Error('the peer did not collect its garbage');
+    await new Promise((r) => setTimeout(r, 200));
+  };
+  await collect();
   const rssBefore = proc(peer.pid).rssKb;
   const conns = await openMany(async () => `ws://127.0.0.1:${port}/?group=conversation:demo`, 'json.webpubsub.azure.v1');
   await new Promise((r) => setTimeout(r, 500));
+  await collect();
   const rssPerConn = ((proc(peer.pid).rssKb - rssBefore) * 1024) / CONNECTIONS;
   const r = await run('node ws (peer)', peer.pid, () => fetch(`http://127.0.0.1:${port}/groups/conversation%3Ademo/:send`, { method: 'POST', body: JSON.stringify(payload) }), conns);
   results.push({ ...r, rssPerConn });

@@ -11,6 +11,14 @@ const { WebSocketServer } = createRequire(new URL('../tests/package.json', impor
 
 const groups = new Map();
 const server = http.createServer((req, res) => {
+  // POST /gc: a full collection (started with --expose-gc), so that the connections' idle memory
+  // is read without the garbage their opening left (the stub has none to collect).
+  if (req.method === 'POST' && req.url === '/gc' && typeof globalThis.gc === 'function') {
+    globalThis.gc();
+    res.writeHead(204);
+    res.end();
+    return;
+  }
   const m = req.url.match(/^\/groups\/([^/]+)\/:send/);
   if (req.method !== 'POST' || !m) { res.writeHead(404); res.end(); return; }
   let body = '';

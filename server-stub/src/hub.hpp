@@ -14,9 +14,9 @@
 #pragma once
 
 #include "core/protocol.hpp"
+#include "small_queue.hpp"
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -176,12 +176,12 @@ private:
         int64_t detached_at = 0;
         int64_t expires_at_ms = 0;
         uint64_t next_seq = 1;
-        std::deque<std::pair<uint64_t, std::shared_ptr<const std::string>>> unacked;
+        SmallQueue<std::pair<uint64_t, std::shared_ptr<const std::string>>> unacked;
         std::size_t unacked_bytes = 0;
         double publish_tokens = -1;  // client publish budget in bytes (-1: full, set on first use)
         int64_t publish_at_ms = 0;
         std::set<uint64_t> ack_ids;
-        std::deque<uint64_t> ack_order;
+        SmallQueue<uint64_t> ack_order;
     };
     struct HubState {
         std::map<std::string, Conn> conns;

@@ -13,6 +13,7 @@
 #include "client_endpoint.hpp"
 #include "hub.hpp"
 #include "jwt.hpp"
+#include "small_queue.hpp"
 
 #include <boost/asio.hpp>
 #include <thread>
@@ -26,7 +27,6 @@
 #include <sys/resource.h>
 
 #include <array>
-#include <deque>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -255,7 +255,7 @@ private:
     websocket::stream<beast::tcp_stream> ws_;
     NetHandlers& h_;
     beast::flat_buffer buffer_;
-    std::deque<Outgoing> queue_;
+    SmallQueue<Outgoing> queue_;
     std::size_t queued_bytes_ = 0;
     ConnectionSlot slot_;
     std::string id_;

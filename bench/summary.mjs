@@ -30,7 +30,10 @@ const num = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.to
 const rows = TARGETS.map(([t, step, figure]) => {
   const r = got.get(t);
   if (!r) return [t, figure, '-', '-', '-', '-', `not measured (step ${step} not run)`];
-  return [t, figure, `${num(r.ours)} ${r.unit}`, `${num(r.peer)} ${r.unit}`, `${r.ratio.toFixed(2)}x`, r.goal + 'x', r.met ? 'met' : 'NOT met'];
+  // Two decimals, or three where two would print the bound itself (1.504 is not "1.50 <= 1.5").
+  const bound = Number(r.goal.split(' ')[1]);
+  const ratio = Number(r.ratio.toFixed(2)) === bound && r.ratio !== bound ? r.ratio.toFixed(3) : r.ratio.toFixed(2);
+  return [t, figure, `${num(r.ours)} ${r.unit}`, `${num(r.peer)} ${r.unit}`, `${ratio}x`, r.goal + 'x', r.met ? 'met' : 'NOT met'];
 });
 const head = ['target', 'figure', 'ours', 'peer', 'ratio', 'goal', ''];
 
@@ -49,6 +52,11 @@ if (doc) {
   try {
     commit = execFileSync('git', ['describe', '--always', '--dirty'], { encoding: 'utf8' }).trim();
   } catch { /* not a checkout */ }
+  // The figures are claims about a commit: one with uncommitted changes is no commit to name.
+  if (commit.endsWith('-dirty') && !process.env.BENCH_WRITE_DIRTY) {
+    console.log(`(not written to ${doc}: the tree has uncommitted changes; commit them and run again)`);
+    process.exit(0);
+  }
   const date = new Date().toISOString().slice(0, 10);
   const table = ['| ' + head.join(' | ') + ' |', '|' + head.map(() => '---').join('|') + '|', ...rows.map((r) => '| ' + r.join(' | ') + ' |')];
   const block = [begin, '', `Command: \`${command}\` (${date}, commit ${commit})`, '', ...table, '', end].join('\n');

@@ -98,11 +98,14 @@ private:
     LeaveControl leave_;
     std::string secret_;
     // Session tokens already verified: the token's exact text -> its user and expiry. A request
-    // with one of them skips the signature check and the user lookup (users are never deleted)
-    // until the expiry, which is checked on every use. Only verified tokens go in (garbage cannot
-    // fill it), at most kMaxCachedSessions (then it starts again empty). A lookup compares a token's
-    // text only with entries whose full hash equals its own, which an attacker cannot aim at a
-    // valid token without holding it.
+    // with one of them skips the signature check and the user lookup until the expiry, which is
+    // checked on every use. This backend never deletes a user; a user row an operator deletes by
+    // hand stays signed in until the token's exp (12 h by default; restart the backend to end it
+    // sooner). Only verified tokens go in (garbage cannot fill it), at most kMaxCachedSessions
+    // (then it starts again empty): tokens are at most 8 KiB (jwt_verify), so at most 32 MiB in the
+    // worst case, about 1 MiB with dev-login's tokens. A lookup compares a token's text only with
+    // entries whose full hash equals its own, which an attacker cannot aim at a valid token
+    // without holding it.
     struct VerifiedSession {
         std::string user;
         double exp = 0;  // the token's exp claim: valid while exp > now (jwt_verify's rule)

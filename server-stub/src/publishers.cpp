@@ -44,6 +44,7 @@ std::string HubPublisher::publish_to_group(const std::string& group, const std::
 // the cost follows the conversation's members, not the hub's connections.
 std::string HubPublisher::publish_to_users(const std::vector<std::string>& users, const std::string& body,
                                            const std::string& except_group) {
+    if (users.empty()) return {};  // nobody to tell (as the REST publisher: no request)
     return run(body, [this, users, except_group](const Payload& p) { hub_.send_to_users(name_, users, p, except_group); });
 }
 

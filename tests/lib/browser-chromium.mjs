@@ -20,9 +20,9 @@ export async function launch({ webgl2 = true } = {}) {
       colorScheme: true, liveColorScheme: true, popups: true, clipboard: true,
     },
     async newContext({ viewport = { width: 900, height: 640 }, dpr = 1, touch = false, colorScheme, clipboard = false } = {}) {
-      const ctx = await browser.newContext({ viewport, deviceScaleFactor: dpr, hasTouch: touch, isMobile: touch, colorScheme });
+      const ctx = await bounded('newContext', browser.newContext({ viewport, deviceScaleFactor: dpr, hasTouch: touch, isMobile: touch, colorScheme }));
       // Headless Chromium asks before a page may use the system clipboard: a person would allow it.
-      if (clipboard) await ctx.grantPermissions(['clipboard-read', 'clipboard-write']);
+      if (clipboard) await bounded('grantPermissions', ctx.grantPermissions(['clipboard-read', 'clipboard-write']));
       return {
         async newPage() { return new ChromiumPage(ctx, await bounded('newPage', ctx.newPage())); },
         setColorScheme: async (scheme) => { for (const p of ctx.pages()) await bounded('emulateMedia', p.emulateMedia({ colorScheme: scheme })); },
@@ -95,14 +95,15 @@ class ChromiumPage extends BasePage {
   close() { return bounded('closing a page', this.page.close()); }
   // IME and dead keys as the DevTools protocol produces them (the events a real IME sends).
   get ime() {
-    const cdp = this.ctx.newCDPSession(this.page);
+    // One DevTools session per page, opened on first use.
+    this.cdp ??= bounded('newCDPSession', this.ctx.newCDPSession(this.page));
+    const send = async (method, params) => bounded(method, (await this.cdp).send(method, params));
     return {
-      setComposition: async (text) => (await cdp).send('Input.imeSetComposition', { text, selectionStart: text.length, selectionEnd: text.length }),
-      insertText: async (text) => (await cdp).send('Input.insertText', { text }),
+      setComposition: (text) => send('Input.imeSetComposition', { text, selectionStart: text.length, selectionEnd: text.length }),
+      insertText: (text) => send('Input.insertText', { text }),
       deadKey: async () => {
-        const s = await cdp;
-        await s.send('Input.dispatchKeyEvent', { type: 'keyDown', key: 'Dead', code: 'Quote', windowsVirtualKeyCode: 222 });
-        await s.send('Input.dispatchKeyEvent', { type: 'keyUp', key: 'Dead', code: 'Quote', windowsVirtualKeyCode: 222 });
+        await send('Input.dispatchKeyEvent', { type: 'keyDown', key: 'Dead', code: 'Quote', windowsVirtualKeyCode: 222 });
+        await send('Input.dispatchKeyEvent', { type: 'keyUp', key: 'Dead', code: 'Quote', windowsVirtualKeyCode: 222 });
       },
     };
   }

@@ -22,11 +22,12 @@ struct Sink final : ConnectionSink {
     void close(int, const std::string&) override {}
 };
 
-std::string connect(Hub& hub, const std::string& user, const std::shared_ptr<Sink>& sink) {
+std::string connect(Hub& hub, const std::string& user, const std::shared_ptr<Sink>& sink,
+                    ClientProtocol protocol = ClientProtocol::Json) {
     Hub::Connect c;
     c.hub = "chat";
     c.userId = user;
-    c.protocol = ClientProtocol::Json;
+    c.protocol = protocol;
     const std::string id = hub.connect(c, sink);
     sink->frames.clear();  // the connected frame
     return id;
@@ -71,6 +72,7 @@ TEST_CASE("HubPublisher: publishes run on the io thread, and fail once it has st
     const std::string body = R"({"type":"chat.message","eventId":"m1"})";
     // No io thread bound: the server is stopping.
     CHECK(service.publish_to_group("conversation:demo", body) == "publish failed: the server is stopping");
+    CHECK(service.publish_to_users({}, body, "conversation:demo").empty());  // nobody to tell: nothing to do
     poster->bind([](std::function<void()> work) { work(); });  // this thread plays the io thread
     CHECK(service.publish_to_group("conversation:demo", body).empty());
     REQUIRE(alice->frames.size() == 1);
@@ -95,12 +97,14 @@ TEST_CASE("Hub::send_to_users reaches what the activity filter reaches: each lis
     Side by_filter, by_users;
     // alice: two tabs, one viewing the conversation; bob: one tab viewing; carol: two tabs, none
     // viewing; dave: not a member (never reached); erin: a member with no connection.
+    // carol's second tab speaks the simple protocol (it gets the data itself).
     const std::vector<std::pair<std::string, bool>> conns = {
         {"alice", true}, {"alice", false}, {"bob", true}, {"carol", false}, {"carol", false}, {"dave", false}};
     for (Side* side : {&by_filter, &by_users})
-        for (const auto& [user, viewing] : conns) {
+        for (std::size_t i = 0; i < conns.size(); ++i) {
+            const auto& [user, viewing] = conns[i];
             auto sink = std::make_shared<Sink>();
-            const std::string id = connect(side->hub, user, sink);
+            const std::string id = connect(side->hub, user, sink, i == 4 ? ClientProtocol::Simple : ClientProtocol::Json);
             if (viewing) REQUIRE(side->hub.add_connection_to_group("chat", "conversation:demo", id));
             side->sinks.emplace_back(user, sink);
         }
@@ -128,8 +132,13 @@ TEST_CASE("Hub::send_to_users reaches what the activity filter reaches: each lis
         if (conns[i].first == "dave") CHECK(by_users.sinks[i].second->frames.empty());
     }
     CHECK(reached >= 3);  // alice's other tab and carol's two at least
-    for (const auto& [user, sink] : by_users.sinks)
-        for (const auto& f : sink->frames) CHECK(json::parse(f)["data"]["type"] == "conversation.activity");
+    for (std::size_t i = 0; i < conns.size(); ++i)
+        for (const auto& f : by_users.sinks[i].second->frames)
+            CHECK((i == 4 ? json::parse(f) : json::parse(f)["data"])["type"] == "conversation.activity");
     // An unknown hub reaches nobody.
+    std::size_t before = 0, after = 0;
+    for (const auto& [user, sink] : by_users.sinks) before += sink->frames.size();
     by_users.hub.send_to_users("other", members, p, "");
+    for (const auto& [user, sink] : by_users.sinks) after += sink->frames.size();
+    CHECK(after == before);
 }

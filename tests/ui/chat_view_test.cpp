@@ -295,6 +295,20 @@ TEST_CASE("New messages: a divider at the first unread message, opened there whe
             if (r.unread_divider) CHECK(r.key == "m198");
         CHECK(h.find("new-messages"));
         CHECK(h.view.scroll_y == Approx(h.view.scroll_max).margin(2));  // three fit: at the bottom
+        // A live message appended after it (the layout is extended, not rebuilt): still one
+        // divider, where it was.
+        const std::size_t rows = h.view.history.rows.size();
+        h.socks.receive(nlohmann::json{{"type", "message"}, {"from", "group"}, {"group", "conversation:demo"}, {"dataType", "json"},
+                                       {"data", {{"type", "chat.message"},
+                                                 {"message", {{"messageId", "live201"}, {"conversationId", "demo"}, {"seq", 201},
+                                                              {"senderId", "bob"}, {"text", "a live one"}, {"createdAt", int64_t(1795000000000)}}}}}}
+                            .dump());
+        for (int i = 0; i < 2; ++i) h.frame();
+        REQUIRE(h.view.history.rows.size() == rows + 1);
+        dividers = 0;
+        for (const auto& r : h.view.history.rows) dividers += r.unread_divider;
+        CHECK(dividers == 1);
+        CHECK_FALSE(h.view.history.rows.back().unread_divider);
     }
     {
         UiHarness h;

@@ -19,6 +19,18 @@ const BLOB_DIR = DIR + '/blobs';  // demo_backend.cpp: the backend's blob_dir
 // A backend per tab (no SharedWorker) keeps its data apart from the shared one's.
 const SHARED = typeof SharedWorkerGlobalScope !== 'undefined' && self instanceof SharedWorkerGlobalScope;
 const IDB_NAME = SHARED ? 'chat-demo' : 'chat-demo-tab';
+// A backend per tab: one tab at a time keeps the data. Two would each save their own copy of the
+// SQLite file over the other's, and what was sent in one would be gone. The first tab holds a
+// Web Lock for as long as it lives; any other starts from the saved data, saves nothing, and
+// says so. (The shared worker is the only backend of its tabs: it always keeps.)
+const KEEPER_NOTE = 'Another tab of this demo keeps its data: what you do in this tab is gone when it closes.';
+const keeping = SHARED || !self.navigator?.locks ? Promise.resolve(true) : new Promise((resolve) => {
+  navigator.locks.request(IDB_NAME, { ifAvailable: true }, (lock) => {
+    resolve(lock !== null);
+    return lock ? new Promise(() => {}) : undefined;  // held until this worker ends
+  }).catch(() => resolve(true));
+});
+let keeper = true;  // set from `keeping` before the backend runs
 let opened = null;  // one connection, opened once
 function idb() {
   if (!opened) {
@@ -95,6 +107,7 @@ function forget(id) {
 
 // ---- the backend --------------------------------------------------------------------------------
 const backend = (async () => {
+  keeper = await keeping;
   const M = await createDemoBackend({ demoSend, demoClose });
   M.FS.mkdir(DIR);
   let key = null;
@@ -123,7 +136,7 @@ const backend = (async () => {
     try { M.FS.unlink(DB_FILE); } catch { /* none */ }
     if (!start()) throw new Error('the demo backend did not start');
   }
-  idbPut('key', key).catch(() => {});
+  if (keeper) idbPut('key', key).catch(() => {});
   // Expiry, outbox retries and the scripted users' next steps (which may write: then save).
   setInterval(() => { if (M._demo_tick()) save(M, true); else save(M, false); reapSilentPorts(M); }, 250);
   return M;
@@ -142,7 +155,7 @@ let again = false;
 const keptBlobs = new Set();    // ids whose files IndexedDB holds
 const unkeptBlobs = new Set();  // ids whose files could not be kept (said once)
 function save(M, force) {
-  if (resetting) return;
+  if (resetting || !keeper) return;
   if (writing) { again = again || force; return; }
   let stamp, bytes, files = [];
   try {
@@ -232,12 +245,16 @@ async function onMessage(port, m) {
     // works also when the backend failed to start).
     resetting = true;
     if (writing) await writing;  // its writes land before the clear, never after it
-    await idbClear().catch(() => {});
+    if (keeper) await idbClear().catch(() => {});  // (another tab's data is that tab's to reset)
     for (const p of ports) p.postMessage({ type: 'demo-reset' });
     self.close();
     return;
   }
   const M = await backend;
+  if (!keeper && !noted.has(port)) {
+    noted.add(port);
+    port.postMessage({ type: 'demo-note', text: KEEPER_NOTE });
+  }
   if ((m.type === 'http' || m.type === 'ws-open') && offline(port)) {
     if (m.type === 'http') port.postMessage({ type: 'http', id: m.id, status: 0 });
     else port.postMessage({ type: 'ws-open', sid: m.sid, ok: false, status: 0 });
@@ -291,6 +308,7 @@ async function onMessage(port, m) {
 }
 
 const ports = new Set();
+const noted = new WeakSet();  // ports told that this tab's data is not kept
 let resetting = false;
 function attach(port) {
   ports.add(port);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { SITE_DIR } from '../lib/stub.mjs';
 import { serveStatic } from '../lib/site.mjs';
-import { ENGINE, launch, waitLive, clickTarget } from '../lib/browser.mjs';
+import { ENGINE, launch, waitLive, clickTarget, logText } from '../lib/browser.mjs';
 
 const DEMO_DIR = process.env.DEMO_SITE_DIR || path.join(path.dirname(SITE_DIR), 'demo-site');
 
@@ -283,3 +283,45 @@ test(`${ENGINE}: without SharedWorker (?demoWorker=tab) the tab runs its own bac
     await context.close();
   }
 });
+
+// Without SharedWorker each tab runs its own backend on the same saved data: only the first
+// keeps it (a Web Lock), so a second tab's copy of the SQLite file never overwrites what the first
+// saved; the second says its work is not kept.
+test(`${ENGINE}: two tabs with their own backends: the first keeps the data, the second says it does not and never overwrites it`, async () => {
+  const context = await browser.newContext({ viewport: { width: 900, height: 640 } });
+  const send = async (page, text, who) => {
+    await page.focus('#composer');
+    await page.type(text);
+    await page.press('Enter');
+    await step(`${who}'s message is shown`, page, () => page.waitFor((t) => [...document.querySelectorAll('#chat-log [data-message-id]')]
+      .some((e) => e.textContent === t), `${who}: ${text}`, { timeout: 30000 }));
+  };
+  try {
+    const first = await context.newPage();
+    await step('the first tab goes live', first, async () => { await first.goto(`${origin}/?user=alice&demoWorker=tab`); await waitLive(first); });
+    const second = await context.newPage();
+    await step('the second tab goes live', second, async () => { await second.goto(`${origin}/?user=bob&demoWorker=tab`); await waitLive(second); });
+    await step('the second tab says its data is not kept', second, () => second.waitFor(
+      () => /Another tab of this demo keeps its data/.test(document.getElementById('demo-note').textContent), null, { timeout: 15000 }));
+    assert.match(await first.evaluate(() => document.getElementById('demo-note').textContent), /this tab only/);
+    await send(first, 'kept from the first tab', 'alice');
+    await new Promise((r) => setTimeout(r, 1000));  // saved (the first tab saves at once, and every 250 ms)
+    const keep = await context.newPage();  // a blank tab keeps the browser's session
+    await first.close();
+    // The second tab goes on after the first closed; before the lock, its save (every 250 ms,
+    // and after a send) put its own file, without the first tab's message, over the saved one.
+    await send(second, 'from the second tab', 'bob');
+    await new Promise((r) => setTimeout(r, 1500));
+    await second.close();
+    const again = keep;
+    await step('a new tab goes live on the saved data', again, async () => { await again.goto(`${origin}/?user=alice&demoWorker=tab`); await waitLive(again); });
+    await step('the first tab\'s message was kept', again, () => again.waitFor(() => [...document.querySelectorAll('#chat-log [data-message-id]')]
+      .some((e) => e.textContent === 'alice: kept from the first tab'), null, { timeout: 30000 }));
+    const log = await logText(again);
+    assert.ok(!log.includes('bob: from the second tab'), 'the second tab\'s work is not kept: ' + JSON.stringify(log.slice(-5)));
+    assert.match(await again.evaluate(() => document.getElementById('demo-note').textContent), /this tab only/);
+  } finally {
+    await context.close();
+  }
+});
+

@@ -230,7 +230,8 @@ namespace {
 //   {type: 'ws-open', sid, url, protocol} / {type: 'ws-send', sid, text} / {type: 'ws-close', sid, code, reason}
 // and from it: {type: 'http', id, status, headers: [[name, value]], body: Uint8Array}, {type: 'ws-open',
 // sid, ok, protocol, status}, {type: 'ws-message', sid, text}, {type: 'ws-close', sid, code, reason},
-// {type: 'demo-error', text} (a line the user reads) and {type: 'demo-reset'}. The page's own requests (attachments: Module.demo.fetch and .openBlob) have string ids.
+// {type: 'demo-error', text} (a line the user reads), {type: 'demo-note', text} (the Demo menu's
+// note, replaced) and {type: 'demo-reset'}. The page's own requests (attachments: Module.demo.fetch and .openBlob) have string ids.
 EM_JS(int, js_demo_connect, (), {
     if (Module.demo) return 1;
     var port = null, shared = false;
@@ -320,6 +321,9 @@ EM_JS(int, js_demo_connect, (), {
             Module.chat.wake = 3;
         } else if (m.type === "demo-reset") {
             location.reload();
+        } else if (m.type === "demo-note") {
+            var note = document.getElementById("demo-note");
+            if (note) note.textContent = String(m.text || "");
         } else if (m.type === "http") {
             var body = m.body instanceof Uint8Array ? m.body : new Uint8Array(0);
             _web_demo_http_done(m.id, m.status | 0, toWasm(body), body.length);

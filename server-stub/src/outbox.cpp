@@ -91,8 +91,10 @@ std::size_t OutboxWorker::run_once(int64_t now_ms) {
             }
         }
     } mark_on_throw{mark};
+    const auto pass_end = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.pass_budget_ms);
     for (const OutboxRow& row : store_.due_outbox(now_ms, options_.batch)) {
         if (stop_ || paused_) break;
+        if (handled > 0 && std::chrono::steady_clock::now() >= pass_end) break;  // the rest next pass, still inside the claim
         if (failed_targets.count(row.target)) continue;
         std::string error;
         if (delay_count_ > 0) {

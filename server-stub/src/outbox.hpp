@@ -36,6 +36,11 @@ struct OutboxOptions {
     int64_t base_retry_ms = 500;
     int64_t max_retry_ms = 60000;
     std::size_t batch = 64;
+    // A pass stops taking rows after this long; the rest go out in the next pass. PostgreSQL's
+    // claim on a pass's rows lasts 30 s (PgStoreOptions::lease_ms): a pass that outlasted it
+    // (slow publishes to an external service) would publish rows another instance had taken
+    // over, and they would go out twice.
+    int64_t pass_budget_ms = 10000;
 };
 
 class OutboxWorker {

@@ -25,9 +25,10 @@ namespace {
 
 // Throws (or fails) the first `throw_group` group publishes, then succeeds; counts every call.
 struct FlakyPublisher : Publisher {
-    std::atomic<int> group_calls{0}, user_calls{0}, throw_group{0};
+    std::atomic<int> group_calls{0}, user_calls{0}, throw_group{0}, slow_group_ms{0};
     std::string publish_to_group(const std::string&, const std::string&) override {
         ++group_calls;
+        if (slow_group_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(slow_group_ms.load()));
         if (throw_group > 0) {
             --throw_group;
             throw std::runtime_error("connection reset");
@@ -82,7 +83,9 @@ struct Rig {
     SqliteStore s{":memory:"};
     FlakyPublisher pub;
     OutboxWorker w;
-    explicit Rig(int64_t retry_ms) : w{s, pub, OutboxOptions{8, retry_ms, 60000, 64}} { seed(s, pub); }
+    explicit Rig(int64_t retry_ms, int64_t pass_budget_ms = 10000) : w{s, pub, OutboxOptions{8, retry_ms, 60000, 64, pass_budget_ms}} {
+        seed(s, pub);
+    }
 };
 
 } // namespace
@@ -209,3 +212,27 @@ TEST_CASE("outbox: a publish error is stored as valid UTF-8 of at most 500 bytes
     CHECK(row->lastError.size() <= 500);
     CHECK(row->lastError.find("bad") != std::string::npos);
 }
+
+TEST_CASE("outbox: a pass of slow publishes stops after its budget, and the next pass goes on in order", "[outbox]") {
+    Rig r{500, 100};  // a pass takes rows for 100 ms at most
+    std::vector<std::string> ids;
+    for (int i = 0; i < 6; ++i) ids.push_back(r.s.append_message(draft("m" + std::to_string(i)), "conversation:c1", 1000 + i).message.messageId);
+    r.pub.slow_group_ms = 60;  // each group publish takes 60 ms
+    const std::size_t first = r.w.run_once(2000);
+    CHECK(first >= 1);
+    CHECK(r.pub.group_calls <= 3);  // 60 ms each: the budget ends the pass after two or three
+    CHECK(r.s.outbox_stats().pending > 0);
+    // What was published is marked; the rest waits, in order: a row never goes before an older
+    // one of its conversation.
+    bool gap = false;
+    for (const auto& id : ids) {
+        if (!published(r.s, id)) gap = true;
+        else CHECK_FALSE(gap);
+    }
+    r.pub.slow_group_ms = 0;
+    for (int pass = 0; pass < 10 && r.s.outbox_stats().pending > 0; ++pass) r.w.run_once(2000);
+    CHECK(r.s.outbox_stats().pending == 0);
+    CHECK(r.pub.group_calls == 6);  // each once
+    for (const auto& id : ids) CHECK(published(r.s, id));
+}
+

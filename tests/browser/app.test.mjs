@@ -370,7 +370,18 @@ test('an attachment clicked after its link expired opens under a renewed link', 
     // for a loaded machine to report the window.
     await sleep(19000);
     await bob.page.bringToFront();
+    // The window the page opens in the click: whether it was cut from its opener, looked at once
+    // the click's script has run (a closed window's opener reads null whatever it was).
+    await bob.page.evaluate(() => {
+      const open = window.open;
+      window.open = function (...args) {
+        const w = open.apply(this, args);
+        if (w) queueMicrotask(() => { window.__openerCut = w.opener === null; });
+        return w;
+      };
+    });
     const opened = await bob.page.popup(() => clickTarget(bob.page, 'thumb:*'));
+    assert.equal(await bob.page.evaluate(() => window.__openerCut), true, 'the new window has no way back to the chat');
     const exp = Number(opened.match(/[?&]exp=(\d+)/)?.[1]);
     assert.ok(exp * 1000 > Date.now(), `the window got a link that has not expired: ${opened}`);
     const r = await fetch(new URL(opened, own.base));

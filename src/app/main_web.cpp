@@ -47,6 +47,9 @@ struct App {
     bool dirty = true;               // the models changed: mirror + redraw
     int frames_left = 3;             // frames still to draw after activity (ImGui settles in a few)
     uint64_t last_draw_ms = 0;
+    bool went_live = false;          // the panel was live once (start-up drawing is over)
+    bool drew_last = false;          // the previous main-loop call drew a frame
+    bool slow_frames = false;        // the last back-to-back frames came more than 33 ms apart
     bool was_online = true, was_visible = true;
     bool context_lost = false;
     bool composer_focused_once = false;
@@ -391,6 +394,8 @@ void frame() {
     // second while a countdown is shown. Hidden tabs keep processing network data without drawing.
     if (a.dirty) a.frames_left = std::max(a.frames_left, 3);
     const uint64_t now = a.sched.now_ms();
+    if (a.drew_last) a.slow_frames = now - a.last_draw_ms > 33;  // measured on back-to-back frames only
+    a.drew_last = false;
     const bool countdown = a.session->connection().state == wps::ClientState::WaitingToReconnect ||
                            !a.session->typing_users(now).empty() || (a.center && !a.center->toasts(now).empty()) ||
                            a.session->connection().state == wps::ClientState::Recovering ||
@@ -416,8 +421,17 @@ void frame() {
         a.context_lost = true;
     }
     if (a.frames_left <= 0 || !visible || a.context_lost) return;
+    // Start-up, until the panel first goes live, where frames are slow (a browser rendering in
+    // software: the next animation frame comes 30-100 ms after a drawn one, not 16): drawing
+    // yields to the requests it waits for. A row of such frames held each answer of the
+    // sign-in, history, socket and subscription chain behind it. At most one frame per 100 ms
+    // then, unless the user acts; the frame that shows the panel live is drawn at once.
+    const bool live = a.session->in_sync() || a.session->phase() == chat::Phase::Failed;
+    a.went_live = a.went_live || live;
+    if (!a.went_live && a.slow_frames && in.wake == 0 && now - a.last_draw_ms < 100) return;
     --a.frames_left;
     a.last_draw_ms = now;
+    a.drew_last = true;
     draw(a);
 }
 

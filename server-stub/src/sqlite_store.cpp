@@ -128,20 +128,21 @@ void exec(sqlite3* db, const char* sql) {
     }
 }
 
-// Rolls back unless committed.
+// Rolls back unless committed. BEGIN and COMMIT are prepared once (the cache), not parsed and
+// compiled again for every transaction.
 class Tx {
 public:
-    explicit Tx(sqlite3* db) : db_(db) { exec(db_, "BEGIN IMMEDIATE"); }
+    explicit Tx(StmtCache& cache) : cache_(cache) { Stmt(cache_, "BEGIN IMMEDIATE").run(); }
     ~Tx() {
-        if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        if (!done_) sqlite3_exec(cache_.db, "ROLLBACK", nullptr, nullptr, nullptr);
     }
     void commit() {
-        exec(db_, "COMMIT");
+        Stmt(cache_, "COMMIT").run();
         done_ = true;
     }
 
 private:
-    sqlite3* db_;
+    StmtCache& cache_;
     bool done_ = false;
 };
 
@@ -270,7 +271,7 @@ void SqliteStore::migrate() {
         throw std::runtime_error("database schema version " + std::to_string(have) +
                                  " is newer than this server (" + std::to_string(want) + ")");
     for (int i = have; i < want; ++i) {
-        Tx tx(db_);
+        Tx tx(*stmts_);
         exec(db_, kMigrations[i]);
         exec(db_, ("PRAGMA user_version=" + std::to_string(i + 1)).c_str());
         tx.commit();
@@ -279,7 +280,7 @@ void SqliteStore::migrate() {
 
 void SqliteStore::upsert_user(const User& u) {
     std::lock_guard<std::mutex> lock(mu_);
-    Tx tx(db_);
+    Tx tx(*stmts_);
     Stmt(*stmts_, "INSERT INTO Users(UserId, DisplayName) VALUES(?1, ?2) "
               "ON CONFLICT(UserId) DO UPDATE SET DisplayName=excluded.DisplayName")
         .bind(1, u.id).bind(2, u.displayName).run();
@@ -304,7 +305,7 @@ std::string SqliteStore::create_conversation(const std::string& id, const std::s
                                              const std::string& contextJson, const std::vector<std::string>& members,
                                              const std::string& createdBy, int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
-    Tx tx(db_);
+    Tx tx(*stmts_);
     const std::string cid = id.empty() ? new_id("c_") : id;
     Stmt(*stmts_, "INSERT INTO Conversations(ConversationId, Title, ContextJson, CreatedBy, CreatedAt) VALUES(?1,?2,?3,?4,?5)")
         .bind(1, cid).bind(2, title).bind(3, contextJson).bind(4, createdBy).bind(5, now).run();
@@ -400,7 +401,7 @@ std::optional<chat::Message> SqliteStore::message_by_client_id(const std::string
 AppendResult SqliteStore::append_message(const chat::Message& draft, const std::string& group, int64_t now,
                                          const Followups& followups) {
     std::lock_guard<std::mutex> lock(mu_);
-    Tx tx(db_);
+    Tx tx(*stmts_);
     if (!draft.clientMessageId.empty()) {
         Stmt s(*stmts_, (std::string("SELECT ") + kMessageCols +
                      " FROM Messages WHERE ConversationId=?1 AND SenderId=?2 AND ClientMessageId=?3").c_str());
@@ -546,7 +547,7 @@ void SqliteStore::insert_update_event_locked(const chat::Message& m, int64_t now
 ChangeResult SqliteStore::edit_message(const std::string& messageId, const std::string& userId, const std::string& text,
                                        int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
-    Tx tx(db_);
+    Tx tx(*stmts_);
     chat::Message m;
     if (auto refused = change_check_locked(messageId, userId, false, m)) return *refused;
     if (m.text == text) return ChangeResult{ChangeOutcome::Unchanged, m, {}};
@@ -565,7 +566,7 @@ ChangeResult SqliteStore::edit_message(const std::string& messageId, const std::
 
 ChangeResult SqliteStore::delete_message(const std::string& messageId, const std::string& userId, int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
-    Tx tx(db_);
+    Tx tx(*stmts_);
     chat::Message m;
     if (auto refused = change_check_locked(messageId, userId, true, m)) return *refused;
     std::string blob;
@@ -612,7 +613,7 @@ std::vector<chat::Message> SqliteStore::changes(const std::string& conversationI
 ChangeResult SqliteStore::react(const std::string& messageId, const std::string& userId, const std::string& emoji, bool add,
                                 int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
-    Tx tx(db_);
+    Tx tx(*stmts_);
     Stmt s(*stmts_, (std::string("SELECT ") + kMessageCols + " FROM Messages WHERE MessageId=?1").c_str());
     s.bind(1, messageId);
     if (!s.step()) return ChangeResult{ChangeOutcome::NotFound, {}, {}};
@@ -645,7 +646,7 @@ ChangeResult SqliteStore::react(const std::string& messageId, const std::string&
 
 uint64_t SqliteStore::set_read(const std::string& conversationId, const std::string& userId, uint64_t seq, int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
-    Tx tx(db_);
+    Tx tx(*stmts_);
     Stmt cur(*stmts_, "SELECT m.LastReadSeq, c.LastSeq FROM ConversationUsers m JOIN Conversations c ON c.ConversationId=m.ConversationId "
                   "WHERE m.ConversationId=?1 AND m.UserId=?2");
     cur.bind(1, conversationId).bind(2, userId);
@@ -679,7 +680,7 @@ std::vector<std::pair<std::string, uint64_t>> SqliteStore::reads(const std::stri
 
 bool SqliteStore::presence_connected(const std::string& userId, const std::string& connectionId, int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
-    Tx tx(db_);
+    Tx tx(*stmts_);
     Stmt known(*stmts_, "SELECT 1 FROM PresenceConnections WHERE ConnectionId=?1");
     known.bind(1, connectionId);
     if (known.step()) return false;  // a redelivered event, or one about a connection that ended
@@ -695,7 +696,7 @@ bool SqliteStore::presence_connected(const std::string& userId, const std::strin
 
 bool SqliteStore::presence_disconnected(const std::string& connectionId, int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
-    Tx tx(db_);
+    Tx tx(*stmts_);
     // Tombstones older than an hour go (no event can still be on its way, ce-time is checked).
     Stmt(*stmts_, "DELETE FROM PresenceConnections WHERE DisconnectedAt IS NOT NULL AND DisconnectedAt<?1")
         .bind(1, now - kPresenceTombstoneMs).run();
@@ -772,7 +773,7 @@ std::vector<chat::PresenceState> SqliteStore::presence(const std::string& conver
 
 void SqliteStore::presence_reset(int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
-    Tx tx(db_);
+    Tx tx(*stmts_);
     Stmt(*stmts_, "UPDATE PresenceConnections SET DisconnectedAt=?1 WHERE DisconnectedAt IS NULL").bind(1, now).run();
     Stmt(*stmts_, "UPDATE Presence SET Online=0, Version=Version+1, ChangedAt=?1 WHERE Online<>0").bind(1, now).run();
     tx.commit();
@@ -791,7 +792,7 @@ std::optional<chat::Message> SqliteStore::message(const std::string& messageId) 
 std::pair<Notification, bool> SqliteStore::create_notification(const Notification& in, const std::string& group,
                                                                int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
-    Tx tx(db_);
+    Tx tx(*stmts_);
     auto out = create_notification_locked(in, group, now);
     tx.commit();
     return out;
@@ -863,7 +864,7 @@ void SqliteStore::mark_notifications(const std::string& userId, const std::vecto
                             (mark == NotificationMark::Read ? ", SeenAt=COALESCE(SeenAt, ?3)" : "");
     const std::string upsert = std::string("INSERT INTO NotificationReads(NotificationId, UserId, ") + col +
                                (mark == NotificationMark::Read ? ", SeenAt" : "") + ") ";
-    Tx tx(db_);
+    Tx tx(*stmts_);
     if (all) {
         Stmt(*stmts_, (upsert + "SELECT n.NotificationId, ?1, ?3" + (mark == NotificationMark::Read ? ", ?3" : "") +
                    " FROM Notifications n WHERE " + kVisible + " AND ?2=?2 ON CONFLICT(NotificationId, UserId) DO UPDATE SET " + set)
@@ -940,7 +941,7 @@ void SqliteStore::mark_published_all(const std::vector<std::string>& eventIds, i
     std::lock_guard<std::mutex> lock(mu_);
     exec(db_, "PRAGMA synchronous=NORMAL");  // PRAGMA synchronous takes effect when compiled: not cached
     SyncFull restore{db_};
-    Tx tx(db_);
+    Tx tx(*stmts_);
     for (const auto& id : eventIds)
         Stmt(*stmts_, "UPDATE OutboxEvents SET ProcessedAt=?2 WHERE EventId=?1 AND ProcessedAt IS NULL").bind(1, id).bind(2, now).run();
     tx.commit();
@@ -987,7 +988,7 @@ int64_t SqliteStore::take_token(const std::string& key, int per_min, int burst, 
     std::lock_guard<std::mutex> lock(mu_);
     exec(db_, "PRAGMA synchronous=NORMAL");
     SyncFull restore{db_};
-    Tx tx(db_);
+    Tx tx(*stmts_);
     Stmt s(*stmts_, "INSERT INTO RateLimits(BucketKey, Tokens, Taken, UpdatedAt) "
                 "VALUES(?1, CASE WHEN ?3 >= 1 THEN ?3 - 1 ELSE ?3 END, ?3 >= 1, ?4) "
                 "ON CONFLICT(BucketKey) DO UPDATE SET "

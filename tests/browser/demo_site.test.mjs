@@ -305,7 +305,13 @@ test(`${ENGINE}: two tabs with their own backends: the first keeps the data, the
       () => /Another tab of this demo keeps its data/.test(document.getElementById('demo-note').textContent), null, { timeout: 15000 }));
     assert.match(await first.evaluate(() => document.getElementById('demo-note').textContent), /this tab only/);
     await send(first, 'kept from the first tab', 'alice');
-    await new Promise((r) => setTimeout(r, 1000));  // saved (the first tab saves at once, and every 250 ms)
+    // Saved: the SQLite file in IndexedDB holds the message's text (waited for, not slept on).
+    await step('the first tab saved its message', first, () => first.waitFor(async () => {
+      const db = await new Promise((resolve, reject) => { const o = indexedDB.open('chat-demo-tab'); o.onsuccess = () => resolve(o.result); o.onerror = () => reject(o.error); });
+      const bytes = await new Promise((resolve) => { const r = db.transaction('files').objectStore('files').get('db'); r.onsuccess = () => resolve(r.result); });
+      db.close();
+      return bytes instanceof Uint8Array && new TextDecoder('latin1').decode(bytes).includes('kept from the first tab');
+    }, null, { timeout: 30000 }));
     const keep = await context.newPage();  // a blank tab keeps the browser's session
     await first.close();
     // The second tab goes on after the first closed; before the lock, its save (every 250 ms,
